@@ -1,0 +1,88 @@
+"""Top-K lists for every customer, and their publication to the recommendation store."""
+
+import hashlib
+
+import pandas as pd
+from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
+from pydantic import Field
+
+from ..core.training import ModelArtifact, inactive_item_indices, recommend_for_customers
+from ..resources import StoreResource
+
+
+class RecommendationsConfig(Config):
+    k: int = Field(10, description="Products per customer.")
+    exclude_purchased: bool = Field(True, description="Leave out products the customer already bought.")
+
+
+@asset(group_name="serving", code_version="1")
+def recommendations(
+    context: AssetExecutionContext,
+    config: RecommendationsConfig,
+    als_model: ModelArtifact,
+    customers: pd.DataFrame,
+    products: pd.DataFrame,
+) -> Output[pd.DataFrame]:
+    """Top-K active products per customer of the master data; customers the model never saw get popularity."""
+    model = als_model.serving
+    lists = recommend_for_customers(
+        model, customers["customer_id"], config.k, config.exclude_purchased, inactive_item_indices(model, products)
+    )
+    lists["model_version"] = als_model.version
+    per_customer = lists.groupby("customer_id").size()
+    cold = lists.loc[lists["source"] == "popularity_fallback", "customer_id"].nunique()
+    preview = lists.head(3 * config.k).to_markdown(index=False) if len(lists) else "(empty)"
+    context.log.info(f"recommendations: {len(per_customer)} customers, {cold} cold starts")
+    return Output(
+        lists,
+        metadata={
+            "rows": len(lists),
+            "customers": len(per_customer),
+            "cold_start_customers": int(cold),
+            "short_lists": int((per_customer < config.k).sum()),
+            "distinct_products": int(lists["product_id"].nunique()),
+            "model_version": als_model.version,
+            "preview": MetadataValue.md(preview),
+        },
+    )
+
+
+def publish_version(model_version: str, lists: pd.DataFrame) -> str:
+    """The store version of a set of lists: the model version plus a hash of the lists (re-publish is a no-op)."""
+    digest = hashlib.sha256(pd.util.hash_pandas_object(lists, index=False).to_numpy().tobytes()).hexdigest()[:8]
+    return f"{model_version}-{digest}"
+
+
+class PublishConfig(Config):
+    keep_versions: int = Field(3, description="Versions kept in the store (the live one included).")
+
+
+@asset(group_name="serving", code_version="1")
+def published_recommendations(
+    context: AssetExecutionContext, config: PublishConfig, recommendations: pd.DataFrame, store: StoreResource
+) -> Output[dict]:
+    """Make the new lists live in the store atomically: readers see the old set or the new one, never a mix."""
+    target = store.store()
+    model_ver = str(recommendations["model_version"].iloc[0]) if len(recommendations) else "empty"
+    version = publish_version(model_ver, recommendations)
+    previous = target.live_version()
+    context.log.info(f"published_recommendations: publishing {version} to {target.describe()} (was {previous})")
+    target.publish(
+        version,
+        recommendations,
+        {"model_version": model_ver, "run_id": context.run_id, "target": store.target()},
+        keep_versions=config.keep_versions,
+    )
+    kept = [info.version for info in target.versions()]
+    return Output(
+        {"version": version, "previous": previous, "store": target.describe(), "target": store.target()},
+        metadata={
+            "version": version,
+            "previous_version": previous or "none",
+            "model_version": model_ver,
+            "store": target.describe(),
+            "target": store.target(),
+            "customers": int(recommendations["customer_id"].nunique()),
+            "versions_kept": MetadataValue.json(kept),
+        },
+    )

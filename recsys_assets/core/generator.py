@@ -1,0 +1,349 @@
+"""Deterministic synthetic B2B order data with structure a recommender can learn (DESIGN §9).
+
+Customers belong to segments (electricians, plumbers, ...) whose category tastes differ; products have a
+power-law popularity inside their category; each customer re-orders a personal pool of consumables; baskets
+pull in companion products; weekdays are busier than weekends. Optional knobs inject drift from a date and
+bad rows of every class the cleaning step must catch. Everything is vectorised with numpy: no per-row loops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+SEGMENTS = ["electrician", "plumber", "hvac", "contractor", "facility", "industrial", "installer", "retail"]
+REGIONS = ["north", "south", "east", "west", "central"]
+CATEGORY_WORDS = [
+    "cables",
+    "fuses",
+    "switches",
+    "sockets",
+    "lamps",
+    "pipes",
+    "fittings",
+    "valves",
+    "pumps",
+    "boilers",
+    "radiators",
+    "thermostats",
+    "screws",
+    "anchors",
+    "drills",
+    "blades",
+    "gloves",
+    "helmets",
+    "tapes",
+    "sealants",
+    "adhesives",
+    "brackets",
+    "conduits",
+    "breakers",
+    "meters",
+    "sensors",
+    "fans",
+    "filters",
+    "ducts",
+    "insulation",
+    "ladders",
+    "batteries",
+    "chargers",
+    "connectors",
+    "terminals",
+    "clamps",
+    "hoses",
+    "taps",
+    "sinks",
+    "toilets",
+    "heaters",
+    "coolers",
+    "relays",
+    "timers",
+    "transformers",
+    "lighting",
+    "cameras",
+    "alarms",
+    "locks",
+    "hinges",
+    "paints",
+    "brushes",
+    "solvents",
+    "cleaners",
+    "wipes",
+    "bags",
+    "boxes",
+    "labels",
+    "markers",
+    "tools",
+]
+BRANDS = ["Voltix", "Aqualine", "Thermaco", "Fixwell", "Proline", "Brightway", "Solido", "Nordpipe"]
+DRIFT_KINDS = ("segment_mix", "category_surge", "price_shift")
+BAD_DATA_CLASSES = (
+    "null_customer_id",
+    "null_product_id",
+    "unknown_customer",
+    "unknown_product",
+    "absurd_quantity",
+    "orphan_return",
+    "duplicate_line",
+    "future_timestamp",
+)
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Scale and behaviour of the generated data.
+
+    Parameters
+    ----------
+    customers, products : int
+        Sizes of the master data tables.
+    days : int
+        Length of the order history, ending on `end_date` (inclusive).
+    lines_per_day : int
+        Mean order lines per day (weekends carry fewer, weekdays more).
+    seed : int
+        Same seed and same other knobs give the same data, row for row.
+    end_date : datetime.date or None
+        Last day of orders; None means yesterday (UTC).
+    drift_start : datetime.date or None
+        From this day on, orders follow the drifted world given by `drift_kind`.
+    drift_kind : str
+        ``segment_mix`` (one segment orders 5x as often), ``category_surge`` (one category takes a large
+        share of new purchases) or ``price_shift`` (prices +40 %).
+    bad_data_rate : float
+        Share of order lines, per bad-data class in `BAD_DATA_CLASSES`, that are made bad.
+    """
+
+    customers: int = 2_000
+    products: int = 3_000
+    days: int = 90
+    lines_per_day: int = 1_000
+    seed: int = 42
+    end_date: dt.date | None = None
+    drift_start: dt.date | None = None
+    drift_kind: str = "category_surge"
+    bad_data_rate: float = 0.0
+
+    def resolved_end_date(self) -> dt.date:
+        return self.end_date or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
+
+    def start_date(self) -> dt.date:
+        return self.resolved_end_date() - dt.timedelta(days=self.days - 1)
+
+
+@dataclass
+class GeneratedData:
+    orders: pd.DataFrame
+    products: pd.DataFrame
+    customers: pd.DataFrame
+
+
+def _ids(prefix: str, numbers: np.ndarray, width: int) -> pd.Series:
+    return prefix + pd.Series(numbers).astype(str).str.zfill(width)
+
+
+def _sample_rows(cumulative: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Draw one column index per entry of `rows` from the row-wise cumulative distributions."""
+    out = np.empty(len(rows), dtype=np.int64)
+    for start in range(0, len(rows), 100_000):  # chunks bound the (chunk x columns) temporary
+        chunk = rows[start : start + 100_000]
+        u = rng.random(len(chunk))[:, None]
+        out[start : start + 100_000] = (cumulative[chunk] < u).sum(axis=1)
+    return np.minimum(out, cumulative.shape[1] - 1)
+
+
+class _Catalogue:
+    """Products grouped by category; inside a category each segment has its own Zipf popularity order,
+    partly shared with the market-wide order (plumbers and electricians favour different brands)."""
+
+    def __init__(self, n_products: int, n_categories: int, n_segments: int, rng: np.random.Generator):
+        self.category = np.sort(rng.integers(0, n_categories, n_products))
+        self.n_categories = n_categories
+        self.n_segments = n_segments
+        self.members: list[np.ndarray] = []
+        self.cdf: dict[tuple[int, int], np.ndarray] = {}
+        self.companion = np.arange(n_products)
+        for k in range(n_categories):
+            members = np.flatnonzero(self.category == k)
+            if len(members) == 0:
+                members = np.array([rng.integers(0, n_products)])
+            members = rng.permutation(members)
+            zipf = 1.0 / np.arange(1, len(members) + 1) ** 1.1
+            market = zipf / zipf.sum()
+            self.members.append(members)
+            for segment in range(n_segments):
+                own = rng.permutation(market)
+                weights = 0.4 * market + 0.6 * own
+                self.cdf[(segment, k)] = np.cumsum(weights) / weights.sum()
+            # each product has one companion in its category that is often bought in the same basket
+            self.companion[members] = np.roll(members, -1)
+
+    def draw(self, categories: np.ndarray, segments: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        products = np.empty(len(categories), dtype=np.int64)
+        key = segments.astype(np.int64) * self.n_categories + categories
+        order = np.argsort(key, kind="stable")
+        bounds = np.searchsorted(key[order], np.arange(self.n_segments * self.n_categories + 1))
+        for segment in range(self.n_segments):
+            for k in range(self.n_categories):
+                slot = segment * self.n_categories + k
+                lines = order[bounds[slot] : bounds[slot + 1]]
+                if len(lines):
+                    rank = np.searchsorted(self.cdf[(segment, k)], rng.random(len(lines)))
+                    products[lines] = self.members[k][np.minimum(rank, len(self.members[k]) - 1)]
+        return products
+
+
+def generate(config: GeneratorConfig) -> GeneratedData:
+    """Generate orders, products and customers for `config`. Deterministic for a given config."""
+    if config.customers < 1 or config.products < 2 or config.days < 1 or config.lines_per_day < 1:
+        raise ValueError(f"generator scale must be positive, got {config}")
+    if config.drift_kind not in DRIFT_KINDS:
+        raise ValueError(f"drift_kind must be one of {DRIFT_KINDS}, got {config.drift_kind!r}")
+    rng = np.random.default_rng(config.seed)
+    n_cat = int(np.clip(config.products // 80, 4, len(CATEGORY_WORDS)))
+    n_seg = len(SEGMENTS)
+    catalogue = _Catalogue(config.products, n_cat, n_seg, rng)
+
+    segment_taste = rng.dirichlet(np.full(n_cat, 0.25), size=n_seg)
+    customer_segment = rng.choice(n_seg, size=config.customers, p=rng.dirichlet(np.full(n_seg, 4.0)))
+    personal_taste = rng.dirichlet(np.full(n_cat, 0.2), size=config.customers)
+    taste = 0.75 * segment_taste[customer_segment] + 0.25 * personal_taste
+    taste_cdf = np.cumsum(taste, axis=1)
+    activity = rng.lognormal(0.0, 1.0, config.customers)
+
+    # personal re-order pool: a few consumables each customer keeps buying
+    pool_size = 2 + rng.poisson(6, config.customers)
+    pool_owner = np.repeat(np.arange(config.customers), pool_size)
+    pool_products = catalogue.draw(_sample_rows(taste_cdf, pool_owner, rng), customer_segment[pool_owner], rng)
+    pool_start = np.concatenate([[0], np.cumsum(pool_size)[:-1]])
+
+    # orders: day weighted by weekday, customer by activity, basket size ~ 1 + Poisson
+    end = config.resolved_end_date()
+    start = config.start_date()
+    days = pd.date_range(start, end, freq="D")
+    weekday_weight = np.array([1.0, 1.05, 1.0, 0.95, 0.9, 0.25, 0.1])[days.dayofweek]
+    total_lines = config.days * config.lines_per_day
+    mean_basket = 4.0
+    n_orders = max(1, int(round(total_lines / mean_basket)))
+    order_day = rng.choice(len(days), size=n_orders, p=weekday_weight / weekday_weight.sum())
+    order_day.sort()
+    drift_day = None
+    if config.drift_start is not None:
+        drift_day = (pd.Timestamp(config.drift_start) - pd.Timestamp(start)).days
+    order_customer = rng.choice(config.customers, size=n_orders, p=activity / activity.sum())
+    # drift draws from its own stream, so the data before drift_start is identical with and without drift
+    drift_rng = np.random.default_rng([config.seed, 1])
+    if drift_day is not None and config.drift_kind == "segment_mix":
+        drifted_segment = int(drift_rng.integers(n_seg))
+        boosted = activity * np.where(customer_segment == drifted_segment, 5.0, 1.0)
+        after = order_day >= drift_day
+        order_customer[after] = drift_rng.choice(config.customers, size=int(after.sum()), p=boosted / boosted.sum())
+    basket = 1 + rng.poisson(mean_basket - 1, n_orders)
+    line_order = np.repeat(np.arange(n_orders), basket)
+    line_no = np.arange(len(line_order)) - np.repeat(np.cumsum(basket) - basket, basket) + 1
+    line_customer = order_customer[line_order]
+    n_lines = len(line_order)
+
+    # each line re-orders from the pool or explores: category from taste, product by popularity
+    repeat = rng.random(n_lines) < 0.45
+    products = np.empty(n_lines, dtype=np.int64)
+    owners = line_customer[repeat]
+    pick = pool_start[owners] + (rng.random(len(owners)) * pool_size[owners]).astype(np.int64)
+    products[repeat] = pool_products[pick]
+    explore = ~repeat
+    categories = _sample_rows(taste_cdf, line_customer[explore], rng)
+    if drift_day is not None and config.drift_kind == "category_surge":
+        surged = int(drift_rng.integers(n_cat))
+        after = order_day[line_order[explore]] >= drift_day
+        categories[after & (drift_rng.random(len(categories)) < 0.35)] = surged
+    products[explore] = catalogue.draw(categories, customer_segment[line_customer[explore]], rng)
+    bundle = (line_no > 1) & (rng.random(n_lines) < 0.25)
+    bundle_idx = np.flatnonzero(bundle)
+    products[bundle_idx] = catalogue.companion[products[bundle_idx - 1]]
+
+    consumable = rng.random(n_cat) < 0.4
+    quantity = 1 + rng.poisson(np.where(consumable[catalogue.category[products]], 6.0, 0.6))
+    base_price = np.round(rng.lognormal(3.0, 1.0, config.products), 2) + 0.5
+    unit_price = np.round(base_price[products] * (1 + rng.normal(0, 0.02, n_lines)), 2)
+    if drift_day is not None and config.drift_kind == "price_shift":
+        unit_price = np.where(order_day[line_order] >= drift_day, np.round(unit_price * 1.4, 2), unit_price)
+    seconds = rng.integers(6 * 3600, 18 * 3600, n_orders)
+    order_ts = days.values[order_day] + seconds.astype("timedelta64[s]")
+    cancelled = rng.random(n_orders) < 0.02
+
+    orders = pd.DataFrame(
+        {
+            "order_id": _ids("O", line_order, 8),
+            "line_no": line_no.astype(np.int64),
+            "order_ts": order_ts[line_order],
+            "customer_id": _ids("C", line_customer, 6),
+            "product_id": _ids("P", products, 6),
+            "quantity": quantity.astype(np.float64),
+            "unit_price": unit_price.astype(np.float64),
+            "currency": "EUR",
+            "order_status": np.where(cancelled[line_order], "cancelled", "completed"),
+        }
+    )
+    orders = pd.concat([orders, _returns(orders, rng, pd.Timestamp(end) + pd.Timedelta(days=1))])
+    if config.bad_data_rate > 0:
+        orders = inject_bad_rows(orders, config.bad_data_rate, rng, pd.Timestamp(end))
+    orders = orders.sort_values(["order_ts", "order_id", "line_no"], kind="stable").reset_index(drop=True)
+    for column in ("order_id", "customer_id", "product_id", "currency", "order_status"):
+        orders[column] = orders[column].astype("string")
+
+    product_numbers = np.arange(config.products)
+    product_frame = pd.DataFrame(
+        {
+            "product_id": _ids("P", product_numbers, 6),
+            "name": [f"{CATEGORY_WORDS[c].capitalize()} {i:05d}" for i, c in enumerate(catalogue.category)],
+            "category": np.array(CATEGORY_WORDS)[catalogue.category],
+            "brand": np.array(BRANDS)[rng.integers(0, len(BRANDS), config.products)],
+            "active": rng.random(config.products) >= 0.03,
+        }
+    )
+    customer_frame = pd.DataFrame(
+        {
+            "customer_id": _ids("C", np.arange(config.customers), 6),
+            "name": [f"Customer {i:06d}" for i in range(config.customers)],
+            "segment": np.array(SEGMENTS)[customer_segment],
+            "region": np.array(REGIONS)[rng.integers(0, len(REGIONS), config.customers)],
+        }
+    )
+    return GeneratedData(orders=orders, products=product_frame, customers=customer_frame)
+
+
+def _returns(orders: pd.DataFrame, rng: np.random.Generator, horizon: pd.Timestamp) -> pd.DataFrame:
+    """Credit notes: ~1.5 % of completed lines come back 1-10 days later as negative quantities."""
+    completed = orders[orders["order_status"] == "completed"]
+    picked = completed[rng.random(len(completed)) < 0.015].copy()
+    picked["order_ts"] = picked["order_ts"] + pd.to_timedelta(rng.integers(1, 11, len(picked)), unit="D")
+    picked = picked[picked["order_ts"] < horizon]
+    picked["order_id"] = "R" + picked["order_id"].str[1:]
+    picked["line_no"] = np.arange(1, len(picked) + 1)
+    picked["quantity"] = -picked["quantity"]
+    return picked
+
+
+def inject_bad_rows(orders: pd.DataFrame, rate: float, rng: np.random.Generator, end: pd.Timestamp) -> pd.DataFrame:
+    """Make `rate` of the lines bad for every class in `BAD_DATA_CLASSES` (disjoint lines per class).
+
+    Future timestamps are set a year past `end`: they sit in the source table but in no past partition.
+    """
+    orders = orders.reset_index(drop=True).copy()
+    per_class = max(1, int(len(orders) * rate))
+    picks = rng.choice(len(orders), size=min(len(orders), per_class * 7), replace=False)
+    groups = np.array_split(picks, 7)
+    orders["customer_id"] = orders["customer_id"].astype(object)
+    orders["product_id"] = orders["product_id"].astype(object)
+    orders.loc[groups[0], "customer_id"] = None
+    orders.loc[groups[1], "product_id"] = None
+    orders.loc[groups[2], "customer_id"] = "C_UNKNOWN"
+    orders.loc[groups[3], "product_id"] = "P_UNKNOWN"
+    orders.loc[groups[4], "quantity"] = 1e7
+    orders.loc[groups[5], "quantity"] = -orders.loc[groups[5], "quantity"].abs() - 1e5
+    orders.loc[groups[6], "order_ts"] = end + pd.Timedelta(days=365)
+    duplicates = orders.iloc[rng.choice(len(orders), size=per_class, replace=False)]
+    return pd.concat([orders, duplicates], ignore_index=True)

@@ -1,0 +1,169 @@
+"""Recommendation stores: where published versions live and which one is live.
+
+Every store keeps versions side by side and one pointer naming the live version; `publish` writes the whole
+new version first and switches the pointer last, so readers see the old or the new set, never a mix.
+`LocalRecommendationStore` is the embedded default (one SQLite file); the Cosmos DB store implements the
+same interface.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+
+RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score", "source"]
+
+
+class StoreError(RuntimeError):
+    """The store could not be read or written; the message names the store and the version."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    version: str
+    published_at: str
+    customers: int
+    rows: int
+    metadata: dict
+
+
+class RecommendationStore(Protocol):
+    def publish(self, version: str, recommendations: pd.DataFrame, metadata: dict, keep_versions: int) -> None: ...
+
+    def live_version(self) -> str | None: ...
+
+    def versions(self) -> list[VersionInfo]: ...
+
+    def get(self, customer_id: str, version: str | None = None) -> pd.DataFrame: ...
+
+    def read_version(self, version: str) -> pd.DataFrame: ...
+
+    def describe(self) -> str: ...
+
+
+def validate_recommendations(recommendations: pd.DataFrame) -> None:
+    missing = [c for c in RECOMMENDATION_COLUMNS if c not in recommendations.columns]
+    if missing:
+        raise StoreError(f"recommendations are missing column(s) {missing}; expected {RECOMMENDATION_COLUMNS}")
+
+
+class LocalRecommendationStore:
+    """Versions of top-K lists in one SQLite file (WAL mode, so readers never block the publisher)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def describe(self) -> str:
+        return f"local store {self.path}"
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS recommendations (
+                version TEXT NOT NULL, customer_id TEXT NOT NULL, rank INTEGER NOT NULL,
+                product_id TEXT NOT NULL, score REAL, source TEXT NOT NULL,
+                PRIMARY KEY (version, customer_id, rank));
+            CREATE TABLE IF NOT EXISTS versions (
+                version TEXT PRIMARY KEY, published_at TEXT NOT NULL, customers INTEGER NOT NULL,
+                rows INTEGER NOT NULL, metadata TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS live (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL);
+            """
+        )
+        return connection
+
+    def publish(self, version: str, recommendations: pd.DataFrame, metadata: dict, keep_versions: int = 3) -> None:
+        """Write `version` and make it live in one transaction; keep the newest `keep_versions` versions.
+
+        Re-publishing an existing version replaces its rows (idempotent).
+        """
+        validate_recommendations(recommendations)
+        if keep_versions < 1:
+            raise StoreError(f"keep_versions must be at least 1, got {keep_versions}")
+        rows = recommendations[RECOMMENDATION_COLUMNS].copy()
+        rows.insert(0, "version", version)
+        rows["score"] = rows["score"].astype(float)
+        rows["rank"] = rows["rank"].astype(int)
+        published_at = pd.Timestamp.now(tz="UTC").isoformat()
+        connection = self._connect()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("DELETE FROM recommendations WHERE version = ?", (version,))
+            connection.executemany(
+                "INSERT INTO recommendations VALUES (?, ?, ?, ?, ?, ?)",
+                rows.itertuples(index=False, name=None),
+            )
+            connection.execute(
+                "INSERT OR REPLACE INTO versions VALUES (?, ?, ?, ?, ?)",
+                (version, published_at, int(rows["customer_id"].nunique()), len(rows), json.dumps(metadata)),
+            )
+            connection.execute("INSERT OR REPLACE INTO live VALUES (1, ?)", (version,))
+            stale = [
+                v
+                for (v,) in connection.execute(
+                    "SELECT version FROM versions WHERE version != ? ORDER BY published_at DESC", (version,)
+                ).fetchall()[keep_versions - 1 :]
+            ]
+            for old in stale:
+                connection.execute("DELETE FROM recommendations WHERE version = ?", (old,))
+                connection.execute("DELETE FROM versions WHERE version = ?", (old,))
+            connection.execute("COMMIT")
+        except Exception as error:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise StoreError(f"{self.describe()}: publishing version {version} failed: {error}") from error
+        finally:
+            connection.close()
+
+    def live_version(self) -> str | None:
+        connection = self._connect()
+        try:
+            row = connection.execute("SELECT version FROM live WHERE id = 1").fetchone()
+            return row[0] if row else None
+        finally:
+            connection.close()
+
+    def versions(self) -> list[VersionInfo]:
+        connection = self._connect()
+        try:
+            rows = connection.execute(
+                "SELECT version, published_at, customers, rows, metadata FROM versions ORDER BY published_at DESC"
+            ).fetchall()
+        finally:
+            connection.close()
+        return [VersionInfo(v, p, c, r, json.loads(m)) for v, p, c, r, m in rows]
+
+    def get(self, customer_id: str, version: str | None = None) -> pd.DataFrame:
+        """The list of `customer_id` in `version` (default: the live one), ordered by rank."""
+        version = version or self.live_version()
+        if version is None:
+            return pd.DataFrame(columns=RECOMMENDATION_COLUMNS)
+        connection = self._connect()
+        try:
+            return pd.read_sql_query(
+                "SELECT customer_id, rank, product_id, score, source FROM recommendations "
+                "WHERE version = ? AND customer_id = ? ORDER BY rank",
+                connection,
+                params=(version, customer_id),
+            )
+        finally:
+            connection.close()
+
+    def read_version(self, version: str) -> pd.DataFrame:
+        connection = self._connect()
+        try:
+            return pd.read_sql_query(
+                "SELECT customer_id, rank, product_id, score, source FROM recommendations "
+                "WHERE version = ? ORDER BY customer_id, rank",
+                connection,
+                params=(version,),
+            )
+        finally:
+            connection.close()

@@ -1,0 +1,18 @@
+"""Jobs: ingest one day of orders, or retrain and republish from what is ingested."""
+
+from dagster import AssetSelection, define_asset_job
+
+from .partitions import daily_partitions
+
+ingest_job = define_asset_job(
+    "ingest_job",
+    selection=AssetSelection.keys("raw_orders"),
+    partitions_def=daily_partitions,
+    description="Read one day (or a range, as a single-run backfill) of orders from the source database.",
+)
+
+retrain_job = define_asset_job(
+    "retrain_job",
+    selection=AssetSelection.all() - AssetSelection.keys("raw_orders"),
+    description="Clean, split, train, evaluate, recommend and publish from the materialized raw_orders.",
+)
