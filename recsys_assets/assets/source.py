@@ -38,8 +38,10 @@ def raw_orders(context: AssetExecutionContext, source: SourceDatabaseResource) -
     window = context.partition_time_window
     start, end = window.start.replace(tzinfo=None), window.end.replace(tzinfo=None)
     frame = source.database().read_orders(start, end)
-    day = frame["order_ts"].dt.strftime("%Y-%m-%d")
-    by_day = {key: part.reset_index(drop=True) for key, part in frame.groupby(day, sort=False)}
+    by_day = {
+        day.strftime("%Y-%m-%d"): part.reset_index(drop=True)
+        for day, part in frame.groupby(frame["order_ts"].dt.normalize(), sort=False)
+    }
     values = {key: by_day.get(key, empty("orders")) for key in context.partition_keys}
     empty_days = [key for key, value in values.items() if value.empty]
     if empty_days:

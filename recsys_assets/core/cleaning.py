@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .schema import CANCELLED_STATUS
+from .schema import CANCELLED_STATUS, TEXT_DTYPE
 
 INTERACTION_COLUMNS = ["customer_id", "product_id", "order_id", "order_ts", "quantity"]
 
@@ -46,7 +46,7 @@ class CleaningResult:
 
 def drop_cancelled(orders: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Drop lines of cancelled orders (status compared case-insensitively, surrounding blanks ignored)."""
-    cancelled = orders["order_status"].astype("string").str.strip().str.lower().eq(CANCELLED_STATUS)
+    cancelled = orders["order_status"].astype(TEXT_DTYPE).str.strip().str.lower().eq(CANCELLED_STATUS)
     cancelled = cancelled.fillna(False).to_numpy(dtype=bool)
     return orders[~cancelled], int(cancelled.sum())
 
@@ -62,13 +62,13 @@ def drop_missing_ids(orders: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     required = ["customer_id", "product_id", "order_id", "order_ts", "quantity"]
     missing = orders[required].isna().any(axis=1).to_numpy(dtype=bool)
     for column in ("customer_id", "product_id", "order_id"):
-        missing |= orders[column].astype("string").str.strip().eq("").fillna(False).to_numpy(dtype=bool)
+        missing |= orders[column].astype(TEXT_DTYPE).str.strip().eq("").fillna(False).to_numpy(dtype=bool)
     return orders[~missing], int(missing.sum())
 
 
 def drop_unknown(orders: pd.DataFrame, column: str, known_ids: pd.Series) -> tuple[pd.DataFrame, int]:
     """Drop lines whose `column` id is not in the master data `known_ids`."""
-    unknown = ~orders[column].isin(set(known_ids.dropna().astype(str))).to_numpy(dtype=bool)
+    unknown = ~orders[column].isin(known_ids.dropna().astype(TEXT_DTYPE)).fillna(False).to_numpy(dtype=bool)
     return orders[~unknown], int(unknown.sum())
 
 

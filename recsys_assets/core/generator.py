@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .schema import TEXT_DTYPE
+
 SEGMENTS = ["electrician", "plumber", "hvac", "contractor", "facility", "industrial", "installer", "retail"]
 REGIONS = ["north", "south", "east", "west", "central"]
 CATEGORY_WORDS = [
@@ -292,7 +294,7 @@ def generate(config: GeneratorConfig) -> GeneratedData:
         orders = inject_bad_rows(orders, config.bad_data_rate, rng, pd.Timestamp(end))
     orders = orders.sort_values(["order_ts", "order_id", "line_no"], kind="stable").reset_index(drop=True)
     for column in ("order_id", "customer_id", "product_id", "currency", "order_status"):
-        orders[column] = orders[column].astype("string")
+        orders[column] = orders[column].astype(TEXT_DTYPE)
 
     product_numbers = np.arange(config.products)
     product_frame = pd.DataFrame(

@@ -38,6 +38,8 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
     "customers": CUSTOMER_COLUMNS,
 }
 CANCELLED_STATUS = "cancelled"
+# text columns are Arrow-backed: hashing, isin, strip and group-by on ids run in C++, not per Python object
+TEXT_DTYPE = pd.StringDtype("pyarrow")
 
 
 class SchemaError(ValueError):
@@ -46,13 +48,17 @@ class SchemaError(ValueError):
 
 def _coerce(series: pd.Series, dtype: str, column: str, source: str) -> pd.Series:
     if dtype == "string":
-        return series.astype("string")
+        return series.astype(TEXT_DTYPE)
     if dtype.startswith("datetime"):
         if pd.api.types.is_datetime64_any_dtype(series):
             converted = series
         else:
-            # offsets are converted to UTC; timestamps without an offset are taken as UTC
-            converted = pd.to_datetime(series, errors="coerce", format="mixed", utc=True)
+            # offsets are converted to UTC; timestamps without an offset are taken as UTC. ISO 8601 text is
+            # parsed vectorised; only values it cannot read go through the slow per-value "mixed" parser.
+            converted = pd.to_datetime(series, errors="coerce", format="ISO8601", utc=True)
+            retry = converted.isna() & series.notna()
+            if retry.any():
+                converted[retry] = pd.to_datetime(series[retry], errors="coerce", format="mixed", utc=True)
         if getattr(converted.dt, "tz", None) is not None:
             converted = converted.dt.tz_convert("UTC").dt.tz_localize(None)
         bad = converted.isna() & series.notna()
@@ -101,4 +107,6 @@ def conform(frame: pd.DataFrame, table: str, source: str) -> pd.DataFrame:
 
 def empty(table: str) -> pd.DataFrame:
     """An empty frame with the contract's columns and dtypes of `table`."""
-    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in TABLE_COLUMNS[table].items()})
+    return pd.DataFrame(
+        {c: pd.Series(dtype=TEXT_DTYPE if d == "string" else d) for c, d in TABLE_COLUMNS[table].items()}
+    )
