@@ -167,6 +167,7 @@ def test_pipeline_publishes_the_selected_model(small_source, recsys_home, instan
     assert artifact.serving.recommender.name.startswith(artifact.serving.config.model)
     metrics = run.downstream.output_for_node("model_metrics")
     assert metrics["model_version"] == artifact.version
+    assert metrics["selected_model"] == selection.winner
 
 
 def test_pipeline_publishes_popularity_when_nothing_beats_it(recsys_home, instance):

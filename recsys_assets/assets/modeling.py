@@ -204,7 +204,7 @@ class MetricsConfig(Config):
 def model_metrics(
     config: MetricsConfig, als_model: ModelArtifact, train_test_split: TemporalSplit, products: pd.DataFrame
 ) -> Output[dict]:
-    """MAP@K, precision@K, recall@K, NDCG@K and catalogue coverage of the model and the popularity baseline."""
+    """MAP@K, precision@K, recall@K, NDCG@K and coverage on the test hold-out: the selected model vs popularity."""
     model = als_model.evaluation
     results = evaluate(
         model, train_test_split.test, config.k, config.exclude_purchased, inactive_item_indices(model, products)
@@ -224,6 +224,7 @@ def model_metrics(
     summary = {
         "k": k,
         "model_version": als_model.version,
+        "selected_model": model.config.label,
         "model": results["model"],
         "popularity": results["popularity"],
     }
@@ -233,6 +234,7 @@ def model_metrics(
             **{key: float(value) for key, value in flat.items()},
             "map_lift_over_popularity": float(round(lift, 4)) if lift != float("inf") else 0.0,
             "model_version": als_model.version,
+            "selected_model": model.config.label,
             "summary": MetadataValue.md(f"| metric@{k} | model | popularity |\n|---|---|---|\n{rows}"),
         },
     )
