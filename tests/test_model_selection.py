@@ -95,6 +95,12 @@ def test_per_customer_fraction_keeps_one_order_for_training():
         per_customer_recent_validation(orders, 1.0)
 
 
+def test_grid_typos_are_errors_not_missing_candidates():
+    with pytest.raises(ValueError, match=r"knn_similarities \['jaccard'\].*als_factors \[0\]"):
+        candidate_grid(GridSpec(knn_similarities=("cosine", "jaccard"), als_factors=(0,)))
+    assert [c.model for c in candidate_grid(GridSpec(bpr_factors=()))] == ["als", "als", "item_knn", "item_knn"]
+
+
 def result(model: str, map_value: float, **params) -> CandidateResult:
     return CandidateResult(TrainingConfig(model=model, **params), {"map": map_value}, 1.0, 1.0)
 

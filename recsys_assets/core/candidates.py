@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 import scipy.sparse as sp
 
 from .bpr import BPRParams, BPRRecommender
-from .knn import ItemKNNRecommender, KNNParams
-from .matrix import confidence
+from .knn import KNN_SIMILARITIES, ItemKNNRecommender, KNNParams
+from .matrix import WEIGHTINGS, confidence
 from .models import ALSParams, ALSRecommender, PopularityRecommender, Recommender
 
 MODEL_FAMILIES = ("popularity", "item_knn", "als", "bpr")  # simplest first: ties go to the earlier family
@@ -138,8 +138,29 @@ class GridSpec:
     random_state: int = 42
 
 
+def check_grid(spec: GridSpec) -> None:
+    """Raise ValueError naming the grid setting and its offending values (a typo must not drop candidates)."""
+    problems = []
+    if bad := [w for w in spec.als_weighting if w not in WEIGHTINGS]:
+        problems.append(f"als_weighting {bad} (allowed: {list(WEIGHTINGS)})")
+    if bad := [s for s in spec.knn_similarities if s not in KNN_SIMILARITIES]:
+        problems.append(f"knn_similarities {bad} (allowed: {list(KNN_SIMILARITIES)})")
+    for name in ("als_factors", "als_iterations", "knn_neighbours", "bpr_factors"):
+        if bad := [v for v in getattr(spec, name) if v < 1]:
+            problems.append(f"{name} {bad} (must be >= 1)")
+    if bad := [v for v in spec.als_regularization if v < 0]:
+        problems.append(f"als_regularization {bad} (must be >= 0)")
+    if bad := [v for v in spec.als_alpha if v <= 0]:
+        problems.append(f"als_alpha {bad} (must be > 0)")
+    if spec.bpr_factors and (spec.bpr_iterations < 1 or spec.bpr_learning_rate <= 0):
+        problems.append(f"bpr_iterations {spec.bpr_iterations} / bpr_learning_rate {spec.bpr_learning_rate}")
+    if problems:
+        raise ValueError("candidate grid: invalid " + "; ".join(problems))
+
+
 def candidate_grid(spec: GridSpec) -> list[TrainingConfig]:
     """The candidates of `spec`, in a stable order (ALS, item-kNN, BPR); popularity is added by selection."""
+    check_grid(spec)
     als = [
         TrainingConfig(
             model="als",
