@@ -42,3 +42,6 @@ benchmark: install
 
 clean:
 	rm -rf $(VENV) .recsys .pytest_cache
+
+benchmark-selection: install
+	$(BIN)/python benchmarks/model_selection.py

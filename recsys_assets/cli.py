@@ -69,6 +69,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 def print_metrics(summary: dict) -> None:
     k = summary["k"]
     print(f"\n    offline metrics on the temporal hold-out ({summary['model']['evaluated_users']} customers)")
+    if "selected_model" in summary:
+        print(f"    selected model (best on validation, see als_model metadata): {summary['selected_model']}")
     print(f"    {'metric':<14}{'model':>10}{'popularity':>12}")
     for metric in ("map", "precision", "recall", "ndcg", "coverage"):
         name = f"{metric}@{k}" if metric != "coverage" else "coverage"

@@ -4,7 +4,9 @@ import pandas as pd
 from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 from pydantic import Field
 
+from ..core.candidates import GridSpec, candidate_grid
 from ..core.models import ALSParams
+from ..core.selection import SelectionResult, SelectionSettings, select_model
 from ..core.split import TemporalSplit, temporal_split
 from ..core.training import (
     ModelArtifact,
@@ -39,18 +41,46 @@ def train_test_split(config: SplitConfig, interactions: pd.DataFrame) -> Output[
 
 
 class ModelConfig(Config):
-    factors: int = Field(32, description="Latent factors of ALS.")
-    regularization: float = Field(1.0, description="L2 regularisation of ALS.")
-    iterations: int = Field(15, description="ALS iterations.")
-    weighting: str = Field("log", description="Confidence weighting: bm25, log or linear.")
-    alpha: float = Field(1.0, description="Scale of the confidence values.")
+    # the single ALS, fitted alone when select_model is false
+    factors: int = Field(32, description="Latent factors of ALS (select_model: false).")
+    regularization: float = Field(1.0, description="L2 regularisation of ALS (select_model: false).")
+    iterations: int = Field(15, description="ALS iterations (select_model: false).")
+    weighting: str = Field("log", description="Confidence weighting: bm25, log or linear (select_model: false).")
+    alpha: float = Field(1.0, description="Scale of the ALS confidence values.")
     bm25_k1: float = 100.0
     bm25_b: float = 0.8
     half_life_days: float | None = Field(None, description="Age decay of orders; None for no decay.")
     random_state: int = 42
     refit_on_all_data: bool = Field(True, description="Refit the serving model on train + hold-out.")
+    # model selection (issue 7): the grid, and how candidates are compared
+    select_model: bool = Field(True, description="Choose the model among the candidate grid on a validation split.")
+    als_factors: list[int] = Field([32], description="ALS grid: latent factors.")
+    als_regularization: list[float] = Field([1.0], description="ALS grid: L2 regularisation.")
+    als_iterations: list[int] = Field([15], description="ALS grid: iterations.")
+    als_weighting: list[str] = Field(
+        ["log", "bm25"], description="ALS grid: confidence weighting (bm25, or alpha-scaled log / linear)."
+    )
+    als_alpha: list[float] = Field([1.0], description="ALS grid: confidence scale alpha.")
+    knn_similarities: list[str] = Field(["cosine", "bm25"], description="Item-kNN grid: cosine and/or bm25.")
+    knn_neighbours: list[int] = Field([50], description="Item-kNN grid: neighbours per product (K).")
+    bpr_factors: list[int] = Field([32], description="BPR grid: latent factors (empty: no BPR).")
+    bpr_learning_rate: float = Field(0.01, description="BPR SGD learning rate.")
+    bpr_regularization: float = Field(0.01, description="BPR L2 regularisation.")
+    bpr_iterations: int = Field(20, description="BPR epochs.")
+    validation_strategy: str = Field(
+        "global_time", description="global_time (last validation_days) or per_customer_recent (validation_fraction)."
+    )
+    validation_days: int = Field(14, description="Days of the training data that validate (global_time).")
+    validation_fraction: float = Field(0.2, description="Share of each customer's orders that validate.")
+    selection_k: int = Field(10, description="K of the validation MAP@K that picks the model.")
+    exclude_purchased: bool = Field(True, description="Validation lists leave out already-bought products.")
+    max_validation_customers: int = Field(5_000, description="Customers scored on validation (seeded sample).")
+    min_improvement: float = Field(
+        0.0, description="Relative validation-MAP margin over popularity a model needs to be chosen."
+    )
 
     def training_config(self) -> TrainingConfig:
+        """The single ALS (what trains when select_model is false)."""
         return TrainingConfig(
             weighting=self.weighting,
             alpha=self.alpha,
@@ -60,14 +90,55 @@ class ModelConfig(Config):
             als=ALSParams(self.factors, self.regularization, self.iterations, self.random_state),
         )
 
+    def candidate_grid(self) -> list[TrainingConfig]:
+        return candidate_grid(
+            GridSpec(
+                als_factors=tuple(self.als_factors),
+                als_regularization=tuple(self.als_regularization),
+                als_iterations=tuple(self.als_iterations),
+                als_weighting=tuple(self.als_weighting),
+                als_alpha=tuple(self.als_alpha),
+                knn_similarities=tuple(self.knn_similarities),
+                knn_neighbours=tuple(self.knn_neighbours),
+                bpr_factors=tuple(self.bpr_factors),
+                bpr_learning_rate=self.bpr_learning_rate,
+                bpr_regularization=self.bpr_regularization,
+                bpr_iterations=self.bpr_iterations,
+                bm25_k1=self.bm25_k1,
+                bm25_b=self.bm25_b,
+                half_life_days=self.half_life_days,
+                random_state=self.random_state,
+            )
+        )
 
-@asset(group_name="modeling", code_version="1")
+    def selection_settings(self) -> SelectionSettings:
+        return SelectionSettings(
+            strategy=self.validation_strategy,
+            validation_days=self.validation_days,
+            validation_fraction=self.validation_fraction,
+            k=self.selection_k,
+            exclude_purchased=self.exclude_purchased,
+            max_validation_customers=self.max_validation_customers,
+            min_improvement=self.min_improvement,
+            seed=self.random_state,
+        )
+
+
+@asset(group_name="modeling", code_version="2")
 def als_model(
     context: AssetExecutionContext, config: ModelConfig, train_test_split: TemporalSplit, interactions: pd.DataFrame
 ) -> Output[ModelArtifact]:
-    """implicit ALS fitted on the training part (scored by model_metrics) and refitted on all data to serve."""
+    """The selected model: every candidate (ALS grid, item-kNN, BPR, popularity) is fitted on the training part
+    minus a validation split and scored on it; the best is refitted on the training part (scored by
+    model_metrics on the hold-out) and on all data (serves). Popularity wins unless a model beats it."""
+    selection = None
     training = config.training_config()
-    context.log.info(f"als_model: fitting on {len(train_test_split.train)} training interactions")
+    if config.select_model:
+        selection = select_model(
+            train_test_split.train, config.candidate_grid(), config.selection_settings(), log=context.log.info
+        )
+        training = selection.winner_config
+    context.log.info(f"als_model: fitting {training.label} on {len(train_test_split.train)} training interactions")
     evaluation = train(train_test_split.train, training)
     serving = evaluation
     if config.refit_on_all_data:
@@ -75,7 +146,9 @@ def als_model(
         serving = train(interactions, training)
     data_version = data_fingerprint(interactions)
     version = model_version(data_version, training)
-    artifact = ModelArtifact(version=version, data_version=data_version, evaluation=evaluation, serving=serving)
+    artifact = ModelArtifact(
+        version=version, data_version=data_version, evaluation=evaluation, serving=serving, selection=selection
+    )
     return Output(
         artifact,
         metadata={
@@ -89,8 +162,37 @@ def als_model(
             "products": len(serving.items),
             "nonzeros": int(serving.purchased.nnz),
             "trained_until": str(serving.trained_until),
+            **selection_metadata(selection, training),
         },
     )
+
+
+def selection_metadata(selection: SelectionResult | None, chosen: TrainingConfig) -> dict:
+    """The winner (name, family, params, validation MAP) and the candidate table, for the asset's metadata."""
+    metadata = {
+        "winner": chosen.label,
+        "winner_model": chosen.model,
+        "winner_params": MetadataValue.json(chosen.as_dict()),
+        "winner_is_popularity": MetadataValue.bool(chosen.model == "popularity"),
+    }
+    if selection is None:
+        return {**metadata, "selection": "off: the configured ALS was fitted without comparing candidates"}
+    winner = selection.winner_result
+    k = selection.settings.k
+    return {
+        **metadata,
+        f"winner_validation_map@{k}": float(winner.metrics["map"]),
+        f"popularity_validation_map@{k}": float(
+            next(r for r in selection.candidates if r.config.model == "popularity").metrics["map"]
+        ),
+        "selection_reason": selection.reason,
+        "validation_split": f"{selection.settings.strategy}: {selection.validation}",
+        "validation_customers": selection.validation_customers,
+        "candidates": len(selection.candidates),
+        "failed_candidates": sum(r.error is not None for r in selection.candidates),
+        "selection_seconds": round(selection.seconds, 3),
+        "candidate_table": MetadataValue.md(selection.to_markdown()),
+    }
 
 
 class MetricsConfig(Config):
@@ -102,7 +204,7 @@ class MetricsConfig(Config):
 def model_metrics(
     config: MetricsConfig, als_model: ModelArtifact, train_test_split: TemporalSplit, products: pd.DataFrame
 ) -> Output[dict]:
-    """MAP@K, precision@K, recall@K, NDCG@K and catalogue coverage of the model and the popularity baseline."""
+    """MAP@K, precision@K, recall@K, NDCG@K and coverage on the test hold-out: the selected model vs popularity."""
     model = als_model.evaluation
     results = evaluate(
         model, train_test_split.test, config.k, config.exclude_purchased, inactive_item_indices(model, products)
@@ -122,6 +224,7 @@ def model_metrics(
     summary = {
         "k": k,
         "model_version": als_model.version,
+        "selected_model": model.config.label,
         "model": results["model"],
         "popularity": results["popularity"],
     }
@@ -131,6 +234,7 @@ def model_metrics(
             **{key: float(value) for key, value in flat.items()},
             "map_lift_over_popularity": float(round(lift, 4)) if lift != float("inf") else 0.0,
             "model_version": als_model.version,
+            "selected_model": model.config.label,
             "summary": MetadataValue.md(f"| metric@{k} | model | popularity |\n|---|---|---|\n{rows}"),
         },
     )

@@ -23,7 +23,8 @@ def recommendations(
     customers: pd.DataFrame,
     products: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
-    """Top-K active products per customer of the master data; customers the model never saw get popularity."""
+    """Top-K active products per customer of the master data from the selected model (`source` names it:
+    ``popularity`` when popularity won the selection); customers the model never saw get popularity."""
     model = als_model.serving
     lists = recommend_for_customers(
         model, customers["customer_id"], config.k, config.exclude_purchased, inactive_item_indices(model, products)
@@ -42,6 +43,8 @@ def recommendations(
             "short_lists": int((per_customer < config.k).sum()),
             "distinct_products": int(lists["product_id"].nunique()),
             "model_version": als_model.version,
+            "model": model.config.label,
+            "published_popularity": MetadataValue.bool(model.config.model == "popularity"),
             "preview": MetadataValue.md(preview),
         },
     )

@@ -4,44 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .matrix import IdMap, binary, confidence, order_counts
+from .candidates import CandidateSpec, TrainingConfig, candidate_input, make_candidate
+from .matrix import IdMap, binary, order_counts
 from .metrics import catalogue_coverage, ranking_metrics
-from .models import ALSParams, ALSRecommender, PopularityRecommender, Recommender, fit_timed, recommend_all
+from .models import PopularityRecommender, Recommender, fit_timed, recommend_all
 
+if TYPE_CHECKING:
+    from .selection import SelectionResult
 
-@dataclass(frozen=True)
-class TrainingConfig:
-    """How interactions become a model.
-
-    Parameters
-    ----------
-    weighting : str
-        Confidence from distinct-order counts: ``bm25`` (default), ``log`` or ``linear`` (see matrix.confidence).
-    alpha : float
-        Scale of the confidence values; larger trusts repeat purchases more against non-purchases.
-    bm25_k1, bm25_b : float
-        BM25 saturation and length normalisation (only for ``bm25``).
-    half_life_days : float or None
-        Age decay of orders; None weighs old and new orders alike.
-    als : ALSParams
-        Parameters of the ALS model.
-    """
-
-    weighting: str = "bm25"
-    alpha: float = 1.0
-    bm25_k1: float = 100.0
-    bm25_b: float = 0.8
-    half_life_days: float | None = None
-    als: ALSParams = field(default_factory=ALSParams)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+__all__ = ["CandidateSpec", "ModelArtifact", "PreparedData", "TrainedModel", "TrainingConfig", "prepare", "train"]
 
 
 @dataclass
@@ -73,31 +51,72 @@ def model_version(fingerprint: str, config: TrainingConfig) -> str:
     return f"{fingerprint}-{params_hash}"
 
 
-def train(interactions: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
-    """Fit ALS (and the popularity baseline) on `interactions`."""
+@dataclass
+class PreparedData:
+    """Id maps and matrices of one interactions table, built once and shared by every candidate fitted on it."""
+
+    interactions: pd.DataFrame
+    users: IdMap
+    items: IdMap
+    purchased: sp.csr_matrix
+    popularity: PopularityRecommender
+    trained_until: pd.Timestamp
+    popularity_seconds: float = 0.0
+    _counts: dict = field(default_factory=dict, repr=False)
+
+    def counts(self, half_life_days: float | None) -> sp.csr_matrix:
+        """Distinct-order counts, decayed with `half_life_days` (cached per half-life)."""
+        if half_life_days not in self._counts:
+            self._counts[half_life_days] = order_counts(
+                self.interactions, self.users, self.items, self.trained_until, half_life_days
+            )
+        return self._counts[half_life_days]
+
+
+def prepare(interactions: pd.DataFrame) -> PreparedData:
+    """Index `interactions` and fit the popularity baseline on them."""
     if interactions.empty:
         raise ValueError("no interactions to train on")
     users = IdMap.from_values(interactions["customer_id"])
     items = IdMap.from_values(interactions["product_id"])
-    trained_until = interactions["order_ts"].max()
-    counts = order_counts(interactions, users, items, trained_until, config.half_life_days)
-    weights = confidence(counts, config.weighting, config.alpha, config.bm25_k1, config.bm25_b)
-    recommender = ALSRecommender(config.als)
-    seconds = fit_timed(recommender, weights)
     purchased = binary(interactions, users, items)
     popularity = PopularityRecommender()
-    popularity.fit(purchased)
-    return TrainedModel(
-        recommender=recommender,
-        popularity=popularity,
+    popularity_seconds = fit_timed(popularity, purchased)
+    return PreparedData(
+        interactions=interactions,
         users=users,
         items=items,
         purchased=purchased,
+        popularity=popularity,
+        trained_until=interactions["order_ts"].max(),
+        popularity_seconds=popularity_seconds,
+    )
+
+
+def fit_prepared(data: PreparedData, config: TrainingConfig) -> TrainedModel:
+    """Fit the candidate `config` on prepared data (the popularity candidate reuses the fitted baseline)."""
+    if config.model == "popularity":
+        recommender, seconds = data.popularity, data.popularity_seconds
+    else:
+        weights = candidate_input(config, data.counts(config.half_life_days), data.purchased)
+        recommender = make_candidate(config)
+        seconds = fit_timed(recommender, weights)
+    return TrainedModel(
+        recommender=recommender,
+        popularity=data.popularity,
+        users=data.users,
+        items=data.items,
+        purchased=data.purchased,
         config=config,
         fit_seconds=seconds,
-        trained_until=trained_until,
-        n_interactions=len(interactions),
+        trained_until=data.trained_until,
+        n_interactions=len(data.interactions),
     )
+
+
+def train(interactions: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
+    """Fit the candidate `config` (ALS by default) and the popularity baseline on `interactions`."""
+    return fit_prepared(prepare(interactions), config)
 
 
 def holdout_relevance(model: TrainedModel, test: pd.DataFrame, exclude_purchased: bool) -> sp.csr_matrix:
@@ -181,7 +200,7 @@ def recommend_for_customers(
 
 @dataclass
 class ModelArtifact:
-    """What the `als_model` asset stores: the model scored on the hold-out and the one that serves.
+    """What the `als_model` asset stores: the selected model scored on the hold-out and the one that serves.
 
     `serving` is refitted on all interactions (hold-out days included) with the same settings, so the lists
     customers get know the most recent orders; it is `evaluation` when refitting is switched off.
@@ -191,3 +210,4 @@ class ModelArtifact:
     data_version: str
     evaluation: TrainedModel
     serving: TrainedModel
+    selection: SelectionResult | None = None  # every candidate's validation scores (None: no selection ran)
