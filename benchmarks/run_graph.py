@@ -102,12 +102,16 @@ def main() -> None:
     metrics = run.downstream.output_for_node("model_metrics")
     cores, memory = os.cpu_count(), os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     print(f"\n### Scale {args.scale}: {lines} order lines, {SCALES[args.scale]}")
-    print(f"machine: {cores} cores, {memory:.0f} GiB RAM, {platform.processor() or platform.machine()}, "
-          f"Python {platform.python_version()}, {dt.date.today()}")
+    print(
+        f"machine: {cores} cores, {memory:.0f} GiB RAM, {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}, {dt.date.today()}"
+    )
     print("\n| asset (step) | wall s | peak RSS MiB |\n|---|---|---|")
     for _, step, seconds, rss in sorted(rows):
         print(f"| {step} | {seconds:.2f} | {rss / 2**20:.0f} |")
-    print(f"| **whole graph (2 runs, incl. Dagster overhead)** | **{wall:.1f}** | **{peak / 2**20:.0f}** (process peak) |")
+    print(
+        f"| **whole graph (2 runs, incl. Dagster overhead)** | **{wall:.1f}** | **{peak / 2**20:.0f}** (process peak) |"
+    )
     print(f"\nMAP@10 model {metrics['model']['map']:.4f} vs popularity {metrics['popularity']['map']:.4f}")
     if not args.keep:
         shutil.rmtree(home, ignore_errors=True)
