@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export RECSYS_HOME ?= $(CURDIR)/.recsys
 export DAGSTER_HOME ?= $(RECSYS_HOME)/dagster
 
-.PHONY: install demo test ui lint format benchmark clean
+.PHONY: install demo demo-drift test ui lint format benchmark clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,6 @@ benchmark: install
 
 clean:
 	rm -rf $(VENV) .recsys .pytest_cache
+
+demo-drift: install
+	$(BIN)/recsys demo-drift
