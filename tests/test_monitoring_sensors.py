@@ -36,9 +36,7 @@ CONFIG = GeneratorConfig(customers=1_000, products=800, days=52, lines_per_day=6
 
 @pytest.fixture(scope="module")
 def drifted_data():
-    return generate(
-        GeneratorConfig(**{**CONFIG.__dict__, "drift_start": DRIFT_START, "drift_kind": "category_surge"})
-    )
+    return generate(GeneratorConfig(**{**CONFIG.__dict__, "drift_start": DRIFT_START, "drift_kind": "category_surge"}))
 
 
 @pytest.fixture(scope="module")
