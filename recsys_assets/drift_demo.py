@@ -95,6 +95,20 @@ def run_demo_drift(args: argparse.Namespace) -> int:
         f"in {time.perf_counter() - started:.1f}s (run {retrain.run_id})"
     )
 
+    started = _step("prediction drift: what the retrained model recommends versus the previous version")
+    from .assets.monitoring import prediction_drift_report
+
+    predictions = materialize(
+        [prediction_drift_report], instance=instance, resources=resources, run_config=QUIET_LOGS
+    ).output_for_node("prediction_drift_report")
+    if predictions.get("skipped"):
+        print(f"    no verdict: {predictions['skipped']}")
+    else:
+        print(
+            f"    drifted={predictions['drifted']} {predictions['drifted_features']}, "
+            f"list overlap {predictions['list_overlap']:.2f}; report {predictions['report_html']}"
+        )
+
     again = drift_sensor(build_sensor_context(instance=instance, resources=resources, cursor=result.cursor))
     print(f"    sensor re-evaluated after retraining: {getattr(again, 'skip_message', None) or again}")
     print(f"""

@@ -16,6 +16,7 @@ def test_demo_drift_fires_and_retrains(recsys_home, capsys):
     assert "drifted features:      unit_price" in out
     report = Path(out.split("drift report (HTML):")[1].split()[0])
     assert report.exists() and report.with_suffix(".json").exists()
+    assert "list overlap" in out  # prediction drift between the published versions before and after retraining
     assert "sensor re-evaluated after retraining: no raw_orders partition after" in out
 
     instance = DagsterInstance.get()
