@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export RECSYS_HOME ?= $(CURDIR)/.recsys
 export DAGSTER_HOME ?= $(RECSYS_HOME)/dagster
 
-.PHONY: install demo test ui lint format benchmark clean
+.PHONY: install demo demo-drift test ui lint format benchmark clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,6 @@ clean:
 
 benchmark-selection: install
 	$(BIN)/python benchmarks/model_selection.py
+
+demo-drift: install
+	$(BIN)/recsys demo-drift

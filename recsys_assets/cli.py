@@ -120,6 +120,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo_drift(args: argparse.Namespace) -> int:
+    from .drift_demo import run_demo_drift
+
+    return run_demo_drift(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsys", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +160,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="generate demo data and materialize everything")
     demo.set_defaults(func=cmd_demo)
+
+    drift = commands.add_parser("demo-drift", help="inject drift, let drift_sensor fire, run the retraining")
+    for key, value in DEMO_SCALE.items():
+        drift.add_argument(f"--{key.replace('_', '-')}", type=int, default=value)
+    drift.add_argument("--seed", type=int, default=7)
+    drift.add_argument("--end-date", type=_date, default=None, help="last order day (default yesterday)")
+    drift.add_argument("--drift-start", type=_date, default=None, help="first drifted day (default end - 13 days)")
+    drift.add_argument(
+        "--drift-kind", default="category_surge", choices=["segment_mix", "category_surge", "price_shift"]
+    )
+    drift.set_defaults(func=cmd_demo_drift)
     return parser
 
 

@@ -3,11 +3,15 @@
 from dagster import Definitions
 
 from .assets import ALL_ASSETS
+from .assets.monitoring import MONITORING_ASSETS
 from .deployment import current_deployment, resources_for
 from .jobs import ingest_job, retrain_job
+from .monitoring_resource import MonitoringResource
+from .monitoring_sensors import MONITORING_SENSORS
 
 defs = Definitions(
-    assets=ALL_ASSETS,
+    assets=ALL_ASSETS + MONITORING_ASSETS,
     jobs=[ingest_job, retrain_job],
-    resources=resources_for(current_deployment()),
+    sensors=MONITORING_SENSORS,
+    resources={"monitoring": MonitoringResource(), **resources_for(current_deployment())},
 )

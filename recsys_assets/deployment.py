@@ -54,3 +54,13 @@ def resources_for(deployment: str) -> dict:
             "io_manager": PartitionedPickleIOManager(base_dir=str(home / "storage")),
         }
     raise DeploymentError(f"deployment {deployment!r} is not configured in this version")
+
+
+def serving_log_dir() -> Path:
+    """Where the serving API appends its request log and the skew monitor reads it (RECSYS_SERVING_LOG_DIR)."""
+    return Path(os.environ.get("RECSYS_SERVING_LOG_DIR") or recsys_home() / "serving_log").resolve()
+
+
+def monitoring_dir() -> Path:
+    """Where drift and skew reports are written: <dir>/<check>/<timestamp>.html and .json."""
+    return Path(os.environ.get("RECSYS_MONITORING_DIR") or recsys_home() / "monitoring").resolve()
