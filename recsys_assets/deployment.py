@@ -54,3 +54,28 @@ def resources_for(deployment: str) -> dict:
             "io_manager": PartitionedPickleIOManager(base_dir=str(home / "storage")),
         }
     raise DeploymentError(f"deployment {deployment!r} is not configured in this version")
+
+
+def serving_log_dir() -> Path:
+    """Where the serving API appends its request log (read by the training/serving skew monitor)."""
+    return recsys_home() / "serving_log"
+
+
+def serving_stores(deployment: str | None = None) -> dict:
+    """The recommendation stores the serving API and review page can read, keyed by target name.
+
+    The first entry is the default target. Imports core only (no Dagster), so the API starts fast.
+    """
+    from .core.store import LocalRecommendationStore
+
+    deployment = deployment or current_deployment()
+    if deployment == "local":
+        return {"local": LocalRecommendationStore(recsys_home() / "store.sqlite")}
+    raise DeploymentError(f"deployment {deployment!r} has no serving stores configured in this version")
+
+
+def serving_source():
+    """The source database the review page reads purchase history and product/customer names from."""
+    from .core.source_db import SourceDatabase
+
+    return SourceDatabase(local_source_url())
