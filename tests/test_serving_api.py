@@ -188,3 +188,12 @@ def test_app_refuses_to_start_without_key(recsys_home):
     store = LocalRecommendationStore(recsys_home / "store.sqlite")
     with pytest.raises(MissingApiKeyError, match="RECSYS_API_KEY"):
         create_app({"local": store}, None, None, None)
+
+
+def test_insecure_no_auth_serves_without_key(recsys_home, data):
+    store = LocalRecommendationStore(recsys_home / "store.sqlite")
+    publish(store, lists_for(data), "m1-aaaa", "m1")
+    with TestClient(create_app({"local": store}, None, None, None, allow_no_auth=True)) as client:
+        response = client.get(f"/recommendations/{data.customers['customer_id'].iloc[0]}")
+        assert response.status_code == 200 and response.json()["items"][0]["name"] is None  # no source: no names
+        assert client.get("/health").json()["auth"] is False
