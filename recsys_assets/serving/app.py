@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -23,7 +24,7 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, Security
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -31,7 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..core.purchase_history import purchase_history
 from ..core.source_db import SourceDatabase
 from ..core.store import RecommendationStore
-from ..core.store_reader import LiveRecommendations, Lookup, NoLiveVersionError
+from ..core.store_reader import LiveRecommendations, NoLiveVersionError
 from .auth import API_KEY_ENV, API_KEY_HEADER, MissingApiKeyError, key_matches
 from .catalog import Catalog
 from .log_writer import ServingLogWriter
@@ -75,6 +76,66 @@ def _error(status: int, error: str, message: str, details: list | None = None, h
     return JSONResponse(
         {"error": error, "message": message, "details": details}, status_code=status, headers=headers or None
     )
+
+
+RECOMMENDATIONS_PARAMETERS = [
+    {
+        "name": "customer_id",
+        "in": "path",
+        "required": True,
+        "description": "the shop's customer id",
+        "schema": {"type": "string", "pattern": CUSTOMER_ID_PATTERN},
+    },
+    {
+        "name": "k",
+        "in": "query",
+        "required": False,
+        "description": "number of products (at most the published list length)",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10},
+    },
+    {
+        "name": "target",
+        "in": "query",
+        "required": False,
+        "description": "store target (default: the first configured)",
+        "schema": {"type": "string"},
+    },
+]
+_CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
+
+
+class InvalidRequest(Exception):
+    def __init__(self, details: list[dict]):
+        self.details = details
+
+
+def parse_recommendations_request(path_params, query_params) -> tuple[str, int, str | None]:
+    """customer_id, k and target of a /recommendations request, or InvalidRequest naming each bad field."""
+    details = []
+    customer_id = path_params.get("customer_id", "")
+    if not _CUSTOMER_ID.fullmatch(customer_id):
+        details.append(
+            {
+                "location": ["path", "customer_id"],
+                "message": f"String should match pattern '{CUSTOMER_ID_PATTERN}'",
+                "input": customer_id,
+            }
+        )
+    raw_k = query_params.get("k")
+    k = 10
+    if raw_k is not None:
+        try:
+            k = int(raw_k)
+        except ValueError:
+            details.append({"location": ["query", "k"], "message": "Input should be a valid integer", "input": raw_k})
+        else:
+            if not 1 <= k <= MAX_K:
+                details.append(
+                    {"location": ["query", "k"], "message": f"Input should be between 1 and {MAX_K}", "input": raw_k}
+                )
+    if details:
+        raise InvalidRequest(details)
+    return customer_id, k, query_params.get("target")
 
 
 def _page() -> str:
@@ -134,7 +195,7 @@ def create_app(
     app.state.readers, app.state.catalog, app.state.writer = readers, catalog, writer
     key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description=f"the value of ${API_KEY_ENV}")
 
-    def require_key(presented: str | None = Security(key_header)) -> None:
+    async def require_key(presented: str | None = Security(key_header)) -> None:  # async: no threadpool hop
         if api_key is not None and not key_matches(api_key, presented):
             raise HTTPException(
                 401,
@@ -156,45 +217,35 @@ def create_app(
         message = "; ".join(f"{'.'.join(map(str, d['location']))}: {d['message']}" for d in details)
         return _error(422, "invalid_request", message, details)
 
+    @app.exception_handler(InvalidRequest)
+    async def invalid_request(_request: Request, error: InvalidRequest):
+        message = "; ".join(f"{'.'.join(map(str, d['location']))}: {d['message']}" for d in error.details)
+        return _error(422, "invalid_request", message, error.details)
+
     def reader_for(target: str | None) -> tuple[str, LiveRecommendations]:
         name = target or default_target
         if name not in readers:
             raise HTTPException(404, f"unknown target {name!r}; configured targets: {sorted(readers)}")
         return name, readers[name]
 
-    def item_rows(lookup: Lookup, k: int) -> list[dict]:
-        product = catalog.product
-        rows = []
-        for item in lookup.items[:k]:
-            name, category = product(item.product_id)
-            rows.append(
-                {
-                    "rank": item.rank,
-                    "product_id": item.product_id,
-                    "name": name,
-                    "category": category,
-                    "score": item.score,
-                    "source": item.source,
-                }
-            )
-        return rows
-
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def review_page() -> HTMLResponse:
         return HTMLResponse(page)
 
+    # The hot path takes the raw request and validates by hand: FastAPI's parameter machinery costs more than the
+    # lookup itself. The parameters are declared for the OpenAPI docs in RECOMMENDATIONS_PARAMETERS.
     @app.get(
         "/recommendations/{customer_id}",
         response_model=RecommendationsResponse,
         responses=ERRORS | {404: {"model": ErrorResponse}},
-        dependencies=[Depends(require_key)],
+        openapi_extra={"parameters": RECOMMENDATIONS_PARAMETERS, "security": [{"APIKeyHeader": []}]},
     )
-    async def recommendations(
-        customer_id: str = PathParam(..., pattern=CUSTOMER_ID_PATTERN, description="the shop's customer id"),
-        k: int = Query(10, ge=1, le=MAX_K, description="number of products (at most the published list length)"),
-        target: str | None = Query(None, description="store target (default: the first configured)"),
-    ):
+    async def recommendations(request: Request):
         """The live recommendations of one customer; unknown customers get the popularity list, flagged."""
+        if api_key is not None and not key_matches(api_key, request.headers.get(API_KEY_HEADER)):
+            missing = request.headers.get(API_KEY_HEADER) is None
+            raise HTTPException(401, "missing API key" if missing else "wrong API key", {"WWW-Authenticate": "ApiKey"})
+        customer_id, k, target = parse_recommendations_request(request.path_params, request.query_params)
         name, reader = reader_for(target)
         try:
             lookup = (
@@ -202,31 +253,10 @@ def create_app(
             )
         except NoLiveVersionError as error:
             raise HTTPException(503, str(error)) from error
-        items = item_rows(lookup, k)
-        cold_start = lookup.cold_start
+        body, served = catalog.encoder.encode(lookup, k, name)
         if writer is not None:
-            writer.submit(
-                {
-                    "ts": dt.datetime.now(dt.UTC).isoformat(),
-                    "customer_id": customer_id,
-                    "model_version": lookup.model_version,
-                    "items": [item["product_id"] for item in items],
-                    "cold_start": cold_start,
-                    "target": name,
-                }
-            )
-        return JSONResponse(
-            {
-                "customer_id": customer_id,
-                "target": name,
-                "model_version": lookup.model_version,
-                "store_version": lookup.version,
-                "fallback": lookup.fallback,
-                "cold_start": cold_start,
-                "k": len(items),
-                "items": items,
-            }
-        )
+            writer.record(customer_id, lookup.model_version, served, lookup.cold_start, name)
+        return Response(body, media_type="application/json")
 
     @app.get("/customers", responses=ERRORS, dependencies=[Depends(require_key)])
     def search_customers(

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..core.source_db import SourceDatabase
+from .encoding import ResponseEncoder
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class Catalog:
     def __init__(self, source: SourceDatabase | None):
         self.source = source
         self.data = CatalogData()
+        self.encoder = ResponseEncoder(self.data.products)  # replaced with the data on every reload
         self.error: str | None = None if source else "no source database configured"
         self._lock = threading.Lock()
 
@@ -57,6 +59,7 @@ class Catalog:
                 },
                 loaded_at=time.time(),
             )
+            self.encoder = ResponseEncoder(self.data.products)
             self.error = None
 
     def product(self, product_id: str) -> tuple[str | None, str | None]:

@@ -1,16 +1,19 @@
 """Appends served requests to the serving log from a background thread, so the request path only enqueues.
 
-The request handler calls `submit(entry)` (a non-blocking queue put); a writer thread drains the queue in batches
-every `flush_seconds` (or as soon as `batch_size` entries wait) through `core.serving_log.append_entries`. `close()`
-writes what is left. When the queue is full (the disk cannot keep up) entries are dropped and counted rather than
-slowing requests down; `stats()` reports written and dropped counts for /health.
+The request handler calls `record(...)` (one deque append of a tuple, about a microsecond) or `submit(entry)`; a
+writer thread drains the queue in batches every `flush_seconds`, turns the tuples into serving log entries (ISO
+timestamps included) and writes them through `core.serving_log.append_entries`. `close()` writes what is left.
+When the queue is full (the disk cannot keep up) entries are dropped and counted rather than slowing requests
+down; `stats()` reports written and dropped counts for /health.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import queue
 import threading
+import time
+from collections import deque
 from pathlib import Path
 
 from ..core.serving_log import append_entries
@@ -25,7 +28,8 @@ class ServingLogWriter:
         self.log_dir = Path(log_dir)
         self.flush_seconds = flush_seconds
         self.batch_size = batch_size
-        self._queue: queue.Queue[dict] = queue.Queue(maxsize=max_pending)
+        self.max_pending = max_pending
+        self._queue: deque = deque()  # append/popleft are thread-safe
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.written = 0
@@ -41,18 +45,44 @@ class ServingLogWriter:
 
     def submit(self, entry: dict) -> None:
         """Queue one entry (dict with the serving log columns); never blocks."""
-        try:
-            self._queue.put_nowait(entry)
-        except queue.Full:
+        self._put(entry)
+
+    def record(
+        self,
+        customer_id: str,
+        model_version: str,
+        items: list[str],
+        cold_start: bool,
+        target: str,
+        ts: float | None = None,
+    ) -> None:
+        """Queue one served request (the timestamp, `time.time()` by default, is formatted by the writer thread)."""
+        self._put((time.time() if ts is None else ts, customer_id, model_version, items, cold_start, target))
+
+    def _put(self, item) -> None:
+        if len(self._queue) >= self.max_pending:
             self.dropped += 1
+        else:
+            self._queue.append(item)
 
     def _drain(self) -> list[dict]:
         batch: list[dict] = []
         while len(batch) < self.batch_size:
             try:
-                batch.append(self._queue.get_nowait())
-            except queue.Empty:
+                item = self._queue.popleft()
+            except IndexError:
                 break
+            if isinstance(item, tuple):
+                ts, customer_id, model_version, items, cold_start, target = item
+                item = {
+                    "ts": dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(),
+                    "customer_id": customer_id,
+                    "model_version": model_version,
+                    "items": items,
+                    "cold_start": cold_start,
+                    "target": target,
+                }
+            batch.append(item)
         return batch
 
     def flush(self) -> int:
@@ -85,7 +115,7 @@ class ServingLogWriter:
         return {
             "dir": str(self.log_dir),
             "written": self.written,
-            "pending": self._queue.qsize(),
+            "pending": len(self._queue),
             "dropped": self.dropped,
             "failed": self.failed,
             "last_error": self.last_error,
