@@ -41,7 +41,7 @@ class NoLiveVersionError(RuntimeError):
     """The store has no live version yet (nothing published): nothing can be served."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Recommendation:
     rank: int
     product_id: str

@@ -161,9 +161,14 @@ def create_app(
     if api_key is None and not allow_no_auth:
         raise MissingApiKeyError(f"set {API_KEY_ENV} (or start with --insecure-no-auth for a local experiment)")
     catalog = Catalog(source)
+    started = False
+
+    def reload_catalog(_version: str) -> None:  # a new live version: names may have changed too
+        if started:  # at start the lifespan loads the catalogue once for all targets
+            catalog.reload()
+
     readers = {
-        name: LiveRecommendations(store, refresh_seconds, on_reload=lambda _version: catalog.reload())
-        for name, store in stores.items()
+        name: LiveRecommendations(store, refresh_seconds, on_reload=reload_catalog) for name, store in stores.items()
     }
     default_target = next(iter(stores))
     writer = ServingLogWriter(log_dir) if log_dir is not None else None
@@ -171,9 +176,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        catalog.reload()
+        nonlocal started
+        await run_in_threadpool(catalog.reload)
         for reader in readers.values():
             await run_in_threadpool(reader.start)
+        started = True
         if writer is not None:
             writer.start()
         if api_key is None:
