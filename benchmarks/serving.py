@@ -162,6 +162,8 @@ def main() -> int:
             results.append(summary)
             print(f"==> concurrency {concurrency}\n{result.report()}", flush=True)
         health = httpx.get(f"{url}/health").json()
+        status = Path(f"/proc/{server.pid}/status").read_text()
+        server_rss_mib = next(int(line.split()[1]) // 1024 for line in status.splitlines() if line.startswith("VmRSS"))
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -177,6 +179,7 @@ def main() -> int:
         "customers": len(customers),
         "rows": len(lists),
         "server_ready_s": round(ready_s, 2),
+        "server_rss_mib": server_rss_mib,
         "uvloop": importlib.util.find_spec("uvloop") is not None,
         "httptools": importlib.util.find_spec("httptools") is not None,
         "serving_log": health["serving_log"],
