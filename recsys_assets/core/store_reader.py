@@ -1,17 +1,18 @@
 """Serving-side reader of a recommendation store: the live version resolved once, refreshed when it changes.
 
 `LiveRecommendations` wraps any `RecommendationStore` (`live_version()`, `read_version()`, `get()`) and answers
-lookups without touching the store on the request path:
+lookups without resolving the live version (or, with the memory strategy, touching the store) on the request path:
 
 - The live version is resolved once at start; a background thread checks the store's live pointer at most every
   `refresh_seconds` and, when it names another version, loads that version and swaps one immutable snapshot
   reference (readers see the old snapshot or the new one, never a mix).
 - Reader strategy (the seam between stores): `"memory"` loads the whole live version into a dict
-  customer_id -> list (the local SQLite store: 50 000 customers x 10 rows take a few tens of MB and a lookup is a
-  dict access); `"point"` keeps only the version name and reads one customer per request with
+  customer_id -> list (the local SQLite store: 50 000 customers x 10 rows fit easily, the whole server stays
+  under 0.5 GB RSS, and a lookup is a dict access); `"point"` keeps only the version name and reads one customer per request with
   `store.get(customer_id, version)` (meant for a remote store such as Cosmos DB, where one SDK client per process
   makes point reads cheap and the whole set need not fit in memory; the caller runs those lookups off the event
-  loop). A store picks its strategy with a `serving_strategy` attribute; without one, `LocalRecommendationStore`
+  loop; the popularity fallback is still computed from one full read per new version, in the refresh thread).
+  A store picks its strategy with a `serving_strategy` attribute; without one, `LocalRecommendationStore`
   gets `"memory"` and any other store `"point"` (see `strategy_for`).
 - Customers absent from the live version get a popularity list, flagged: the list the model gave its cold-start
   customers (`source == "popularity_fallback"`, present whenever the master data has customers without history),
