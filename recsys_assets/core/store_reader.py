@@ -8,8 +8,8 @@ lookups without resolving the live version (or, with the memory strategy, touchi
   reference (readers see the old snapshot or the new one, never a mix).
 - Reader strategy (the seam between stores): `"memory"` loads the whole live version into a dict
   customer_id -> list (the local SQLite store: 50 000 customers x 10 rows fit easily, the whole server stays
-  under 0.5 GB RSS, and a lookup is a dict access); `"point"` keeps only the version name and reads one customer per request with
-  `store.get(customer_id, version)` (meant for a remote store such as Cosmos DB, where one SDK client per process
+  under 0.5 GB RSS, and a lookup is a dict access); `"point"` keeps only the version name and reads one
+  customer per request with `store.get(customer_id, version)` (meant for a remote store such as Cosmos DB, where one SDK client per process
   makes point reads cheap and the whole set need not fit in memory; the caller runs those lookups off the event
   loop; the popularity fallback is still computed from one full read per new version, in the refresh thread).
   A store picks its strategy with a `serving_strategy` attribute; without one, `LocalRecommendationStore`
