@@ -9,11 +9,11 @@ lookups without resolving the live version (or, with the memory strategy, touchi
 - Reader strategy (the seam between stores): `"memory"` loads the whole live version into a dict
   customer_id -> list (the local SQLite store: 50 000 customers x 10 rows fit easily, the whole server stays
   under 0.5 GB RSS, and a lookup is a dict access); `"point"` keeps only the version name and reads one
-  customer per request with `store.get(customer_id, version)` (meant for a remote store such as Cosmos DB, where one SDK client per process
-  makes point reads cheap and the whole set need not fit in memory; the caller runs those lookups off the event
-  loop; the popularity fallback is still computed from one full read per new version, in the refresh thread).
-  A store picks its strategy with a `serving_strategy` attribute; without one, `LocalRecommendationStore`
-  gets `"memory"` and any other store `"point"` (see `strategy_for`).
+  customer per request with `store.get(customer_id, version)` (meant for a remote store such as Cosmos DB,
+  where one SDK client per process makes point reads cheap and the whole set need not fit in memory; the caller
+  runs those lookups off the event loop; the popularity fallback is still computed from one full read per new
+  version, in the refresh thread). A store picks its strategy with a `serving_strategy` attribute; without one,
+  `LocalRecommendationStore` gets `"memory"` and any other store `"point"` (see `strategy_for`).
 - Customers absent from the live version get a popularity list, flagged: the list the model gave its cold-start
   customers (`source == "popularity_fallback"`, present whenever the master data has customers without history),
   or, when the version has none, the products that appear in most lists (ties broken by mean score).
