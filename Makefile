@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export RECSYS_HOME ?= $(CURDIR)/.recsys
 export DAGSTER_HOME ?= $(RECSYS_HOME)/dagster
 
-.PHONY: install demo demo-drift test ui lint format benchmark clean
+.PHONY: install demo demo-drift test ui lint format benchmark clean chromium serve benchmark-serving
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ install: $(STAMP)
 demo: install
 	$(BIN)/recsys demo
 
-test: install
+test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -48,3 +48,13 @@ benchmark-selection: install
 
 demo-drift: install
 	$(BIN)/recsys demo-drift
+
+# The review-page test drives Debian's chromium (through playwright's bundled driver; never `playwright install`).
+chromium:
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+serve: install
+	$(BIN)/recsys serve
+
+benchmark-serving: install
+	$(BIN)/python benchmarks/serving.py

@@ -64,3 +64,23 @@ def serving_log_dir() -> Path:
 def monitoring_dir() -> Path:
     """Where drift and skew reports are written: <dir>/<check>/<timestamp>.html and .json."""
     return Path(os.environ.get("RECSYS_MONITORING_DIR") or recsys_home() / "monitoring").resolve()
+
+
+def serving_stores(deployment: str | None = None) -> dict:
+    """The recommendation stores the serving API and review page can read, keyed by target name.
+
+    The first entry is the default target. Imports core only (no Dagster), so the API starts fast.
+    """
+    from .core.store import LocalRecommendationStore
+
+    deployment = deployment or current_deployment()
+    if deployment == "local":
+        return {"local": LocalRecommendationStore(recsys_home() / "store.sqlite")}
+    raise DeploymentError(f"deployment {deployment!r} has no serving stores configured in this version")
+
+
+def serving_source():
+    """The source database the review page reads purchase history and product/customer names from."""
+    from .core.source_db import SourceDatabase
+
+    return SourceDatabase(local_source_url())

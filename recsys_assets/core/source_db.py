@@ -96,6 +96,14 @@ class SourceDatabase:
             raise SourceDataError(f"table '{name}' of source database {safe_url(self.url)} is empty")
         return frame
 
+    def read_customer_orders(self, customer_id: str) -> pd.DataFrame:
+        """Every order line of one customer (a parameterised query; the id is never put into the SQL text)."""
+        name = self._require_table("orders")
+        columns = ", ".join(ORDER_COLUMNS)
+        query = sa.text(f"SELECT {columns} FROM {name} WHERE customer_id = :customer_id")
+        frame = self._read("orders", query, {"customer_id": str(customer_id)})
+        return frame if len(frame) else empty("orders")
+
     def order_time_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         name = self._require_table("orders")
         with self.engine.connect() as connection:

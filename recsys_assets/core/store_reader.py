@@ -1,0 +1,271 @@
+"""Serving-side reader of a recommendation store: the live version resolved once, refreshed when it changes.
+
+`LiveRecommendations` wraps any `RecommendationStore` (`live_version()`, `read_version()`, `get()`) and answers
+lookups without resolving the live version (or, with the memory strategy, touching the store) on the request path:
+
+- The live version is resolved once at start; a background thread checks the store's live pointer at most every
+  `refresh_seconds` and, when it names another version, loads that version and swaps one immutable snapshot
+  reference (readers see the old snapshot or the new one, never a mix).
+- Reader strategy (the seam between stores): `"memory"` loads the whole live version into a dict
+  customer_id -> list (the local SQLite store: 50 000 customers x 10 rows fit easily, the whole server stays
+  under 0.5 GB RSS, and a lookup is a dict access); `"point"` keeps only the version name and reads one
+  customer per request with `store.get(customer_id, version)` (meant for a remote store such as Cosmos DB,
+  where one SDK client per process makes point reads cheap and the whole set need not fit in memory; the caller
+  runs those lookups off the event loop; the popularity fallback is still computed from one full read per new
+  version, in the refresh thread). A store picks its strategy with a `serving_strategy` attribute; without one,
+  `LocalRecommendationStore` gets `"memory"` and any other store `"point"` (see `strategy_for`).
+- Customers absent from the live version get a popularity list, flagged: the list the model gave its cold-start
+  customers (`source == "popularity_fallback"`, present whenever the master data has customers without history),
+  or, when the version has none, the products that appear in most lists (ties broken by mean score).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .store import LocalRecommendationStore, RecommendationStore
+
+POPULARITY_SOURCE = "popularity_fallback"
+STRATEGIES = ("memory", "point")
+
+logger = logging.getLogger(__name__)
+
+
+class NoLiveVersionError(RuntimeError):
+    """The store has no live version yet (nothing published): nothing can be served."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recommendation:
+    rank: int
+    product_id: str
+    score: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The answer to one request: the customer's list, or the popularity fallback when `fallback` is set."""
+
+    customer_id: str
+    version: str
+    model_version: str
+    items: tuple[Recommendation, ...]
+    fallback: str | None  # "popularity" when the customer is not in the live version
+
+    @property
+    def cold_start(self) -> bool:
+        return self.fallback is not None or any(item.source == POPULARITY_SOURCE for item in self.items)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: str
+    model_version: str  # from the version's metadata (the store version is the model version + a content hash)
+    loaded_at: float
+    popular: tuple[Recommendation, ...]
+    lists: dict[str, tuple[Recommendation, ...]] | None  # None with the "point" strategy
+    customers: int
+
+
+@dataclass
+class ReaderStatus:
+    version: str | None = None
+    loaded_at: float | None = None
+    checked_at: float | None = None
+    customers: int | None = None
+    error: str | None = None
+    reloads: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def strategy_for(store: RecommendationStore) -> str:
+    """The reader strategy of `store`: its `serving_strategy` attribute, else memory for the local store."""
+    declared = getattr(store, "serving_strategy", None)
+    if declared is not None:
+        if declared not in STRATEGIES:
+            raise ValueError(f"{store.describe()}: serving_strategy must be one of {STRATEGIES}, got {declared!r}")
+        return declared
+    return "memory" if isinstance(store, LocalRecommendationStore) else "point"
+
+
+def _rows(frame: pd.DataFrame) -> tuple[Recommendation, ...]:
+    return tuple(
+        Recommendation(int(rank), sys.intern(str(product)), None if pd.isna(score) else float(score), str(source))
+        for rank, product, score, source in frame[["rank", "product_id", "score", "source"]].itertuples(
+            index=False, name=None
+        )
+    )
+
+
+def lists_by_customer(frame: pd.DataFrame) -> dict[str, tuple[Recommendation, ...]]:
+    """customer_id -> that customer's recommendations ordered by rank."""
+    if frame.empty:
+        return {}
+    ordered = frame.sort_values(["customer_id", "rank"], kind="stable")
+    customers = ordered["customer_id"].astype(str).to_numpy()
+    ranks = ordered["rank"].astype(int).to_numpy()
+    products = [sys.intern(str(p)) for p in ordered["product_id"]]
+    scores = ordered["score"].astype(float).to_numpy()
+    sources = [sys.intern(str(s)) for s in ordered["source"]]
+    lists: dict[str, list[Recommendation]] = {}
+    for i, customer in enumerate(customers):
+        score = scores[i]
+        lists.setdefault(customer, []).append(
+            Recommendation(int(ranks[i]), products[i], None if score != score else float(score), sources[i])
+        )
+    return {customer: tuple(items) for customer, items in lists.items()}
+
+
+def popularity_list(frame: pd.DataFrame, k: int = 100) -> tuple[Recommendation, ...]:
+    """The fallback for customers absent from a version (see the module docstring for the rule)."""
+    if frame.empty:
+        return ()
+    cold = frame[frame["source"] == POPULARITY_SOURCE]
+    if not cold.empty:
+        first = cold["customer_id"].iloc[0]
+        return _rows(cold[cold["customer_id"] == first].sort_values("rank").head(k))
+    counts = (
+        frame.groupby("product_id", observed=True)
+        .agg(lists=("customer_id", "nunique"), mean_score=("score", "mean"))
+        .reset_index()
+        .sort_values(["lists", "mean_score", "product_id"], ascending=[False, False, True], kind="stable")
+        .head(k)
+    )
+    return tuple(
+        Recommendation(rank, sys.intern(str(product)), float(share), POPULARITY_SOURCE)
+        for rank, (product, share) in enumerate(
+            zip(counts["product_id"], counts["lists"] / frame["customer_id"].nunique(), strict=True), start=1
+        )
+    )
+
+
+class LiveRecommendations:
+    """The live version of one store, kept in a snapshot that a background thread refreshes on change.
+
+    Parameters
+    ----------
+    store:
+        Any `RecommendationStore`.
+    refresh_seconds:
+        How often the background thread asks the store for its live pointer (never on the request path).
+    strategy:
+        "memory" or "point"; default `strategy_for(store)`.
+    on_reload:
+        Called (in the refresh thread) with the new version after each load, e.g. to reload product names.
+    """
+
+    def __init__(
+        self,
+        store: RecommendationStore,
+        refresh_seconds: float = 10.0,
+        strategy: str | None = None,
+        on_reload: Callable[[str], None] | None = None,
+    ):
+        self.store = store
+        self.refresh_seconds = refresh_seconds
+        self.strategy = strategy or strategy_for(store)
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        self.on_reload = on_reload
+        self.status = ReaderStatus()
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()  # one load at a time (background refresh vs an explicit refresh())
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self._snapshot
+
+    @property
+    def version(self) -> str | None:
+        snapshot = self._snapshot
+        return snapshot.version if snapshot else None
+
+    def refresh(self) -> bool:
+        """Ask the store for its live version and load it if it changed; returns whether a new version was loaded.
+
+        Errors are recorded in `status.error` and re-raised; the previous snapshot keeps serving.
+        """
+        with self._lock:
+            self.status.checked_at = time.time()
+            try:
+                live = self.store.live_version()
+                if live is None or (self._snapshot is not None and live == self._snapshot.version):
+                    self.status.error = None if live else "no live version published"
+                    return False
+                snapshot = self._load(live)
+            except Exception as error:
+                self.status.error = f"{type(error).__name__}: {error}"
+                raise
+            self._snapshot = snapshot
+            self.status.version, self.status.loaded_at = snapshot.version, snapshot.loaded_at
+            self.status.customers, self.status.error = snapshot.customers, None
+            self.status.reloads += 1
+        logger.info("serving %s version %s (%d customers)", self.store.describe(), live, snapshot.customers)
+        if self.on_reload is not None:
+            self.on_reload(live)
+        return True
+
+    def _load(self, version: str) -> Snapshot:
+        frame = self.store.read_version(version)
+        popular = popularity_list(frame)
+        customers = int(frame["customer_id"].nunique()) if len(frame) else 0
+        lists = lists_by_customer(frame) if self.strategy == "memory" else None
+        metadata = next((info.metadata for info in self.store.versions() if info.version == version), {})
+        model_version = str(metadata.get("model_version") or version)
+        return Snapshot(version, model_version, time.time(), popular, lists, customers)
+
+    def start(self) -> None:
+        """Load the live version now (a failure is recorded, not raised) and start the refresh thread."""
+        try:
+            self.refresh()
+        except Exception:
+            logger.exception("loading the live version of %s failed", self.store.describe())
+        if self._thread is None and self.refresh_seconds > 0:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="live-recommendations", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.refresh_seconds):
+            try:
+                self.refresh()
+            except Exception:
+                logger.exception("refreshing the live version of %s failed", self.store.describe())
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    @property
+    def blocking(self) -> bool:
+        """True when a lookup reads the store (the "point" strategy): run it off the event loop."""
+        return self.strategy == "point"
+
+    def lookup(self, customer_id: str) -> Lookup:
+        """The live list of `customer_id`, or the popularity fallback when the live version does not hold it."""
+        snapshot = self._snapshot
+        if snapshot is None:
+            raise NoLiveVersionError(
+                f"{self.store.describe()} has no live version"
+                + (f" ({self.status.error})" if self.status.error else "")
+            )
+        if snapshot.lists is not None:
+            items = snapshot.lists.get(customer_id)
+        else:
+            frame = self.store.get(customer_id, snapshot.version)
+            items = _rows(frame) if len(frame) else None
+        if items:
+            return Lookup(customer_id, snapshot.version, snapshot.model_version, items, None)
+        return Lookup(customer_id, snapshot.version, snapshot.model_version, snapshot.popular, "popularity")
