@@ -5,9 +5,10 @@ from dagster import Definitions
 from .assets import ALL_ASSETS
 from .deployment import current_deployment, resources_for
 from .jobs import ingest_job, retrain_job
+from .promotion import promote_job
 
 defs = Definitions(
     assets=ALL_ASSETS,
-    jobs=[ingest_job, retrain_job],
+    jobs=[ingest_job, retrain_job, promote_job],
     resources=resources_for(current_deployment()),
 )

@@ -53,4 +53,20 @@ def resources_for(deployment: str) -> dict:
             "store": LocalStoreResource(path=str(home / "store.sqlite")),
             "io_manager": PartitionedPickleIOManager(base_dir=str(home / "storage")),
         }
+    if deployment in ("dev", "prod"):
+        from .azure_deployment import azure_resources
+
+        return azure_resources(deployment)
     raise DeploymentError(f"deployment {deployment!r} is not configured in this version")
+
+
+def serving_stores(deployment: str | None = None) -> dict:
+    """The recommendation stores the serving app may read, keyed by target (local, or dev and prod)."""
+    deployment = deployment or current_deployment()
+    if deployment == "local":
+        from .core.store import LocalRecommendationStore
+
+        return {"local": LocalRecommendationStore(recsys_home() / "store.sqlite")}
+    from .azure_deployment import cosmos_serving_stores
+
+    return cosmos_serving_stores()

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from ..core.training import ModelArtifact, inactive_item_indices, recommend_for_customers
 from ..resources import StoreResource
+from ..tags import TARGET_TAG
 
 
 class RecommendationsConfig(Config):
@@ -67,6 +68,7 @@ def published_recommendations(
     version = publish_version(model_ver, recommendations)
     previous = target.live_version()
     context.log.info(f"published_recommendations: publishing {version} to {target.describe()} (was {previous})")
+    context.instance.add_run_tags(context.run_id, {TARGET_TAG: store.target()})
     target.publish(
         version,
         recommendations,
