@@ -8,6 +8,7 @@
   single-run multi-partition support as the local IO manager.
 """
 
+import contextlib
 import pickle
 from typing import Any
 
@@ -118,8 +119,6 @@ class BlobPickleIOManager(ConfigurableIOManagerFactory):
             account_url=self.blob_storage.account_url, credential=self.blob_storage._raw_credential()
         )
         container = service.get_container_client(self.container)
-        try:
+        with contextlib.suppress(ResourceExistsError):
             container.create_container()
-        except ResourceExistsError:
-            pass
         return _BlobPartitionDictPickleIOManager(container, self.prefix)

@@ -124,9 +124,10 @@ def test_connection_lost_mid_publish_keeps_the_old_version_live(cosmos_emulator)
         assert direct.live_version() == "v1"
         assert direct.pointer()["pending"] == ["v2"]
         assert 0 < len(direct.read_version("v2")) < 300
-        assert direct.get("C00001")["product_id"].tolist() == lists(30, 1).query("customer_id == 'C00001'")[
-            "product_id"
-        ].tolist()
+        assert (
+            direct.get("C00001")["product_id"].tolist()
+            == lists(30, 1).query("customer_id == 'C00001'")["product_id"].tolist()
+        )
         proxy.restore()
         report = store.publish("v2", lists(60, 2), {"model_version": "m2"}, keep_versions=2)
     assert report.documents == 60 and direct.live_version() == "v2"

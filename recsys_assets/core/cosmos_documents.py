@@ -70,7 +70,8 @@ def _document_batches(version, model_version, columns, starts, ends, batch_custo
     customers, products, ranks, scores, sources = columns
     for first in range(0, len(starts), batch_customers):
         batch = []
-        for start, end in zip(starts[first : first + batch_customers], ends[first : first + batch_customers]):
+        window = slice(first, first + batch_customers)
+        for start, end in zip(starts[window], ends[window], strict=True):
             items = [
                 {"product_id": products[i], "rank": int(ranks[i]), "score": float(scores[i]), "source": sources[i]}
                 for i in range(start, end)

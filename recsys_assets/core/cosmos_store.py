@@ -14,6 +14,7 @@ retried on 429 and 503 (and 408/449) up to `max_retries` times, again waiting wh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -154,10 +155,8 @@ class CosmosRecommendationStore:
     def _ensure_pointer(container) -> None:
         from azure.cosmos import exceptions
 
-        try:
+        with contextlib.suppress(exceptions.CosmosResourceExistsError):
             container.create_item(empty_pointer())
-        except exceptions.CosmosResourceExistsError:
-            pass
 
     def _read_item(self, container, item_id: str, partition: str) -> dict | None:
         """A point read; None when the document does not exist.
@@ -383,16 +382,14 @@ class CosmosRecommendationStore:
                     raise
                 current = None
             if current is None:
-                try:
+                with contextlib.suppress(exceptions.CosmosResourceExistsError):
                     await self._with_retries(lambda: container.create_item(empty_pointer()), report)
-                except exceptions.CosmosResourceExistsError:
-                    pass
                 continue
             updated, result = change({k: v for k, v in current.items() if not k.startswith("_")})
             try:
                 await self._with_retries(
-                    lambda: container.replace_item(
-                        POINTER_ID, updated, etag=current["_etag"], match_condition=MatchConditions.IfNotModified
+                    lambda updated=updated, etag=current["_etag"]: container.replace_item(
+                        POINTER_ID, updated, etag=etag, match_condition=MatchConditions.IfNotModified
                     ),
                     report,
                 )
@@ -405,12 +402,10 @@ class CosmosRecommendationStore:
         from azure.cosmos import exceptions
 
         async def delete(document: dict) -> None:
-            try:
+            with contextlib.suppress(exceptions.CosmosResourceNotFoundError):
                 await self._with_retries(
                     lambda: container.delete_item(document["id"], partition_key=document["customer_id"]), report
                 )
-            except exceptions.CosmosResourceNotFoundError:
-                pass
 
         for version in versions:
             ids = [
