@@ -144,3 +144,23 @@ def test_https_endpoint_with_verification_off_for_that_endpoint_only(tmp_path):
         assert store.live_version() == "v1" and len(store.get("C00003")) == 5
     finally:
         stop(emulator.process)
+
+
+def test_emulator_killed_mid_publish_fails_the_publish_clearly(tmp_path):
+    emulator = start_cosmos(tmp_path, ssl=False)
+    try:
+        store = make_store(emulator.endpoint, emulator.key, concurrency=2, batch_customers=10)
+        store.publish("v1", lists(20, 1), {}, keep_versions=2)
+
+        def kill_after_first_batch(written: int) -> None:
+            if written >= 10:
+                stop(emulator.process, timeout=5)
+
+        with pytest.raises(StoreError) as failure:
+            store.publish("v2", lists(60, 2), {}, keep_versions=2, on_progress=kill_after_first_batch)
+        message = str(failure.value)
+        assert f"cosmos store {emulator.endpoint} database {store.settings.database}" in message
+        assert "publishing version v2 failed after" in message
+        assert "the live version is still the previous one" in message
+    finally:
+        stop(emulator.process)
