@@ -54,4 +54,4 @@ $(TOOLS)/.installed: emulators/package.json emulators/package-lock.json
 tools: $(TOOLS)/.installed
 
 benchmark-cosmos: install tools
-	$(BIN)/python benchmarks/cosmos_publish.py
+	$(BIN)/python benchmarks/cosmos_publish.py --write-results

@@ -197,3 +197,31 @@ def test_dev_deployment_names_missing_environment(monkeypatch):
         DeploymentError, match="RECSYS_SOURCE_URL, COSMOS_ENDPOINT, COSMOS_KEY, AZURE_STORAGE_ACCOUNT_URL"
     ):
         resources_for("dev")
+
+
+def test_code_location_loads_in_the_prod_deployment(recsys_home):
+    """`dagster dev` / the UI load the prod deployment from the environment alone (values not resolved yet)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "RECSYS_DEPLOYMENT": "prod",
+        "RECSYS_SOURCE_URL": "sqlite:///unused.db",
+        "COSMOS_ENDPOINT": "https://account.documents.azure.com:443/",
+        "COSMOS_KEY": "a2V5",
+        "AZURE_STORAGE_ACCOUNT_URL": "https://account.blob.core.windows.net",
+    }
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", str(root / "workspace.yaml")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "a2V5" not in result.stdout + result.stderr

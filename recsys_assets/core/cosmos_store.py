@@ -311,17 +311,19 @@ class CosmosRecommendationStore:
             )
             await self._update_pointer(container, lambda p: (pointer_with_pending(p, version), None), report)
 
+            every = self.settings.batch_customers
+
             async def upsert(document: dict) -> None:
                 await self._with_retries(lambda: container.upsert_item(document), report)
+                report.documents += 1  # confirmed writes only
+                if on_progress and report.documents % every == 0:
+                    on_progress(report.documents)
 
-            def counted(batch_iter):
-                for batch in batch_iter:
+            def documents():
+                for batch in batches:
                     yield from batch
-                    report.documents += len(batch)
-                    if on_progress:
-                        on_progress(report.documents)
 
-            await self._bounded(upsert, counted(batches))
+            await self._bounded(upsert, documents())
             _, retired = await self._update_pointer(
                 container, lambda p: pointer_after_publish(p, info, keep_versions), report
             )
