@@ -33,15 +33,15 @@ def check_environment(deployment: str) -> None:
         )
 
 
-def cosmos_store_resource(deployment: str, endpoint: str | None = None, key: str | None = None):
-    """The store resource; endpoint and key default to `EnvVar`s (resolved only when a run starts)."""
+def cosmos_store_resource(deployment: str):
+    """The store resource; endpoint and key are `EnvVar`s (resolved only when a run starts)."""
     from dagster import EnvVar
 
     from .azure_resources import CosmosStoreResource
 
     return CosmosStoreResource(
-        endpoint=endpoint or EnvVar("COSMOS_ENDPOINT"),
-        key=key or EnvVar("COSMOS_KEY"),
+        endpoint=EnvVar("COSMOS_ENDPOINT"),
+        key=EnvVar("COSMOS_KEY"),
         deployment=deployment,
         dev_database=os.environ.get("COSMOS_DEV_DATABASE") or "recsys-dev",
         prod_database=os.environ.get("COSMOS_PROD_DATABASE") or "recsys-prod",
@@ -87,11 +87,27 @@ def azure_resources(deployment: str) -> dict:
 
 
 def cosmos_serving_stores() -> dict:
-    """The dev and prod Cosmos DB stores for the serving app (outside Dagster, so read straight from env)."""
-    from .core.cosmos_store import CosmosRecommendationStore
+    """The dev and prod Cosmos DB stores for the serving app (outside Dagster: read straight from the
+    environment, and no Dagster import, so the app starts fast)."""
+    from .core.cosmos_store import CosmosRecommendationStore, CosmosSettings
 
     for name in ("COSMOS_ENDPOINT", "COSMOS_KEY"):
         if not os.environ.get(name):
             raise DeploymentError(f"serving from Cosmos DB needs the environment variable {name}")
-    resource = cosmos_store_resource("prod", os.environ["COSMOS_ENDPOINT"], os.environ["COSMOS_KEY"])
-    return {target: CosmosRecommendationStore(resource.settings_for(target), target) for target in ("dev", "prod")}
+    databases = {
+        "dev": os.environ.get("COSMOS_DEV_DATABASE") or "recsys-dev",
+        "prod": os.environ.get("COSMOS_PROD_DATABASE") or "recsys-prod",
+    }
+    return {
+        target: CosmosRecommendationStore(
+            CosmosSettings(
+                endpoint=os.environ["COSMOS_ENDPOINT"],
+                key=os.environ["COSMOS_KEY"],
+                database=database,
+                container=os.environ.get("COSMOS_CONTAINER") or "recommendations",
+                connection_verify=_flag("COSMOS_CONNECTION_VERIFY", True),
+            ),
+            target,
+        )
+        for target, database in databases.items()
+    }
