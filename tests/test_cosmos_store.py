@@ -135,6 +135,7 @@ def test_connection_lost_mid_publish_keeps_the_old_version_live(cosmos_emulator)
     assert direct.pointer()["pending"] == [] and direct.pointer()["retired"] == []
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_https_endpoint_with_verification_off_for_that_endpoint_only(tmp_path):
     # the SDK itself skips certificate checks for 127.0.0.1 / localhost, so only the protocol is proven here
     emulator = start_cosmos(tmp_path, ssl=True)
