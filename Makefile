@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export RECSYS_HOME ?= $(CURDIR)/.recsys
 export DAGSTER_HOME ?= $(RECSYS_HOME)/dagster
 
-.PHONY: install demo demo-drift test ui lint format benchmark clean chromium serve benchmark-serving
+.PHONY: install demo demo-drift test ui lint format benchmark clean chromium serve benchmark-serving tools benchmark-cosmos
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ install: $(STAMP)
 demo: install
 	$(BIN)/recsys demo
 
-test: install chromium
+test: install tools chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -58,3 +58,16 @@ serve: install
 
 benchmark-serving: install
 	$(BIN)/python benchmarks/serving.py
+
+# Azure emulators for the tests (Cosmos DB SQL API, Azurite Blob), versions locked in emulators/package-lock.json
+TOOLS := .tools
+$(TOOLS)/.installed: emulators/package.json emulators/package-lock.json
+	mkdir -p $(TOOLS)
+	cp emulators/package.json emulators/package-lock.json $(TOOLS)/
+	npm ci --prefix $(TOOLS) --no-audit --no-fund
+	touch $@
+
+tools: $(TOOLS)/.installed
+
+benchmark-cosmos: install tools
+	$(BIN)/python benchmarks/cosmos_publish.py --write-results

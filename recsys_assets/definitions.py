@@ -8,10 +8,11 @@ from .deployment import current_deployment, resources_for
 from .jobs import ingest_job, retrain_job
 from .monitoring_resource import MonitoringResource
 from .monitoring_sensors import MONITORING_SENSORS
+from .promotion import promote_job
 
 defs = Definitions(
     assets=ALL_ASSETS + MONITORING_ASSETS,
-    jobs=[ingest_job, retrain_job],
+    jobs=[ingest_job, retrain_job, promote_job],
     sensors=MONITORING_SENSORS,
     resources={"monitoring": MonitoringResource(), **resources_for(current_deployment())},
 )

@@ -53,6 +53,10 @@ def resources_for(deployment: str) -> dict:
             "store": LocalStoreResource(path=str(home / "store.sqlite")),
             "io_manager": PartitionedPickleIOManager(base_dir=str(home / "storage")),
         }
+    if deployment in ("dev", "prod"):
+        from .azure_deployment import azure_resources
+
+        return azure_resources(deployment)
     raise DeploymentError(f"deployment {deployment!r} is not configured in this version")
 
 
@@ -71,12 +75,14 @@ def serving_stores(deployment: str | None = None) -> dict:
 
     The first entry is the default target. Imports core only (no Dagster), so the API starts fast.
     """
-    from .core.store import LocalRecommendationStore
-
     deployment = deployment or current_deployment()
     if deployment == "local":
+        from .core.store import LocalRecommendationStore
+
         return {"local": LocalRecommendationStore(recsys_home() / "store.sqlite")}
-    raise DeploymentError(f"deployment {deployment!r} has no serving stores configured in this version")
+    from .azure_deployment import cosmos_serving_stores
+
+    return cosmos_serving_stores()
 
 
 def serving_source():

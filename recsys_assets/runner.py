@@ -36,9 +36,10 @@ def source_partition_range(resources: dict) -> tuple[str, str]:
     """First and last daily partition holding orders in the source database, clipped to the partitions."""
     from .partitions import daily_partitions
 
-    span = resources["source"].database().order_time_range()
+    source = resources["source"].process_config_and_initialize()  # resolves EnvVar settings (dev / prod)
+    span = source.database().order_time_range()
     if span is None:
-        raise ValueError(f"the orders table of {resources['source'].display_url()} is empty")
+        raise ValueError(f"the orders table of {source.display_url()} is empty")
     keys = daily_partitions.get_partition_keys()
     if not keys:
         raise ValueError("no daily partition exists yet: RECSYS_PARTITIONS_START is in the future")

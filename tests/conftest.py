@@ -10,6 +10,7 @@ from dagster import DagsterInstance
 
 from recsys_assets.core.generator import GeneratedData, GeneratorConfig, generate
 from recsys_assets.core.source_db import open_for_writing
+from tests.emulators import azurite, cosmos_emulator  # noqa: F401  (session fixtures)
 
 # Small but structured: ALS must beat popularity on it (the e2e test asserts it).
 SMALL = GeneratorConfig(

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from ..core.training import ModelArtifact, inactive_item_indices, recommend_for_customers
 from ..resources import StoreResource
+from ..tags import TARGET_TAG
 
 
 class RecommendationsConfig(Config):
@@ -70,12 +71,17 @@ def published_recommendations(
     version = publish_version(model_ver, recommendations)
     previous = target.live_version()
     context.log.info(f"published_recommendations: publishing {version} to {target.describe()} (was {previous})")
-    target.publish(
+    context.instance.add_run_tags(context.run_id, {TARGET_TAG: store.target()})
+    report = target.publish(
         version,
         recommendations,
         {"model_version": model_ver, "run_id": context.run_id, "target": store.target()},
         keep_versions=config.keep_versions,
     )
+    if report is not None:  # stores that report on their publish (Cosmos DB)
+        context.log.info(f"published_recommendations: {report}")
+        if getattr(report, "cleanup_error", None):
+            context.log.warning(f"published_recommendations: {version} is live, but {report.cleanup_error}")
     kept = [info.version for info in target.versions()]
     return Output(
         {"version": version, "previous": previous, "store": target.describe(), "target": store.target()},

@@ -1,0 +1,152 @@
+"""The Cosmos DB document layout of published recommendations, and the pointer bookkeeping (pure functions).
+
+One document per customer per version, in the customer's partition (`/customer_id`):
+`{"id": <version>, "customer_id", "version", "model_version", "items": [{product_id, rank, score, source}]}`.
+The id is the version, so a customer's list of any version is a point read `(id=version, pk=customer_id)`.
+
+One pointer document in the reserved partition `__meta__` names the live version and the kept versions:
+`{"id": "pointer", "customer_id": "__meta__", "live": <version>|None, "versions": [info, ...],
+"pending": [<version being written>], "retired": [<version whose documents are being deleted>]}`.
+Readers resolve `live` and read that version only, so switching the pointer (one document write) is the
+atomic step of a publish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+META_PARTITION = "__meta__"
+POINTER_ID = "pointer"
+# characters Cosmos DB does not accept in a document id
+FORBIDDEN_ID_CHARACTERS = frozenset("/\\?#")
+
+
+class DocumentError(ValueError):
+    """The recommendations or the version cannot be stored as documents; the message names the values."""
+
+
+def check_version(version: str) -> None:
+    if not version or len(version) > 255 or FORBIDDEN_ID_CHARACTERS & set(version):
+        raise DocumentError(
+            f"version {version!r} cannot be a Cosmos DB document id (1-255 characters, none of '/', '\\', '?', '#')"
+        )
+
+
+def empty_pointer() -> dict:
+    return {"id": POINTER_ID, "customer_id": META_PARTITION, "live": None, "versions": [], "pending": [], "retired": []}
+
+
+def recommendation_documents(
+    version: str, model_version: str, recommendations: pd.DataFrame, batch_customers: int = 1000
+) -> Iterator[list[dict]]:
+    """Yield the documents of `version` in batches of `batch_customers` customers, ordered by customer and rank.
+
+    Only one batch of documents exists at a time: the caller writes it before asking for the next. The
+    input is checked here, before the first batch is asked for.
+    """
+    check_version(version)
+    if batch_customers < 1:
+        raise DocumentError(f"batch_customers must be at least 1, got {batch_customers}")
+    if (recommendations["customer_id"].astype(str) == META_PARTITION).any():
+        raise DocumentError(f"customer id {META_PARTITION!r} is reserved for the store's pointer document")
+    frame = recommendations.sort_values(["customer_id", "rank"], kind="stable")
+    customers = frame["customer_id"].astype(str).to_numpy()
+    products = frame["product_id"].astype(str).to_numpy()
+    ranks = frame["rank"].astype(int).to_numpy()
+    scores = frame["score"].astype(float).to_numpy()
+    sources = frame["source"].astype(str).to_numpy()
+    if len(customers) == 0:
+        return iter(())
+    starts = np.flatnonzero(np.r_[True, customers[1:] != customers[:-1]])
+    ends = np.r_[starts[1:], len(customers)]
+    columns = (customers, products, ranks, scores, sources)
+    return _document_batches(version, model_version, columns, starts, ends, batch_customers)
+
+
+def _document_batches(version, model_version, columns, starts, ends, batch_customers) -> Iterator[list[dict]]:
+    customers, products, ranks, scores, sources = columns
+    for first in range(0, len(starts), batch_customers):
+        batch = []
+        window = slice(first, first + batch_customers)
+        for start, end in zip(starts[window], ends[window], strict=True):
+            items = [
+                {"product_id": products[i], "rank": int(ranks[i]), "score": float(scores[i]), "source": sources[i]}
+                for i in range(start, end)
+            ]
+            batch.append(
+                {
+                    "id": version,
+                    "customer_id": customers[start],
+                    "version": version,
+                    "model_version": model_version,
+                    "items": items,
+                }
+            )
+        yield batch
+
+
+def documents_to_frame(documents: list[dict]) -> pd.DataFrame:
+    """Recommendation rows (customer_id, rank, product_id, score, source) of documents, by customer and rank."""
+    rows = [
+        (doc["customer_id"], item["rank"], item["product_id"], item["score"], item["source"])
+        for doc in documents
+        for item in doc.get("items", [])
+    ]
+    frame = pd.DataFrame(rows, columns=["customer_id", "rank", "product_id", "score", "source"])
+    frame["rank"] = frame["rank"].astype(int)
+    frame["score"] = frame["score"].astype(float)
+    return frame.sort_values(["customer_id", "rank"], kind="stable").reset_index(drop=True)
+
+
+def pointer_with_pending(pointer: dict, version: str) -> dict:
+    """The pointer once `version` is being written (it stays invisible to readers until it is live)."""
+    updated = {**empty_pointer(), **pointer}
+    if version not in updated["pending"]:
+        updated["pending"] = [*updated["pending"], version]
+    return updated
+
+
+def pointer_after_publish(pointer: dict, info: dict, keep_versions: int) -> tuple[dict, list[str]]:
+    """The pointer with `info["version"]` live, the newest `keep_versions` versions kept, the rest retired.
+
+    Returns (new pointer, versions to delete). Pending versions other than the new one are left-overs of
+    failed publishes and are retired too, so their partial documents are removed.
+    """
+    if keep_versions < 1:
+        raise DocumentError(f"keep_versions must be at least 1, got {keep_versions}")
+    version = info["version"]
+    updated = {**empty_pointer(), **pointer}
+    others = [entry for entry in updated["versions"] if entry["version"] != version]
+    kept = [info, *others][:keep_versions]
+    kept_names = {entry["version"] for entry in kept}
+    dropped = [entry["version"] for entry in others if entry["version"] not in kept_names]
+    orphans = [v for v in updated["pending"] if v != version and v not in kept_names]
+    retired = [v for v in dict.fromkeys([*updated["retired"], *dropped, *orphans]) if v not in kept_names]
+    updated.update(live=version, versions=kept, pending=[], retired=retired)
+    return updated, retired
+
+
+def pointer_without_retired(pointer: dict, deleted: list[str]) -> dict:
+    updated = {**empty_pointer(), **pointer}
+    updated["retired"] = [v for v in updated["retired"] if v not in set(deleted)]
+    return updated
+
+
+def retry_delay_seconds(headers: dict | None, attempt: int, base_s: float = 0.1, cap_s: float = 10.0) -> float:
+    """How long to wait before retry number `attempt` (1, 2, ...) of a throttled or unavailable request.
+
+    The server's `x-ms-retry-after-ms` (Cosmos DB) or `Retry-After` (seconds, HTTP) wins; without one the
+    wait doubles from `base_s`. Never more than `cap_s`.
+    """
+    headers = {str(k).lower(): v for k, v in (headers or {}).items()}
+    try:
+        if "x-ms-retry-after-ms" in headers:
+            return min(cap_s, max(0.0, float(headers["x-ms-retry-after-ms"]) / 1000.0))
+        if "retry-after" in headers:
+            return min(cap_s, max(0.0, float(headers["retry-after"])))
+    except (TypeError, ValueError):
+        pass
+    return min(cap_s, base_s * 2 ** (attempt - 1))

@@ -1,0 +1,437 @@
+"""Azure Cosmos DB recommendation store (SQL API, `azure-cosmos`): versioned, atomic publishing.
+
+`publish` writes every document of the new version (idempotent upserts, streamed in batches through the
+async client with bounded concurrency), then switches the pointer document that readers resolve, then
+deletes the documents of versions that fell out of the kept window. A publish that fails half-way leaves
+the pointer on the old version; its partial documents are removed by the next successful publish.
+
+Retries: the SDK retries 429 (throttled) itself, honouring `x-ms-retry-after-ms`, up to
+`sdk_throttle_retries` times / `sdk_throttle_wait_s` seconds. On top of that every document write is
+retried on 429 and 503 (and 408/449) up to `max_retries` times, again waiting what the server asks for
+(`retry_delay_seconds`). Other errors fail the publish with a `StoreError` naming the store and version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .cosmos_documents import (
+    META_PARTITION,
+    POINTER_ID,
+    check_version,
+    documents_to_frame,
+    empty_pointer,
+    pointer_after_publish,
+    pointer_with_pending,
+    pointer_without_retired,
+    recommendation_documents,
+    retry_delay_seconds,
+)
+from .store import RECOMMENDATION_COLUMNS, StoreError, VersionInfo, validate_recommendations
+
+RETRYABLE_STATUSES = frozenset({408, 429, 449, 503})
+PARTITION_KEY_PATH = "/customer_id"
+# Only `version` is queried (reading or deleting a whole version); point reads need no index. Not indexing
+# the items roughly halves the request units of every document write on a real account.
+INDEXING_POLICY = {
+    "indexingMode": "consistent",
+    "includedPaths": [{"path": "/version/?"}],
+    "excludedPaths": [{"path": "/*"}],
+}
+
+
+@dataclass(frozen=True)
+class CosmosSettings:
+    """Where the store lives and how hard it may push the account.
+
+    `concurrency` requests in flight at once; with documents of ~1 KB an upsert costs ~10 RU, so a
+    sustained rate of `concurrency / latency` writes per second needs about 10 x that many RU/s.
+    """
+
+    endpoint: str
+    key: str = field(repr=False)
+    database: str
+    container: str = "recommendations"
+    concurrency: int = 32
+    batch_customers: int = 1000
+    max_retries: int = 8
+    max_retry_wait_s: float = 10.0
+    sdk_throttle_retries: int = 9
+    sdk_throttle_wait_s: int = 30
+    connection_retries: int = 2
+    request_timeout_s: int = 60
+    connection_verify: bool = True
+
+
+@dataclass
+class PublishReport:
+    version: str
+    documents: int = 0
+    retries: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    retired: list = field(default_factory=list)
+    skipped: bool = False
+    cleanup_error: str | None = None
+
+    @property
+    def documents_per_second(self) -> float:
+        return self.documents / self.seconds if self.seconds else 0.0
+
+
+def client_options(settings: CosmosSettings) -> dict:
+    """Keyword arguments of `CosmosClient` for these settings (shared by the sync and the async client)."""
+    options = {
+        "retry_throttle_total": settings.sdk_throttle_retries,
+        "retry_throttle_backoff_max": settings.sdk_throttle_wait_s,
+        "retry_connect": settings.connection_retries,
+        "retry_read": settings.connection_retries,
+        "retry_total": settings.connection_retries,
+        "timeout": settings.request_timeout_s,
+    }
+    if not settings.connection_verify:
+        options["connection_verify"] = False
+    if settings.endpoint.lower().startswith("http://"):
+        # a plain-HTTP endpoint is an emulator: the account it advertises is https, so never follow it
+        options["enable_endpoint_discovery"] = False
+    return options
+
+
+def _run(coroutine: Awaitable):
+    """Run a coroutine to completion from sync code, also when the caller already runs an event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    result: dict = {}
+
+    def target():
+        try:
+            result["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # re-raised in the caller's thread
+            result["error"] = error
+
+    thread = threading.Thread(target=target, name="cosmos-publish")
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+class CosmosRecommendationStore:
+    """Versions of top-K lists in a Cosmos DB container partitioned by `/customer_id`."""
+
+    def __init__(self, settings: CosmosSettings, target: str = "dev"):
+        self.settings = settings
+        self.target = target
+        self._client = None
+        self._container = None
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        s = self.settings
+        return f"cosmos store {s.endpoint} database {s.database} container {s.container} ({self.target})"
+
+    # ---- sync side: reads (serving) and the pointer ------------------------------------------------------
+    def _sync_container(self):
+        with self._lock:
+            if self._container is None:
+                from azure.cosmos import CosmosClient, PartitionKey
+
+                try:
+                    self._client = CosmosClient(
+                        self.settings.endpoint, credential=self.settings.key, **client_options(self.settings)
+                    )
+                    database = self._client.create_database_if_not_exists(self.settings.database)
+                    self._container = database.create_container_if_not_exists(
+                        self.settings.container,
+                        partition_key=PartitionKey(path=PARTITION_KEY_PATH),
+                        indexing_policy=INDEXING_POLICY,
+                    )
+                except Exception as error:
+                    self._client = None
+                    raise StoreError(f"{self.describe()}: cannot open the container: {_brief(error)}") from error
+            return self._container
+
+    def _read_item(self, container, item_id: str, partition: str) -> dict | None:
+        """A point read; None when the document does not exist.
+
+        A real account answers 404 for a missing document. The emulator answers 500 instead; a 500 is
+        therefore confirmed with a query before it is taken to mean "missing" (a real 500 still raises).
+        """
+        from azure.cosmos import exceptions
+
+        try:
+            return container.read_item(item_id, partition_key=partition)
+        except exceptions.CosmosResourceNotFoundError:
+            return None
+        except exceptions.CosmosHttpResponseError as error:
+            if error.status_code != 500:
+                raise
+            found = list(
+                container.query_items(
+                    "SELECT * FROM c WHERE c.customer_id = @pk AND c.id = @id",
+                    parameters=[{"name": "@pk", "value": partition}, {"name": "@id", "value": item_id}],
+                    enable_cross_partition_query=True,
+                )
+            )
+            if found:
+                raise
+            return None
+
+    def pointer(self) -> dict:
+        container = self._sync_container()
+        try:
+            return self._read_item(container, POINTER_ID, META_PARTITION) or empty_pointer()
+        except Exception as error:
+            raise StoreError(f"{self.describe()}: cannot read the pointer: {_brief(error)}") from error
+
+    def live_version(self) -> str | None:
+        return self.pointer().get("live")
+
+    def versions(self) -> list[VersionInfo]:
+        return [
+            VersionInfo(e["version"], e["published_at"], int(e["customers"]), int(e["rows"]), e.get("metadata", {}))
+            for e in self.pointer().get("versions", [])
+        ]
+
+    def get(self, customer_id: str, version: str | None = None) -> pd.DataFrame:
+        """The list of `customer_id` in `version` (default: the live one), ordered by rank; empty if none."""
+        version = version or self.live_version()
+        if version is None:
+            return pd.DataFrame(columns=RECOMMENDATION_COLUMNS)
+        container = self._sync_container()
+        try:
+            document = self._read_item(container, version, str(customer_id))
+        except Exception as error:
+            raise StoreError(
+                f"{self.describe()}: cannot read customer {customer_id} of version {version}: {_brief(error)}"
+            ) from error
+        return documents_to_frame([document] if document else [])
+
+    def read_version(self, version: str) -> pd.DataFrame:
+        """Every list of `version` (a cross-partition query)."""
+        container = self._sync_container()
+        try:
+            documents = list(
+                container.query_items(
+                    "SELECT * FROM c WHERE c.version = @v",
+                    parameters=[{"name": "@v", "value": version}],
+                    enable_cross_partition_query=True,
+                )
+            )
+        except Exception as error:
+            raise StoreError(f"{self.describe()}: cannot read version {version}: {_brief(error)}") from error
+        return documents_to_frame(documents)
+
+    def read_documents(self, version: str) -> list[dict]:
+        """The raw documents of `version` (promotion copies them as they are)."""
+        container = self._sync_container()
+        return list(
+            container.query_items(
+                "SELECT * FROM c WHERE c.version = @v",
+                parameters=[{"name": "@v", "value": version}],
+                enable_cross_partition_query=True,
+            )
+        )
+
+    # ---- publishing --------------------------------------------------------------------------------------
+    def publish(
+        self,
+        version: str,
+        recommendations: pd.DataFrame,
+        metadata: dict,
+        keep_versions: int = 3,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> PublishReport:
+        """Write `version`, make it live, keep the newest `keep_versions` versions. Re-publishing is a no-op
+        when the version is already live, and a repair (upserts, then the pointer) otherwise."""
+        validate_recommendations(recommendations)
+        check_version(version)
+        model_version = str(metadata.get("model_version", version))
+        info = {
+            "version": version,
+            "published_at": pd.Timestamp.now(tz="UTC").isoformat(),
+            "customers": int(recommendations["customer_id"].nunique()),
+            "rows": len(recommendations),
+            "metadata": metadata,
+        }
+        batches = recommendation_documents(version, model_version, recommendations, self.settings.batch_customers)
+        return self.publish_batches(version, batches, info, keep_versions, on_progress)
+
+    def publish_batches(
+        self,
+        version: str,
+        batches: Iterable[list[dict]],
+        info: dict,
+        keep_versions: int = 3,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> PublishReport:
+        check_version(version)
+        if keep_versions < 1:
+            raise StoreError(f"keep_versions must be at least 1, got {keep_versions}")
+        if self.live_version() == version:
+            return PublishReport(version=version, skipped=True)
+        report = PublishReport(version=version)
+        started = time.perf_counter()
+        try:
+            _run(self._publish(version, batches, info, keep_versions, report, on_progress))
+        except StoreError:
+            raise
+        except Exception as error:
+            raise StoreError(
+                f"{self.describe()}: publishing version {version} failed after {report.documents} documents "
+                f"({_brief(error)}); the live version is still the previous one"
+            ) from error
+        finally:
+            report.seconds = time.perf_counter() - started
+        return report
+
+    def _async_client(self):
+        from azure.cosmos.aio import CosmosClient
+
+        return CosmosClient(self.settings.endpoint, credential=self.settings.key, **client_options(self.settings))
+
+    async def _publish(self, version, batches, info, keep_versions, report, on_progress) -> None:
+        from azure.cosmos import PartitionKey
+
+        async with self._async_client() as client:
+            database = await client.create_database_if_not_exists(self.settings.database)
+            container = await database.create_container_if_not_exists(
+                self.settings.container,
+                partition_key=PartitionKey(path=PARTITION_KEY_PATH),
+                indexing_policy=INDEXING_POLICY,
+            )
+            await self._update_pointer(container, lambda p: (pointer_with_pending(p, version), None), report)
+
+            every = self.settings.batch_customers
+
+            async def upsert(document: dict) -> None:
+                await self._with_retries(lambda: container.upsert_item(document), report)
+                report.documents += 1  # confirmed writes only
+                if on_progress and report.documents % every == 0:
+                    on_progress(report.documents)
+
+            def documents():
+                for batch in batches:
+                    yield from batch
+
+            await self._bounded(upsert, documents())
+            _, retired = await self._update_pointer(
+                container, lambda p: pointer_after_publish(p, info, keep_versions), report
+            )
+            report.retired = list(retired or [])
+            if retired:
+                # the new version is live: a failed clean-up only leaves documents the next publish removes
+                try:
+                    await self._delete_versions(container, retired, report)
+                    await self._update_pointer(container, lambda p: (pointer_without_retired(p, retired), None), report)
+                except Exception as error:
+                    report.cleanup_error = f"removing versions {retired} failed: {_brief(error)}"
+
+    async def _bounded(self, operation: Callable[[dict], Awaitable[None]], documents: Iterable[dict]) -> None:
+        """Apply `operation` to every document with at most `concurrency` in flight; the iterator is consumed
+        lazily (workers pull from it), so memory holds one batch of documents, not the whole version."""
+        iterator = iter(documents)
+        failure: list[BaseException] = []
+
+        async def worker():
+            while not failure:
+                try:
+                    document = next(iterator)
+                except StopIteration:
+                    return
+                try:
+                    await operation(document)
+                except BaseException as error:
+                    failure.append(error)
+                    return
+
+        await asyncio.gather(*(worker() for _ in range(max(1, self.settings.concurrency))))
+        if failure:
+            raise failure[0]
+
+    async def _with_retries(self, request: Callable[[], Awaitable], report: PublishReport):
+        from azure.cosmos import exceptions
+
+        waited = 0.0
+        attempt = 0
+        while True:
+            try:
+                return await request()
+            except exceptions.CosmosHttpResponseError as error:
+                attempt += 1
+                if error.status_code not in RETRYABLE_STATUSES or attempt > self.settings.max_retries:
+                    raise
+                delay = retry_delay_seconds(error.headers, attempt, cap_s=self.settings.max_retry_wait_s)
+                if waited + delay > self.settings.max_retry_wait_s * self.settings.max_retries:
+                    raise
+                report.retries[error.status_code] = report.retries.get(error.status_code, 0) + 1
+                waited += delay
+                await asyncio.sleep(delay)
+
+    async def _update_pointer(self, container, change: Callable[[dict], tuple[dict, object]], report: PublishReport):
+        """Read-modify-write of the pointer, guarded by its etag (a concurrent writer makes us re-read)."""
+        from azure.core import MatchConditions
+        from azure.cosmos import exceptions
+
+        for _ in range(20):
+            try:
+                current = await self._with_retries(
+                    lambda: container.read_item(POINTER_ID, partition_key=META_PARTITION), report
+                )
+            except exceptions.CosmosHttpResponseError as error:
+                if error.status_code not in (404, 500):  # the emulator answers 500 for a missing document
+                    raise
+                try:
+                    await self._with_retries(lambda: container.create_item(empty_pointer()), report)
+                except exceptions.CosmosResourceExistsError:
+                    if error.status_code == 500:  # the pointer exists: that 500 was a real server error
+                        raise error from None
+                continue
+            updated, result = change({k: v for k, v in current.items() if not k.startswith("_")})
+            try:
+                await self._with_retries(
+                    lambda updated=updated, etag=current["_etag"]: container.replace_item(
+                        POINTER_ID, updated, etag=etag, match_condition=MatchConditions.IfNotModified
+                    ),
+                    report,
+                )
+                return updated, result
+            except exceptions.CosmosAccessConditionFailedError:
+                continue
+        raise StoreError(f"{self.describe()}: the pointer kept changing under concurrent publishes; retry later")
+
+    async def _delete_versions(self, container, versions: list[str], report: PublishReport) -> None:
+        from azure.cosmos import exceptions
+
+        async def delete(document: dict) -> None:
+            with contextlib.suppress(exceptions.CosmosResourceNotFoundError):
+                await self._with_retries(
+                    lambda: container.delete_item(document["id"], partition_key=document["customer_id"]), report
+                )
+
+        for version in versions:
+            ids = [
+                doc
+                async for doc in container.query_items(
+                    "SELECT c.id, c.customer_id FROM c WHERE c.version = @v",
+                    parameters=[{"name": "@v", "value": version}],
+                )
+            ]
+            await self._bounded(delete, ids)
+
+
+def _brief(error: BaseException) -> str:
+    """One line naming the error (the SDK's messages span several lines and repeat themselves)."""
+    status = getattr(error, "status_code", None)
+    text = str(getattr(error, "message", None) or error).strip().splitlines()
+    first = text[0] if text else type(error).__name__
+    return f"{type(error).__name__}{f' {status}' if status else ''}: {first[:300]}"
