@@ -24,15 +24,16 @@ def test_served_lists_are_the_published_recommendations(recsys_home, instance, m
         health = client.get("/health").json()
         assert health["targets"]["local"]["live_version"] == published["version"]
         products = data.products.set_index("product_id")
-        for source in ("als", "popularity_fallback"):
-            customer = lists.loc[lists["source"] == source, "customer_id"].iloc[0]
+        cold = lists["source"] == "popularity_fallback"
+        for is_cold in (False, True):  # a customer the selected model knows, then a cold start
+            customer = lists.loc[cold == is_cold, "customer_id"].iloc[0]
             expected = lists[lists["customer_id"] == customer]
             body = client.get(f"/recommendations/{customer}", headers=headers).json()
             assert [i["product_id"] for i in body["items"]] == expected["product_id"].tolist()
             assert [i["name"] for i in body["items"]] == products.loc[expected["product_id"], "name"].tolist()
             assert body["model_version"] == expected["model_version"].iloc[0]
             assert body["store_version"] == published["version"]
-            assert body["cold_start"] is (source == "popularity_fallback") and body["fallback"] is None
+            assert body["cold_start"] is is_cold and body["fallback"] is None
         unknown = client.get("/recommendations/NEVER-SEEN", headers=headers).json()
         assert unknown["fallback"] == "popularity"
         assert [i["product_id"] for i in unknown["items"]] == expected["product_id"].tolist()  # the cold-start list
