@@ -3,11 +3,13 @@
 from dagster import Definitions
 
 from .assets import ALL_ASSETS
+from .checks import ALL_CHECKS
 from .deployment import current_deployment, resources_for
 from .jobs import ingest_job, retrain_job
 
 defs = Definitions(
     assets=ALL_ASSETS,
+    asset_checks=ALL_CHECKS,
     jobs=[ingest_job, retrain_job],
     resources=resources_for(current_deployment()),
 )
