@@ -21,6 +21,7 @@ import pandas as pd
 from .suites import SuiteError, load_suite_json, suite_parameters, suite_path
 
 _STATE: dict[str, Any] = {}
+POSITION = "recsys_position"
 
 
 @dataclass
@@ -182,7 +183,11 @@ def validate_frame(
     missing = sorted(suite_parameters(data) - set(parameters))
     if missing:
         raise SuiteError(f"suite {suite_path(asset)} needs run-time parameter(s) {missing}, which were not supplied")
-    suite = ExpectationSuite(**data)
+    # GX returns results grouped by domain, not in suite order: tag each expectation with its position
+    tagged = [
+        {**spec, "meta": {**(spec.get("meta") or {}), POSITION: i}} for i, spec in enumerate(data["expectations"])
+    ]
+    suite = ExpectationSuite(name=str(data.get("name", asset)), expectations=tagged)
     batch = _context().get_batch(batch_parameters={"dataframe": frame})
     present = [c for c in index_columns if c in frame.columns]
     detailed = {
@@ -196,11 +201,12 @@ def validate_frame(
     )
     failed = [r for r in result.results if not r.success]
     if fast and failed:
-        # results come in suite order; re-validate the failed expectations from their JSON (unresolved parameters)
-        positions = [i for i, r in enumerate(result.results) if not r.success]
-        retry = ExpectationSuite(name=suite.name, expectations=[data["expectations"][i] for i in positions])
+        # re-validate the failed expectations from their JSON (parameters unresolved) with details
+        positions = sorted(int(r.expectation_config.meta[POSITION]) for r in failed)
+        retry = ExpectationSuite(name=suite.name, expectations=[tagged[i] for i in positions])
         detail = batch.validate(retry, result_format=detailed, expectation_parameters=parameters)
         failed = [r for r in detail.results if not r.success]
+    failed.sort(key=lambda r: int((r.expectation_config.meta or {}).get(POSITION, 0)))
     failures = [_failure(r, present, sample_size) for r in failed]
     return ValidationReport(
         asset=asset,
