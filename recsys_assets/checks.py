@@ -19,7 +19,6 @@ from dagster import (
 )
 from pydantic import Field
 
-from .assets.modeling import model_metrics
 from .assets.publishing import recommendations
 from .assets.source import customers, interactions, products, raw_orders
 from .core.model_gate import judge_candidate
@@ -27,7 +26,7 @@ from .core.split import TemporalSplit
 from .core.training import ModelArtifact, evaluate, inactive_item_indices
 from .partitions import daily_partitions
 from .resources import ModelRegistryResource, SourceDatabaseResource, StoreResource
-from .validation.frames import orders_batch, run_clock
+from .validation.frames import failing_partitions, orders_batch, run_clock
 from .validation.report import failures_markdown, offending_rows_markdown
 
 
@@ -103,15 +102,11 @@ def raw_orders_suite(
         "now": now,
     }
     report = _validate(batch, "raw_orders", parameters, ["partition", "order_id", "line_no"])
-    failing = sorted({row["partition"] for f in report.failures for row in f.sample if row.get("partition")})
-    failing += sorted(
-        {row[k] for f in report.failures for row in f.sample for k in row if k == "missing partition"} - set(failing)
-    )
     empty = sorted(key for key, frame in frames.items() if frame is None or len(frame) == 0)
     extra = {
         "partitions": len(frames),
         "empty_partitions": MetadataValue.json(empty),
-        "failing_partitions": MetadataValue.json(sorted(set(failing) | set(empty)) if not report.success else []),
+        "failing_partitions": MetadataValue.json(failing_partitions(report, sorted(frames))),
         "as_of": str(now),
     }
     result = _suite_result(report, extra)
@@ -184,10 +179,15 @@ class ModelGateConfig(Config):
 
 
 @asset_check(
-    asset=model_metrics,
+    asset=recommendations,
     name="model_gate",
     blocking=True,
-    additional_ins={"als_model": AssetIn(), "train_test_split": AssetIn(), "products": AssetIn()},
+    additional_ins={
+        "model_metrics": AssetIn(),
+        "als_model": AssetIn(),
+        "train_test_split": AssetIn(),
+        "products": AssetIn(),
+    },
     description="The candidate must beat popularity and must not be worse than the live champion beyond a "
     "tolerance (MAP@K on the same hold-out); otherwise nothing is published.",
 )

@@ -1,18 +1,16 @@
 """The validation gates end to end through Dagster: bad data stops the run at the right check, a worse model is
 refused, and the store keeps serving its live version."""
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 import pytest
-from dagster import AssetKey, DagsterInstance, materialize
+from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 
 from recsys_assets.assets import ALL_ASSETS
 from recsys_assets.checks import ALL_CHECKS
 from recsys_assets.core.store import LocalRecommendationStore
 from recsys_assets.deployment import resources_for
-from recsys_assets.runner import RANGE_END_TAG, RANGE_START_TAG, materialize_graph
+from recsys_assets.runner import materialize_graph
 from tests.conftest import write_source
 
 DAY = "2026-06-29"  # a Monday of the small dataset (conftest SMALL ends 2026-06-30)
@@ -59,13 +57,43 @@ def test_clean_run_passes_every_check(gated):
     run = gated["clean"]
     assert run.ingest.success and run.downstream.success
     evaluations = {**check_evaluations(run.ingest), **check_evaluations(run.downstream)}
-    assert set(evaluations) == {c.check_key.name for c in ALL_CHECKS for c in [c] if hasattr(c, "check_key")} or set(
-        evaluations
-    ) == {"raw_orders_suite", "products_suite", "customers_suite", "interactions_suite", "recommendations_suite",
-          "model_gate"}
+    assert set(evaluations) == {key.name for check in ALL_CHECKS for key in check.check_keys}
     for name, evaluation in evaluations.items():
         assert evaluation.passed, (name, evaluation.description)
+        assert evaluation.metadata  # every result carries its figures
+    suite = evaluations["raw_orders_suite"].metadata
+    assert suite["failed_expectations"].value == "none" and suite["evaluated_expectations"].value > 20
+    gate = evaluations["model_gate"].metadata
+    assert gate["verdict"].value == "accepted"
+    assert "nothing is published yet" in gate["champion_note"].value  # first model: only the popularity condition
+    assert gate["candidate_map@10"].value > gate["popularity_map@10"].value
     assert store_of(gated["home"]).live_version() is not None
+
+
+def test_worse_model_is_refused_and_the_champion_keeps_serving(gated):
+    store = store_of(gated["home"])
+    live_before = store.live_version()
+    champion = store.versions()[0].metadata["model_version"]
+    result = materialize(
+        [*ALL_ASSETS, *ALL_CHECKS],
+        selection=AssetSelection.all() - AssetSelection.keys("raw_orders"),
+        instance=gated["instance"],
+        resources=resources_for("local"),
+        run_config={"ops": {"als_model": {"config": {"factors": 1, "iterations": 1}}}},
+        raise_on_error=False,
+    )
+    assert not result.success
+    gate = check_evaluations(result)["model_gate"]
+    assert not gate.passed
+    meta = {key: value.value for key, value in gate.metadata.items()}
+    assert meta["verdict"] == "refused"
+    assert meta["champion_version"] == champion
+    assert meta["candidate_map@10"] < meta["champion_map@10"] * (1 - meta["tolerance"])
+    assert "worse than the live champion" in gate.description
+    materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert {"model_metrics", "recommendations"} <= materialized  # scored and listed, but never published
+    assert "published_recommendations" not in materialized
+    assert store.live_version() == live_before
 
 
 def _pick(mask: np.ndarray, share: float, seed: int) -> np.ndarray:

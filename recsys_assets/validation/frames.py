@@ -38,3 +38,20 @@ def orders_batch(frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
         base["partition_end"] = pd.Series(dtype="datetime64[ns]")
         return base
     return pd.concat(parts, ignore_index=True)
+
+
+def failing_partitions(report, partition_keys: list[str]) -> list[str]:
+    """The partitions a failed `raw_orders` report points at.
+
+    Row-level failures name the partitions of their sampled rows (and of missing partitions); a failure of the
+    table or of a column as a whole (missing column, wrong dtype, no rows) concerns every partition of the run.
+    """
+    if report.success:
+        return []
+    named: set[str] = set()
+    for failure in report.failures:
+        keys = {str(row.get("partition") or row.get("missing partition") or "") for row in failure.sample} - {""}
+        if not keys:
+            return sorted(partition_keys)
+        named |= keys
+    return sorted(named)
