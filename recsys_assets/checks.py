@@ -245,7 +245,8 @@ def model_gate(
     )
     registry.save(als_model)
     registry.prune(config.keep_models, protect={v for v in (champion_version, als_model.version) if v})
-    context.log.info(f"model_gate: {als_model.version} {verdict.message()}")
+    log = context.log.info if verdict.passed else context.log.error
+    log(f"model_gate: model {als_model.version} {verdict.message()}")
     return AssetCheckResult(
         passed=verdict.passed,
         severity=AssetCheckSeverity.ERROR,
