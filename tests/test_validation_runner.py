@@ -110,3 +110,38 @@ def test_lenient_conform_keeps_what_breaks_the_contract_and_split_by_day_keeps_e
     assert "unit_price" not in frame.columns
     days = split_by_day(frame, ["2026-06-01", "2026-06-02"])
     assert sum(len(part) for part in days.values()) == 2 and set(days) == {"2026-06-01"}
+
+
+def test_recommendation_lists_must_have_k_distinct_products_with_finite_scores():
+    import numpy as np
+
+    k, customers = 3, ["C1", "C2", "C3"]
+    lists = pd.DataFrame(
+        {
+            "customer_id": np.repeat(customers, k),
+            "rank": np.tile(np.arange(1, k + 1), len(customers)),
+            "product_id": ["P1", "P2", "P3"] * len(customers),
+            "score": np.linspace(1, 0.1, k * len(customers)).astype(np.float32),
+            "source": "als",
+            "model_version": "v1",
+        }
+    )
+    parameters = {
+        "k": k,
+        "customers": customers,
+        "active_products": ["P1", "P2", "P3"],
+        "expected_rows": k * len(customers),
+    }
+    assert validate_frame(lists, "recommendations", parameters, ["customer_id", "rank"]).success
+    broken = lists.copy()
+    broken.loc[1, "product_id"] = "P1"  # C1 gets P1 twice
+    broken.loc[4, "score"] = np.inf
+    broken = broken[broken["customer_id"] != "C3"]  # C3 has no list
+    report = validate_frame(broken, "recommendations", parameters, ["customer_id", "rank"])
+    failed = {f"{f.expectation}({f.target})" for f in report.failures}
+    assert {
+        "expect_compound_columns_to_be_unique(customer_id, product_id)",
+        "expect_column_values_to_be_between(score)",
+        "expect_column_distinct_values_to_contain_set(customer_id)",
+        "expect_table_row_count_to_equal(table)",
+    } <= failed, failed
