@@ -21,19 +21,17 @@ from pydantic import Field
 
 from .assets.publishing import recommendations
 from .assets.source import customers, interactions, products, raw_orders
-from .core.model_gate import judge_candidate
+from .core.model_gate import judge_candidate, score_champion
 from .core.split import TemporalSplit
-from .core.training import ModelArtifact, evaluate, inactive_item_indices
+from .core.training import ModelArtifact
 from .partitions import daily_partitions
 from .resources import ModelRegistryResource, SourceDatabaseResource, StoreResource
 from .validation.frames import failing_partitions, orders_batch, run_clock
+from .validation.gx_runner import ValidationReport, validate_frame
 from .validation.report import failures_markdown, offending_rows_markdown
 
 
-def _suite_result(report, extra: dict | None = None) -> AssetCheckResult:
-    from .validation.gx_runner import ValidationReport
-
-    assert isinstance(report, ValidationReport)
+def _suite_result(report: ValidationReport, extra: dict | None = None) -> AssetCheckResult:
     metadata = {
         "suite": report.suite,
         "suite_file": MetadataValue.path(report.path),
@@ -54,9 +52,8 @@ def _suite_result(report, extra: dict | None = None) -> AssetCheckResult:
     )
 
 
-def _validate(frame: pd.DataFrame, asset: str, parameters: dict, index_columns: list[str]):
-    from .validation.gx_runner import validate_frame
-
+def _validate(frame: pd.DataFrame, asset: str, parameters: dict, index_columns: list[str]) -> ValidationReport:
+    # great_expectations itself is imported inside validate_frame, at the first validation
     return validate_frame(frame, asset, parameters, index_columns)
 
 
@@ -204,36 +201,17 @@ def model_gate(
     registry = models.registry()
     k = int(model_metrics["k"])
     exclude_purchased = bool(_run_config_value(context, "model_metrics", "exclude_purchased", True))
-    target = store.store()
-    live = target.live_version()
-    champion_version, champion_map, note = None, None, ""
-    if live is None:
-        note = "nothing is published yet"
-    else:
-        info = next((v for v in target.versions() if v.version == live), None)
-        champion_version = (info.metadata if info else {}).get("model_version")
-        champion = registry.load(champion_version) if champion_version else None
-        if champion_version is None:
-            note = f"the live version {live} records no model version"
-        elif champion_version == als_model.version:
-            champion_map = float(model_metrics["model"]["map"])
-            note = "the candidate is the live champion"
-        elif champion is None:
-            note = f"champion model {champion_version} is not in the registry {registry.root}"
-        elif champion.evaluation.trained_until >= train_test_split.cutoff:
-            note = (
-                f"champion {champion_version} was trained on data up to {champion.evaluation.trained_until}, "
-                f"inside the candidate's hold-out (from {train_test_split.cutoff}): no fair comparison"
-            )
-        else:
-            scored = evaluate(
-                champion.evaluation,
-                train_test_split.test,
-                k,
-                exclude_purchased,
-                inactive_item_indices(champion.evaluation, products),
-            )
-            champion_map = float(scored["model"]["map"])
+    champion = score_champion(
+        store.store(),
+        registry,
+        als_model.version,
+        float(model_metrics["model"]["map"]),
+        train_test_split,
+        products,
+        k,
+        exclude_purchased,
+    )
+    champion_version, champion_map, note = champion.version, champion.map, champion.note
     verdict = judge_candidate(
         float(model_metrics["model"]["map"]),
         float(model_metrics["popularity"]["map"]),
@@ -258,7 +236,7 @@ def model_gate(
             f"champion_map@{k}": verdict.champion_map if verdict.champion_map is not None else float("nan"),
             "candidate_version": als_model.version,
             "champion_version": champion_version or "none",
-            "champion_note": note or "scored on the candidate's hold-out",
+            "champion_note": note,
             "tolerance": config.tolerance,
             "min_lift_over_popularity": config.min_lift_over_popularity,
             "hold_out_cutoff": str(train_test_split.cutoff),

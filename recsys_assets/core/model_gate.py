@@ -8,6 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pandas as pd
+
+from .model_registry import ModelRegistry
+from .split import TemporalSplit
+from .store import RecommendationStore
+from .training import evaluate, inactive_item_indices
+
 
 @dataclass(frozen=True)
 class GateVerdict:
@@ -65,3 +72,49 @@ def judge_candidate(
             f" = {floor:.4f}" + ("" if keeps_up else " (worse than the live champion beyond the tolerance)")
         )
     return GateVerdict(beats_popularity and keeps_up, candidate_map, popularity_map, champion_map, reasons)
+
+
+@dataclass(frozen=True)
+class ChampionScore:
+    version: str | None
+    map: float | None
+    note: str
+
+
+def score_champion(
+    store: RecommendationStore,
+    registry: ModelRegistry,
+    candidate_version: str,
+    candidate_map: float,
+    split: TemporalSplit,
+    products: pd.DataFrame,
+    k: int,
+    exclude_purchased: bool,
+) -> ChampionScore:
+    """MAP@K of the live champion on the candidate's hold-out, or None with the reason (`note`).
+
+    The champion is the model version recorded in the live store version's metadata. Its `evaluation` model
+    (fitted before its own cutoff) is scored, unless it saw data from the candidate's hold-out period.
+    """
+    live = store.live_version()
+    if live is None:
+        return ChampionScore(None, None, "nothing is published yet")
+    info = next((v for v in store.versions() if v.version == live), None)
+    version = (info.metadata if info else {}).get("model_version")
+    if version is None:
+        return ChampionScore(None, None, f"the live version {live} records no model version")
+    if version == candidate_version:
+        return ChampionScore(version, candidate_map, "the candidate is the live champion")
+    champion = registry.load(version)
+    if champion is None:
+        return ChampionScore(version, None, f"champion model {version} is not in the registry {registry.root}")
+    if champion.evaluation.trained_until >= split.cutoff:
+        return ChampionScore(
+            version,
+            None,
+            f"champion {version} was trained on data up to {champion.evaluation.trained_until}, inside the "
+            f"candidate's hold-out (from {split.cutoff}): no fair comparison",
+        )
+    model = champion.evaluation
+    scored = evaluate(model, split.test, k, exclude_purchased, inactive_item_indices(model, products))
+    return ChampionScore(version, float(scored["model"]["map"]), "scored on the candidate's hold-out")
