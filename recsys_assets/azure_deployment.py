@@ -72,7 +72,8 @@ def azure_resources(deployment: str) -> dict:
     from dagster import EnvVar
 
     from .azure_resources import BlobPickleIOManager
-    from .resources import SourceDatabaseResource
+    from .deployment import recsys_home
+    from .resources import ModelRegistryResource, SourceDatabaseResource
 
     check_environment(deployment)
     return {
@@ -82,6 +83,11 @@ def azure_resources(deployment: str) -> dict:
             blob_storage=blob_storage_resource(),
             container=os.environ.get("AZURE_STORAGE_CONTAINER") or f"recsys-{deployment}",
             prefix="storage",
+        ),
+        # the model gate reads the champion's model from here: on several machines, mount shared storage
+        # (e.g. an Azure Files share) at RECSYS_MODEL_REGISTRY_DIR
+        "models": ModelRegistryResource(
+            path=os.environ.get("RECSYS_MODEL_REGISTRY_DIR") or str(recsys_home() / "models" / deployment)
         ),
     }
 

@@ -4,6 +4,7 @@ from dagster import Definitions
 
 from .assets import ALL_ASSETS
 from .assets.monitoring import MONITORING_ASSETS
+from .checks import ALL_CHECKS
 from .deployment import current_deployment, resources_for
 from .jobs import ingest_job, retrain_job
 from .monitoring_resource import MonitoringResource
@@ -12,6 +13,7 @@ from .promotion import promote_job
 
 defs = Definitions(
     assets=ALL_ASSETS + MONITORING_ASSETS,
+    asset_checks=ALL_CHECKS,
     jobs=[ingest_job, retrain_job, promote_job],
     sensors=MONITORING_SENSORS,
     resources={"monitoring": MonitoringResource(), **resources_for(current_deployment())},

@@ -44,7 +44,7 @@ def local_source_url() -> str:
 
 def resources_for(deployment: str) -> dict:
     """The resources of `deployment`, keyed by resource name."""
-    from .resources import LocalStoreResource, PartitionedPickleIOManager, SourceDatabaseResource
+    from .resources import LocalStoreResource, ModelRegistryResource, PartitionedPickleIOManager, SourceDatabaseResource
 
     home = recsys_home()
     if deployment == "local":
@@ -52,6 +52,7 @@ def resources_for(deployment: str) -> dict:
             "source": SourceDatabaseResource(url=local_source_url()),
             "store": LocalStoreResource(path=str(home / "store.sqlite")),
             "io_manager": PartitionedPickleIOManager(base_dir=str(home / "storage")),
+            "models": ModelRegistryResource(path=str(home / "models")),
         }
     if deployment in ("dev", "prod"):
         from .azure_deployment import azure_resources

@@ -86,3 +86,14 @@ class PartitionedPickleIOManager(ConfigurableIOManagerFactory):
 
     def create_io_manager(self, context) -> PickledObjectFilesystemIOManager:
         return _PartitionDictPickleIOManager(base_dir=self.base_dir)
+
+
+class ModelRegistryResource(ConfigurableResource):
+    """Where trained model artifacts are kept by version (the model gate scores the live champion from here)."""
+
+    path: str
+
+    def registry(self):
+        from .core.model_registry import ModelRegistry
+
+        return ModelRegistry(self.path)

@@ -64,6 +64,7 @@ def materialize_graph(
 ) -> GraphRun:
     """Materialize raw_orders for [start, end] (default: the days with orders) in one run, then the rest."""
     from .assets import ALL_ASSETS
+    from .checks import ALL_CHECKS
 
     resources = resources or resources_for(current_deployment())
     instance = instance or persistent_instance()
@@ -72,7 +73,7 @@ def materialize_graph(
         start, end = start or first, end or last
     pd.Timestamp(start), pd.Timestamp(end)  # fail early on a malformed date
     ingest = materialize(
-        ALL_ASSETS,
+        [*ALL_ASSETS, *ALL_CHECKS],
         selection=AssetSelection.keys("raw_orders"),
         instance=instance,
         resources=resources,
@@ -83,7 +84,7 @@ def materialize_graph(
     downstream = None
     if ingest.success:
         downstream = materialize(
-            ALL_ASSETS,
+            [*ALL_ASSETS, *ALL_CHECKS],
             selection=AssetSelection.all() - AssetSelection.keys("raw_orders"),
             instance=instance,
             resources=resources,

@@ -6,6 +6,8 @@ mistyped column fails with one error naming the column and where it came from.
 
 from __future__ import annotations
 
+import contextlib
+
 import pandas as pd
 
 ORDER_COLUMNS: dict[str, str] = {
@@ -103,6 +105,20 @@ def conform(frame: pd.DataFrame, table: str, source: str) -> pd.DataFrame:
     return pd.DataFrame(
         {c: _coerce(frame[c], dtype, c, source) for c, dtype in columns.items()}, index=frame.index
     ).reset_index(drop=True)
+
+
+def conform_lenient(frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    """Coerce each contract column of `table` that `frame` has and that converts cleanly; keep the rest as stored.
+
+    Missing columns stay missing and columns that do not convert keep their stored values and dtype, so a
+    validation suite sees (and can report) exactly what breaks the contract. Extra columns are kept.
+    """
+    result = frame.reset_index(drop=True).copy()
+    for column, dtype in TABLE_COLUMNS[table].items():
+        if column in result.columns:
+            with contextlib.suppress(SchemaError, ValueError, TypeError):  # kept as stored, for the suite to report
+                result[column] = _coerce(result[column], dtype, column, "lenient")
+    return result
 
 
 def empty(table: str) -> pd.DataFrame:

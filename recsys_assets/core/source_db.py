@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from .schema import ORDER_COLUMNS, SchemaError, conform, empty
+from .schema import ORDER_COLUMNS, SchemaError, conform, conform_lenient, empty
 
 
 class SourceDataError(RuntimeError):
@@ -88,6 +88,21 @@ class SourceDatabase:
         frame = self._read("orders", query, {"start": start, "end": end})
         return frame if len(frame) else empty("orders")
 
+    def read_orders_as_stored(self, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+        """Order lines with start <= order_ts < end as the table holds them: every column it has, and each
+        contract column coerced to its dtype only where every value converts (see `schema.conform_lenient`).
+
+        For validation: a frame that breaks the contract is kept as it is, so the validation suite can report
+        which columns are missing or mistyped.
+        """
+        name = self._require_table("orders")
+        query = sa.text(f"SELECT * FROM {name} WHERE order_ts >= :start AND order_ts < :end").bindparams(
+            sa.bindparam("start", type_=sa.DateTime()), sa.bindparam("end", type_=sa.DateTime())
+        )
+        with self.engine.connect() as connection:
+            frame = pd.read_sql_query(query, connection, params={"start": start, "end": end})
+        return conform_lenient(frame, "orders")
+
     def read_master(self, table: str) -> pd.DataFrame:
         """The whole `products` or `customers` table; an empty table is an error (nothing can be validated)."""
         name = self._require_table(table)
@@ -132,3 +147,18 @@ def open_for_writing(url: str, tables: SourceTables | None = None) -> SourceData
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         Path(parsed.database).touch()
     return SourceDatabase(url, tables)
+
+
+def split_by_day(frame: pd.DataFrame, partition_keys: list[str]) -> dict[str, pd.DataFrame]:
+    """Order lines grouped by their UTC day (`YYYY-MM-DD`); lines whose order_ts is missing or unreadable go to
+    the first of `partition_keys`, so they are validated rather than lost."""
+    if "order_ts" in frame.columns and pd.api.types.is_datetime64_any_dtype(frame["order_ts"]):
+        stamps = frame["order_ts"]
+    else:
+        stamps = frame["order_ts"] if "order_ts" in frame.columns else pd.Series(pd.NaT, index=frame.index)
+        stamps = pd.to_datetime(stamps, errors="coerce", utc=True, format="mixed")
+    # group on the day timestamp and format only the group keys: strftime per line is slow at a million lines
+    days = stamps.dt.normalize()
+    day = days.map({d: d.strftime("%Y-%m-%d") for d in days.dropna().unique()})
+    day = day.fillna(partition_keys[0]) if partition_keys else day
+    return {key: part.reset_index(drop=True) for key, part in frame.groupby(day, sort=False)}
