@@ -220,6 +220,7 @@ def model_gate(
         config.min_lift_over_popularity,
         k,
         note,
+        candidate_is_popularity=als_model.evaluation.recommender.name == "popularity",
     )
     registry.save(als_model)
     registry.prune(config.keep_models, protect={v for v in (champion_version, als_model.version) if v})
@@ -239,6 +240,7 @@ def model_gate(
             "champion_note": note,
             "tolerance": config.tolerance,
             "min_lift_over_popularity": config.min_lift_over_popularity,
+            "candidate_model": als_model.evaluation.recommender.name,
             "hold_out_cutoff": str(train_test_split.cutoff),
             "reasons": MetadataValue.md("\n".join(f"- {reason}" for reason in verdict.reasons)),
         },

@@ -15,6 +15,12 @@ def test_candidate_must_beat_popularity():
     assert judge_candidate(0.013, 0.012, None, tolerance=0.05).passed
 
 
+def test_selected_popularity_only_has_to_keep_up_with_the_champion():
+    verdict = judge_candidate(0.012, 0.012, None, tolerance=0.05, candidate_is_popularity=True)
+    assert verdict.passed and "is the popularity baseline" in verdict.message()
+    assert not judge_candidate(0.012, 0.012, 0.05, tolerance=0.05, candidate_is_popularity=True).passed
+
+
 def test_candidate_within_tolerance_of_the_champion_passes():
     assert judge_candidate(0.0480, 0.02, 0.0500, tolerance=0.05).passed  # 4 % worse: tolerated
     refused = judge_candidate(0.0470, 0.02, 0.0500, tolerance=0.05)  # 6 % worse

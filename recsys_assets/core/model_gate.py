@@ -36,6 +36,7 @@ def judge_candidate(
     min_lift: float = 1.0,
     k: int = 10,
     champion_note: str = "",
+    candidate_is_popularity: bool = False,
 ) -> GateVerdict:
     """Decide whether the candidate may be published.
 
@@ -51,16 +52,23 @@ def judge_candidate(
         The candidate's MAP@K must exceed popularity's times this factor (1.0: simply beat it).
     champion_note : str
         Why there is no champion figure (no published version yet, model no longer in the registry, ...).
+    candidate_is_popularity : bool
+        Model selection chose the popularity baseline itself: publishing it is never worse than popularity, so
+        only the champion condition applies.
     """
     if tolerance < 0 or min_lift < 0:
         raise ValueError(f"tolerance and min_lift must not be negative, got {tolerance}, {min_lift}")
     reasons = []
-    beats_popularity = candidate_map > popularity_map * min_lift
-    relation = ">" if beats_popularity else "<="
-    reasons.append(
-        f"MAP@{k} {candidate_map:.4f} {relation} {min_lift:g} x popularity {popularity_map:.4f}"
-        + ("" if beats_popularity else " (must beat the popularity baseline)")
-    )
+    if candidate_is_popularity:
+        beats_popularity = True
+        reasons.append(f"the selected model is the popularity baseline (MAP@{k} {candidate_map:.4f})")
+    else:
+        beats_popularity = candidate_map > popularity_map * min_lift
+        relation = ">" if beats_popularity else "<="
+        reasons.append(
+            f"MAP@{k} {candidate_map:.4f} {relation} {min_lift:g} x popularity {popularity_map:.4f}"
+            + ("" if beats_popularity else " (must beat the popularity baseline)")
+        )
     keeps_up = True
     if champion_map is None:
         reasons.append(f"no champion comparison: {champion_note or 'no published champion'}")
