@@ -152,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="generate demo data and materialize everything")
     demo.set_defaults(func=cmd_demo)
+
+    from .cli_operations import add_operations_commands
+
+    add_operations_commands(commands)
     return parser
 
 

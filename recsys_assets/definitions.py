@@ -2,12 +2,19 @@
 
 from dagster import Definitions
 
+from .alerting import alert_on_run_failure, metric_threshold_alerts
 from .assets import ALL_ASSETS
 from .deployment import current_deployment, resources_for
+from .freshness import freshness_checks, freshness_sensor
 from .jobs import ingest_job, retrain_job
+from .retrain_sensor import retrain_after_ingest
+from .schedules import daily_ingest
 
 defs = Definitions(
     assets=ALL_ASSETS,
+    asset_checks=[*freshness_checks],
     jobs=[ingest_job, retrain_job],
+    schedules=[daily_ingest],
+    sensors=[retrain_after_ingest, alert_on_run_failure, metric_threshold_alerts, freshness_sensor],
     resources=resources_for(current_deployment()),
 )
