@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export RECSYS_HOME ?= $(CURDIR)/.recsys
 export DAGSTER_HOME ?= $(RECSYS_HOME)/dagster
 
-.PHONY: install demo test ui lint format benchmark clean
+.PHONY: install demo test ui lint format benchmark clean smoke-dev
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,16 @@ benchmark: install
 
 clean:
 	rm -rf $(VENV) .recsys .pytest_cache
+
+# CI on main: a small generated dataset materialized end to end against the dev deployment
+# (RECSYS_DEPLOYMENT=dev: its store and storage come from the environment, see the README). The generated orders go
+# to a throw-away SQLite source (SMOKE_SOURCE_URL), never over the dev source database.
+SMOKE_HOME ?= $(RECSYS_HOME)/smoke
+SMOKE_SOURCE_URL ?= sqlite:///$(SMOKE_HOME)/source.db
+SMOKE_ENV = RECSYS_HOME=$(SMOKE_HOME) DAGSTER_HOME=$(SMOKE_HOME)/dagster RECSYS_DEPLOYMENT=dev \
+	RECSYS_SOURCE_URL=$(SMOKE_SOURCE_URL)
+smoke-dev: install
+	rm -rf $(SMOKE_HOME) && mkdir -p $(SMOKE_HOME)/dagster
+	printf 'telemetry:\n  enabled: false\n' > $(SMOKE_HOME)/dagster/dagster.yaml
+	$(SMOKE_ENV) $(BIN)/recsys generate --customers 400 --products 400 --days 20 --lines-per-day 300 --seed 1
+	$(SMOKE_ENV) $(BIN)/recsys materialize
