@@ -1,90 +1,26 @@
 """Another system starts the whole pipeline over HTTP: a real `dagster-webserver` on a loopback port,
 `recsys trigger` launching runs through its GraphQL API, then the Dagster instance and the store checked."""
 
-import contextlib
 import datetime as dt
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from recsys_assets.cli import main
 from recsys_assets.tags import TRIGGER_TAG
-
-ROOT = Path(__file__).resolve().parents[1]
-READY_QUERY = "{ repositoriesOrError { __typename ... on RepositoryConnection { nodes { name location { name } } } } }"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _default_signals():  # a background shell may have left SIGINT/SIGTERM ignored
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM the webserver's process group (its code server and run workers), SIGKILL after 15 s."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-    with contextlib.suppress(ProcessLookupError, PermissionError):  # run workers left behind in the group
-        os.killpg(process.pid, signal.SIGKILL)
+from tests import dagster_processes
 
 
 @pytest.fixture
 def webserver(recsys_home, tmp_path):
-    dagster_home = Path(os.environ["DAGSTER_HOME"])
     # no daemon in this test: the webserver launches runs itself instead of queueing them for the daemon
-    (dagster_home / "dagster.yaml").write_text(
+    (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").write_text(
         "telemetry:\n  enabled: false\n"
         "run_coordinator:\n  module: dagster.core.run_coordinator\n  class: DefaultRunCoordinator\n"
     )
-    port = free_port()
-    log = (tmp_path / "webserver.log").open("w")
-    command = [
-        str(Path(sys.executable).parent / "dagster-webserver"),
-        *("-w", str(ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)),
-    ]
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_default_signals
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"dagster-webserver exited {process.returncode}: {(tmp_path / 'webserver.log').read_text()}"
-                )
-            try:
-                body = httpx.post(f"{url}/graphql", json={"query": READY_QUERY}, timeout=5).json()
-                if body["data"]["repositoriesOrError"].get("nodes"):
-                    break
-            except (httpx.HTTPError, KeyError, ValueError, TypeError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"dagster-webserver not ready: {(tmp_path / 'webserver.log').read_text()[-3000:]}")
-            time.sleep(0.5)
+    with dagster_processes.webserver(tmp_path) as url:
         yield url
-    finally:
-        stop(process)
-        log.close()
 
 
 @pytest.fixture
