@@ -72,8 +72,13 @@ def alert_on_run_failure(context: RunFailureSensorContext):
 def _metric_threshold_alerts(context: MultiAssetSensorEvaluationContext):
     thresholds = thresholds_from_env()
     raised = []
+    first_tick = not context.cursor  # a newly enabled sensor looks at the latest values, not the whole history
     for key in MONITORED_METRICS:
-        records = list(context.materialization_records_for_key(key, limit=100))
+        if first_tick:
+            latest = context.latest_materialization_records_by_key([key]).get(key)
+            records = [latest] if latest is not None else []
+        else:
+            records = list(context.materialization_records_for_key(key, limit=100))
         for record in records:
             materialization = record.asset_materialization
             metadata = {name: value.value for name, value in materialization.metadata.items()}

@@ -134,6 +134,8 @@ def test_metric_threshold_sensor_alerts_once_per_materialization(recsys_home, mo
     log = recsys_home / "alerts.jsonl"
     with Webhook() as hook, DagsterInstance.ephemeral() as instance:
         monkeypatch.setenv("RECSYS_ALERT_WEBHOOK_URL", hook.url())
+        # history before the sensor was enabled: only the latest value of each asset is looked at
+        instance.report_runless_asset_event(AssetMaterialization("model_metrics", metadata={"model_map@10": 0.0}))
         instance.report_runless_asset_event(
             AssetMaterialization("model_metrics", metadata={"model_map@10": 0.003, "model_version": "v1"})
         )
