@@ -13,13 +13,16 @@ from dagster import (
     DefaultSensorStatus,
     MultiAssetSensorEvaluationContext,
     RunFailureSensorContext,
+    SensorEvaluationContext,
     SkipReason,
     multi_asset_sensor,
     run_failure_sensor,
+    sensor,
 )
 
 from .core.alerts import Alert, evaluate_thresholds, raise_alert, thresholds_from_env
 from .deployment import recsys_home
+from .freshness import freshness_checks
 from .tags import TRIGGER_TAG
 
 ALERT_INTERVAL_SECONDS = int(os.environ.get("RECSYS_ALERT_SENSOR_INTERVAL", "30"))
@@ -107,3 +110,37 @@ with warnings.catch_warnings():
         minimum_interval_seconds=ALERT_INTERVAL_SECONDS,
         description="Alert when MAP@K of the model falls below a floor or the dropped-row share rises above a ceiling.",
     )(_metric_threshold_alerts)
+
+
+FRESHNESS_CHECK_KEYS = [spec.key for checks in freshness_checks for spec in checks.check_specs]
+
+
+@sensor(
+    name="freshness_alerts",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=ALERT_INTERVAL_SECONDS,
+    description="Alert once for every failed freshness check evaluation of published_recommendations.",
+)
+def freshness_alerts(context: SensorEvaluationContext):
+    cursor = int(context.cursor) if context.cursor else 0
+    newest, raised = cursor, []
+    for check_key in FRESHNESS_CHECK_KEYS:
+        record = context.instance.get_latest_asset_check_evaluation_record(check_key)
+        if record is None or record.id <= cursor or record.status.value == "PLANNED":
+            continue
+        newest = max(newest, record.id)
+        if record.status.value != "FAILED":
+            continue
+        evaluation = record.event.asset_check_evaluation if record.event else None
+        description = (evaluation.description if evaluation else None) or "the freshness check failed"
+        alert = Alert(
+            kind="freshness",
+            source=check_key.asset_key.to_user_string(),
+            message=f"{check_key.to_user_string()} failed: {description}",
+            details={"check": check_key.to_user_string(), "run_id": record.run_id},
+        )
+        raise_alert(alert, recsys_home())
+        raised.append(alert.message)
+    if newest != cursor:
+        context.update_cursor(str(newest))
+    return SkipReason("; ".join(raised) if raised else "no new failed freshness evaluation")

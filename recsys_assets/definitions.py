@@ -2,7 +2,7 @@
 
 from dagster import Definitions
 
-from .alerting import alert_on_run_failure, metric_threshold_alerts
+from .alerting import alert_on_run_failure, freshness_alerts, metric_threshold_alerts
 from .assets import ALL_ASSETS
 from .deployment import current_deployment, resources_for
 from .freshness import freshness_checks, freshness_sensor
@@ -15,6 +15,6 @@ defs = Definitions(
     asset_checks=[*freshness_checks],
     jobs=[ingest_job, retrain_job],
     schedules=[daily_ingest],
-    sensors=[retrain_after_ingest, alert_on_run_failure, metric_threshold_alerts, freshness_sensor],
+    sensors=[retrain_after_ingest, alert_on_run_failure, metric_threshold_alerts, freshness_sensor, freshness_alerts],
     resources=resources_for(current_deployment()),
 )

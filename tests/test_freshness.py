@@ -12,7 +12,7 @@ from recsys_assets.freshness import PUBLISHED, build_freshness_checks, max_age
 def run_check(instance, age=None):
     checks = build_freshness_checks(age)
     defs = Definitions(assets=[AssetSpec(PUBLISHED)], asset_checks=checks)
-    job = defs.get_implicit_global_asset_job_def()
+    job = defs.resolve_implicit_global_asset_job_def()
     result = job.execute_in_process(instance=instance, asset_selection=[], raise_on_error=True)
     [evaluation] = result.get_asset_check_evaluations()
     return evaluation
@@ -62,3 +62,27 @@ def test_sensor_requests_the_check_when_it_may_be_overdue():
         assert not isinstance(tick(instance), RunRequest)  # fresh until 26 h from now: nothing to do
         with freeze_time(dt.datetime.now(dt.UTC) + dt.timedelta(hours=27)):
             assert isinstance(tick(instance), RunRequest)
+
+
+def test_failed_freshness_evaluation_is_alerted_once(recsys_home):
+    from recsys_assets.alerting import freshness_alerts
+    from recsys_assets.core.alerts import read_alerts
+
+    def tick(instance, cursor):
+        context = build_sensor_context(instance=instance, cursor=cursor)
+        return freshness_alerts(context), context.cursor
+
+    with DagsterInstance.ephemeral() as instance:
+        instance.report_runless_asset_event(AssetMaterialization(PUBLISHED))
+        assert run_check(instance).passed
+        _, cursor = tick(instance, None)
+        assert read_alerts(recsys_home / "alerts.jsonl") == []  # a passing evaluation is no alert
+
+        with freeze_time(dt.datetime.now(dt.UTC) + dt.timedelta(hours=27)):
+            assert not run_check(instance).passed
+        result, cursor = tick(instance, cursor)
+        [alert] = read_alerts(recsys_home / "alerts.jsonl")
+        assert alert["kind"] == "freshness" and alert["source"] == "published_recommendations"
+        assert "overdue" in alert["message"] and alert["message"] in result.skip_message
+        tick(instance, cursor)
+        assert len(read_alerts(recsys_home / "alerts.jsonl")) == 1
