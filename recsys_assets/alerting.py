@@ -1,4 +1,4 @@
-"""Alert sensors: a failed run, and a metric beyond its threshold, become an alert (log + optional webhook).
+"""Alert sensors: a failed run, a metric beyond its threshold or a failed freshness check becomes an alert.
 
 The alert record, the alert log and the webhook POST are plain functions in core/alerts.py. Thresholds come
 from the environment (RECSYS_ALERT_MAP_FLOOR, RECSYS_ALERT_DROPPED_SHARE_CEILING), the webhook URL from
