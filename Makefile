@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export RECSYS_HOME ?= $(CURDIR)/.recsys
 export DAGSTER_HOME ?= $(RECSYS_HOME)/dagster
 
-.PHONY: install demo demo-drift test ui lint format benchmark clean chromium serve benchmark-serving tools benchmark-cosmos
+.PHONY: install demo demo-drift test ui lint format benchmark clean chromium serve benchmark-serving tools benchmark-cosmos smoke-dev benchmark-selection
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -71,3 +71,16 @@ tools: $(TOOLS)/.installed
 
 benchmark-cosmos: install tools
 	$(BIN)/python benchmarks/cosmos_publish.py --write-results
+
+# CI on main: a small generated dataset materialized end to end against the dev deployment
+# (RECSYS_DEPLOYMENT=dev: its store and storage come from the environment, see the README). The generated orders go
+# to a throw-away SQLite source (SMOKE_SOURCE_URL), never over the dev source database.
+SMOKE_HOME ?= $(RECSYS_HOME)/smoke
+SMOKE_SOURCE_URL ?= sqlite:///$(SMOKE_HOME)/source.db
+SMOKE_ENV = RECSYS_HOME=$(SMOKE_HOME) DAGSTER_HOME=$(SMOKE_HOME)/dagster RECSYS_DEPLOYMENT=dev \
+	RECSYS_SOURCE_URL=$(SMOKE_SOURCE_URL)
+smoke-dev: install
+	rm -rf $(SMOKE_HOME) && mkdir -p $(SMOKE_HOME)/dagster
+	printf 'telemetry:\n  enabled: false\n' > $(SMOKE_HOME)/dagster/dagster.yaml
+	$(SMOKE_ENV) $(BIN)/recsys generate --customers 400 --products 400 --days 20 --lines-per-day 300 --seed 1
+	$(SMOKE_ENV) $(BIN)/recsys materialize

@@ -238,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--target", help="store target (default: the first configured)")
     load.add_argument("--customers", type=Path, help="file of customer ids, one a line (default: the live version's)")
     load.set_defaults(func=cmd_load_test)
+
+    from .cli_operations import add_operations_commands
+
+    add_operations_commands(commands)
     return parser
 
 

@@ -1,0 +1,41 @@
+"""`daily_ingest`: every night, materialize the `raw_orders` partition of the day that just ended.
+
+The downstream assets follow through the `retrain_after_ingest` sensor (recsys_assets/retrain_sensor.py), once per
+batch of new data. Runs carry TRIGGER_TAG = "schedule" (production publishing is routed on it).
+"""
+
+import datetime as dt
+import os
+
+from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, SkipReason, schedule
+
+from .jobs import ingest_job
+from .partitions import daily_partitions
+from .tags import TRIGGER_TAG
+
+# 01:00 UTC: the orders of the previous UTC day have landed in the source database
+DAILY_INGEST_CRON = os.environ.get("RECSYS_DAILY_INGEST_CRON", "0 1 * * *")
+
+
+def ingest_partition_for(tick: dt.datetime) -> str:
+    """The partition a tick ingests: the UTC day before the tick."""
+    return (tick.astimezone(dt.UTC) - dt.timedelta(days=1)).strftime("%Y-%m-%d")
+
+
+@schedule(
+    name="daily_ingest",
+    cron_schedule=DAILY_INGEST_CRON,
+    execution_timezone="UTC",
+    job=ingest_job,
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Ingest the raw_orders partition of the previous UTC day; retrain_after_ingest retrains after it.",
+)
+def daily_ingest(context: ScheduleEvaluationContext):
+    partition = ingest_partition_for(context.scheduled_execution_time)
+    if not daily_partitions.has_partition_key(partition):
+        return SkipReason(f"daily_ingest: partition {partition} is outside raw_orders' partitions")
+    return RunRequest(
+        run_key=partition,  # one run per day, however often the tick is re-evaluated
+        partition_key=partition,
+        tags={TRIGGER_TAG: "schedule"},
+    )
