@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export RECSYS_HOME ?= $(CURDIR)/.recsys
 export DAGSTER_HOME ?= $(RECSYS_HOME)/dagster
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install demo demo-drift test ui lint format benchmark clean chromium serve benchmark-serving tools benchmark-cosmos smoke-dev benchmark-selection
 
@@ -51,7 +52,7 @@ demo-drift: install
 
 # The review-page test drives Debian's chromium (through playwright's bundled driver; never `playwright install`).
 chromium:
-	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	command -v chromium >/dev/null || ($(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium)
 
 serve: install
 	$(BIN)/recsys serve

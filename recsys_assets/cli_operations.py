@@ -36,13 +36,12 @@ def cmd_trigger(args: argparse.Namespace) -> int:
         partition = args.partition or (None if (args.start or args.end) else _latest_partition())
         ingest_tags = {**tags, **partition_tags(partition, args.start, args.end)}
     run_config = json.loads(args.run_config) if args.run_config else {}
-    execution = {"execution": {"config": {"in_process": {}}}} if args.in_process else {}
     client = DagsterTriggerClient(args.url, location=args.location)
     try:
         plan = ["ingest_job", "retrain_job"] if args.job == PIPELINE else [args.job]
         for job in plan:
             job_tags = ingest_tags if job == "ingest_job" else tags
-            config = {**(run_config if job != "ingest_job" else {}), **execution}
+            config = run_config if job != "ingest_job" else {}
             run = client.launch(job, job_tags, config)
             print(f"launched {job}: run {run.run_id} ({run.status})", flush=True)
             must_wait = args.wait or (args.job == PIPELINE and job == "ingest_job")
@@ -96,11 +95,6 @@ def add_operations_commands(commands) -> None:
     trigger.add_argument("--start", help="first partition of a range ingested as one run (with --end)")
     trigger.add_argument("--end", help="last partition of the range")
     trigger.add_argument("--run-config", help="run config of retrain_job as JSON (Launchpad format)")
-    trigger.add_argument(
-        "--in-process",
-        action="store_true",
-        help="run every step of each run in one process (faster on small data; default: one process per step)",
-    )
     trigger.add_argument("--tag", type=_tag, action="append", help="extra run tag KEY=VALUE (repeatable)")
     trigger.add_argument("--location", default="recsys", help="code location name (default %(default)s)")
     trigger.add_argument("--wait", action="store_true", help="wait for the last run to finish; exit 1 unless SUCCESS")

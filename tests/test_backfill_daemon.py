@@ -23,6 +23,7 @@ query Status($id: String!) {
   partitionBackfillOrError(backfillId: $id) { __typename ... on PartitionBackfill { status } }
 }
 """
+DAYS = 30
 DONE = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
 
@@ -35,10 +36,11 @@ def test_ui_backfill_of_all_partitions_then_one_retraining(recsys_home, tmp_path
 
     end = dt.date.today() - dt.timedelta(days=1)  # the last partition is yesterday: orders up to it
     write_source(
-        generate(GeneratorConfig(customers=300, products=300, days=14, lines_per_day=300, seed=5, end_date=end))
+        # enough structure that the selected model beats popularity on the hold-out and passes the model gate
+        generate(GeneratorConfig(customers=800, products=800, days=DAYS, lines_per_day=600, seed=3, end_date=end))
     )
-    first = (end - dt.timedelta(days=13)).isoformat()
-    monkeypatch.setenv("RECSYS_PARTITIONS_START", first)  # the code location of the servers: 14 partitions
+    first = (end - dt.timedelta(days=DAYS - 1)).isoformat()
+    monkeypatch.setenv("RECSYS_PARTITIONS_START", first)  # the code location of the servers: DAYS partitions
     monkeypatch.setenv("RECSYS_RETRAIN_SENSOR_INTERVAL", "5")
     (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
 
@@ -67,13 +69,20 @@ def test_ui_backfill_of_all_partitions_then_one_retraining(recsys_home, tmp_path
         retrain_runs = dagster_processes.wait_for(retraining_done, 400, "the retraining started by the sensor")
 
     raw = instance.fetch_materializations(AssetKey("raw_orders"), limit=100).records
-    assert len({r.partition_key for r in raw}) == 14
+    assert len({r.partition_key for r in raw}) == DAYS
     assert len({r.run_id for r in raw}) == 1  # single-run backfill policy: one run for all partitions
 
     [retrain] = retrain_runs  # exactly once for the new data
-    assert retrain.status == DagsterRunStatus.SUCCESS
+    failures = [
+        f"{e.step_key}: {e.dagster_event.event_specific_data}"
+        for e in instance.all_logs(retrain.run_id)
+        if e.dagster_event and e.dagster_event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE")
+    ]
+    assert retrain.status == DagsterRunStatus.SUCCESS, failures
     assert retrain.tags[TRIGGER_TAG] == "sensor"
-    assert f"14 new raw_orders materialization(s), partitions {first} to {end.isoformat()}" in retrain.tags[REASON_TAG]
+    assert (
+        f"{DAYS} new raw_orders materialization(s), partitions {first} to {end.isoformat()}" in retrain.tags[REASON_TAG]
+    )
     [published] = instance.fetch_materializations(AssetKey("published_recommendations"), limit=10).records
     assert published.run_id == retrain.run_id
     assert not [a for a in read_alerts(recsys_home / "alerts.jsonl") if a["kind"] == "run_failure"]

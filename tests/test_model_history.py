@@ -44,6 +44,8 @@ def test_versions_join_their_newest_metrics():
 
 def test_params_summary_flattens_the_als_params():
     assert params_summary(PARAMS) == "factors=32 regularization=1.0 iterations=15 weighting=log alpha=1.0"
+    knn = {"model": "item_knn", "half_life_days": None, "knn": {"similarity": "bm25", "neighbours": 50}}
+    assert params_summary(knn) == "model=item_knn similarity=bm25 neighbours=50"
     assert params_summary({}) == "-"
 
 

@@ -67,12 +67,24 @@ def join_versions(models: Iterable[Mapping], metrics: Iterable[Mapping]) -> list
     return versions
 
 
-PARAM_SUMMARY_KEYS = ("factors", "regularization", "iterations", "weighting", "alpha")
+PARAM_SUMMARY_KEYS = (
+    "model",
+    "factors",
+    "regularization",
+    "iterations",
+    "weighting",
+    "alpha",
+    "similarity",
+    "neighbours",
+)
 
 
 def params_summary(params: Mapping) -> str:
-    flat = dict(params)
-    flat.update(flat.pop("als", {}) if isinstance(flat.get("als"), Mapping) else {})
+    """The main settings of the selected candidate, its family's nested settings (als, knn, bpr) flattened."""
+    flat = {key: value for key, value in params.items() if not isinstance(value, Mapping)}
+    for nested in ("als", "knn", "bpr"):
+        if isinstance(params.get(nested), Mapping):
+            flat.update(params[nested])
     return " ".join(f"{key}={flat[key]}" for key in PARAM_SUMMARY_KEYS if key in flat) or "-"
 
 
