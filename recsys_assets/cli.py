@@ -247,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
+    # Dagster flags the beta/preview features we rely on (single-run backfills, partitioned checks) at import
+    warnings.filterwarnings("ignore", message=".*is currently in (beta|preview).*")
     from .core.schema import SchemaError
     from .core.source_db import SourceDataError
     from .deployment import DeploymentError
