@@ -58,7 +58,7 @@ def resources_for(deployment: str) -> dict:
         from .azure_deployment import azure_resources
 
         return azure_resources(deployment)
-    raise DeploymentError(f"deployment {deployment!r} is not configured in this version")
+    raise DeploymentError(f"deployment must be one of {DEPLOYMENTS}, got {deployment!r}")
 
 
 def serving_log_dir() -> Path:
