@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
+
+from .models import ImplicitFactorModel
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class BPRParams:
     random_state: int = 42
 
 
-class BPRRecommender:
+class BPRRecommender(ImplicitFactorModel):
     """implicit's CPU BPR on the binary purchase matrix (repeat counts do not matter to a pairwise ranking)."""
 
     name = "bpr"
@@ -52,20 +53,3 @@ class BPRRecommender:
                 random_state=params.random_state,
                 dtype=np.float32,
             )
-
-    def fit(self, user_items: sp.csr_matrix) -> None:
-        with threadpool_limits(1, "blas"):
-            self.model.fit(user_items.tocsr(), show_progress=False)
-
-    def recommend(self, userids, user_items, N, filter_already_liked_items=True, filter_items=None):
-        with threadpool_limits(1, "blas"):
-            return self.model.recommend(
-                userids,
-                user_items[userids],
-                N=N,
-                filter_already_liked_items=filter_already_liked_items,
-                filter_items=filter_items,
-            )
-
-    def describe(self) -> dict:
-        return {"model": self.name, **asdict(self.params)}

@@ -53,8 +53,34 @@ class ALSParams:
     random_state: int = 42
 
 
-class ALSRecommender:
-    """implicit ALS on a confidence matrix, with one BLAS thread (implicit parallelises itself)."""
+class ImplicitFactorModel:
+    """fit / recommend / describe of an implicit factor model, always with one BLAS thread (implicit parallelises
+    itself). Subclasses set `name` and build `self.model` from `self.params` inside `threadpool_limits`."""
+
+    name = "factor_model"
+    params: object
+    model: object
+
+    def fit(self, user_items: sp.csr_matrix) -> None:
+        with threadpool_limits(1, "blas"):
+            self.model.fit(user_items.tocsr(), show_progress=False)
+
+    def recommend(self, userids, user_items, N, filter_already_liked_items=True, filter_items=None):
+        with threadpool_limits(1, "blas"):
+            return self.model.recommend(
+                userids,
+                user_items[userids],
+                N=N,
+                filter_already_liked_items=filter_already_liked_items,
+                filter_items=filter_items,
+            )
+
+    def describe(self) -> dict:
+        return {"model": self.name, **asdict(self.params)}
+
+
+class ALSRecommender(ImplicitFactorModel):
+    """implicit ALS on a confidence matrix."""
 
     name = "als"
 
@@ -69,24 +95,6 @@ class ALSRecommender:
                 iterations=params.iterations,
                 random_state=params.random_state,
             )
-
-    def fit(self, user_items: sp.csr_matrix) -> None:
-        with threadpool_limits(1, "blas"):
-            self.model.fit(user_items, show_progress=False)
-
-    def recommend(self, userids, user_items, N, filter_already_liked_items=True, filter_items=None):
-        with threadpool_limits(1, "blas"):
-            ids, scores = self.model.recommend(
-                userids,
-                user_items[userids],
-                N=N,
-                filter_already_liked_items=filter_already_liked_items,
-                filter_items=filter_items,
-            )
-        return ids, scores
-
-    def describe(self) -> dict:
-        return {"model": self.name, **asdict(self.params)}
 
 
 class PopularityRecommender:
