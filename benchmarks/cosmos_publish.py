@@ -27,9 +27,9 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from recsys_assets.core.cosmos_documents import recommendation_documents  # noqa: E402
-from recsys_assets.core.cosmos_store import CosmosRecommendationStore, CosmosSettings, client_options  # noqa: E402
-from tests.emulators import start_cosmos, stop  # noqa: E402
+from recsys_assets.core.stores.cosmos_documents import recommendation_documents  # noqa: E402
+from recsys_assets.core.stores.cosmos_store import CosmosRecommendationStore, CosmosSettings, client_options  # noqa: E402
+from tests.support.emulators import start_cosmos, stop  # noqa: E402
 
 K = 10
 

@@ -27,7 +27,7 @@ from monitoring.features import (
     reference_profile,
 )
 from monitoring.reports import write_report
-from recsys_assets.core.generator import GeneratorConfig, generate
+from recsys_assets.core.data.generator import GeneratorConfig, generate
 
 
 def main() -> None:

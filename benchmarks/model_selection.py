@@ -28,11 +28,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import pandas as pd  # noqa: E402
 
 from recsys_assets.assets.modeling import ModelConfig  # noqa: E402
-from recsys_assets.core.cleaning import CleaningRules, clean_orders  # noqa: E402
-from recsys_assets.core.generator import GeneratorConfig, generate  # noqa: E402
-from recsys_assets.core.selection import select_model  # noqa: E402
-from recsys_assets.core.split import temporal_split  # noqa: E402
-from recsys_assets.core.training import train  # noqa: E402
+from recsys_assets.core.data.cleaning import CleaningRules, clean_orders  # noqa: E402
+from recsys_assets.core.data.generator import GeneratorConfig, generate  # noqa: E402
+from recsys_assets.core.data.split import temporal_split  # noqa: E402
+from recsys_assets.core.modeling.selection import select_model  # noqa: E402
+from recsys_assets.core.modeling.training import train  # noqa: E402
 
 SCALE_M = GeneratorConfig(
     customers=50_000, products=20_000, days=365, lines_per_day=2_740, seed=1, end_date=dt.date(2026, 6, 30)

@@ -70,10 +70,10 @@ def main() -> None:
 
     from dagster import DagsterInstance
 
-    from recsys_assets.core.generator import GeneratorConfig, generate
-    from recsys_assets.core.source_db import open_for_writing
-    from recsys_assets.deployment import local_source_url
-    from recsys_assets.runner import materialize_graph
+    from recsys_assets.cli.local_run import materialize_graph
+    from recsys_assets.core.data.generator import GeneratorConfig, generate
+    from recsys_assets.core.stores.source_db import open_for_writing
+    from recsys_assets.settings import local_source_url
 
     started = time.perf_counter()
     data = generate(GeneratorConfig(**SCALES[args.scale], seed=1, end_date=END_DATE))

@@ -90,8 +90,8 @@ def main() -> int:
         os.nice(args.nice)
     load_before = os.getloadavg()
 
-    from recsys_assets.core.store import LocalRecommendationStore
-    from recsys_assets.serving.load_test import functional_check, run_load_test
+    from recsys_assets.cli.load_test import functional_check, run_load_test
+    from recsys_assets.core.stores.store import LocalRecommendationStore
 
     env = {**os.environ, "RECSYS_HOME": str(DATA), "DAGSTER_HOME": str(DATA / "dagster")}
     env.pop("RECSYS_SOURCE_URL", None)

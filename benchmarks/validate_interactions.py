@@ -25,8 +25,8 @@ def main() -> None:
 
     import pandas as pd
 
-    from recsys_assets.core.cleaning import CleaningRules, clean_orders
-    from recsys_assets.core.generator import GeneratorConfig, generate
+    from recsys_assets.core.data.cleaning import CleaningRules, clean_orders
+    from recsys_assets.core.data.generator import GeneratorConfig, generate
     from recsys_assets.validation.frames import run_clock
     from recsys_assets.validation.gx_runner import validate_frame
 

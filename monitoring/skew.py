@@ -1,6 +1,6 @@
 """Training/serving skew: who asks for recommendations and what is served, versus what the model learned from.
 
-Reads serving-log entries (columns of `recsys_assets.core.serving_log.LOG_COLUMNS`: ts, customer_id,
+Reads serving-log entries (columns of `recsys_assets.core.stores.serving_log.LOG_COLUMNS`: ts, customer_id,
 model_version, items, cold_start, target) and the reference purchase lines the live model was trained on.
 
 - cold_start_share: share of requests for customers absent from the training data (the model cannot

@@ -1,12 +1,31 @@
-"""Jobs: ingest one day of orders, or retrain and republish from what is ingested."""
+"""Jobs: ingest days of orders, retrain and republish from what is ingested, promote a dev version to prod."""
 
-from dagster import AssetSelection, define_asset_job, in_process_executor
+from dagster import (
+    AssetSelection,
+    Config,
+    Failure,
+    MetadataValue,
+    OpExecutionContext,
+    Output,
+    define_asset_job,
+    in_process_executor,
+    job,
+    op,
+)
+from pydantic import Field
 
+from .core.lifecycle.promotion import promote_version
 from .partitions import daily_partitions
+from .resources.stores import StoreResource
+from .tags import TARGET_TAG
+
+INGEST_SELECTION = AssetSelection.keys("raw_orders")
+# the monitoring group judges the live model; the drift/skew sensors request retraining, not the reverse
+RETRAIN_SELECTION = AssetSelection.all() - INGEST_SELECTION - AssetSelection.groups("monitoring")
 
 ingest_job = define_asset_job(
     "ingest_job",
-    selection=AssetSelection.keys("raw_orders"),
+    selection=INGEST_SELECTION,
     partitions_def=daily_partitions,
     description="Read one day (or a range, as a single-run backfill) of orders from the source database.",
     executor_def=in_process_executor,
@@ -14,9 +33,46 @@ ingest_job = define_asset_job(
 
 retrain_job = define_asset_job(
     "retrain_job",
-    # the monitoring group judges the live model; the drift/skew sensors request this job, not the reverse
-    selection=AssetSelection.all() - AssetSelection.keys("raw_orders") - AssetSelection.groups("monitoring"),
+    selection=RETRAIN_SELECTION,
     description="Clean, split, train, evaluate, recommend and publish from the materialized raw_orders.",
     # the steps form a chain: one process saves a Python start-up and an import of the libraries per step
     executor_def=in_process_executor,
 )
+
+
+class PromoteConfig(Config):
+    version: str = Field(description="The dev version to make live in prod (see published_recommendations).")
+    keep_versions: int = Field(3, description="Versions kept in the prod store (the live one included).")
+
+
+@op
+def promote_recommendations(context: OpExecutionContext, config: PromoteConfig, store: StoreResource) -> Output[dict]:
+    """Copy `version` from the dev store to the prod store and switch the prod pointer to it."""
+    if not hasattr(store, "store_for") or getattr(store, "deployment", None) != "prod":
+        raise Failure(
+            f"promote_job copies dev to prod and runs in the prod deployment only "
+            f"(RECSYS_DEPLOYMENT=prod); this code location uses {type(store).__name__}"
+        )
+    source, target = store.store_for("dev"), store.store_for("prod")
+    context.log.info(f"promoting {config.version} from {source.describe()} to {target.describe()}")
+    done = promote_version(source, target, config.version, config.keep_versions)
+    return Output(
+        {"version": done.version, "previous": done.previous, "store": done.target, "target": "prod"},
+        metadata={
+            "version": done.version,
+            "previous_version": done.previous or "none",
+            "source": done.source,
+            "store": done.target,
+            "target": "prod",
+            "customers": done.customers,
+            "versions_kept": MetadataValue.json([info.version for info in target.versions()]),
+        },
+    )
+
+
+@job(tags={TARGET_TAG: "prod"}, description="Make a dev version of the recommendations live in prod.")
+def promote_job():
+    promote_recommendations()
+
+
+ALL_JOBS = [ingest_job, retrain_job, promote_job]

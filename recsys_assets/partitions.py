@@ -2,6 +2,6 @@
 
 from dagster import DailyPartitionsDefinition
 
-from .deployment import partitions_start
+from .settings import partitions_start
 
 daily_partitions = DailyPartitionsDefinition(start_date=partitions_start(), timezone="UTC")

@@ -1,6 +1,6 @@
 """`daily_ingest`: every night, materialize the `raw_orders` partition of the day that just ended.
 
-The downstream assets follow through the `retrain_after_ingest` sensor (recsys_assets/retrain_sensor.py), once per
+The downstream assets follow through the `retrain_after_ingest` sensor (recsys_assets/sensors/retrain.py), once per
 batch of new data. Runs carry TRIGGER_TAG = "schedule" (production publishing is routed on it).
 """
 

@@ -1,8 +1,10 @@
-"""Software-defined assets, one module per concern."""
+"""Software-defined assets, one module per UI group: source, preparation, modeling, publishing, monitoring."""
 
 from .modeling import als_model, model_metrics, train_test_split
+from .monitoring import drift_report, prediction_drift_report, skew_report
+from .preparation import interactions
 from .publishing import published_recommendations, recommendations
-from .source import customers, interactions, products, raw_orders
+from .source import customers, products, raw_orders
 
 ALL_ASSETS = [
     raw_orders,
@@ -14,4 +16,7 @@ ALL_ASSETS = [
     model_metrics,
     recommendations,
     published_recommendations,
+    drift_report,
+    skew_report,
+    prediction_drift_report,
 ]

@@ -7,12 +7,12 @@ import pandas as pd
 from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 from pydantic import Field
 
-from ..core.candidates import GridSpec, candidate_grid
-from ..core.models import ALSParams
-from ..core.selection import SelectionResult, SelectionSettings, select_model
-from ..core.split import TemporalSplit, temporal_split
-from ..core.training import (
-    ModelArtifact,
+from ..core.data.split import TemporalSplit, temporal_split
+from ..core.modeling.artifact import ModelArtifact
+from ..core.modeling.candidates import GridSpec, candidate_grid
+from ..core.modeling.models import ALSParams
+from ..core.modeling.selection import SelectionResult, SelectionSettings, select_model
+from ..core.modeling.training import (
     TrainingConfig,
     data_fingerprint,
     evaluate,
@@ -20,7 +20,7 @@ from ..core.training import (
     model_version,
     train,
 )
-from ..versioning import git_commit
+from ..settings import git_commit
 
 
 class SplitConfig(Config):
@@ -43,43 +43,66 @@ def train_test_split(config: SplitConfig, interactions: pd.DataFrame) -> Output[
     )
 
 
+# one source of defaults: the core dataclasses (the Launchpad shows these values)
+_ALS = ALSParams()
+_TRAINING = TrainingConfig()
+_GRID = GridSpec()
+_SELECTION = SelectionSettings()
+
+
 class ModelConfig(Config):
     # the single ALS, fitted alone when select_model is false
-    factors: int = Field(32, description="Latent factors of ALS (select_model: false).")
-    regularization: float = Field(1.0, description="L2 regularisation of ALS (select_model: false).")
-    iterations: int = Field(15, description="ALS iterations (select_model: false).")
-    weighting: str = Field("log", description="Confidence weighting: bm25, log or linear (select_model: false).")
-    alpha: float = Field(1.0, description="Scale of the ALS confidence values.")
-    bm25_k1: float = 100.0
-    bm25_b: float = 0.8
-    half_life_days: float | None = Field(None, description="Age decay of orders; None for no decay.")
-    random_state: int = 42
+    factors: int = Field(_ALS.factors, description="Latent factors of ALS (select_model: false).")
+    regularization: float = Field(_ALS.regularization, description="L2 regularisation of ALS (select_model: false).")
+    iterations: int = Field(_ALS.iterations, description="ALS iterations (select_model: false).")
+    weighting: str = Field(
+        _TRAINING.weighting, description="Confidence weighting: bm25, log or linear (select_model: false)."
+    )
+    alpha: float = Field(_TRAINING.alpha, description="Scale of the ALS confidence values.")
+    bm25_k1: float = _TRAINING.bm25_k1
+    bm25_b: float = _TRAINING.bm25_b
+    half_life_days: float | None = Field(
+        _TRAINING.half_life_days, description="Age decay of orders; None for no decay."
+    )
+    random_state: int = _ALS.random_state
     refit_on_all_data: bool = Field(True, description="Refit the serving model on train + hold-out.")
     # model selection (issue 7): the grid, and how candidates are compared
     select_model: bool = Field(True, description="Choose the model among the candidate grid on a validation split.")
-    als_factors: list[int] = Field([32], description="ALS grid: latent factors.")
-    als_regularization: list[float] = Field([1.0], description="ALS grid: L2 regularisation.")
-    als_iterations: list[int] = Field([15], description="ALS grid: iterations.")
+    als_factors: list[int] = Field(list(_GRID.als_factors), description="ALS grid: latent factors.")
+    als_regularization: list[float] = Field(list(_GRID.als_regularization), description="ALS grid: L2 regularisation.")
+    als_iterations: list[int] = Field(list(_GRID.als_iterations), description="ALS grid: iterations.")
     als_weighting: list[str] = Field(
-        ["log", "bm25"], description="ALS grid: confidence weighting (bm25, or alpha-scaled log / linear)."
+        list(_GRID.als_weighting), description="ALS grid: confidence weighting (bm25, or alpha-scaled log / linear)."
     )
-    als_alpha: list[float] = Field([1.0], description="ALS grid: confidence scale alpha.")
-    knn_similarities: list[str] = Field(["cosine", "bm25"], description="Item-kNN grid: cosine and/or bm25.")
-    knn_neighbours: list[int] = Field([50], description="Item-kNN grid: neighbours per product (K).")
-    bpr_factors: list[int] = Field([32], description="BPR grid: latent factors (empty: no BPR).")
-    bpr_learning_rate: float = Field(0.01, description="BPR SGD learning rate.")
-    bpr_regularization: float = Field(0.01, description="BPR L2 regularisation.")
-    bpr_iterations: int = Field(20, description="BPR epochs.")
+    als_alpha: list[float] = Field(list(_GRID.als_alpha), description="ALS grid: confidence scale alpha.")
+    knn_similarities: list[str] = Field(list(_GRID.knn_similarities), description="Item-kNN grid: cosine and/or bm25.")
+    knn_neighbours: list[int] = Field(
+        list(_GRID.knn_neighbours), description="Item-kNN grid: neighbours per product (K)."
+    )
+    bpr_factors: list[int] = Field(list(_GRID.bpr_factors), description="BPR grid: latent factors (empty: no BPR).")
+    bpr_learning_rate: float = Field(_GRID.bpr_learning_rate, description="BPR SGD learning rate.")
+    bpr_regularization: float = Field(_GRID.bpr_regularization, description="BPR L2 regularisation.")
+    bpr_iterations: int = Field(_GRID.bpr_iterations, description="BPR epochs.")
     validation_strategy: str = Field(
-        "global_time", description="global_time (last validation_days) or per_customer_recent (validation_fraction)."
+        _SELECTION.strategy,
+        description="global_time (last validation_days) or per_customer_recent (validation_fraction).",
     )
-    validation_days: int = Field(14, description="Days of the training data that validate (global_time).")
-    validation_fraction: float = Field(0.2, description="Share of each customer's orders that validate.")
-    selection_k: int = Field(10, description="K of the validation MAP@K that picks the model.")
-    exclude_purchased: bool = Field(True, description="Validation lists leave out already-bought products.")
-    max_validation_customers: int = Field(5_000, description="Customers scored on validation (seeded sample).")
+    validation_days: int = Field(
+        _SELECTION.validation_days, description="Days of the training data that validate (global_time)."
+    )
+    validation_fraction: float = Field(
+        _SELECTION.validation_fraction, description="Share of each customer's orders that validate."
+    )
+    selection_k: int = Field(_SELECTION.k, description="K of the validation MAP@K that picks the model.")
+    exclude_purchased: bool = Field(
+        _SELECTION.exclude_purchased, description="Validation lists leave out already-bought products."
+    )
+    max_validation_customers: int = Field(
+        _SELECTION.max_validation_customers, description="Customers scored on validation (seeded sample)."
+    )
     min_improvement: float = Field(
-        0.0, description="Relative validation-MAP margin over popularity a model needs to be chosen."
+        _SELECTION.min_improvement,
+        description="Relative validation-MAP margin over popularity a model needs to be chosen.",
     )
 
     def training_config(self) -> TrainingConfig:

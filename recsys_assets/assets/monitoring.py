@@ -1,20 +1,21 @@
 """Monitoring assets: data drift, training/serving skew and prediction drift reports (Evidently HTML + JSON).
 
-Each materialization runs the same check the sensors run (`recsys_assets.monitoring_checks`) and links the
+Each materialization runs the same check the sensors run (`recsys_assets/monitor_runs.py`) and links the
 HTML report in its metadata. They are not part of `retrain_job`: they judge the live model, not a new one.
 """
 
 from dagster import AssetExecutionContext, AssetKey, Output, asset
 
-from ..monitoring_checks import (
+from ..monitor_runs import (
     outcome_metadata,
     outcome_summary,
     run_data_drift,
     run_prediction_drift,
     run_serving_skew,
 )
-from ..monitoring_resource import MonitoringResource
-from ..resources import SourceDatabaseResource, StoreResource
+from ..resources.monitoring import MonitoringResource
+from ..resources.source import SourceDatabaseResource
+from ..resources.stores import StoreResource
 
 
 def _output(context: AssetExecutionContext, outcome) -> Output[dict]:
@@ -53,6 +54,3 @@ def prediction_drift_report(
 ) -> Output[dict]:
     """Drift of the recommended categories and item popularity between the live and the previous version."""
     return _output(context, run_prediction_drift(context.instance, source.database(), store.store(), monitoring))
-
-
-MONITORING_ASSETS = [drift_report, skew_report, prediction_drift_report]

@@ -6,8 +6,9 @@ import pandas as pd
 from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 from pydantic import Field
 
-from ..core.training import ModelArtifact, inactive_item_indices, recommend_for_customers
-from ..resources import StoreResource
+from ..core.modeling.artifact import ModelArtifact
+from ..core.modeling.training import inactive_item_indices, recommend_for_customers
+from ..resources.stores import StoreResource
 from ..tags import TARGET_TAG
 
 
@@ -16,7 +17,7 @@ class RecommendationsConfig(Config):
     exclude_purchased: bool = Field(True, description="Leave out products the customer already bought.")
 
 
-@asset(group_name="serving", code_version="1")
+@asset(group_name="publishing", code_version="1")
 def recommendations(
     context: AssetExecutionContext,
     config: RecommendationsConfig,
@@ -61,7 +62,7 @@ class PublishConfig(Config):
     keep_versions: int = Field(3, description="Versions kept in the store (the live one included).")
 
 
-@asset(group_name="serving", code_version="1")
+@asset(group_name="publishing", code_version="1")
 def published_recommendations(
     context: AssetExecutionContext, config: PublishConfig, recommendations: pd.DataFrame, store: StoreResource
 ) -> Output[dict]:

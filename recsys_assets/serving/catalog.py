@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ..core.source_db import SourceDatabase
+from ..core.stores.source_db import SourceDatabase
 from .encoding import ResponseEncoder
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 
-from ..core.store_reader import Lookup
+from ..core.stores.store_reader import Lookup
 
 
 def _dumps(value) -> str:

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..core.serving_log import append_entries
+from ..core.stores.serving_log import append_entries
 
 logger = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..core.schema import empty
+from ..core.data.schema import empty
 
 
 def run_clock(as_of: str | None) -> pd.Timestamp:

@@ -1,0 +1,107 @@
+"""The model gate: a blocking check on `recommendations` that keeps a worse model from being published.
+
+The candidate must beat popularity and must not be worse than the live champion beyond a tolerance (MAP@K on
+the same hold-out); the decision is `core.lifecycle.model_gate`, this check gathers its inputs and records it.
+"""
+
+import pandas as pd
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetIn,
+    Config,
+    MetadataValue,
+    asset_check,
+)
+from pydantic import Field
+
+from ..assets.publishing import recommendations
+from ..core.data.split import TemporalSplit
+from ..core.lifecycle.model_gate import judge_candidate, score_champion
+from ..core.modeling.artifact import ModelArtifact
+from ..resources.models import ModelRegistryResource
+from ..resources.stores import StoreResource
+from .run_config import run_config_value
+
+
+class ModelGateConfig(Config):
+    tolerance: float = Field(
+        0.05, description="The candidate's MAP@K may be at most this fraction below the live champion's."
+    )
+    min_lift_over_popularity: float = Field(
+        1.0, description="The candidate's MAP@K must exceed the popularity baseline's times this factor."
+    )
+    keep_models: int = Field(5, description="Model artifacts kept in the registry (the live champion always).")
+
+
+@asset_check(
+    asset=recommendations,
+    name="model_gate",
+    blocking=True,
+    additional_ins={
+        "model_metrics": AssetIn(),
+        "als_model": AssetIn(),
+        "train_test_split": AssetIn(),
+        "products": AssetIn(),
+    },
+    description="The candidate must beat popularity and must not be worse than the live champion beyond a "
+    "tolerance (MAP@K on the same hold-out); otherwise nothing is published.",
+)
+def model_gate(
+    context: AssetCheckExecutionContext,
+    config: ModelGateConfig,
+    model_metrics: dict,
+    als_model: ModelArtifact,
+    train_test_split: TemporalSplit,
+    products: pd.DataFrame,
+    store: StoreResource,
+    models: ModelRegistryResource,
+) -> AssetCheckResult:
+    registry = models.registry()
+    k = int(model_metrics["k"])
+    exclude_purchased = bool(run_config_value(context, "model_metrics", "exclude_purchased", True))
+    champion = score_champion(
+        store.store(),
+        registry,
+        als_model.version,
+        float(model_metrics["model"]["map"]),
+        train_test_split,
+        products,
+        k,
+        exclude_purchased,
+    )
+    champion_version, champion_map, note = champion.version, champion.map, champion.note
+    verdict = judge_candidate(
+        float(model_metrics["model"]["map"]),
+        float(model_metrics["popularity"]["map"]),
+        champion_map,
+        config.tolerance,
+        config.min_lift_over_popularity,
+        k,
+        note,
+        candidate_is_popularity=als_model.evaluation.recommender.name == "popularity",
+    )
+    registry.save(als_model)
+    registry.prune(config.keep_models, protect={v for v in (champion_version, als_model.version) if v})
+    log = context.log.info if verdict.passed else context.log.error
+    log(f"model_gate: model {als_model.version} {verdict.message()}")
+    return AssetCheckResult(
+        passed=verdict.passed,
+        severity=AssetCheckSeverity.ERROR,
+        description=f"model {als_model.version} {verdict.message()}",
+        metadata={
+            "verdict": "accepted" if verdict.passed else "refused",
+            f"candidate_map@{k}": verdict.candidate_map,
+            f"popularity_map@{k}": verdict.popularity_map,
+            f"champion_map@{k}": verdict.champion_map if verdict.champion_map is not None else float("nan"),
+            "candidate_version": als_model.version,
+            "champion_version": champion_version or "none",
+            "champion_note": note,
+            "tolerance": config.tolerance,
+            "min_lift_over_popularity": config.min_lift_over_popularity,
+            "candidate_model": als_model.evaluation.recommender.name,
+            "hold_out_cutoff": str(train_test_split.cutoff),
+            "reasons": MetadataValue.md("\n".join(f"- {reason}" for reason in verdict.reasons)),
+        },
+    )

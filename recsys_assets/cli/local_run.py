@@ -1,0 +1,97 @@
+"""Materialize the asset graph in this process (CLI and tests): the partition range in one run, then the rest.
+
+The same assets, checks and selections as the Definitions and the jobs (`ingest_job`, then `retrain_job`),
+against the persistent Dagster instance that `make ui` shows.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pandas as pd
+from dagster import DagsterInstance, ExecuteInProcessResult, materialize
+
+from ..assets import ALL_ASSETS
+from ..checks import ALL_CHECKS
+from ..jobs import INGEST_SELECTION, RETRAIN_SELECTION
+from ..partitions import daily_partitions
+from ..resources import resources_for
+from ..settings import dagster_home
+from ..tags import RANGE_END_TAG, RANGE_START_TAG
+
+
+@dataclass
+class GraphRun:
+    partitions: tuple[str, str]
+    ingest: ExecuteInProcessResult
+    downstream: ExecuteInProcessResult | None
+
+
+def persistent_instance() -> DagsterInstance:
+    """The Dagster instance that `make ui` shows (DAGSTER_HOME, default RECSYS_HOME/dagster)."""
+    home = dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    settings = home / "dagster.yaml"
+    if not settings.exists():  # this machine may have no internet: no usage statistics
+        settings.write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return DagsterInstance.get()
+
+
+def source_partition_range(resources: dict) -> tuple[str, str]:
+    """First and last daily partition holding orders in the source database, clipped to the partitions."""
+    source = resources["source"].process_config_and_initialize()  # resolves EnvVar settings (dev / prod)
+    span = source.database().order_time_range()
+    if span is None:
+        raise ValueError(f"the orders table of {source.display_url()} is empty")
+    keys = daily_partitions.get_partition_keys()
+    if not keys:
+        raise ValueError("no daily partition exists yet: RECSYS_PARTITIONS_START is in the future")
+    first = max(span[0].strftime("%Y-%m-%d"), keys[0])
+    last = min(span[1].strftime("%Y-%m-%d"), keys[-1])
+    if first > last:
+        raise ValueError(
+            f"the orders ({span[0].date()} to {span[1].date()}) lie outside the partitions "
+            f"{keys[0]} to {keys[-1]}: set RECSYS_PARTITIONS_START to the first order day"
+        )
+    return first, last
+
+
+def materialize_graph(
+    start: str | None = None,
+    end: str | None = None,
+    run_config: dict | None = None,
+    instance: DagsterInstance | None = None,
+    resources: dict | None = None,
+    tags: dict | None = None,
+    raise_on_error: bool = True,
+) -> GraphRun:
+    """Materialize raw_orders for [start, end] (default: the days with orders) in one run, then the rest."""
+    resources = resources or resources_for()
+    instance = instance or persistent_instance()
+    if start is None or end is None:
+        first, last = source_partition_range(resources)
+        start, end = start or first, end or last
+    pd.Timestamp(start), pd.Timestamp(end)  # fail early on a malformed date
+    ingest = materialize(
+        [*ALL_ASSETS, *ALL_CHECKS],
+        selection=INGEST_SELECTION,
+        instance=instance,
+        resources=resources,
+        run_config={"loggers": (run_config or {}).get("loggers", {})} if run_config else None,
+        tags={**(tags or {}), RANGE_START_TAG: start, RANGE_END_TAG: end},
+        raise_on_error=raise_on_error,
+    )
+    downstream = None
+    if ingest.success:
+        downstream = materialize(
+            [*ALL_ASSETS, *ALL_CHECKS],
+            selection=RETRAIN_SELECTION,
+            instance=instance,
+            resources=resources,
+            run_config=run_config or {},
+            tags=tags or {},
+            raise_on_error=raise_on_error,
+        )
+    return GraphRun(partitions=(start, end), ingest=ingest, downstream=downstream)

@@ -1,0 +1,107 @@
+"""`recsys trigger` (start runs through the Dagster webserver's GraphQL API) and `recsys models` (the registry)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..tags import REASON_TAG, TRIGGER_TAG
+
+PIPELINE = "pipeline"  # ingest_job, then retrain_job once the ingestion succeeded
+
+
+def _tag(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"a tag is KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def _latest_partition() -> str:
+    from ..partitions import daily_partitions
+
+    last = daily_partitions.get_last_partition_key()
+    if last is None:
+        raise ValueError("raw_orders has no partition yet: RECSYS_PARTITIONS_START is in the future")
+    return last
+
+
+def cmd_trigger(args: argparse.Namespace) -> int:
+    from .graphql_client import DagsterTriggerClient, TriggerError, partition_tags
+
+    tags = {TRIGGER_TAG: "manual", REASON_TAG: "recsys trigger", **dict(args.tag or [])}
+    ingest_tags = tags
+    if args.job in (PIPELINE, "ingest_job"):
+        partition = args.partition or (None if (args.start or args.end) else _latest_partition())
+        ingest_tags = {**tags, **partition_tags(partition, args.start, args.end)}
+    run_config = json.loads(args.run_config) if args.run_config else {}
+    client = DagsterTriggerClient(args.url, location=args.location)
+    try:
+        plan = ["ingest_job", "retrain_job"] if args.job == PIPELINE else [args.job]
+        for job in plan:
+            job_tags = ingest_tags if job == "ingest_job" else tags
+            config = run_config if job != "ingest_job" else {}
+            run = client.launch(job, job_tags, config)
+            print(f"launched {job}: run {run.run_id} ({run.status})", flush=True)
+            must_wait = args.wait or (args.job == PIPELINE and job == "ingest_job")
+            if not must_wait:
+                continue
+            status = client.wait(
+                run.run_id,
+                timeout=args.timeout,
+                on_status=lambda status, job=job: print(f"    {job}: {status}", flush=True),
+            )
+            if status != "SUCCESS":
+                print(f"recsys trigger: {job} run {run.run_id} ended {status}", file=sys.stderr)
+                return 1
+        return 0
+    except TriggerError as error:
+        print(f"recsys trigger: error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        client.close()
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from ..core.lifecycle.model_history import format_table
+    from ..instance.model_versions import model_versions
+    from .local_run import persistent_instance
+
+    versions = model_versions(persistent_instance(), limit=args.limit)
+    if args.json:
+        print(json.dumps([vars(version) for version in versions], indent=2, default=str))
+        return 0
+    if not versions:
+        print("no als_model materialization in this Dagster instance yet (run `recsys materialize`)")
+        return 0
+    print(format_table(versions))
+    return 0
+
+
+def add_commands(commands) -> None:
+    """Register `trigger` and `models` on the `recsys` sub-command parser."""
+    trigger = commands.add_parser(
+        "trigger", help="start the pipeline (or one job) through a Dagster webserver's GraphQL API"
+    )
+    trigger.add_argument("--url", default="http://127.0.0.1:3000", help="Dagster webserver (default %(default)s)")
+    trigger.add_argument(
+        "--job",
+        default=PIPELINE,
+        choices=[PIPELINE, "ingest_job", "retrain_job"],
+        help="pipeline = ingest_job, then retrain_job after it succeeded (default)",
+    )
+    trigger.add_argument("--partition", help="raw_orders partition to ingest (default: the latest, yesterday)")
+    trigger.add_argument("--start", help="first partition of a range ingested as one run (with --end)")
+    trigger.add_argument("--end", help="last partition of the range")
+    trigger.add_argument("--run-config", help="run config of retrain_job as JSON (Launchpad format)")
+    trigger.add_argument("--tag", type=_tag, action="append", help="extra run tag KEY=VALUE (repeatable)")
+    trigger.add_argument("--location", default="recsys", help="code location name (default %(default)s)")
+    trigger.add_argument("--wait", action="store_true", help="wait for the last run to finish; exit 1 unless SUCCESS")
+    trigger.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait per run")
+    trigger.set_defaults(func=cmd_trigger)
+
+    models = commands.add_parser("models", help="list model versions with their metrics (the model registry)")
+    models.add_argument("--limit", type=int, default=20)
+    models.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    models.set_defaults(func=cmd_models)

@@ -1,0 +1,77 @@
+"""`recsys serve` (the FastAPI app over the live recommendations) and `recsys load-test` (loopback only)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from ..serving.app import app_from_environment
+    from ..serving.auth import MissingApiKeyError
+
+    try:
+        app = app_from_environment(refresh_seconds=args.refresh_seconds, allow_no_auth=args.insecure_no_auth)
+    except MissingApiKeyError as error:
+        print(f"recsys serve: error: {error}", file=sys.stderr)
+        return 2
+    print(f"==> serving on http://{args.host}:{args.port} (review page /, API docs /docs)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, workers=1, access_log=args.access_log, log_level=args.log_level)
+    return 0
+
+
+def cmd_load_test(args: argparse.Namespace) -> int:
+    from ..serving.auth import api_key_from_env
+    from ..serving.stores import serving_stores
+    from .load_test import check_loopback, functional_check, run_load_test
+
+    url = check_loopback(args.url)
+    stores = serving_stores()
+    target = args.target or next(iter(stores))
+    if target not in stores:
+        raise ValueError(f"unknown target {target!r}; configured: {sorted(stores)}")
+    store = stores[target]
+    version = store.live_version()
+    if version is None:
+        raise ValueError(f"{store.describe()} has no live version: materialize the graph first")
+    lists = store.read_version(version)
+    customers = list(dict.fromkeys(lists["customer_id"].astype(str)))
+    if args.customers:
+        customers = [line.strip() for line in args.customers.read_text().splitlines() if line.strip()]
+    known = customers[0] if customers[0] in set(lists["customer_id"]) else str(lists["customer_id"].iloc[0])
+    expected = lists[lists["customer_id"] == known].sort_values("rank")["product_id"].astype(str).tolist()[: args.k]
+    api_key = api_key_from_env()
+    problems = functional_check(url, api_key, known, expected, version, args.target)
+    print(f"functional check: customer {known} of {target} version {version}: " + ("ok" if not problems else "FAILED"))
+    for problem in problems:
+        print(f"    {problem}")
+    result = run_load_test(
+        url, customers, api_key, args.duration, args.concurrency, args.max_requests, args.k, args.target
+    )
+    print(result.report())
+    return 1 if problems or result.failed else 0
+
+
+def add_commands(commands) -> None:
+    """Register `serve` and `load-test` on the `recsys` sub-command parser."""
+    serve = commands.add_parser("serve", help="serve the live recommendations and the review page (FastAPI)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--refresh-seconds", type=float, default=10.0, help="how often the live pointer is checked")
+    serve.add_argument("--insecure-no-auth", action="store_true", help="serve without RECSYS_API_KEY (local only)")
+    serve.add_argument("--access-log", action="store_true", help="log every request (slower)")
+    serve.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(func=cmd_serve)
+
+    load = commands.add_parser("load-test", help="bounded load test of a local `recsys serve` (loopback only)")
+    load.add_argument("--url", default="http://127.0.0.1:8000", help="base URL (loopback addresses only)")
+    load.add_argument("--duration", type=float, default=10.0, help="seconds (upper bound)")
+    load.add_argument("--concurrency", type=int, default=8, help="requests in flight")
+    load.add_argument("--max-requests", type=int, default=200_000, help="upper bound on requests")
+    load.add_argument("--k", type=int, default=10)
+    load.add_argument("--target", help="store target (default: the first configured)")
+    load.add_argument("--customers", type=Path, help="file of customer ids, one a line (default: the live version's)")
+    load.set_defaults(func=cmd_load_test)

@@ -1,0 +1,164 @@
+"""Recommender candidates behind one interface: `fit(user_items)` and batched `recommend(...)`.
+
+Follows implicit's shape (benfred/implicit): every candidate, the popularity baseline included, answers
+`recommend(userids, user_items, N, filter_already_liked_items, filter_items)` with `(ids, scores)` arrays of
+shape (len(userids), N). Slots a candidate cannot fill (too few unfiltered items) hold id -1.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+import numpy as np
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+RECOMMEND_BATCH = 20_000  # users per topk call: bounds the (batch x items) score matrix
+
+
+class Recommender(Protocol):
+    def fit(self, user_items: sp.csr_matrix) -> None: ...
+
+    def recommend(
+        self,
+        userids: np.ndarray,
+        user_items: sp.csr_matrix,
+        N: int,
+        filter_already_liked_items: bool = True,
+        filter_items: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass(frozen=True)
+class ALSParams:
+    """Parameters of implicit's AlternatingLeastSquares.
+
+    Parameters
+    ----------
+    factors : int
+        Latent dimensions: more capture finer tastes but need more data per customer.
+    regularization : float
+        L2 penalty: higher values pull sparse customers towards the average taste.
+    iterations : int
+        ALS sweeps; quality usually plateaus after 10-20.
+    random_state : int
+        Seed of the factor initialisation, for reproducible models.
+    """
+
+    factors: int = 32
+    regularization: float = 1.0
+    iterations: int = 15
+    random_state: int = 42
+
+
+class ImplicitFactorModel:
+    """fit / recommend / describe of an implicit factor model, always with one BLAS thread (implicit parallelises
+    itself). Subclasses set `name` and build `self.model` from `self.params` inside `threadpool_limits`."""
+
+    name = "factor_model"
+    params: object
+    model: object
+
+    def fit(self, user_items: sp.csr_matrix) -> None:
+        with threadpool_limits(1, "blas"):
+            self.model.fit(user_items.tocsr(), show_progress=False)
+
+    def recommend(self, userids, user_items, N, filter_already_liked_items=True, filter_items=None):
+        with threadpool_limits(1, "blas"):
+            return self.model.recommend(
+                userids,
+                user_items[userids],
+                N=N,
+                filter_already_liked_items=filter_already_liked_items,
+                filter_items=filter_items,
+            )
+
+    def describe(self) -> dict:
+        return {"model": self.name, **asdict(self.params)}
+
+
+class ALSRecommender(ImplicitFactorModel):
+    """implicit ALS on a confidence matrix."""
+
+    name = "als"
+
+    def __init__(self, params: ALSParams):
+        from implicit.cpu.als import AlternatingLeastSquares
+
+        self.params = params
+        with threadpool_limits(1, "blas"):  # implicit checks the BLAS threads when the model is built
+            self.model = AlternatingLeastSquares(
+                factors=params.factors,
+                regularization=params.regularization,
+                iterations=params.iterations,
+                random_state=params.random_state,
+            )
+
+
+class PopularityRecommender:
+    """Most-bought products first: the number of distinct customers who bought each product."""
+
+    name = "popularity"
+
+    def __init__(self) -> None:
+        self.item_scores: np.ndarray | None = None
+
+    def fit(self, user_items: sp.csr_matrix) -> None:
+        self.item_scores = np.asarray((user_items > 0).sum(axis=0), dtype=np.float32).ravel()
+
+    def recommend(self, userids, user_items, N, filter_already_liked_items=True, filter_items=None):
+        from implicit.cpu.topk import topk
+
+        assert self.item_scores is not None, "fit the popularity model first"
+        query = np.ones((len(userids), 1), dtype=np.float32)
+        return topk(
+            self.item_scores.reshape(-1, 1),
+            query,
+            N,
+            filter_query_items=user_items[userids] if filter_already_liked_items else None,
+            filter_items=filter_items,
+            num_threads=0,
+        )
+
+    def describe(self) -> dict:
+        return {"model": self.name}
+
+
+def fit_timed(model: Recommender, user_items: sp.csr_matrix) -> float:
+    """Fit `model` and return the wall time in seconds."""
+    started = time.perf_counter()
+    model.fit(user_items)
+    return time.perf_counter() - started
+
+
+def recommend_all(
+    model: Recommender,
+    user_items: sp.csr_matrix,
+    userids: np.ndarray,
+    k: int,
+    exclude_purchased: bool,
+    filter_items: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-`k` product indices and scores for `userids`, in batches; unfilled slots are -1 / NaN."""
+    n_items = user_items.shape[1]
+    k_eff = min(k, n_items)
+    ids = np.full((len(userids), k), -1, dtype=np.int64)
+    scores = np.full((len(userids), k), np.nan, dtype=np.float32)
+    if len(userids) == 0 or k_eff == 0:
+        return ids, scores
+    for start in range(0, len(userids), RECOMMEND_BATCH):
+        batch = np.asarray(userids[start : start + RECOMMEND_BATCH])
+        batch_ids, batch_scores = model.recommend(
+            batch, user_items, N=k_eff, filter_already_liked_items=exclude_purchased, filter_items=filter_items
+        )
+        batch_ids = np.asarray(batch_ids, dtype=np.int64).reshape(len(batch), -1)
+        batch_scores = np.asarray(batch_scores, dtype=np.float32).reshape(len(batch), -1)
+        invalid = (batch_ids < 0) | ~np.isfinite(batch_scores) | (batch_scores <= np.finfo(np.float32).min)
+        batch_ids[invalid] = -1
+        batch_scores[invalid] = np.nan
+        width = batch_ids.shape[1]
+        ids[start : start + len(batch), :width] = batch_ids
+        scores[start : start + len(batch), :width] = batch_scores
+    return ids, scores

@@ -1,0 +1,260 @@
+"""Model selection: fit every candidate on an inner training split, keep the best on a validation split.
+
+The validation split is carved from the training part of the hold-out split (see split.validation_split),
+so choosing a model never looks at the test period; the test hold-out then scores only the winner. The
+popularity baseline is always a candidate and wins unless another candidate beats its validation MAP@K by
+more than `min_improvement`: a pipeline on data without personal structure publishes popularity lists
+rather than a worse model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..data.split import ValidationSplit, validation_split
+from .candidates import TrainingConfig
+from .metrics import catalogue_coverage, ranking_metrics
+from .models import recommend_all
+from .training import TrainedModel, fit_prepared, holdout_relevance, prepare
+
+POPULARITY = TrainingConfig(model="popularity")
+METRIC_COLUMNS = ("map", "precision", "recall", "ndcg", "coverage")
+
+
+@dataclass(frozen=True)
+class SelectionSettings:
+    """How candidates are compared.
+
+    Parameters
+    ----------
+    strategy : str
+        ``global_time`` (the last `validation_days` of the training data validate) or
+        ``per_customer_recent`` (each customer's most recent `validation_fraction` of orders validate).
+    validation_days : int
+        Days validated by ``global_time`` (at most 20 % of the training history).
+    validation_fraction : float
+        Share of each customer's orders validated by ``per_customer_recent``.
+    k : int
+        Length of the lists scored (the K of MAP@K).
+    exclude_purchased : bool
+        Lists leave out products bought in the inner training data, which then cannot be hits either.
+    max_validation_customers : int
+        Customers scored at most (a seeded sample of those with validation purchases); bounds scoring time.
+    min_improvement : float
+        Relative validation-MAP margin a candidate needs over popularity to be chosen (0.0: strictly better).
+    seed : int
+        Seed of the customer sample.
+    """
+
+    strategy: str = "global_time"
+    validation_days: int = 14
+    validation_fraction: float = 0.2
+    k: int = 10
+    exclude_purchased: bool = True
+    max_validation_customers: int = 5_000
+    min_improvement: float = 0.0
+    seed: int = 0
+
+
+@dataclass
+class CandidateResult:
+    """One candidate's validation scores and timings (`error` is set, metrics NaN, if it failed to fit)."""
+
+    config: TrainingConfig
+    metrics: dict[str, float]
+    fit_seconds: float
+    score_seconds: float
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.config.label
+
+    @property
+    def map(self) -> float:
+        value = self.metrics.get("map", math.nan)
+        return value if math.isfinite(value) else -math.inf
+
+
+@dataclass
+class SelectionResult:
+    """Every candidate's validation metrics, the winner and why it won."""
+
+    candidates: list[CandidateResult]
+    winner: str
+    reason: str
+    settings: SelectionSettings
+    validation: str  # how the validation split was cut
+    inner_train_rows: int
+    validation_rows: int
+    validation_customers: int  # customers scored
+    seconds: float = 0.0
+
+    @property
+    def winner_result(self) -> CandidateResult:
+        return next(result for result in self.candidates if result.label == self.winner)
+
+    @property
+    def winner_config(self) -> TrainingConfig:
+        return self.winner_result.config
+
+    @property
+    def winner_is_popularity(self) -> bool:
+        return self.winner_config.model == "popularity"
+
+    def records(self) -> list[dict]:
+        """One flat dict per candidate (label, family, params, metrics, seconds, error)."""
+        return [
+            {
+                "candidate": result.label,
+                "model": result.config.model,
+                "params": params_text(result.config),
+                **{metric: result.metrics.get(metric, math.nan) for metric in METRIC_COLUMNS},
+                "fit_seconds": result.fit_seconds,
+                "score_seconds": result.score_seconds,
+                "winner": result.label == self.winner,
+                "error": result.error or "",
+            }
+            for result in self.candidates
+        ]
+
+    def to_markdown(self) -> str:
+        """The candidate table, best validation MAP first, the winner in bold."""
+        k = self.settings.k
+        header = (
+            f"| candidate | params | MAP@{k} | precision@{k} | recall@{k} | NDCG@{k} | coverage | fit s | score s |\n"
+            "|---|---|---|---|---|---|---|---|---|"
+        )
+        rows = []
+        for record in sorted(self.records(), key=lambda r: -r["map"] if math.isfinite(r["map"]) else math.inf):
+            name = f"**{record['candidate']}** (winner)" if record["winner"] else record["candidate"]
+            if record["error"]:
+                name += f" — failed: {record['error']}"
+            values = " | ".join(f"{record[metric]:.4f}" for metric in METRIC_COLUMNS)
+            rows.append(
+                f"| {name} | `{record['params']}` | {values} | {record['fit_seconds']:.2f} | "
+                f"{record['score_seconds']:.2f} |"
+            )
+        return "\n".join([header, *rows])
+
+
+def params_text(config: TrainingConfig) -> str:
+    """The candidate's settings as compact JSON, without the family name."""
+    params = {key: value for key, value in config.as_dict().items() if key != "model"}
+    return json.dumps(params, sort_keys=True, separators=(",", ":"))
+
+
+def with_popularity(candidates: Sequence[TrainingConfig]) -> list[TrainingConfig]:
+    """The grid with popularity first (it cannot be left out) and duplicates removed, order kept."""
+    seen: dict[str, TrainingConfig] = {POPULARITY.label: POPULARITY}
+    for config in candidates:
+        seen.setdefault(config.label, config)
+    return list(seen.values())
+
+
+def choose(results: Sequence[CandidateResult], min_improvement: float) -> tuple[str, str]:
+    """The winner's label and the reason: best validation MAP; ties go to the simpler family, then grid order.
+
+    Popularity wins unless the best other candidate's MAP exceeds popularity's by more than `min_improvement`
+    (relative).
+    """
+    popularity = next(result for result in results if result.config.model == "popularity")
+    others = [
+        (index, result)
+        for index, result in enumerate(results)
+        if result.config.model != "popularity" and result.error is None
+    ]
+    if not others:
+        return popularity.label, "popularity is the only candidate that fitted"
+    _, best = min(others, key=lambda pair: (-round(pair[1].map, 12), pair[1].config.complexity, pair[0]))
+    threshold = popularity.map * (1.0 + min_improvement)
+    if best.map > threshold and best.map > popularity.map:
+        lift = best.map / popularity.map if popularity.map > 0 else math.inf
+        return best.label, f"{best.label} has the best validation MAP ({best.map:.4f}, {lift:.2f}x popularity)"
+    return popularity.label, (
+        f"popularity wins: the best other candidate {best.label} reaches validation MAP {best.map:.4f}, "
+        f"popularity {popularity.map:.4f} (needs more than {threshold:.4f})"
+    )
+
+
+def score(
+    model: TrainedModel, relevant, customers: np.ndarray, k: int, exclude_purchased: bool
+) -> tuple[dict[str, float], float]:
+    """Validation metrics of `model` on `customers` (rows of `relevant`) and the seconds it took."""
+    started = time.perf_counter()
+    ids, _ = recommend_all(model.recommender, model.purchased, customers, k, exclude_purchased)
+    metrics = ranking_metrics(ids, relevant[customers], k)
+    metrics["coverage"] = catalogue_coverage(ids, len(model.items))
+    return metrics, time.perf_counter() - started
+
+
+def select_model(
+    train: pd.DataFrame,
+    candidates: Sequence[TrainingConfig],
+    settings: SelectionSettings,
+    log: Callable[[str], None] | None = None,
+) -> SelectionResult:
+    """Fit every candidate (popularity always included) on the inner training split, score it on validation.
+
+    Raises ValueError when the validation split holds no purchase the candidates could find (for example a
+    history too short to carve a validation window from).
+    """
+    log = log or (lambda message: None)
+    started = time.perf_counter()
+    split: ValidationSplit = validation_split(
+        train, settings.strategy, settings.validation_days, settings.validation_fraction
+    )
+    if split.train.empty or split.validation.empty:
+        raise ValueError(
+            f"model selection: the {settings.strategy} validation split of {len(train)} training rows leaves "
+            f"{len(split.train)} rows to fit and {len(split.validation)} to validate; both must be non-empty"
+        )
+    data = prepare(split.train)
+    grid = with_popularity(candidates)
+    popularity = fit_prepared(data, POPULARITY)
+    relevant = holdout_relevance(popularity, split.validation, settings.exclude_purchased)
+    customers = np.flatnonzero(np.diff(relevant.indptr) > 0)
+    if len(customers) == 0:
+        raise ValueError(
+            f"model selection: no customer of the inner training split ({len(split.train)} rows) buys a new "
+            f"known product in the validation split ({split.description}); lengthen the history or the window"
+        )
+    if len(customers) > settings.max_validation_customers:
+        rng = np.random.default_rng(settings.seed)
+        customers = np.sort(rng.choice(customers, settings.max_validation_customers, replace=False))
+    log(
+        f"model selection: {len(grid)} candidates, {len(split.train)} rows to fit, {len(customers)} customers "
+        f"to validate ({split.description})"
+    )
+    results = []
+    for config in grid:
+        try:
+            model = popularity if config.model == "popularity" else fit_prepared(data, config)
+            metrics, seconds = score(model, relevant, customers, settings.k, settings.exclude_purchased)
+            results.append(CandidateResult(config, metrics, model.fit_seconds, seconds))
+            log(f"  {config.label}: MAP@{settings.k} {metrics['map']:.4f} (fit {model.fit_seconds:.2f} s)")
+        except Exception as error:  # one broken candidate must not stop the others; popularity always remains
+            if config.model == "popularity":
+                raise
+            results.append(CandidateResult(config, {}, math.nan, math.nan, error=f"{type(error).__name__}: {error}"))
+            log(f"  {config.label}: failed ({type(error).__name__}: {error})")
+    winner, reason = choose(results, settings.min_improvement)
+    log(f"model selection: {reason}")
+    return SelectionResult(
+        candidates=results,
+        winner=winner,
+        reason=reason,
+        settings=settings,
+        validation=split.description,
+        inner_train_rows=len(split.train),
+        validation_rows=len(split.validation),
+        validation_customers=len(customers),
+        seconds=time.perf_counter() - started,
+    )

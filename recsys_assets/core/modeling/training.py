@@ -1,0 +1,194 @@
+"""Train a recommender on interactions, evaluate it against popularity, and produce top-K lists."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .candidates import CandidateSpec, TrainingConfig, candidate_input, make_candidate
+from .matrix import IdMap, binary, order_counts
+from .metrics import catalogue_coverage, ranking_metrics
+from .models import PopularityRecommender, Recommender, fit_timed, recommend_all
+
+__all__ = ["CandidateSpec", "PreparedData", "TrainedModel", "TrainingConfig", "prepare", "train"]
+
+
+@dataclass
+class TrainedModel:
+    """A fitted candidate with everything needed to score it and to recommend with it."""
+
+    recommender: Recommender
+    popularity: PopularityRecommender
+    users: IdMap
+    items: IdMap
+    purchased: sp.csr_matrix  # binary customer x product matrix of the training data (for filtering)
+    config: TrainingConfig
+    fit_seconds: float
+    trained_until: pd.Timestamp
+    n_interactions: int
+
+    def describe(self) -> dict:
+        return {"params": self.config.as_dict(), "fit_seconds": round(self.fit_seconds, 3)}
+
+
+def data_fingerprint(interactions: pd.DataFrame) -> str:
+    """A short, stable hash of the interactions' content (the data version of a model)."""
+    hashed = pd.util.hash_pandas_object(interactions, index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()[:12]
+
+
+def model_version(fingerprint: str, config: TrainingConfig) -> str:
+    params_hash = hashlib.sha256(json.dumps(config.as_dict(), sort_keys=True).encode()).hexdigest()[:6]
+    return f"{fingerprint}-{params_hash}"
+
+
+@dataclass
+class PreparedData:
+    """Id maps and matrices of one interactions table, built once and shared by every candidate fitted on it."""
+
+    interactions: pd.DataFrame
+    users: IdMap
+    items: IdMap
+    purchased: sp.csr_matrix
+    popularity: PopularityRecommender
+    trained_until: pd.Timestamp
+    popularity_seconds: float = 0.0
+    _counts: dict = field(default_factory=dict, repr=False)
+
+    def counts(self, half_life_days: float | None) -> sp.csr_matrix:
+        """Distinct-order counts, decayed with `half_life_days` (cached per half-life)."""
+        if half_life_days not in self._counts:
+            self._counts[half_life_days] = order_counts(
+                self.interactions, self.users, self.items, self.trained_until, half_life_days
+            )
+        return self._counts[half_life_days]
+
+
+def prepare(interactions: pd.DataFrame) -> PreparedData:
+    """Index `interactions` and fit the popularity baseline on them."""
+    if interactions.empty:
+        raise ValueError("no interactions to train on")
+    users = IdMap.from_values(interactions["customer_id"])
+    items = IdMap.from_values(interactions["product_id"])
+    purchased = binary(interactions, users, items)
+    popularity = PopularityRecommender()
+    popularity_seconds = fit_timed(popularity, purchased)
+    return PreparedData(
+        interactions=interactions,
+        users=users,
+        items=items,
+        purchased=purchased,
+        popularity=popularity,
+        trained_until=interactions["order_ts"].max(),
+        popularity_seconds=popularity_seconds,
+    )
+
+
+def fit_prepared(data: PreparedData, config: TrainingConfig) -> TrainedModel:
+    """Fit the candidate `config` on prepared data (the popularity candidate reuses the fitted baseline)."""
+    if config.model == "popularity":
+        recommender, seconds = data.popularity, data.popularity_seconds
+    else:
+        weights = candidate_input(config, data.counts(config.half_life_days), data.purchased)
+        recommender = make_candidate(config)
+        seconds = fit_timed(recommender, weights)
+    return TrainedModel(
+        recommender=recommender,
+        popularity=data.popularity,
+        users=data.users,
+        items=data.items,
+        purchased=data.purchased,
+        config=config,
+        fit_seconds=seconds,
+        trained_until=data.trained_until,
+        n_interactions=len(data.interactions),
+    )
+
+
+def train(interactions: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
+    """Fit the candidate `config` (ALS by default) and the popularity baseline on `interactions`."""
+    return fit_prepared(prepare(interactions), config)
+
+
+def holdout_relevance(model: TrainedModel, test: pd.DataFrame, exclude_purchased: bool) -> sp.csr_matrix:
+    """What each training customer bought in the hold-out, among products the model knows.
+
+    With `exclude_purchased`, products the customer already bought in training are not counted: the lists
+    leave them out too, so they cannot be hits.
+    """
+    relevant = binary(test, model.users, model.items)
+    if exclude_purchased:
+        relevant = relevant - relevant.multiply(model.purchased)
+        relevant.eliminate_zeros()
+    return relevant.tocsr()
+
+
+def evaluate(
+    model: TrainedModel,
+    test: pd.DataFrame,
+    k: int,
+    exclude_purchased: bool,
+    filter_items: np.ndarray | None = None,
+) -> dict[str, dict[str, float]]:
+    """Ranking metrics of the model and of the popularity baseline on the same hold-out and customers."""
+    relevant = holdout_relevance(model, test, exclude_purchased)
+    evaluated = np.flatnonzero(np.diff(relevant.indptr) > 0)
+    relevant_rows = relevant[evaluated]
+    results: dict[str, dict[str, float]] = {}
+    for name, recommender in (("model", model.recommender), ("popularity", model.popularity)):
+        ids, _ = recommend_all(recommender, model.purchased, evaluated, k, exclude_purchased, filter_items)
+        metrics = ranking_metrics(ids, relevant_rows, k)
+        metrics["coverage"] = catalogue_coverage(ids, len(model.items))
+        results[name] = metrics
+    return results
+
+
+def inactive_item_indices(model: TrainedModel, products: pd.DataFrame) -> np.ndarray:
+    """Indices of the model's products that the catalogue marks inactive (never recommend them)."""
+    inactive = products.loc[~products["active"].astype(bool), "product_id"]
+    indices = model.items.index_of(inactive)
+    return np.sort(indices[indices >= 0])
+
+
+def recommend_for_customers(
+    model: TrainedModel,
+    customer_ids: pd.Series,
+    k: int,
+    exclude_purchased: bool,
+    filter_items: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Top-`k` lists for every customer: the model for known customers, popularity for cold starts.
+
+    Returns one row per customer x rank with columns customer_id, rank, product_id, score, source.
+    """
+    customers = pd.Series(pd.unique(customer_ids.astype(str)))
+    user_index = model.users.index_of(customers)
+    known = user_index >= 0
+    ids = np.full((len(customers), k), -1, dtype=np.int64)
+    scores = np.full((len(customers), k), np.nan, dtype=np.float32)
+    ids[known], scores[known] = recommend_all(
+        model.recommender, model.purchased, user_index[known], k, exclude_purchased, filter_items
+    )
+    if (~known).any():
+        cold_ids, cold_scores = recommend_all(
+            model.popularity, model.purchased, np.zeros(1, dtype=np.int64), k, False, filter_items
+        )
+        ids[~known] = cold_ids[0]
+        scores[~known] = cold_scores[0]
+    frame = pd.DataFrame(
+        {
+            "customer_id": np.repeat(customers.to_numpy(), k),
+            "rank": np.tile(np.arange(1, k + 1), len(customers)),
+            "item": ids.ravel(),
+            "score": scores.ravel(),
+            "source": np.repeat(np.where(known, model.recommender.name, "popularity_fallback"), k),
+        }
+    )
+    frame = frame[frame["item"] >= 0]
+    frame.insert(2, "product_id", model.items.id_of(frame["item"].to_numpy()))
+    return frame.drop(columns="item").reset_index(drop=True)

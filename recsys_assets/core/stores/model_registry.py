@@ -1,0 +1,80 @@
+"""A small filesystem model registry: every judged `ModelArtifact` stored by version, the newest N kept.
+
+The model gate needs the live champion's model to score it on the candidate's hold-out; the champion is the
+model version recorded in the live store version's metadata, looked up here.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+from ..modeling.artifact import ModelArtifact
+
+# Artifacts saved before core/ was grouped into packages name the old flat modules; the live champion may be one.
+_CORE = "recsys_assets.core."
+_MOVED_MODULES = {
+    **{
+        f"{_CORE}{m}": f"{_CORE}modeling.{m}"
+        for m in ("matrix", "models", "knn", "bpr", "candidates", "selection", "training", "metrics")
+    },
+    **{f"{_CORE}{m}": f"{_CORE}data.{m}" for m in ("schema", "split", "cleaning")},
+}
+
+
+class _RenamedModulesUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if module == f"{_CORE}training" and name == "ModelArtifact":
+            module = f"{_CORE}modeling.artifact"
+        return super().find_class(_MOVED_MODULES.get(module, module), name)
+
+
+class ModelRegistry:
+    """Pickled model artifacts under `root`, one file per version (`<version>.pkl`)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def _path(self, version: str) -> Path:
+        if not version or "/" in version or version.startswith("."):
+            raise ValueError(f"invalid model version {version!r}")
+        return self.root / f"{version}.pkl"
+
+    def save(self, artifact: ModelArtifact) -> Path:
+        """Store `artifact` under its version (atomically: a reader never sees half a file)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self._path(artifact.version)
+        handle, temporary = tempfile.mkstemp(dir=self.root, suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                pickle.dump(artifact, stream, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return path
+
+    def load(self, version: str) -> ModelArtifact | None:
+        """The artifact of `version`, or None when it is not (or no longer) in the registry."""
+        path = self._path(version)
+        if not path.exists():
+            return None
+        with path.open("rb") as stream:
+            return _RenamedModulesUnpickler(stream).load()
+
+    def versions(self) -> list[str]:
+        """Stored versions, newest first."""
+        if not self.root.exists():
+            return []
+        files = sorted(self.root.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
+        return [p.stem for p in files]
+
+    def prune(self, keep: int, protect: set[str] | None = None) -> list[str]:
+        """Delete all but the newest `keep` versions, never one in `protect` (the live champion); returns them."""
+        protect = protect or set()
+        removed = [v for v in self.versions()[keep:] if v not in protect]
+        for version in removed:
+            self._path(version).unlink(missing_ok=True)
+        return removed

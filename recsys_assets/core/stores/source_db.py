@@ -1,0 +1,164 @@
+"""The source database (any SQLAlchemy URL): read order lines by time window and the master data tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+from ..data.schema import ORDER_COLUMNS, SchemaError, conform, conform_lenient, empty
+
+
+class SourceDataError(RuntimeError):
+    """The source database or one of its tables is missing, empty or unreadable."""
+
+
+@dataclass(frozen=True)
+class SourceTables:
+    orders: str = "orders"
+    products: str = "products"
+    customers: str = "customers"
+
+    def name_of(self, table: str) -> str:
+        return getattr(self, table)
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password masked, fit for logs and error messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL is reported as such by the caller
+        return "<unparsable database URL>"
+
+
+class SourceDatabase:
+    """Reads the data contract's tables from `url`; table names are configurable (`SourceTables`)."""
+
+    def __init__(self, url: str, tables: SourceTables | None = None):
+        self.url = url
+        self.tables = tables or SourceTables()
+        self._engine: sa.Engine | None = None
+
+    @property
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
+            try:
+                parsed = sa.engine.make_url(self.url)
+            except Exception as error:
+                raise SourceDataError(f"invalid source database URL {safe_url(self.url)}: {error}") from error
+            file_based = parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+            if file_based and not Path(parsed.database).exists():
+                raise SourceDataError(
+                    f"source database {safe_url(self.url)} does not exist: generate data with "
+                    "`recsys generate` or load your own with `recsys import-orders`"
+                )
+            self._engine = sa.create_engine(self.url)
+        return self._engine
+
+    def _require_table(self, table: str) -> str:
+        name = self.tables.name_of(table)
+        try:
+            present = sa.inspect(self.engine).has_table(name)
+        except sa.exc.SQLAlchemyError as error:
+            raise SourceDataError(f"cannot connect to source database {safe_url(self.url)}: {error}") from error
+        if not present:
+            raise SourceDataError(f"source database {safe_url(self.url)} has no table '{name}'")
+        return name
+
+    def _read(self, table: str, query: sa.TextClause, params: dict | None = None) -> pd.DataFrame:
+        with self.engine.connect() as connection:
+            result = connection.execute(query, params or {})
+            # rows straight from the DBAPI cursor: SQLAlchemy's per-row objects cost more than the query
+            frame = pd.DataFrame.from_records(result.cursor.fetchall(), columns=list(result.keys()))
+        try:
+            return conform(frame, table, f"table '{self.tables.name_of(table)}' of {safe_url(self.url)}")
+        except SchemaError as error:
+            raise SourceDataError(str(error)) from error
+
+    def read_orders(self, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+        """Order lines with start <= order_ts < end."""
+        name = self._require_table("orders")
+        columns = ", ".join(ORDER_COLUMNS)
+        query = sa.text(f"SELECT {columns} FROM {name} WHERE order_ts >= :start AND order_ts < :end").bindparams(
+            sa.bindparam("start", type_=sa.DateTime()), sa.bindparam("end", type_=sa.DateTime())
+        )
+        frame = self._read("orders", query, {"start": start, "end": end})
+        return frame if len(frame) else empty("orders")
+
+    def read_orders_as_stored(self, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+        """Order lines with start <= order_ts < end as the table holds them: every column it has, and each
+        contract column coerced to its dtype only where every value converts (see `schema.conform_lenient`).
+
+        For validation: a frame that breaks the contract is kept as it is, so the validation suite can report
+        which columns are missing or mistyped.
+        """
+        name = self._require_table("orders")
+        query = sa.text(f"SELECT * FROM {name} WHERE order_ts >= :start AND order_ts < :end").bindparams(
+            sa.bindparam("start", type_=sa.DateTime()), sa.bindparam("end", type_=sa.DateTime())
+        )
+        with self.engine.connect() as connection:
+            frame = pd.read_sql_query(query, connection, params={"start": start, "end": end})
+        return conform_lenient(frame, "orders")
+
+    def read_master(self, table: str) -> pd.DataFrame:
+        """The whole `products` or `customers` table; an empty table is an error (nothing can be validated)."""
+        name = self._require_table(table)
+        frame = self._read(table, sa.text(f"SELECT * FROM {name}"))
+        if frame.empty:
+            raise SourceDataError(f"table '{name}' of source database {safe_url(self.url)} is empty")
+        return frame
+
+    def read_customer_orders(self, customer_id: str) -> pd.DataFrame:
+        """Every order line of one customer (a parameterised query; the id is never put into the SQL text)."""
+        name = self._require_table("orders")
+        columns = ", ".join(ORDER_COLUMNS)
+        query = sa.text(f"SELECT {columns} FROM {name} WHERE customer_id = :customer_id")
+        frame = self._read("orders", query, {"customer_id": str(customer_id)})
+        return frame if len(frame) else empty("orders")
+
+    def order_time_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        name = self._require_table("orders")
+        with self.engine.connect() as connection:
+            low, high = connection.execute(sa.text(f"SELECT MIN(order_ts), MAX(order_ts) FROM {name}")).one()
+        if low is None:
+            return None
+        return pd.Timestamp(low), pd.Timestamp(high)
+
+    def write(self, table: str, frame: pd.DataFrame, replace: bool) -> None:
+        """Write a contract-conforming frame to `table` (replace it, or append to it)."""
+        name = self.tables.name_of(table)
+        with self.engine.begin() as connection:
+            frame.to_sql(name, connection, if_exists="replace" if replace else "append", index=False, chunksize=50_000)
+            if table == "orders":
+                connection.execute(sa.text(f"CREATE INDEX IF NOT EXISTS ix_{name}_order_ts ON {name} (order_ts)"))
+
+
+def create_sqlite_url(path: str | Path) -> str:
+    return f"sqlite:///{Path(path).resolve()}"
+
+
+def open_for_writing(url: str, tables: SourceTables | None = None) -> SourceDatabase:
+    """A SourceDatabase whose (SQLite) file may not exist yet: it is created on the first write."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        Path(parsed.database).touch()
+    return SourceDatabase(url, tables)
+
+
+def split_by_day(frame: pd.DataFrame, partition_keys: list[str]) -> dict[str, pd.DataFrame]:
+    """Order lines grouped by their UTC day (`YYYY-MM-DD`); lines whose order_ts is missing or unreadable go to
+    the first of `partition_keys`, so they are validated rather than lost."""
+    if "order_ts" in frame.columns and pd.api.types.is_datetime64_any_dtype(frame["order_ts"]):
+        stamps = frame["order_ts"]
+    else:
+        stamps = frame["order_ts"] if "order_ts" in frame.columns else pd.Series(pd.NaT, index=frame.index)
+        stamps = pd.to_datetime(stamps, errors="coerce", utc=True, format="mixed")
+    # group on the day timestamp and format only the group keys: strftime per line is slow at a million lines
+    days = stamps.dt.normalize()
+    day = days.map({d: d.strftime("%Y-%m-%d") for d in days.dropna().unique()})
+    day = day.fillna(partition_keys[0]) if partition_keys else day
+    return {key: part.reset_index(drop=True) for key, part in frame.groupby(day, sort=False)}

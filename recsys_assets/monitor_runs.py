@@ -1,0 +1,230 @@
+"""Run the monitors (drift, skew, prediction drift) against the live model and write their reports.
+
+Gathers the inputs (instance, source database, serving log, store), calls the Dagster-free `monitoring`
+package and turns the outcome into asset metadata. Shared by the monitoring assets and the sensors, so a sensor
+tick and a materialization from the UI give the same verdict on the same data.
+
+Definitions (kept simple on purpose):
+- live model: see `instance/live_model.py`;
+- reference: the source orders from `window_start` to `trained_until` — the data the live model learned from;
+  its order features are computed once per model version and cached under <reports>/reference/;
+- current: the materialized `raw_orders` partitions after the day of `trained_until` (the newest
+  `max_current_days` of them), read from the source database.
+"""
+
+import datetime as dt
+import json
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from dagster import DagsterInstance, MetadataValue
+
+from monitoring.drift import DriftResult
+from monitoring.features import (
+    CATEGORICAL_FEATURES,
+    NUMERICAL_FEATURES,
+    ReferenceProfile,
+    order_features,
+    purchase_lines,
+    reference_profile,
+)
+from monitoring.reports import ReportFiles, write_report
+
+from .core.stores.serving_log import read_entries
+from .core.stores.source_db import SourceDatabase
+from .instance.live_model import NO_MODEL_YET, LiveModel, live_model, new_partitions
+from .resources.monitoring import MonitoringResource
+
+DRIFT_CHECK = "data_drift"
+SKEW_CHECK = "serving_skew"
+PREDICTION_CHECK = "prediction_drift"
+
+
+@dataclass
+class CheckOutcome:
+    """What one check evaluated and found; `skipped` says why there is no verdict (too little data)."""
+
+    check: str
+    model: LiveModel | None
+    evaluated: list[str] = field(default_factory=list)
+    result: DriftResult | None = None
+    files: ReportFiles | None = None
+    skipped: str | None = None
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.result is not None and self.result.drifted)
+
+    def reason(self, label: str) -> str:
+        """Run tag value, e.g. 'drift: main_category, item_popularity' (bounded length)."""
+        features = ", ".join(self.result.drifted_features) if self.result else ""
+        return f"{label}: {features}"[:250]
+
+
+def _master(database: SourceDatabase) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return database.read_master("products"), database.read_master("customers")
+
+
+def reference_data(
+    database: SourceDatabase, model: LiveModel, products: pd.DataFrame, customers: pd.DataFrame, folder: str
+) -> tuple[pd.DataFrame, ReferenceProfile]:
+    """Order features (leave-one-out) and profile of the live model's training data, cached per model version."""
+    cache = Path(folder) / "reference" / f"{model.version}.pkl"
+    if cache.exists():
+        with cache.open("rb") as handle:
+            return pickle.load(handle)
+    end = model.trained_until + pd.Timedelta(microseconds=1)
+    lines = purchase_lines(database.read_orders(model.window_start.to_pydatetime(), end.to_pydatetime()))
+    if lines.empty:
+        raise ValueError(
+            f"drift reference: no purchase line in the source orders from {model.window_start} to "
+            f"{model.trained_until} (training window of model {model.version})"
+        )
+    profile = reference_profile(lines)
+    features = order_features(lines, products, customers, profile, leave_one_out=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with cache.open("wb") as handle:
+        pickle.dump((features, profile), handle)
+    return features, profile
+
+
+def read_partitions(database: SourceDatabase, partitions: list[str]) -> pd.DataFrame:
+    """Source orders of the given daily partitions (one query over their span, then filtered to the days)."""
+    start = pd.Timestamp(partitions[0])
+    end = pd.Timestamp(partitions[-1]) + pd.Timedelta(days=1)
+    orders = database.read_orders(start.to_pydatetime(), end.to_pydatetime())
+    return orders[orders["order_ts"].dt.strftime("%Y-%m-%d").isin(set(partitions))]
+
+
+def run_data_drift(instance: DagsterInstance, database: SourceDatabase, monitoring: MonitoringResource) -> CheckOutcome:
+    """Data drift of the new raw_orders partitions against the live model's training data."""
+    from monitoring.drift import run_drift_check
+
+    model = live_model(instance)
+    if model is None:
+        return CheckOutcome(DRIFT_CHECK, None, skipped=NO_MODEL_YET)
+    partitions = new_partitions(instance, model)[-monitoring.max_current_days :]
+    outcome = CheckOutcome(DRIFT_CHECK, model, evaluated=partitions)
+    if not partitions:
+        outcome.skipped = f"no raw_orders partition materialized after {model.trained_until} (model {model.version})"
+        return outcome
+    products, customers = _master(database)
+    reference, profile = reference_data(database, model, products, customers, monitoring.reports_folder())
+    current = order_features(purchase_lines(read_partitions(database, partitions)), products, customers, profile)
+    if len(current) < monitoring.min_current_orders:
+        outcome.skipped = (
+            f"only {len(current)} orders in raw_orders {partitions[0]}..{partitions[-1]}; "
+            f"min_current_orders is {monitoring.min_current_orders}"
+        )
+        return outcome
+    result, snapshot = run_drift_check(
+        DRIFT_CHECK, reference, current, NUMERICAL_FEATURES, CATEGORICAL_FEATURES, monitoring.drift_thresholds()
+    )
+    result.extra.update(
+        {
+            "model_version": model.version,
+            "reference_window": [str(model.window_start), str(model.trained_until)],
+            "current_partitions": [partitions[0], partitions[-1]],
+        }
+    )
+    outcome.result = result
+    outcome.files = write_report(monitoring.reports_folder(), DRIFT_CHECK, result.as_dict(), snapshot)
+    return outcome
+
+
+def log_window(log_dir: str, days: int) -> tuple[list[str], int]:
+    """The newest `days` serving-log day files (ISO dates) and the byte size of the newest one."""
+    files = sorted(Path(log_dir).glob("*.jsonl")) if Path(log_dir).exists() else []
+    chosen = [path for path in files[-days:]]
+    return [path.stem for path in chosen], (chosen[-1].stat().st_size if chosen else 0)
+
+
+def run_serving_skew(
+    instance: DagsterInstance, database: SourceDatabase, monitoring: MonitoringResource
+) -> CheckOutcome:
+    """Skew of the serving log's newest days against the live model's training data."""
+    from monitoring.skew import check_skew
+
+    model = live_model(instance)
+    if model is None:
+        return CheckOutcome(SKEW_CHECK, None, skipped=NO_MODEL_YET)
+    days, _ = log_window(monitoring.log_folder(), monitoring.skew_window_days)
+    outcome = CheckOutcome(SKEW_CHECK, model, evaluated=days)
+    if not days:
+        outcome.skipped = f"the serving log {monitoring.log_folder()} holds no day file"
+        return outcome
+    log = read_entries(monitoring.log_folder(), dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1]))
+    if len(log) < monitoring.min_requests:
+        outcome.skipped = (
+            f"only {len(log)} logged requests in {days[0]}..{days[-1]}; min_requests is {monitoring.min_requests}"
+        )
+        return outcome
+    products, customers = _master(database)
+    reference, profile = reference_data(database, model, products, customers, monitoring.reports_folder())
+    result, snapshot = check_skew(log, reference, profile, products, customers, monitoring.skew_thresholds())
+    result.extra.update({"model_version": model.version, "log_days": [days[0], days[-1]]})
+    outcome.result = result
+    outcome.files = write_report(monitoring.reports_folder(), SKEW_CHECK, result.as_dict(), snapshot)
+    return outcome
+
+
+def run_prediction_drift(
+    instance: DagsterInstance, database: SourceDatabase, store, monitoring: MonitoringResource
+) -> CheckOutcome:
+    """Drift of what is recommended between the live and the previously published version of the store."""
+    from monitoring.prediction_drift import check_prediction_drift
+
+    model = live_model(instance)
+    live = store.live_version()
+    older = [info.version for info in store.versions() if info.version != live]
+    outcome = CheckOutcome(PREDICTION_CHECK, model, evaluated=[v for v in (older[:1] + [live]) if v])
+    if live is None or not older or model is None:
+        outcome.skipped = f"{store.describe()} holds no two published versions to compare (live: {live})"
+        return outcome
+    products, customers = _master(database)
+    _, profile = reference_data(database, model, products, customers, monitoring.reports_folder())
+    result, snapshot = check_prediction_drift(
+        store.read_version(older[0]),
+        store.read_version(live),
+        products,
+        profile.product_orders,
+        monitoring.drift_thresholds(),
+    )
+    result.extra.update({"previous_version": older[0], "live_version": live})
+    outcome.result = result
+    outcome.files = write_report(monitoring.reports_folder(), PREDICTION_CHECK, result.as_dict(), snapshot)
+    return outcome
+
+
+def outcome_metadata(outcome: CheckOutcome) -> dict:
+    """Asset metadata: links to the HTML report, a markdown summary, the share of drifted features."""
+    if outcome.result is None:
+        return {
+            "drifted": False,
+            "evaluated": MetadataValue.json(outcome.evaluated),
+            "summary": MetadataValue.md(f"{outcome.check}: no verdict — {outcome.skipped}"),
+        }
+    result = outcome.result
+    return {
+        "drifted": result.drifted,
+        "drifted_features": MetadataValue.json(result.drifted_features),
+        "drifted_share": float(round(result.drifted_share, 4)),
+        "model_version": outcome.model.version if outcome.model else "none",
+        "evaluated": MetadataValue.json(outcome.evaluated),
+        "reference_rows": result.reference_rows,
+        "current_rows": result.current_rows,
+        "report": MetadataValue.path(str(outcome.files.html)),
+        "report_url": MetadataValue.url(outcome.files.url()),
+        "summary_json": MetadataValue.path(str(outcome.files.json)),
+        "summary": MetadataValue.md(result.markdown()),
+        **{f"score_{f.feature}": float(round(f.score, 6)) for f in result.features},
+    }
+
+
+def outcome_summary(outcome: CheckOutcome) -> dict:
+    """The asset value: the JSON summary (or why there is none)."""
+    if outcome.result is None:
+        return {"check": outcome.check, "drifted": False, "skipped": outcome.skipped, "evaluated": outcome.evaluated}
+    return json.loads(json.dumps({**outcome.result.as_dict(), "report_html": str(outcome.files.html)}, default=str))

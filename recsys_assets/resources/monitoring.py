@@ -1,0 +1,52 @@
+"""The `monitoring` resource: thresholds and folders of the drift and skew checks (one place to configure them)."""
+
+from dagster import ConfigurableResource
+from pydantic import Field
+
+from monitoring.config import DriftThresholds, SkewThresholds
+
+
+class MonitoringResource(ConfigurableResource):
+    """Thresholds, windows and folders used by the drift/skew assets and sensors."""
+
+    report_dir: str = Field("", description="Reports folder; empty: RECSYS_HOME/monitoring (RECSYS_MONITORING_DIR).")
+    serving_log_dir: str = Field("", description="Serving log folder; empty: RECSYS_HOME/serving_log.")
+    numerical_method: str = Field("wasserstein", description="Evidently stattest for numeric features.")
+    numerical_threshold: float = Field(0.1, description="Numeric feature drifts when the score reaches this.")
+    categorical_method: str = Field("jensenshannon", description="Evidently stattest for categorical features.")
+    categorical_threshold: float = Field(0.1, description="Categorical feature drifts when the score reaches this.")
+    min_drifted_features: int = Field(1, description="Drift is declared when at least this many features drift.")
+    sample_size: int = Field(100_000, description="Rows per side given to Evidently at most (fixed-seed sample).")
+    max_current_days: int = Field(28, description="Newest raw_orders days compared with the reference at most.")
+    min_current_orders: int = Field(1_000, description="Fewer new orders than this: too early to judge drift.")
+    skew_window_days: int = Field(7, description="Days of serving log the skew check reads.")
+    min_requests: int = Field(200, description="Fewer logged requests than this: too early to judge skew.")
+    max_cold_start_share: float = Field(0.2, description="Largest acceptable share of cold-start requests.")
+    max_inactive_item_share: float = Field(0.01, description="Largest acceptable share of inactive served items.")
+
+    def drift_thresholds(self) -> DriftThresholds:
+        return DriftThresholds(
+            numerical_method=self.numerical_method,
+            numerical_threshold=self.numerical_threshold,
+            categorical_method=self.categorical_method,
+            categorical_threshold=self.categorical_threshold,
+            min_drifted_features=self.min_drifted_features,
+            sample_size=self.sample_size,
+        )
+
+    def skew_thresholds(self) -> SkewThresholds:
+        return SkewThresholds(
+            max_cold_start_share=self.max_cold_start_share,
+            max_inactive_item_share=self.max_inactive_item_share,
+            drift=self.drift_thresholds(),
+        )
+
+    def reports_folder(self) -> str:
+        from ..settings import monitoring_dir
+
+        return self.report_dir or str(monitoring_dir())
+
+    def log_folder(self) -> str:
+        from ..settings import serving_log_dir
+
+        return self.serving_log_dir or str(serving_log_dir())

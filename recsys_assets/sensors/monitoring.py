@@ -1,0 +1,116 @@
+"""`drift_sensor` and `skew_sensor`: evaluate new data against the live model and request `retrain_job` on drift.
+
+Each tick is bounded: the reference features are cached per model version, the drift sensor reads only the
+newest `max_current_days` materialized raw_orders days and the skew sensor the newest `skew_window_days`
+serving-log files. The cursor (JSON) records what was evaluated, so the same data never fires twice:
+- drift: {"model_version", "partition"} — the newest raw_orders partition evaluated for that model;
+- skew: {"model_version", "day", "bytes"} — the newest serving-log day file and its size when evaluated.
+A new model version (after retraining) starts afresh. Too little new data leaves the cursor where it was, so
+the next tick judges the larger sample. The report is recorded as a materialization of `drift_report` /
+`skew_report`, so the UI shows it whether or not a run is requested.
+"""
+
+import json
+
+from dagster import (
+    AssetMaterialization,
+    DefaultSensorStatus,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from ..instance.live_model import NO_MODEL_YET, LiveModel, live_model, new_partitions
+from ..jobs import retrain_job
+from ..monitor_runs import CheckOutcome, log_window, outcome_metadata, run_data_drift, run_serving_skew
+from ..resources.monitoring import MonitoringResource
+from ..resources.source import SourceDatabaseResource
+from ..tags import REASON_TAG, REPORT_TAG, TRIGGER_TAG
+
+SENSOR_INTERVAL_SECONDS = 3600
+
+
+def _model_and_cursor(context: SensorEvaluationContext) -> tuple[LiveModel | None, dict]:
+    """The live model (None: nothing to compare with yet) and the sensor's JSON cursor."""
+    model = live_model(context.instance)
+    try:
+        cursor = json.loads(context.cursor) if context.cursor else {}
+    except json.JSONDecodeError:
+        context.log.warning(f"{context.sensor_name}: unreadable cursor {context.cursor!r}; starting afresh")
+        cursor = {}
+    return model, cursor
+
+
+def _result(outcome: CheckOutcome, asset: str, label: str, run_key: str, cursor: dict) -> SensorResult:
+    """The run request (when drifted), the report as a materialization of `asset`, and the new cursor."""
+    event = AssetMaterialization(asset_key=asset, metadata=outcome_metadata(outcome))
+    if not outcome.drifted:
+        return SensorResult(
+            cursor=json.dumps(cursor),
+            asset_events=[event],
+            skip_reason=f"{outcome.check}: no drift in {outcome.evaluated[0]}..{outcome.evaluated[-1]} "
+            f"(report {outcome.files.html})",
+        )
+    request = RunRequest(
+        run_key=run_key,
+        tags={TRIGGER_TAG: "sensor", REASON_TAG: outcome.reason(label), REPORT_TAG: str(outcome.files.html)},
+    )
+    return SensorResult(run_requests=[request], cursor=json.dumps(cursor), asset_events=[event])
+
+
+@sensor(
+    job=retrain_job,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Data drift of new raw_orders partitions vs the live model's training data; retrains on drift.",
+)
+def drift_sensor(context: SensorEvaluationContext, source: SourceDatabaseResource, monitoring: MonitoringResource):
+    model, cursor = _model_and_cursor(context)
+    if model is None:
+        return SkipReason(NO_MODEL_YET)
+    partitions = new_partitions(context.instance, model)
+    if not partitions:
+        return SkipReason(f"no raw_orders partition after the training data of model {model.version}")
+    if cursor.get("model_version") == model.version and partitions[-1] <= cursor.get("partition", ""):
+        return SkipReason(f"raw_orders up to {cursor['partition']} already evaluated for model {model.version}")
+    outcome = run_data_drift(context.instance, source.database(), monitoring)
+    if outcome.result is None:
+        return SkipReason(outcome.skipped)
+    newest = outcome.evaluated[-1]
+    return _result(
+        outcome,
+        "drift_report",
+        "drift",
+        f"drift:{model.version}:{newest}",
+        {"model_version": model.version, "partition": newest},
+    )
+
+
+@sensor(
+    job=retrain_job,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Training/serving skew of the serving log vs the live model's training data; retrains on skew.",
+)
+def skew_sensor(context: SensorEvaluationContext, source: SourceDatabaseResource, monitoring: MonitoringResource):
+    model, cursor = _model_and_cursor(context)
+    if model is None:
+        return SkipReason(NO_MODEL_YET)
+    days, size = log_window(monitoring.log_folder(), monitoring.skew_window_days)
+    if not days:
+        return SkipReason(f"the serving log {monitoring.log_folder()} holds no day file")
+    seen = (cursor.get("model_version"), cursor.get("day"), cursor.get("bytes"))
+    if seen == (model.version, days[-1], size):
+        return SkipReason(f"serving log up to {days[-1]} ({size} bytes) already evaluated for model {model.version}")
+    outcome = run_serving_skew(context.instance, source.database(), monitoring)
+    if outcome.result is None:
+        return SkipReason(outcome.skipped)
+    return _result(
+        outcome,
+        "skew_report",
+        "skew",
+        f"skew:{model.version}:{days[-1]}:{size}",
+        {"model_version": model.version, "day": days[-1], "bytes": size},
+    )

@@ -1,0 +1,265 @@
+"""The routes of the serving API and the review page (see README "Serving API and review page").
+
+Endpoints:
+- `GET /recommendations/{customer_id}?k=&target=`  the live list with names, categories, scores, model version;
+  customers absent from the live version get the popularity list flagged `"fallback": "popularity"`. Key required.
+- `GET /customers?q=`, `GET /customers/{customer_id}/history?top=`  customer search and purchase history for the
+  review page. Key required.
+- `GET /health`  stores, live versions, catalogue and serving log state. No key (load balancers and probes).
+- `GET /`  the review page (static; it asks for the key and sends it with its API calls).
+Every `/recommendations` answer is queued for the serving log (written by a background thread). The routes read
+what they serve from `request.app.state.serving` (a `ServingState`, built by `app.create_app`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
+from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel
+
+from ..core.data.purchase_history import purchase_history
+from ..core.stores.source_db import SourceDatabase
+from ..core.stores.store_reader import LiveRecommendations, NoLiveVersionError
+from .auth import API_KEY_ENV, API_KEY_HEADER, key_matches
+from .catalog import Catalog
+from .log_writer import ServingLogWriter
+
+CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
+MAX_K = 100
+
+
+class RecommendedItem(BaseModel):
+    rank: int
+    product_id: str
+    name: str | None
+    category: str | None
+    score: float | None
+    source: str
+
+
+class RecommendationsResponse(BaseModel):
+    customer_id: str
+    target: str
+    model_version: str
+    store_version: str
+    fallback: str | None
+    cold_start: bool
+    k: int
+    items: list[RecommendedItem]
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    message: str
+    details: list | None = None
+
+
+ERRORS = {401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
+
+
+RECOMMENDATIONS_PARAMETERS = [
+    {
+        "name": "customer_id",
+        "in": "path",
+        "required": True,
+        "description": "the shop's customer id",
+        "schema": {"type": "string", "pattern": CUSTOMER_ID_PATTERN},
+    },
+    {
+        "name": "k",
+        "in": "query",
+        "required": False,
+        "description": "number of products (at most the published list length)",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10},
+    },
+    {
+        "name": "target",
+        "in": "query",
+        "required": False,
+        "description": "store target (default: the first configured)",
+        "schema": {"type": "string"},
+    },
+]
+_CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
+
+
+class InvalidRequest(Exception):
+    def __init__(self, details: list[dict]):
+        self.details = details
+
+
+def parse_recommendations_request(path_params, query_params) -> tuple[str, int, str | None]:
+    """customer_id, k and target of a /recommendations request, or InvalidRequest naming each bad field."""
+    details = []
+    customer_id = path_params.get("customer_id", "")
+    if not _CUSTOMER_ID.fullmatch(customer_id):
+        details.append(
+            {
+                "location": ["path", "customer_id"],
+                "message": f"String should match pattern '{CUSTOMER_ID_PATTERN}'",
+                "input": customer_id,
+            }
+        )
+    raw_k = query_params.get("k")
+    k = 10
+    if raw_k is not None:
+        try:
+            k = int(raw_k)
+        except ValueError:
+            details.append({"location": ["query", "k"], "message": "Input should be a valid integer", "input": raw_k})
+        else:
+            if not 1 <= k <= MAX_K:
+                details.append(
+                    {"location": ["query", "k"], "message": f"Input should be between 1 and {MAX_K}", "input": raw_k}
+                )
+    if details:
+        raise InvalidRequest(details)
+    return customer_id, k, query_params.get("target")
+
+
+@dataclass
+class ServingState:
+    """What the routes serve from: one live reader per target (the first is the default), the catalogue of
+    names, the serving log writer, the API key (None: no auth) and the source database (purchase history)."""
+
+    readers: dict[str, LiveRecommendations]
+    catalog: Catalog
+    writer: ServingLogWriter | None
+    api_key: str | None
+    source: SourceDatabase | None
+    page: str
+
+    @property
+    def default_target(self) -> str:
+        return next(iter(self.readers))
+
+    def reader_for(self, target: str | None) -> tuple[str, LiveRecommendations]:
+        name = target or self.default_target
+        if name not in self.readers:
+            raise HTTPException(404, f"unknown target {name!r}; configured targets: {sorted(self.readers)}")
+        return name, self.readers[name]
+
+
+def _state(request: Request) -> ServingState:
+    return request.app.state.serving
+
+
+key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description=f"the value of ${API_KEY_ENV}")
+
+
+async def require_key(request: Request, presented: str | None = Security(key_header)) -> None:
+    """401 unless the request carries the API key (async: no threadpool hop)."""
+    api_key = _state(request).api_key
+    if api_key is not None and not key_matches(api_key, presented):
+        raise HTTPException(
+            401, "missing API key" if presented is None else "wrong API key", headers={"WWW-Authenticate": "ApiKey"}
+        )
+
+
+router = APIRouter()
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def review_page(request: Request) -> HTMLResponse:
+    return HTMLResponse(_state(request).page)
+
+
+# The hot path takes the raw request and validates by hand: FastAPI's parameter machinery costs more than the
+# lookup itself. The parameters are declared for the OpenAPI docs in RECOMMENDATIONS_PARAMETERS.
+@router.get(
+    "/recommendations/{customer_id}",
+    response_model=RecommendationsResponse,
+    responses=ERRORS | {404: {"model": ErrorResponse}},
+    openapi_extra={"parameters": RECOMMENDATIONS_PARAMETERS, "security": [{"APIKeyHeader": []}]},
+)
+async def recommendations(request: Request):
+    """The live recommendations of one customer; unknown customers get the popularity list, flagged."""
+    state = _state(request)
+    api_key = state.api_key
+    if api_key is not None and not key_matches(api_key, request.headers.get(API_KEY_HEADER)):
+        missing = request.headers.get(API_KEY_HEADER) is None
+        raise HTTPException(401, "missing API key" if missing else "wrong API key", {"WWW-Authenticate": "ApiKey"})
+    customer_id, k, target = parse_recommendations_request(request.path_params, request.query_params)
+    name, reader = state.reader_for(target)
+    try:
+        lookup = await run_in_threadpool(reader.lookup, customer_id) if reader.blocking else reader.lookup(customer_id)
+    except NoLiveVersionError as error:
+        raise HTTPException(503, str(error)) from error
+    body, served = state.catalog.encoder.encode(lookup, k, name)
+    if state.writer is not None:
+        state.writer.record(customer_id, lookup.model_version, served, lookup.cold_start, name)
+    return Response(body, media_type="application/json")
+
+
+@router.get("/customers", responses=ERRORS, dependencies=[Depends(require_key)])
+def search_customers(
+    request: Request,
+    q: str = Query(..., min_length=1, max_length=64, description="id prefix or part of the name"),
+    limit: int = Query(20, ge=1, le=100),
+) -> dict:
+    """Customers of the master data whose id starts with `q` or whose name contains it."""
+    return {"customers": _state(request).catalog.search_customers(q, limit)}
+
+
+@router.get("/customers/{customer_id}/history", responses=ERRORS, dependencies=[Depends(require_key)])
+def customer_history(
+    request: Request,
+    customer_id: str = PathParam(..., pattern=CUSTOMER_ID_PATTERN),
+    top: int = Query(10, ge=1, le=50, description="how many products and categories"),
+) -> dict:
+    """The customer's master data and top products and categories by number of orders."""
+    state = _state(request)
+    if state.source is None:
+        raise HTTPException(503, "no source database configured: purchase history is unavailable")
+    try:
+        orders = state.source.read_customer_orders(customer_id)
+    except Exception as error:
+        raise HTTPException(503, f"reading the orders of {customer_id} failed: {error}") from error
+    catalog = state.catalog
+    product_frame = pd.DataFrame(
+        [(p, *catalog.product(p)) for p in orders["product_id"].dropna().unique()],
+        columns=["product_id", "name", "category"],
+    )
+    history = purchase_history(customer_id, orders, product_frame, top)
+    return {"customer": catalog.customer(customer_id), **history.__dict__}
+
+
+@router.get("/health")
+def health(request: Request) -> JSONResponse:
+    """Liveness and readiness: 200 when every target has a live version loaded, else 503."""
+    state = _state(request)
+    targets = {}
+    for name, reader in state.readers.items():
+        snapshot, status = reader.snapshot, reader.status
+        targets[name] = {
+            "store": reader.store.describe(),
+            "strategy": reader.strategy,
+            "live_version": snapshot.version if snapshot else None,
+            "model_version": snapshot.model_version if snapshot else None,
+            "customers": snapshot.customers if snapshot else None,
+            "loaded_at": _iso(snapshot.loaded_at) if snapshot else None,
+            "checked_at": _iso(status.checked_at),
+            "error": status.error,
+        }
+    ready = all(t["live_version"] for t in targets.values())
+    body = {
+        "status": "ok" if ready else "unavailable",
+        "default_target": state.default_target,
+        "targets": targets,
+        "catalog": state.catalog.stats() | {"loaded_at": _iso(state.catalog.data.loaded_at)},
+        "serving_log": state.writer.stats() if state.writer is not None else None,
+        "auth": state.api_key is not None,
+    }
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _iso(timestamp: float | None) -> str | None:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat() if timestamp else None

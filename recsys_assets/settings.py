@@ -1,0 +1,136 @@
+"""Environment and paths of the product (no Dagster import): which deployment, where its data lives.
+
+`RECSYS_DEPLOYMENT` picks the deployment (`local` by default, `dev` or `prod`); `resources/` turns it into
+Dagster resources and `serving/stores.py` into the stores the API reads. Everything that reads the environment
+for a setting (not a secret) lives here; secrets reach Dagster only as `dagster.EnvVar` (resources/azure.py)
+and the serving app straight from the environment, and are never logged.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+from pathlib import Path
+
+DEPLOYMENTS = ("local", "dev", "prod")
+DEFAULT_PARTITIONS_START = "2026-01-01"
+# what the dev / prod deployments cannot run without (see README, "Azure: Cosmos DB and storage")
+AZURE_REQUIRED = ("RECSYS_SOURCE_URL", "COSMOS_ENDPOINT", "COSMOS_KEY", "AZURE_STORAGE_ACCOUNT_URL")
+
+
+class DeploymentError(RuntimeError):
+    """The deployment settings are missing or inconsistent; the message names the variable."""
+
+
+def current_deployment() -> str:
+    deployment = os.environ.get("RECSYS_DEPLOYMENT", "local").strip().lower()
+    if deployment not in DEPLOYMENTS:
+        raise DeploymentError(f"RECSYS_DEPLOYMENT must be one of {DEPLOYMENTS}, got {deployment!r}")
+    return deployment
+
+
+def recsys_home() -> Path:
+    """The data folder of the local deployment: source DB, store, Dagster storage and instance."""
+    return Path(os.environ.get("RECSYS_HOME", ".recsys")).resolve()
+
+
+def dagster_home() -> Path:
+    return Path(os.environ.get("DAGSTER_HOME") or recsys_home() / "dagster").resolve()
+
+
+def partitions_start() -> str:
+    """First day of the daily `raw_orders` partitions (set it to the first day of your order history)."""
+    return os.environ.get("RECSYS_PARTITIONS_START", DEFAULT_PARTITIONS_START)
+
+
+def local_source_url() -> str:
+    return os.environ.get("RECSYS_SOURCE_URL") or f"sqlite:///{recsys_home() / 'source.db'}"
+
+
+def local_store_path() -> Path:
+    """The embedded SQLite recommendation store of the local deployment."""
+    return recsys_home() / "store.sqlite"
+
+
+def serving_log_dir() -> Path:
+    """Where the serving API appends its request log and the skew monitor reads it (RECSYS_SERVING_LOG_DIR)."""
+    return Path(os.environ.get("RECSYS_SERVING_LOG_DIR") or recsys_home() / "serving_log").resolve()
+
+
+def monitoring_dir() -> Path:
+    """Where drift and skew reports are written: <dir>/<check>/<timestamp>.html and .json."""
+    return Path(os.environ.get("RECSYS_MONITORING_DIR") or recsys_home() / "monitoring").resolve()
+
+
+def model_registry_dir(deployment: str) -> Path:
+    """Where model artifacts are kept by version for the model gate (RECSYS_MODEL_REGISTRY_DIR).
+
+    On several hosts, mount shared storage (e.g. an Azure Files share) there.
+    """
+    if deployment == "local":
+        return recsys_home() / "models"
+    return Path(os.environ.get("RECSYS_MODEL_REGISTRY_DIR") or recsys_home() / "models" / deployment)
+
+
+def env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off"):
+        return False
+    raise DeploymentError(f"{name} must be true or false, got {value!r}")
+
+
+def check_azure_environment(deployment: str) -> None:
+    missing = [name for name in AZURE_REQUIRED if not os.environ.get(name)]
+    if missing:
+        raise DeploymentError(
+            f"RECSYS_DEPLOYMENT={deployment} needs the environment variable(s) {', '.join(missing)} "
+            "(see the README section 'Azure: Cosmos DB and storage')"
+        )
+
+
+def cosmos_databases() -> dict[str, str]:
+    """The Cosmos DB database of each publication target."""
+    return {
+        "dev": os.environ.get("COSMOS_DEV_DATABASE") or "recsys-dev",
+        "prod": os.environ.get("COSMOS_PROD_DATABASE") or "recsys-prod",
+    }
+
+
+def cosmos_container() -> str:
+    return os.environ.get("COSMOS_CONTAINER") or "recommendations"
+
+
+def cosmos_concurrency() -> int:
+    return int(os.environ.get("COSMOS_CONCURRENCY") or 32)
+
+
+def cosmos_connection_verify() -> bool:
+    return env_flag("COSMOS_CONNECTION_VERIFY", True)
+
+
+def blob_container(deployment: str) -> str:
+    return os.environ.get("AZURE_STORAGE_CONTAINER") or f"recsys-{deployment}"
+
+
+@functools.cache
+def git_commit() -> str:
+    """The git commit of this checkout (RECSYS_GIT_COMMIT overrides; 'unknown' outside a checkout)."""
+    if os.environ.get("RECSYS_GIT_COMMIT"):
+        return os.environ["RECSYS_GIT_COMMIT"]
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        return result.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"

@@ -1,0 +1,167 @@
+"""The Cosmos DB store on the real protocol: the SDK against the Cosmos emulator, faults injected by a proxy."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from azure.cosmos import CosmosClient
+
+from recsys_assets.core.stores.cosmos_store import CosmosRecommendationStore, CosmosSettings
+from recsys_assets.core.stores.store import StoreError
+from tests.support.emulators import start_cosmos, stop
+from tests.support.fault_proxy import FaultProxy
+
+_names = itertools.count()
+
+
+def lists(customers: int, seed: int, k: int = 5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "customer_id": np.repeat([f"C{i:05d}" for i in range(customers)], k),
+            "rank": np.tile(np.arange(1, k + 1), customers),
+            "product_id": [f"P{x}" for x in rng.integers(0, 500, customers * k)],
+            "score": rng.random(customers * k),
+            "source": "als",
+            "model_version": f"m{seed}",
+        }
+    )
+
+
+def make_store(endpoint: str, key: str, database: str | None = None, **settings) -> CosmosRecommendationStore:
+    database = database or f"test-{next(_names)}"
+    return CosmosRecommendationStore(CosmosSettings(endpoint, key, database=database, **settings), target="dev")
+
+
+def raw_documents(endpoint: str, key: str, database: str) -> list[dict]:
+    """Everything in the container, read with the bare SDK (not through the store)."""
+    client = CosmosClient(endpoint, credential=key, enable_endpoint_discovery=False)
+    container = client.get_database_client(database).get_container_client("recommendations")
+    return list(container.read_all_items())
+
+
+def test_publish_get_versions_and_cleanup(cosmos_emulator):
+    store = make_store(cosmos_emulator.endpoint, cosmos_emulator.key, batch_customers=7, concurrency=8)
+    assert store.live_version() is None
+    assert store.get("C00001").empty
+    for seed, version in enumerate(["v1", "v2", "v3"]):
+        report = store.publish(version, lists(40, seed), {"model_version": f"m{seed}"}, keep_versions=2)
+        assert report.documents == 40 and not report.skipped
+    assert store.live_version() == "v3"
+    assert [info.version for info in store.versions()] == ["v3", "v2"]
+    assert store.versions()[0].customers == 40 and store.versions()[0].rows == 200
+    # v1 fell out of the window: its documents are gone from the container, v2 and v3 are complete
+    documents = raw_documents(cosmos_emulator.endpoint, cosmos_emulator.key, store.settings.database)
+    by_version = pd.Series([d["id"] for d in documents if d["customer_id"] != "__meta__"]).value_counts().to_dict()
+    assert by_version == {"v2": 40, "v3": 40}
+    assert {d["model_version"] for d in documents if d.get("version") == "v3"} == {"m2"}
+
+    expected = lists(40, 2)
+    served = store.get("C00007")
+    want = expected[expected["customer_id"] == "C00007"]
+    assert served["product_id"].tolist() == want["product_id"].tolist()
+    assert served["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert store.get("C00007", version="v2")["product_id"].tolist() == (
+        lists(40, 1).query("customer_id == 'C00007'")["product_id"].tolist()
+    )
+    assert store.get("unknown-customer").empty  # the emulator's 500 for a missing item is confirmed, not trusted
+    frame = store.read_version("v2")
+    assert len(frame) == 200 and frame["customer_id"].nunique() == 40
+
+    # idempotent: the live version again is a no-op, a kept older version again becomes live again
+    assert store.publish("v3", expected, {"model_version": "m2"}, keep_versions=2).skipped
+    again = store.publish("v2", lists(40, 1), {"model_version": "m1"}, keep_versions=2)
+    assert again.documents == 40 and store.live_version() == "v2"
+    assert [info.version for info in store.versions()] == ["v2", "v3"]
+
+
+def test_bad_input_is_refused_with_names(cosmos_emulator):
+    store = make_store(cosmos_emulator.endpoint, cosmos_emulator.key)
+    with pytest.raises(ValueError, match=r"version 'a/b' cannot be a Cosmos DB document id"):
+        store.publish("a/b", lists(3, 0), {}, keep_versions=2)
+    reserved = lists(3, 0).assign(customer_id="__meta__")
+    with pytest.raises(ValueError, match="customer id '__meta__' is reserved"):
+        store.publish("v1", reserved, {}, keep_versions=2)
+    with pytest.raises(StoreError, match=r"missing column\(s\) \['score'\]"):
+        store.publish("v1", lists(3, 0).drop(columns="score"), {}, keep_versions=2)
+
+
+def test_throttling_and_unavailable_answers_are_retried_honouring_retry_after(cosmos_emulator):
+    with FaultProxy(cosmos_emulator.port) as proxy:
+        store = make_store(proxy.endpoint, cosmos_emulator.key, concurrency=4)
+        store.live_version()  # creates database, container and pointer before the faults start
+        proxy.throttle(429, count=12, retry_after_ms=50)
+        first = store.publish("v1", lists(30, 1), {}, keep_versions=3)
+        proxy.throttle(503, count=6, retry_after_ms=300)
+        second = store.publish("v2", lists(30, 2), {}, keep_versions=3)
+        statuses = proxy.statuses()
+        log = list(proxy.log)
+        assert store.live_version() == "v2"
+        assert len(store.read_version("v1")) == 150 and len(store.read_version("v2")) == 150
+    assert statuses.count(429) == 12 and statuses.count(503) == 6
+    assert first.documents == 30 and second.documents == 30
+    assert second.retries.get(503) == 6  # the SDK does not retry 503 writes here: the store did
+    # every 503 was followed by the retry of the same document no sooner than the server asked
+    for index, (when, method, path, status) in enumerate(log):
+        if status == 503:
+            retry = next(t for t, m, p, s in log[index + 1 :] if m == method and p == path and s != 503)
+            assert retry - when >= 0.29, (path, retry - when)
+
+
+def test_connection_lost_mid_publish_keeps_the_old_version_live(cosmos_emulator):
+    with FaultProxy(cosmos_emulator.port) as proxy:
+        store = make_store(proxy.endpoint, cosmos_emulator.key, concurrency=4, batch_customers=10)
+        store.publish("v1", lists(30, 1), {"model_version": "m1"}, keep_versions=2)
+        proxy.cut_after(writes=25)  # the pending-mark write, then 24 documents of v2, then nothing answers
+        with pytest.raises(StoreError) as failure:
+            store.publish("v2", lists(60, 2), {"model_version": "m2"}, keep_versions=2)
+        message = str(failure.value)
+        assert "publishing version v2 failed after" in message
+        assert store.settings.database in message and "the live version is still the previous one" in message
+        # behind the cut, straight to the emulator: the pointer still names v1, v2 is partial and pending
+        direct = make_store(cosmos_emulator.endpoint, cosmos_emulator.key, database=store.settings.database)
+        assert direct.live_version() == "v1"
+        assert direct.pointer()["pending"] == ["v2"]
+        assert 0 < len(direct.read_version("v2")) < 300
+        assert (
+            direct.get("C00001")["product_id"].tolist()
+            == lists(30, 1).query("customer_id == 'C00001'")["product_id"].tolist()
+        )
+        proxy.restore()
+        report = store.publish("v2", lists(60, 2), {"model_version": "m2"}, keep_versions=2)
+    assert report.documents == 60 and direct.live_version() == "v2"
+    assert len(direct.read_version("v2")) == 300
+    assert direct.pointer()["pending"] == [] and direct.pointer()["retired"] == []
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+def test_https_endpoint_with_verification_off_for_that_endpoint_only(tmp_path):
+    # the SDK itself skips certificate checks for 127.0.0.1 / localhost, so only the protocol is proven here
+    emulator = start_cosmos(tmp_path, ssl=True)
+    try:
+        store = make_store(emulator.endpoint, emulator.key, connection_verify=False)
+        store.publish("v1", lists(10, 1), {}, keep_versions=2)
+        assert store.live_version() == "v1" and len(store.get("C00003")) == 5
+    finally:
+        stop(emulator.process)
+
+
+def test_emulator_killed_mid_publish_fails_the_publish_clearly(tmp_path):
+    emulator = start_cosmos(tmp_path, ssl=False)
+    try:
+        store = make_store(emulator.endpoint, emulator.key, concurrency=2, batch_customers=10)
+        store.publish("v1", lists(20, 1), {}, keep_versions=2)
+
+        def kill_after_first_batch(written: int) -> None:
+            if written >= 10:
+                stop(emulator.process, timeout=5)
+
+        with pytest.raises(StoreError) as failure:
+            store.publish("v2", lists(60, 2), {}, keep_versions=2, on_progress=kill_after_first_batch)
+        message = str(failure.value)
+        assert f"cosmos store {emulator.endpoint} database {store.settings.database}" in message
+        assert "publishing version v2 failed after" in message
+        assert "the live version is still the previous one" in message
+    finally:
+        stop(emulator.process)

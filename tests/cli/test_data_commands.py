@@ -1,0 +1,123 @@
+"""The `recsys` command line: generate, import-orders (with clear errors), materialize."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from recsys_assets.cli.main import main
+from recsys_assets.core.stores.source_db import SourceDatabase
+from recsys_assets.settings import local_source_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_orders_csv(path, **overrides):
+    frame = pd.DataFrame(
+        {
+            "order_id": ["A1", "A1", "A2"],
+            "line_no": [1, 2, 1],
+            "order_ts": ["2026-03-01T10:00:00Z", "2026-03-01T10:00:00Z", "2026-03-02 11:30:00"],
+            "customer_id": ["0042", "0042", "0077"],
+            "product_id": ["X1", "X2", "X1"],
+            "quantity": [2, 1, 5],
+            "unit_price": [3.5, 10.0, 3.5],
+            "currency": ["EUR"] * 3,
+            "order_status": ["completed"] * 3,
+        }
+    )
+    for column, value in overrides.items():
+        if value is None:
+            frame = frame.drop(columns=column)
+        else:
+            frame[column] = value
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_import_orders_csv_and_derive_master_data(recsys_home, tmp_path, capsys):
+    assert main(["import-orders", str(write_orders_csv(tmp_path / "orders.csv"))]) == 0
+    database = SourceDatabase(local_source_url())
+    orders = database.read_orders(pd.Timestamp("2026-03-01"), pd.Timestamp("2026-03-03"))
+    assert len(orders) == 3
+    assert orders["customer_id"].tolist()[0] == "0042"  # leading zeros survive
+    assert set(database.read_master("products")["product_id"]) == {"X1", "X2"}
+    assert "imported into" in capsys.readouterr().out
+
+
+def test_import_parquet_with_master_files(recsys_home, tmp_path):
+    orders = pd.read_csv(write_orders_csv(tmp_path / "o.csv"), dtype=str)
+    orders.to_parquet(tmp_path / "orders.parquet")
+    pd.DataFrame(
+        {
+            "product_id": ["X1", "X2"],
+            "name": ["a", "b"],
+            "category": ["c", "c"],
+            "brand": ["b", "b"],
+            "active": ["true", "false"],
+        }
+    ).to_csv(tmp_path / "products.csv", index=False)
+    assert main(["import-orders", str(tmp_path / "orders.parquet"), "--products", str(tmp_path / "products.csv")]) == 0
+    products = SourceDatabase(local_source_url()).read_master("products")
+    assert products.set_index("product_id")["active"].to_dict() == {"X1": True, "X2": False}
+
+
+def test_import_missing_column_names_column_and_file(recsys_home, tmp_path, capsys):
+    path = write_orders_csv(tmp_path / "orders.csv", unit_price=None)
+    assert main(["import-orders", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert "unit_price" in error and str(path) in error
+
+
+def test_import_mistyped_column_names_column_and_file(recsys_home, tmp_path, capsys):
+    path = write_orders_csv(tmp_path / "orders.csv", quantity=["2", "lots", "1"])
+    assert main(["import-orders", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert "'quantity'" in error and "lots" in error and str(path) in error
+
+
+def test_import_unsupported_file_type(recsys_home, tmp_path, capsys):
+    (tmp_path / "orders.xlsx").write_text("x")
+    assert main(["import-orders", str(tmp_path / "orders.xlsx")]) == 2
+    assert "unsupported file type" in capsys.readouterr().err
+
+
+def test_console_script_generate_and_materialize(recsys_home, tmp_path):
+    """The installed `recsys` entry point end to end, in a subprocess like a user runs it."""
+    recsys = Path(sys.executable).parent / "recsys"
+    generate = [
+        str(recsys),
+        "generate",
+        # large enough for ALS to beat popularity: the model gate refuses to publish a model that does not
+        "--customers",
+        "800",
+        "--products",
+        "800",
+        "--days",
+        "30",
+        "--lines-per-day",
+        "600",
+        "--seed",
+        "3",
+        "--end-date",
+        "2026-06-30",
+    ]
+    subprocess.run(generate, check=True, capture_output=True, text=True)
+    result = subprocess.run([str(recsys), "materialize"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "partitions 2026-06-01 to 2026-06-30; success" in result.stdout
+    assert "map@10" in result.stdout
+
+
+def test_materialize_without_source_fails_clearly(recsys_home, capsys):
+    assert main(["materialize"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("deployment", ["staging"])
+def test_unknown_deployment_is_rejected(recsys_home, monkeypatch, deployment, capsys):
+    monkeypatch.setenv("RECSYS_DEPLOYMENT", deployment)
+    assert main(["materialize"]) == 2
+    assert "RECSYS_DEPLOYMENT must be one of" in capsys.readouterr().err

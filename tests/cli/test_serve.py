@@ -1,0 +1,68 @@
+"""`recsys serve` as a user starts it (subprocess, real uvicorn) and `recsys load-test` against it."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from recsys_assets.cli.main import main
+from recsys_assets.core.stores.serving_log import read_entries
+from recsys_assets.core.stores.store import LocalRecommendationStore
+from tests.support.data import write_source
+from tests.support.serving import ServerProcess, lists_for, publish, tiny_data
+
+KEY = "cli-test-key"
+
+
+@pytest.fixture
+def published(recsys_home):
+    data = tiny_data()
+    write_source(data)
+    store = LocalRecommendationStore(recsys_home / "store.sqlite")
+    publish(store, lists_for(data), "m1-aaaa", "m1")
+    return data, store
+
+
+def test_serve_and_load_test(published, recsys_home, monkeypatch, capsys):
+    data, store = published
+    server = ServerProcess({"RECSYS_API_KEY": KEY})
+    try:
+        server.wait_ready()
+        customer = data.customers["customer_id"].iloc[5]
+        response = httpx.get(f"{server.url}/recommendations/{customer}", headers={"X-API-Key": KEY})
+        assert response.status_code == 200
+        assert [i["product_id"] for i in response.json()["items"]] == store.get(customer)["product_id"].tolist()
+        assert httpx.get(f"{server.url}/recommendations/{customer}").status_code == 401
+
+        monkeypatch.setenv("RECSYS_API_KEY", KEY)
+        code = main(
+            ["load-test", "--url", server.url, "--duration", "2", "--concurrency", "4", "--max-requests", "300"]
+        )
+        out = capsys.readouterr().out
+        assert code == 0, out
+        assert "functional check: customer C000000 of local version m1-aaaa: ok" in out
+        assert "requests:        300 in" in out  # bounded by --max-requests, well within --duration
+        assert "failed requests: 0" in out and "requests/s" in out and "p99" in out
+
+        monkeypatch.setenv("RECSYS_API_KEY", "wrong")
+        assert main(["load-test", "--url", server.url, "--duration", "1", "--max-requests", "20"]) == 1
+        out = capsys.readouterr().out
+        assert "FAILED" in out and "answered 401" in out and "failed requests: 20" in out
+    finally:
+        server.stop()
+    # SIGTERM shut the server down cleanly: every served request reached the serving log
+    entries = read_entries(recsys_home / "serving_log")
+    assert len(entries) >= 1 + 1 + 300
+    assert set(entries["model_version"]) == {"m1"}
+
+
+def test_serve_refuses_to_start_without_key(published, monkeypatch, capsys):
+    monkeypatch.delenv("RECSYS_API_KEY", raising=False)
+    assert main(["serve", "--port", "1"]) == 2
+    assert "RECSYS_API_KEY" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.1:8000", "http://192.168.1.5", "http://example.com", "ftp://127.0.0.1"])
+def test_load_test_refuses_non_loopback_urls(published, url, capsys):
+    assert main(["load-test", "--url", url, "--duration", "1"]) == 2
+    assert "loopback" in capsys.readouterr().err

@@ -1,0 +1,188 @@
+"""The validation gates end to end through Dagster: bad data stops the run at the right check, a worse model is
+refused, and the store keeps serving its live version."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
+
+from recsys_assets.assets import ALL_ASSETS
+from recsys_assets.checks import ALL_CHECKS
+from recsys_assets.cli.local_run import materialize_graph
+from recsys_assets.core.stores.store import LocalRecommendationStore
+from recsys_assets.resources import resources_for
+from tests.support.data import write_source
+
+DAY = "2026-06-29"  # a Monday of the small dataset (conftest SMALL ends 2026-06-30)
+SHARE = 0.05  # bad lines injected per class: above the suites' 1 % tolerance
+
+
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory, small_data):
+    """A home whose store already serves a champion published by a clean run (shared by the module's tests)."""
+    home = tmp_path_factory.mktemp("gates") / "recsys"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RECSYS_HOME", str(home))
+        patch.setenv("DAGSTER_HOME", str(home / "dagster"))
+        patch.delenv("RECSYS_SOURCE_URL", raising=False)
+        patch.delenv("RECSYS_DEPLOYMENT", raising=False)
+        (home / "dagster").mkdir(parents=True)
+        write_source(small_data)
+        with DagsterInstance.ephemeral() as instance:
+            run = materialize_graph(instance=instance)
+            yield {"home": home, "instance": instance, "clean": run, "data": small_data}
+
+
+def store_of(home) -> LocalRecommendationStore:
+    return LocalRecommendationStore(home / "store.sqlite")
+
+
+def check_evaluations(result) -> dict:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def run_whole_graph(instance, day=DAY, run_config=None):
+    """One run: the day's raw_orders and everything downstream (so a blocking check stops the rest of it)."""
+    return materialize(
+        [*ALL_ASSETS, *ALL_CHECKS],
+        instance=instance,
+        resources=resources_for("local"),
+        partition_key=day,
+        run_config=run_config,
+        raise_on_error=False,
+    )
+
+
+def test_clean_run_passes_every_check(gated):
+    run = gated["clean"]
+    assert run.ingest.success and run.downstream.success
+    evaluations = {**check_evaluations(run.ingest), **check_evaluations(run.downstream)}
+    assert set(evaluations) == {key.name for check in ALL_CHECKS for key in check.check_keys}
+    for name, evaluation in evaluations.items():
+        assert evaluation.passed, (name, evaluation.description)
+        assert evaluation.metadata  # every result carries its figures
+    suite = evaluations["raw_orders_suite"].metadata
+    assert suite["failed_expectations"].value == "none" and suite["evaluated_expectations"].value > 20
+    gate = evaluations["model_gate"].metadata
+    assert gate["verdict"].value == "accepted"
+    assert "nothing is published yet" in gate["champion_note"].value  # first model: only the popularity condition
+    assert gate["candidate_map@10"].value > gate["popularity_map@10"].value
+    assert store_of(gated["home"]).live_version() is not None
+
+
+def test_worse_model_is_refused_and_the_champion_keeps_serving(gated):
+    store = store_of(gated["home"])
+    live_before = store.live_version()
+    champion = store.versions()[0].metadata["model_version"]
+    result = materialize(
+        [*ALL_ASSETS, *ALL_CHECKS],
+        selection=AssetSelection.all() - AssetSelection.keys("raw_orders"),
+        instance=gated["instance"],
+        resources=resources_for("local"),
+        run_config={"ops": {"als_model": {"config": {"select_model": False, "factors": 1, "iterations": 1}}}},
+        raise_on_error=False,
+    )
+    assert not result.success
+    gate = check_evaluations(result)["model_gate"]
+    assert not gate.passed
+    meta = {key: value.value for key, value in gate.metadata.items()}
+    assert meta["verdict"] == "refused"
+    assert meta["champion_version"] == champion
+    assert meta["candidate_map@10"] < meta["champion_map@10"] * (1 - meta["tolerance"])
+    assert "worse than the live champion" in gate.description
+    materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert {"model_metrics", "recommendations"} <= materialized  # scored and listed, but never published
+    assert "published_recommendations" not in materialized
+    assert store.live_version() == live_before
+
+
+def _pick(mask: np.ndarray, share: float, seed: int) -> np.ndarray:
+    rows = np.flatnonzero(mask)
+    return np.random.default_rng(seed).choice(rows, size=max(3, int(len(rows) * share)), replace=False)
+
+
+def _null_ids(orders, day):
+    orders.loc[_pick(day, SHARE, 1), "customer_id"] = None
+    return orders
+
+
+def _absurd_quantities(orders, day):
+    picked = _pick(day, SHARE, 2)
+    orders.loc[picked[::2], "quantity"] = 1e7
+    orders.loc[picked[1::2], "quantity"] = -1e5
+    return orders
+
+
+def _unknown_product(orders, day):
+    orders.loc[_pick(day, SHARE, 3), "product_id"] = "P_NOT_IN_CATALOGUE"
+    return orders
+
+
+def _unknown_customer(orders, day):
+    orders.loc[_pick(day, SHARE, 4), "customer_id"] = "C_NOT_IN_MASTER_DATA"
+    return orders
+
+
+def _duplicated_lines(orders, day):
+    return pd.concat([orders, orders.loc[_pick(day, SHARE, 5)]], ignore_index=True)
+
+
+def _future_timestamps(orders, day):
+    # the run validates as of DAY 20:00 (config as_of); these lines are stamped later that evening
+    orders.loc[_pick(day, SHARE, 6), "order_ts"] = pd.Timestamp(f"{DAY} 23:00")
+    return orders
+
+
+def _missing_column(orders, day):
+    return orders.drop(columns=["unit_price"])
+
+
+def _wrong_dtype(orders, day):
+    orders["quantity"] = orders["quantity"].astype(object)
+    orders.loc[day, "quantity"] = orders.loc[day, "quantity"].map(lambda q: f"{q:g} pcs")
+    return orders
+
+
+def _empty_partition(orders, day):
+    return orders[~day]
+
+
+BAD_DATA = {
+    "null_ids": (_null_ids, "expect_column_values_to_not_be_null(customer_id)"),
+    "absurd_quantities": (_absurd_quantities, "expect_column_values_to_be_between(quantity)"),
+    "unknown_product": (_unknown_product, "expect_column_values_to_be_in_set(product_id)"),
+    "unknown_customer": (_unknown_customer, "expect_column_values_to_be_in_set(customer_id)"),
+    "duplicated_lines": (_duplicated_lines, "expect_compound_columns_to_be_unique(order_id, line_no)"),
+    "future_timestamps": (_future_timestamps, "expect_column_values_to_be_between(order_ts)"),
+    "missing_column": (_missing_column, "expect_column_to_exist(unit_price)"),
+    "wrong_dtype": (_wrong_dtype, "expect_column_values_to_be_of_type(quantity)"),
+    "empty_partition": (_empty_partition, "expect_table_row_count_to_be_between(table)"),
+}
+
+
+@pytest.mark.parametrize("bad_class", list(BAD_DATA))
+def test_bad_data_stops_the_run_at_raw_orders_suite(gated, bad_class):
+    mutate, expectation = BAD_DATA[bad_class]
+    data = gated["data"]
+    orders = data.orders.copy()
+    day = (orders["order_ts"].dt.strftime("%Y-%m-%d") == DAY).to_numpy()
+    bad = type(data)(orders=mutate(orders, day), products=data.products, customers=data.customers)
+    write_source(bad)
+    store = store_of(gated["home"])
+    live_before = store.live_version()
+    config = {"ops": {"raw_orders_raw_orders_suite": {"config": {"as_of": f"{DAY}T20:00:00"}}}}
+    try:
+        result = run_whole_graph(gated["instance"], run_config=config)
+    finally:
+        write_source(data)
+    assert not result.success
+    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == "raw_orders_suite"]
+    assert not evaluation.passed
+    failed = evaluation.metadata["failed_expectations"].value
+    assert expectation in failed, failed
+    assert expectation.split("(")[0] in evaluation.description
+    assert DAY in evaluation.metadata["failing_partitions"].value
+    assert "|" in evaluation.metadata["failures"].value  # the markdown table of failed expectations
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert materialized <= {AssetKey("raw_orders"), AssetKey("products"), AssetKey("customers")}
+    assert store.live_version() == live_before

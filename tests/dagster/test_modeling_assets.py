@@ -1,0 +1,59 @@
+"""The modeling assets: als_model publishes the selected model, or popularity when nothing beats it."""
+
+from __future__ import annotations
+
+from recsys_assets.cli.local_run import materialize_graph
+from recsys_assets.core.modeling.candidates import GridSpec
+from recsys_assets.core.stores.store import LocalRecommendationStore
+from tests.support.data import metadata_of, write_source
+from tests.support.random_purchases import random_purchases
+
+SMALL_GRID = GridSpec(als_weighting=("log",), bpr_iterations=10)
+
+
+def test_pipeline_publishes_the_selected_model(small_source, recsys_home, instance):
+    run = materialize_graph(instance=instance)
+    assert run.downstream.success
+    meta = metadata_of(run.downstream, "als_model")
+    artifact = run.downstream.output_for_node("als_model")
+    selection = artifact.selection
+    assert meta["winner"] == selection.winner == artifact.evaluation.config.label == artifact.serving.config.label
+    assert meta["winner_is_popularity"] is False
+    assert meta["winner_params"] == artifact.serving.config.as_dict()
+    assert meta["winner_validation_map@10"] == selection.winner_result.metrics["map"]
+    for candidate in selection.candidates:
+        assert candidate.label in meta["candidate_table"]
+    lists = run.downstream.output_for_node("recommendations")
+    known = lists[lists["source"] != "popularity_fallback"]
+    assert set(known["source"]) == {artifact.serving.recommender.name}
+    assert artifact.serving.recommender.name.startswith(artifact.serving.config.model)
+    metrics = run.downstream.output_for_node("model_metrics")
+    assert metrics["model_version"] == artifact.version
+    assert metrics["selected_model"] == selection.winner
+
+
+def test_pipeline_publishes_popularity_when_nothing_beats_it(recsys_home, instance):
+    data = random_purchases()
+    write_source(data)
+    run_config = {"ops": {"als_model": {"config": {"validation_strategy": "per_customer_recent"}}}}
+    run = materialize_graph(instance=instance, run_config=run_config)
+    assert run.downstream.success
+    meta = metadata_of(run.downstream, "als_model")
+    assert meta["winner"] == "popularity" and meta["winner_is_popularity"] is True
+    assert "per_customer_recent" in meta["validation_split"]
+    assert metadata_of(run.downstream, "recommendations")["published_popularity"] is True
+
+    # what the store serves is the popularity list of all interactions, minus what the customer bought
+    interactions = run.downstream.output_for_node("interactions")
+    buyers = interactions.groupby("product_id")["customer_id"].nunique()
+    store = LocalRecommendationStore(recsys_home / "store.sqlite")
+    for customer in interactions["customer_id"].drop_duplicates().sample(20, random_state=1):
+        served = store.get(customer)
+        bought = set(interactions.loc[interactions["customer_id"] == customer, "product_id"])
+        assert len(served) == 10 and not bought & set(served["product_id"])
+        assert served["score"].tolist() == buyers.loc[served["product_id"]].astype(float).tolist()
+        assert served["score"].is_monotonic_decreasing
+        unserved = buyers.drop(list(bought | set(served["product_id"])))
+        assert unserved.max() <= served["score"].min()
+    published = run.downstream.output_for_node("recommendations")
+    assert set(published["source"]) == {"popularity"}

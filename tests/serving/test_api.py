@@ -1,0 +1,199 @@
+"""The serving API over HTTP (in-process client): lists, fallback, validation, API key, health, log, refresh."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from recsys_assets.core.data.purchase_history import purchase_history
+from recsys_assets.core.stores.serving_log import read_entries
+from recsys_assets.core.stores.source_db import SourceDatabase
+from recsys_assets.core.stores.store import LocalRecommendationStore
+from recsys_assets.serving.app import create_app
+from recsys_assets.serving.auth import MissingApiKeyError
+from tests.support.data import write_source
+from tests.support.serving import lists_for, publish, tiny_data
+
+KEY = "test-key-0123456789"
+HEADERS = {"X-API-Key": KEY}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return tiny_data()
+
+
+@pytest.fixture
+def served(recsys_home, data):
+    url = write_source(data)
+    store = LocalRecommendationStore(recsys_home / "store.sqlite")
+    publish(store, lists_for(data), "m1-aaaa", "m1")
+    app = create_app({"local": store}, SourceDatabase(url), KEY, recsys_home / "serving_log", refresh_seconds=0.05)
+    with TestClient(app) as client:
+        yield client, store, recsys_home
+    # leaving the block ran the shutdown: the serving log is flushed
+
+
+def test_known_customer_gets_store_list_with_names(served, data):
+    client, store, _ = served
+    customer = data.customers["customer_id"].iloc[0]
+    response = client.get(f"/recommendations/{customer}", params={"k": 5}, headers=HEADERS)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    expected = store.get(customer).head(5)
+    assert [i["product_id"] for i in body["items"]] == expected["product_id"].tolist()
+    assert [i["score"] for i in body["items"]] == pytest.approx(expected["score"].tolist())
+    products = data.products.set_index("product_id")
+    assert [i["name"] for i in body["items"]] == products.loc[expected["product_id"], "name"].tolist()
+    assert [i["category"] for i in body["items"]] == products.loc[expected["product_id"], "category"].tolist()
+    assert body["model_version"] == "m1" and body["store_version"] == "m1-aaaa"
+    assert body["fallback"] is None and body["cold_start"] is False and body["k"] == 5
+
+
+def test_cold_start_and_unknown_customer_get_flagged_popularity(served, data):
+    client, store, _ = served
+    cold = data.customers["customer_id"].iloc[-1]
+    cold_body = client.get(f"/recommendations/{cold}", headers=HEADERS).json()
+    assert cold_body["cold_start"] is True and cold_body["fallback"] is None
+    assert {i["source"] for i in cold_body["items"]} == {"popularity_fallback"}
+
+    unknown = client.get("/recommendations/NOT-A-CUSTOMER", headers=HEADERS)
+    assert unknown.status_code == 200
+    body = unknown.json()
+    assert body["fallback"] == "popularity" and body["cold_start"] is True
+    # the fallback is the popularity list the model gave its cold-start customers
+    assert [i["product_id"] for i in body["items"]] == store.get(cold)["product_id"].tolist()
+    assert len(body["items"]) == 10
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/recommendations/C000001?k=0", "k"),
+        ("/recommendations/C000001?k=101", "k"),
+        ("/recommendations/C000001?k=ten", "k"),
+        ("/recommendations/bad%20id%3B--", "customer_id"),
+        ("/recommendations/" + "x" * 65, "customer_id"),
+    ],
+)
+def test_invalid_requests_get_422_json_naming_the_field(served, path, field):
+    client, _, _ = served
+    response = client.get(path, headers=HEADERS)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "invalid_request" and field in body["message"]
+
+
+def test_unknown_target_is_404_json(served):
+    client, _, _ = served
+    response = client.get("/recommendations/C000001", params={"target": "prod"}, headers=HEADERS)
+    assert response.status_code == 404
+    assert "unknown target 'prod'" in response.json()["message"]
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}, {"X-API-Key": KEY + "x"}, {"Authorization": KEY}])
+def test_missing_or_wrong_key_is_401(served, headers):
+    client, _, _ = served
+    for path in ("/recommendations/C000001", "/customers?q=C0", "/customers/C000001/history"):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 401, path
+        assert response.json()["error"] == "unauthorized"
+        assert KEY not in response.text
+
+
+def test_health_docs_and_page_need_no_key(served):
+    client, _, home = served
+    health = client.get("/health")
+    assert health.status_code == 200
+    body = health.json()
+    assert body["status"] == "ok" and body["default_target"] == "local"
+    assert body["targets"]["local"]["live_version"] == "m1-aaaa"
+    assert body["targets"]["local"]["strategy"] == "memory"
+    assert body["catalog"]["products"] == 200 and body["catalog"]["error"] is None
+    assert client.get("/docs").status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert "/recommendations/{customer_id}" in schema["paths"]
+    assert "X-API-Key" in str(schema["components"]["securitySchemes"])
+    assert "Recommendation review" in client.get("/").text
+
+
+def test_history_matches_source_orders(served, data):
+    client, _, _ = served
+    customer = data.orders["customer_id"].value_counts().index[0]
+    response = client.get(f"/customers/{customer}/history", params={"top": 5}, headers=HEADERS)
+    assert response.status_code == 200
+    body = response.json()
+    orders = data.orders[data.orders["customer_id"] == customer]
+    expected = purchase_history(customer, orders, data.products, 5)
+    assert body["orders"] == expected.orders > 0
+    assert body["top_products"] == expected.top_products
+    assert body["top_categories"] == expected.top_categories
+    assert body["customer"]["customer_id"] == customer
+
+
+def test_customer_search(served, data):
+    client, _, _ = served
+    customer = data.customers.iloc[7]
+    found = client.get("/customers", params={"q": customer["customer_id"]}, headers=HEADERS).json()["customers"]
+    assert found[0]["customer_id"] == customer["customer_id"]
+    by_name = client.get("/customers", params={"q": customer["name"].lower()}, headers=HEADERS).json()["customers"]
+    assert customer["customer_id"] in [c["customer_id"] for c in by_name]
+
+
+def test_served_requests_reach_the_serving_log(recsys_home, data):
+    url = write_source(data)
+    store = LocalRecommendationStore(recsys_home / "store.sqlite")
+    publish(store, lists_for(data), "m1-aaaa", "m1")
+    log_dir = recsys_home / "serving_log"
+    known, cold = data.customers["customer_id"].iloc[0], data.customers["customer_id"].iloc[-1]
+    with TestClient(create_app({"local": store}, SourceDatabase(url), KEY, log_dir)) as client:
+        for customer in (known, cold, "NEW-CUSTOMER"):
+            assert client.get(f"/recommendations/{customer}", params={"k": 3}, headers=HEADERS).status_code == 200
+        assert client.get("/recommendations/x", params={"k": 0}, headers=HEADERS).status_code == 422  # not logged
+    entries = read_entries(log_dir)
+    assert entries["customer_id"].tolist() == [known, cold, "NEW-CUSTOMER"]
+    assert entries["cold_start"].tolist() == [False, True, True]
+    assert set(entries["model_version"]) == {"m1"} and set(entries["target"]) == {"local"}
+    assert entries["items"].iloc[0] == store.get(known)["product_id"].head(3).tolist()
+
+
+def test_new_live_version_is_picked_up_in_the_background(served, data):
+    client, store, _ = served
+    customer = data.customers["customer_id"].iloc[1]
+    before = client.get(f"/recommendations/{customer}", headers=HEADERS).json()
+    publish(store, lists_for(data, shift=1), "m2-bbbb", "m2")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        body = client.get(f"/recommendations/{customer}", headers=HEADERS).json()
+        if body["store_version"] == "m2-bbbb":
+            break
+        time.sleep(0.05)
+    assert body["store_version"] == "m2-bbbb" and body["model_version"] == "m2"
+    assert [i["product_id"] for i in body["items"]] == store.get(customer, "m2-bbbb")["product_id"].tolist()
+    assert body["items"] != before["items"]
+
+
+def test_no_live_version_is_503_and_unhealthy(recsys_home, data):
+    store = LocalRecommendationStore(recsys_home / "store.sqlite")
+    with TestClient(create_app({"local": store}, None, KEY, None)) as client:
+        response = client.get("/recommendations/C000001", headers=HEADERS)
+        assert response.status_code == 503 and "no live version" in response.json()["message"]
+        health = client.get("/health")
+        assert health.status_code == 503 and health.json()["status"] == "unavailable"
+
+
+def test_app_refuses_to_start_without_key(recsys_home):
+    store = LocalRecommendationStore(recsys_home / "store.sqlite")
+    with pytest.raises(MissingApiKeyError, match="RECSYS_API_KEY"):
+        create_app({"local": store}, None, None, None)
+
+
+def test_insecure_no_auth_serves_without_key(recsys_home, data):
+    store = LocalRecommendationStore(recsys_home / "store.sqlite")
+    publish(store, lists_for(data), "m1-aaaa", "m1")
+    with TestClient(create_app({"local": store}, None, None, None, allow_no_auth=True)) as client:
+        response = client.get(f"/recommendations/{data.customers['customer_id'].iloc[0]}")
+        assert response.status_code == 200 and response.json()["items"][0]["name"] is None  # no source: no names
+        assert client.get("/health").json()["auth"] is False

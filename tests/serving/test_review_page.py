@@ -1,0 +1,147 @@
+"""The review page in headless Chromium (Debian's `chromium`, driven by playwright): search a customer, compare
+what the page shows with the store and the source database, switch between the dev and prod targets."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+
+import pytest
+import uvicorn
+
+from recsys_assets.core.data.purchase_history import purchase_history
+from recsys_assets.core.stores.source_db import SourceDatabase
+from recsys_assets.core.stores.store import LocalRecommendationStore
+from recsys_assets.serving.app import create_app
+from tests.support.data import write_source
+from tests.support.serving import free_port, lists_for, publish, tiny_data
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+KEY = "page-test-key"
+
+if not os.path.exists(CHROMIUM):
+    if os.environ.get("CI"):
+        raise RuntimeError("chromium is not installed: `make test` installs it (apt-get install chromium)")
+    pytest.skip("chromium is not installed (run `make test`, which installs it)", allow_module_level=True)
+
+
+@pytest.fixture
+def server(recsys_home):
+    """The app over two targets (dev and prod: two local stores with different versions), in a uvicorn thread."""
+    data = tiny_data()
+    url = write_source(data)
+    dev = LocalRecommendationStore(recsys_home / "dev.sqlite")
+    prod = LocalRecommendationStore(recsys_home / "prod.sqlite")
+    publish(dev, lists_for(data, shift=2), "dev-m2-aaaa", "dev-m2")
+    publish(prod, lists_for(data), "prod-m1-bbbb", "prod-m1")
+    app = create_app({"dev": dev, "prod": prod}, SourceDatabase(url), KEY, recsys_home / "serving_log")
+    port = free_port()
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=uv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not uv.started and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.05)
+    assert uv.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}/", data, {"dev": dev, "prod": prod}
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture
+def page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
+
+
+def table(page, tbody_id: str) -> list[list[str]]:
+    return page.eval_on_selector_all(
+        f"#{tbody_id} tr", "rows => rows.map(r => [...r.children].map(td => td.textContent))"
+    )
+
+
+def test_review_page_shows_store_lists_and_history(server, page, tmp_path):
+    url, data, stores = server
+    orders_per_customer = data.orders["customer_id"].value_counts()
+    customer = orders_per_customer.index[0]
+    page.goto(url)
+    page.wait_for_selector("#target-field:not([hidden])")  # two targets configured: the switch is shown
+    assert page.eval_on_selector_all("#target option", "o => o.map(x => x.value)") == ["dev", "prod"]
+    page.fill("#api-key", KEY)
+    page.fill("#customer", customer)
+    page.click("#search")
+    page.wait_for_selector("#recs-box:not([hidden])")
+
+    def expected_rows(store):
+        lists = store.get(customer)
+        products = data.products.set_index("product_id")
+        return [
+            [str(r.rank), r.product_id, products.loc[r.product_id, "name"], products.loc[r.product_id, "category"]]
+            for r in lists.itertuples()
+        ]
+
+    shown = table(page, "recs")
+    assert [row[:4] for row in shown] == expected_rows(stores["dev"])
+    assert [float(row[4]) for row in shown] == pytest.approx(stores["dev"].get(customer)["score"].tolist(), abs=1e-4)
+    assert "dev-m2" in page.text_content("#model-version")
+
+    orders = data.orders[data.orders["customer_id"] == customer]
+    history = purchase_history(customer, orders, data.products, 10)
+    assert table(page, "history-products") == [
+        [p["product_id"], p["name"], p["category"], str(p["orders"])] for p in history.top_products
+    ]
+    assert table(page, "history-categories") == [
+        [c["category"], str(c["orders"]), str(c["products"])] for c in history.top_categories
+    ]
+    name = data.customers.set_index("customer_id").loc[customer, "name"]
+    assert page.text_content("#customer-title") == f"{name} ({customer})"
+    page.screenshot(path=str(tmp_path / "review-dev.png"), full_page=True)
+
+    page.select_option("#target", "prod")  # the page reloads the customer from the other target
+    page.wait_for_function("document.querySelector('#model-version').textContent.includes('prod-m1')")
+    assert [row[:4] for row in table(page, "recs")] == expected_rows(stores["prod"])
+
+
+def test_review_page_name_search_fallback_and_wrong_key(server, page):
+    url, data, stores = server
+    page.goto(url)
+    page.fill("#api-key", KEY)
+    customer = data.customers.iloc[12]
+    page.fill("#customer", customer["name"][:-1])  # a name fragment that matches several customers
+    page.click("#search")
+    page.wait_for_selector("#suggestions-box:not([hidden])")
+    page.click(f"#suggestions button[data-customer-id='{customer['customer_id']}']")
+    page.wait_for_function(
+        f"document.querySelector('#customer-title').textContent.includes('{customer['customer_id']}')"
+    )
+    assert [r[1] for r in table(page, "recs")] == stores["dev"].get(customer["customer_id"])["product_id"].tolist()
+
+    page.fill("#customer", "NEW-CUSTOMER-1")  # not in the master data nor in the store
+    page.click("#search")
+    page.wait_for_selector("#fallback:not([hidden])")
+    assert "popularity fallback" in page.text_content("#fallback")
+    assert table(page, "history-products") == []
+
+    page.fill("#api-key", "wrong-key")
+    page.click("#search")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "401" in page.text_content("#error")

@@ -1,0 +1,1 @@
+"""Test helpers: generated data, emulators, Dagster processes, fault proxy, serving fixtures."""

@@ -1,0 +1,97 @@
+"""Helpers for the serving tests: a tiny source database, lists published to a local store, a server process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+
+from recsys_assets.core.data.generator import GeneratedData, GeneratorConfig, generate
+from recsys_assets.core.stores.store import LocalRecommendationStore
+
+TINY = GeneratorConfig(customers=150, products=200, days=20, lines_per_day=200, seed=5, end_date=dt.date(2026, 6, 30))
+COLD_CUSTOMERS = 3  # the last master-data customers are published as cold starts
+
+
+def tiny_data() -> GeneratedData:
+    return generate(TINY)
+
+
+def lists_for(data: GeneratedData, k: int = 10, shift: int = 0) -> pd.DataFrame:
+    """Deterministic top-k lists for every master-data customer: a rotation of the most ordered products (by
+    `shift`, so two versions differ), the last COLD_CUSTOMERS customers getting the plain popularity list."""
+    popular = data.orders["product_id"].value_counts().index.astype(str).tolist()[:50]
+    customers = data.customers["customer_id"].astype(str).tolist()
+    rows = []
+    for i, customer in enumerate(customers):
+        cold = i >= len(customers) - COLD_CUSTOMERS
+        for rank in range(1, k + 1):
+            product = popular[rank - 1] if cold else popular[(i + shift + rank * 3) % len(popular)]
+            rows.append((customer, rank, product, round(1.0 / rank, 6), "popularity_fallback" if cold else "als"))
+    return pd.DataFrame(rows, columns=["customer_id", "rank", "product_id", "score", "source"])
+
+
+def publish(store: LocalRecommendationStore, lists: pd.DataFrame, version: str, model_version: str) -> None:
+    store.publish(version, lists, {"model_version": model_version, "target": "test"}, keep_versions=3)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """`recsys serve` in its own session on a free loopback port; stopped by PID (SIGKILL after a timeout)."""
+
+    def __init__(self, env: dict, extra_args: list[str] | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        recsys = Path(sys.executable).parent / "recsys"
+        self.process = subprocess.Popen(
+            [str(recsys), "serve", "--port", str(self.port), "--refresh-seconds", "0.2", *(extra_args or [])],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            restore_signals=True,
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"recsys serve exited with {self.process.returncode}: {self.output()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"recsys serve did not become healthy on {self.url} in {timeout}s")
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        return self.output()
+
+    def output(self) -> str:
+        if self.process.stdout is None or self.process.poll() is None:
+            return ""
+        text = self.process.stdout.read().decode(errors="replace")
+        self.process.stdout.close()
+        self.process.stdout = None
+        return text

@@ -1,0 +1,79 @@
+"""Alerts: thresholds, the alert log, the webhook (a real loopback HTTP server)."""
+
+import logging
+
+import pytest
+
+from recsys_assets.core.lifecycle.alerts import Alert, Threshold, evaluate_thresholds, thresholds_from_env
+from recsys_assets.core.stores.alert_sinks import raise_alert, read_alerts
+from tests.support.webhook import Webhook
+
+
+def test_thresholds_floor_ceiling_and_any_k():
+    thresholds = [
+        Threshold("model_metrics", "model_map@", floor=0.01),
+        Threshold("interactions", "dropped_share", 0, 0.2),
+    ]
+    low = evaluate_thresholds("model_metrics", {"model_map@20": 0.004, "popularity_map@20": 0.001}, thresholds)
+    assert [a.details["metric"] for a in low] == ["model_map@20"]
+    assert "model_map@20 = 0.004 is below the floor 0.01" in low[0].message
+    assert evaluate_thresholds("model_metrics", {"model_map@10": 0.05}, thresholds) == []
+    high = evaluate_thresholds("interactions", {"dropped_share": 0.35, "rows": 10, "flag": True}, thresholds)
+    assert len(high) == 1 and high[0].details["value"] == 0.35 and high[0].details["threshold"] == 0.2
+    # a metric of another asset is never checked against this asset's threshold
+    assert evaluate_thresholds("interactions", {"model_map@10": 0.0}, thresholds) == []
+
+
+def test_thresholds_from_env(monkeypatch):
+    monkeypatch.setenv("RECSYS_ALERT_MAP_FLOOR", "0.02")
+    monkeypatch.setenv("RECSYS_ALERT_DROPPED_SHARE_CEILING", "0.5")
+    floor, ceiling = thresholds_from_env()
+    assert floor.floor == 0.02 and ceiling.ceiling == 0.5
+    monkeypatch.setenv("RECSYS_ALERT_MAP_FLOOR", "high")
+    with pytest.raises(ValueError, match="RECSYS_ALERT_MAP_FLOOR must be a number, got 'high'"):
+        thresholds_from_env()
+
+
+class Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+def test_alert_is_logged_recorded_and_posted_without_leaking_the_url(tmp_path):
+    alert = Alert(kind="metric_threshold", source="model_metrics", message="map too low", details={"value": 0.001})
+    logger, records = logging.getLogger("recsys_assets.core.stores.alert_sinks"), Records()
+    logger.addHandler(records)
+    logger.setLevel(logging.INFO)
+    try:
+        with Webhook() as hook:
+            delivery = raise_alert(alert, tmp_path, webhook_url=hook.url())
+    finally:
+        logger.removeHandler(records)
+    text = "\n".join(records.lines)
+    assert delivery.webhook_status == 200 and delivery.webhook_error is None
+    [posted] = hook.received
+    assert posted["path"] == "/hooks/SECRET-TOKEN-123" and posted["type"] == "application/json"
+    assert posted["json"]["text"] == "map too low" and posted["json"]["details"] == {"value": 0.001}
+    [stored] = read_alerts(tmp_path / "alerts.jsonl")
+    assert stored["kind"] == "metric_threshold" and stored["source"] == "model_metrics" and stored["ts"]
+    assert "map too low" in text
+    assert "SECRET-TOKEN" not in text and "127.0.0.1" in text
+
+
+def test_failing_webhook_keeps_the_alert(tmp_path, monkeypatch):
+    with Webhook(status=500) as hook:
+        monkeypatch.setenv("RECSYS_ALERT_WEBHOOK_URL", hook.url())
+        delivery = raise_alert(Alert("run_failure", "ingest_job", "boom"), tmp_path)
+    assert delivery.webhook_status is None and "500" in delivery.webhook_error
+    assert [a["message"] for a in read_alerts(tmp_path / "alerts.jsonl")] == ["boom"]
+
+
+def test_no_webhook_configured_only_records(tmp_path, monkeypatch):
+    monkeypatch.delenv("RECSYS_ALERT_WEBHOOK_URL", raising=False)
+    delivery = raise_alert(Alert("run_failure", "ingest_job", "boom"), tmp_path)
+    assert delivery.webhook_status is None and delivery.webhook_error is None
+    assert len(read_alerts(tmp_path / "alerts.jsonl")) == 1

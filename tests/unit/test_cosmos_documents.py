@@ -1,0 +1,78 @@
+"""Pure functions of the Cosmos DB store: document layout, pointer bookkeeping, retry waits, the target rule."""
+
+import pandas as pd
+import pytest
+
+from recsys_assets.core.stores.cosmos_documents import (
+    DocumentError,
+    documents_to_frame,
+    empty_pointer,
+    pointer_after_publish,
+    pointer_with_pending,
+    pointer_without_retired,
+    recommendation_documents,
+    retry_delay_seconds,
+)
+
+
+def lists() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": ["b", "a", "a", "c", "b"],
+            "rank": [1, 2, 1, 1, 2],
+            "product_id": ["p1", "p2", "p3", "p4", "p5"],
+            "score": [0.9, 0.4, 0.8, 0.7, 0.3],
+            "source": ["als", "als", "als", "popularity_fallback", "als"],
+        }
+    )
+
+
+def test_documents_one_per_customer_in_batches_and_back():
+    batches = list(recommendation_documents("v1", "m1", lists(), batch_customers=2))
+    assert [[d["customer_id"] for d in batch] for batch in batches] == [["a", "b"], ["c"]]
+    first = batches[0][0]
+    assert first["id"] == "v1" and first["version"] == "v1" and first["model_version"] == "m1"
+    assert [item["product_id"] for item in first["items"]] == ["p3", "p2"]  # ordered by rank
+    back = documents_to_frame([d for batch in batches for d in batch])
+    expected = lists().sort_values(["customer_id", "rank"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(back, expected, check_dtype=False)
+
+
+def test_documents_refuse_bad_versions_and_the_reserved_customer():
+    with pytest.raises(DocumentError, match="'v/1' cannot be a Cosmos DB document id"):
+        recommendation_documents("v/1", "m", lists())
+    with pytest.raises(DocumentError, match="'__meta__' is reserved"):
+        recommendation_documents("v1", "m", lists().assign(customer_id="__meta__"))
+    assert list(recommendation_documents("v1", "m", lists().iloc[:0])) == []
+
+
+def info(version: str) -> dict:
+    return {"version": version, "published_at": "t", "customers": 1, "rows": 1, "metadata": {}}
+
+
+def test_pointer_keeps_the_newest_versions_and_retires_the_rest_and_orphans():
+    pointer = empty_pointer()
+    for version in ("v1", "v2", "v3"):
+        pointer = pointer_with_pending(pointer, version)
+        pointer, retired = pointer_after_publish(pointer, info(version), keep_versions=2)
+        pointer = pointer_without_retired(pointer, retired)
+    assert pointer["live"] == "v3" and [v["version"] for v in pointer["versions"]] == ["v3", "v2"]
+    # a failed publish of v4 leaves it pending; the next publish retires its partial documents
+    pointer = pointer_with_pending(pointer, "v4")
+    assert pointer["live"] == "v3"
+    pointer = pointer_with_pending(pointer, "v5")
+    pointer, retired = pointer_after_publish(pointer, info("v5"), keep_versions=2)
+    assert sorted(retired) == ["v2", "v4"] and pointer["pending"] == [] and pointer["retired"] == retired
+    # re-publishing a kept version makes it live and newest without duplicating it
+    pointer, retired = pointer_after_publish(pointer_without_retired(pointer, retired), info("v3"), keep_versions=2)
+    assert [v["version"] for v in pointer["versions"]] == ["v3", "v5"] and retired == []
+    with pytest.raises(DocumentError, match="keep_versions must be at least 1"):
+        pointer_after_publish(pointer, info("v6"), keep_versions=0)
+
+
+def test_retry_delay_honours_the_server_then_backs_off():
+    assert retry_delay_seconds({"x-ms-retry-after-ms": "250"}, attempt=1) == 0.25
+    assert retry_delay_seconds({"Retry-After": "2"}, attempt=1) == 2.0
+    assert retry_delay_seconds({"x-ms-retry-after-ms": "999999"}, attempt=1, cap_s=5) == 5
+    assert [retry_delay_seconds({}, attempt=n, base_s=0.1) for n in (1, 2, 3)] == [0.1, 0.2, 0.4]
+    assert retry_delay_seconds({"x-ms-retry-after-ms": "soon"}, attempt=2, base_s=0.1) == 0.2

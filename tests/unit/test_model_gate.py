@@ -1,0 +1,57 @@
+"""The model gate's decision and the model registry (pure functions, no Dagster)."""
+
+import pytest
+
+from recsys_assets.core.lifecycle.model_gate import judge_candidate
+from recsys_assets.core.modeling.artifact import ModelArtifact
+from recsys_assets.core.stores.model_registry import ModelRegistry
+
+
+def test_candidate_must_beat_popularity():
+    verdict = judge_candidate(0.010, 0.012, None, tolerance=0.05, champion_note="nothing is published yet")
+    assert not verdict.passed
+    assert "must beat the popularity baseline" in verdict.message()
+    assert "nothing is published yet" in verdict.message()
+    assert judge_candidate(0.013, 0.012, None, tolerance=0.05).passed
+
+
+def test_selected_popularity_only_has_to_keep_up_with_the_champion():
+    verdict = judge_candidate(0.012, 0.012, None, tolerance=0.05, candidate_is_popularity=True)
+    assert verdict.passed and "is the popularity baseline" in verdict.message()
+    assert not judge_candidate(0.012, 0.012, 0.05, tolerance=0.05, candidate_is_popularity=True).passed
+
+
+def test_candidate_within_tolerance_of_the_champion_passes():
+    assert judge_candidate(0.0480, 0.02, 0.0500, tolerance=0.05).passed  # 4 % worse: tolerated
+    refused = judge_candidate(0.0470, 0.02, 0.0500, tolerance=0.05)  # 6 % worse
+    assert not refused.passed
+    assert "worse than the live champion" in refused.message()
+    assert refused.champion_map == 0.05 and refused.popularity_map == 0.02
+
+
+def test_min_lift_and_invalid_settings():
+    assert not judge_candidate(0.030, 0.02, None, tolerance=0.0, min_lift=2.0).passed
+    with pytest.raises(ValueError, match="must not be negative"):
+        judge_candidate(0.03, 0.02, None, tolerance=-0.1)
+
+
+def _artifact(version: str) -> ModelArtifact:
+    return ModelArtifact(version=version, data_version="d", evaluation=None, serving=None)
+
+
+def test_registry_saves_loads_and_prunes_but_keeps_the_champion(tmp_path):
+    import os
+    import time
+
+    registry = ModelRegistry(tmp_path / "models")
+    assert registry.load("missing") is None and registry.versions() == []
+    for i, version in enumerate(["a", "b", "c", "d"]):
+        path = registry.save(_artifact(version))
+        os.utime(path, (time.time() + i, time.time() + i))  # distinct ages, newest last
+    assert registry.versions() == ["d", "c", "b", "a"]
+    assert registry.load("b").version == "b"
+    removed = registry.prune(keep=2, protect={"a"})
+    assert removed == ["b"]
+    assert sorted(registry.versions()) == ["a", "c", "d"]
+    with pytest.raises(ValueError, match="invalid model version"):
+        registry.load("../x")
