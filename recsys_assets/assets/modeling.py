@@ -7,7 +7,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 from pydantic import Field
 
-from ..core.data.split import TemporalSplit, temporal_split
+from ..core.data.split import TemporalSplit, holdout_split, plan_holdout
 from ..core.modeling.artifact import ModelArtifact
 from ..core.modeling.candidates import GridSpec, candidate_grid
 from ..core.modeling.models import ALSParams
@@ -20,25 +20,49 @@ from ..core.modeling.training import (
     model_version,
     train,
 )
+from ..core.modeling.verdict import judge_offline
 from ..settings import git_commit
 
 
 class SplitConfig(Config):
-    test_days: int = Field(14, description="The last N days are the hold-out (at most 20 % of the history).")
+    test_strategy: str = Field(
+        "auto",
+        description="auto (from the data, see README 'Reading the metrics'), global_time (the last test_days) or "
+        "per_customer_recent (each customer's most recent test_fraction of orders).",
+    )
+    test_days: int | None = Field(
+        None,
+        description="global_time: the last N days are the hold-out (at most 20 % of the history); "
+        "auto without a value tries 14, 28, 56, 91, 182.",
+    )
+    test_fraction: float = Field(0.2, description="per_customer_recent: share of each customer's orders held out.")
+    min_evaluable_customers: int = Field(
+        200, description="auto: a global window must leave this many evaluable customers; fewer flag noise."
+    )
 
 
-@asset(group_name="modeling", code_version="1")
-def train_test_split(config: SplitConfig, interactions: pd.DataFrame) -> Output[TemporalSplit]:
-    """Temporal hold-out: interactions before the cutoff train, the ones from the cutoff on test."""
-    split = temporal_split(interactions, config.test_days)
+@asset(group_name="modeling", code_version="2")
+def train_test_split(
+    context: AssetExecutionContext, config: SplitConfig, interactions: pd.DataFrame
+) -> Output[TemporalSplit]:
+    """The hold-out: the global time cut, or each customer's most recent orders when the data is too sparse for
+    it (`test_strategy: auto`); the plan and the counts behind it are in the metadata."""
+    plan = plan_holdout(
+        interactions, config.test_strategy, config.test_days, config.test_fraction, config.min_evaluable_customers
+    )
+    split = holdout_split(interactions, plan)
+    context.log.info(f"train_test_split: {split.description}")
     return Output(
         split,
         metadata={
+            "strategy": split.strategy,
+            "holdout": split.description,
             "cutoff": str(split.cutoff),
             "test_days": split.test_days,
             "train_rows": len(split.train),
             "test_rows": len(split.test),
             "test_customers": int(split.test["customer_id"].nunique()),
+            "evaluable_customers": split.evaluable_customers,
         },
     )
 
@@ -85,7 +109,8 @@ class ModelConfig(Config):
     bpr_iterations: int = Field(_GRID.bpr_iterations, description="BPR epochs.")
     validation_strategy: str = Field(
         _SELECTION.strategy,
-        description="global_time (last validation_days) or per_customer_recent (validation_fraction).",
+        description="auto (from the data, like the hold-out), global_time (last validation_days) or "
+        "per_customer_recent (validation_fraction).",
     )
     validation_days: int = Field(
         _SELECTION.validation_days, description="Days of the training data that validate (global_time)."
@@ -103,6 +128,14 @@ class ModelConfig(Config):
     min_improvement: float = Field(
         _SELECTION.min_improvement,
         description="Relative validation-MAP margin over popularity a model needs to be chosen.",
+    )
+    confidence: float = Field(
+        _SELECTION.confidence,
+        description="A model beats popularity only if this bootstrap interval of its paired validation lead is > 0.",
+    )
+    min_evaluable_customers: int = Field(
+        _SELECTION.min_evaluable_customers,
+        description="auto validation: a global window must leave this many customers; fewer flag noise.",
     )
 
     def training_config(self) -> TrainingConfig:
@@ -146,6 +179,8 @@ class ModelConfig(Config):
             exclude_purchased=self.exclude_purchased,
             max_validation_customers=self.max_validation_customers,
             min_improvement=self.min_improvement,
+            confidence=self.confidence,
+            min_evaluable_customers=self.min_evaluable_customers,
             seed=self.random_state,
         )
 
@@ -215,6 +250,7 @@ def selection_metadata(selection: SelectionResult | None, chosen: TrainingConfig
             next(r for r in selection.candidates if r.config.model == "popularity").metrics["map"]
         ),
         "selection_reason": selection.reason,
+        "selection_noise": selection.noise or "none",
         "validation_split": f"{selection.settings.strategy}: {selection.validation}",
         "validation_customers": selection.validation_customers,
         "candidates": len(selection.candidates),
@@ -227,28 +263,63 @@ def selection_metadata(selection: SelectionResult | None, chosen: TrainingConfig
 class MetricsConfig(Config):
     k: int = Field(10, description="Length of the lists scored (the K of MAP@K).")
     exclude_purchased: bool = Field(True, description="Score lists without already-bought products.")
-
-
-@asset(group_name="modeling", code_version="1")
-def model_metrics(
-    config: MetricsConfig, als_model: ModelArtifact, train_test_split: TemporalSplit, products: pd.DataFrame
-) -> Output[dict]:
-    """MAP@K, precision@K, recall@K, NDCG@K and coverage on the test hold-out: the selected model vs popularity."""
-    model = als_model.evaluation
-    results = evaluate(
-        model, train_test_split.test, config.k, config.exclude_purchased, inactive_item_indices(model, products)
+    confidence: float = Field(0.95, description="Level of the bootstrap intervals over customers.")
+    min_evaluable_customers: int = Field(
+        200, description="Fewer hold-out customers than this: the figures are flagged as noise."
     )
+
+
+METRIC_NAMES = ("map", "precision", "recall", "ndcg", "auc")
+
+
+@asset(group_name="modeling", code_version="2")
+def model_metrics(
+    context: AssetExecutionContext,
+    config: MetricsConfig,
+    als_model: ModelArtifact,
+    train_test_split: TemporalSplit,
+    products: pd.DataFrame,
+) -> Output[dict]:
+    """MAP@K, precision@K, recall@K, NDCG@K, AUC@K and coverage on the hold-out: the selected model vs popularity,
+    each with its customer count and a bootstrap interval over customers, and whether the model's lead is real."""
+    model = als_model.evaluation
     k = config.k
-    flat = {
-        f"{name}_{metric}@{k}" if metric != "evaluated_users" else f"{name}_{metric}": value
-        for name, values in results.items()
-        for metric, value in values.items()
-    }
+    results = evaluate(
+        model,
+        train_test_split.test,
+        k,
+        config.exclude_purchased,
+        inactive_item_indices(model, products),
+        confidence=config.confidence,
+    )
+    verdict = judge_offline(results, k, config.min_evaluable_customers, model.config.model == "popularity")
+    intervals = results["intervals"]
+    flat = {}
+    for side in ("model", "popularity"):
+        for metric in METRIC_NAMES:
+            flat[f"{side}_{metric}@{k}"] = results[side][metric]
+            flat[f"{side}_{metric}@{k}_low"] = intervals[f"{side}_{metric}"]["low"]
+            flat[f"{side}_{metric}@{k}_high"] = intervals[f"{side}_{metric}"]["high"]
+        flat[f"{side}_coverage@{k}"] = results[side]["coverage"]
+        flat[f"{side}_evaluated_users"] = results[side]["evaluated_users"]
     baseline_map = results["popularity"]["map"]
-    lift = results["model"]["map"] / baseline_map if baseline_map > 0 else float("inf")
+    lift = results["model"]["map"] / baseline_map if baseline_map > 0 else 0.0
+    level = f"{config.confidence:.0%}"
     rows = "\n".join(
-        f"| {metric} | {results['model'][metric]:.4f} | {results['popularity'][metric]:.4f} |"
-        for metric in ("map", "precision", "recall", "ndcg", "coverage")
+        f"| {metric}@{k} | {results['model'][metric]:.4f} ({intervals[f'model_{metric}']['low']:.4f}–"
+        f"{intervals[f'model_{metric}']['high']:.4f}) | {results['popularity'][metric]:.4f} "
+        f"({intervals[f'popularity_{metric}']['low']:.4f}–{intervals[f'popularity_{metric}']['high']:.4f}) | "
+        f"{intervals[f'lead_{metric}']['low']:+.4f} to {intervals[f'lead_{metric}']['high']:+.4f} |"
+        for metric in METRIC_NAMES
+    )
+    table = (
+        f"Hold-out: {train_test_split.description}. {results['model']['evaluated_users']} customers evaluated; "
+        f"{level} bootstrap intervals over customers in brackets.\n\n"
+        f"| metric | model | popularity | paired lead ({level}) |\n|---|---|---|---|\n{rows}\n\n"
+        f"**{verdict.reason}**" + (f"\n\n**{verdict.noise}**" if verdict.noise else "")
+    )
+    (context.log.warning if verdict.noise else context.log.info)(
+        f"model_metrics: {verdict.reason}" + (f"; {verdict.noise}" if verdict.noise else "")
     )
     summary = {
         "k": k,
@@ -256,14 +327,27 @@ def model_metrics(
         "selected_model": model.config.label,
         "model": results["model"],
         "popularity": results["popularity"],
+        "intervals": intervals,
+        "confidence": config.confidence,
+        "holdout": train_test_split.description,
+        "beats_popularity": verdict.beats_popularity,
+        "publish_popularity": verdict.publish_popularity,
+        "verdict": verdict.reason,
+        "noise": verdict.noise,
     }
     return Output(
         summary,
         metadata={
             **{key: float(value) for key, value in flat.items()},
-            "map_lift_over_popularity": float(round(lift, 4)) if lift != float("inf") else 0.0,
+            f"lead_map@{k}_low": float(intervals["lead_map"]["low"]),
+            f"lead_map@{k}_high": float(intervals["lead_map"]["high"]),
+            "map_lift_over_popularity": float(round(lift, 4)),
+            "evaluated_customers": int(results["model"]["evaluated_users"]),
+            "beats_popularity": MetadataValue.bool(verdict.beats_popularity),
+            "figures_are_noise": MetadataValue.bool(bool(verdict.noise)),
+            "verdict": verdict.reason,
             "model_version": als_model.version,
             "selected_model": model.config.label,
-            "summary": MetadataValue.md(f"| metric@{k} | model | popularity |\n|---|---|---|\n{rows}"),
+            "summary": MetadataValue.md(table),
         },
     )

@@ -7,7 +7,7 @@ from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 from pydantic import Field
 
 from ..core.modeling.artifact import ModelArtifact
-from ..core.modeling.training import inactive_item_indices, recommend_for_customers
+from ..core.modeling.training import as_popularity, inactive_item_indices, recommend_for_customers
 from ..resources.stores import StoreResource
 from ..tags import TARGET_TAG
 
@@ -22,12 +22,19 @@ def recommendations(
     context: AssetExecutionContext,
     config: RecommendationsConfig,
     als_model: ModelArtifact,
+    model_metrics: dict,
     customers: pd.DataFrame,
     products: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
-    """Top-K active products per customer of the master data from the selected model (`source` names it:
-    ``popularity`` when popularity won the selection); customers the model never saw get popularity."""
+    """Top-K active products per customer of the master data from the selected model; customers the model never
+    saw get popularity. When the model showed no lead over popularity beyond noise on the hold-out
+    (`model_metrics`), the popularity lists are published instead (`source` = ``popularity``): popularity is a
+    valid model, and a shop is never left without lists."""
     model = als_model.serving
+    popularity_instead = bool(model_metrics.get("publish_popularity")) and model.config.model != "popularity"
+    if popularity_instead:
+        context.log.warning(f"recommendations: publishing popularity lists: {model_metrics['verdict']}")
+        model = as_popularity(model)
     lists = recommend_for_customers(
         model, customers["customer_id"], config.k, config.exclude_purchased, inactive_item_indices(model, products)
     )
@@ -47,6 +54,7 @@ def recommendations(
             "model_version": als_model.version,
             "model": model.config.label,
             "published_popularity": MetadataValue.bool(model.config.model == "popularity"),
+            "why": model_metrics.get("verdict", ""),
             "preview": MetadataValue.md(preview),
         },
     )
@@ -56,6 +64,13 @@ def publish_version(model_version: str, lists: pd.DataFrame) -> str:
     """The store version of a set of lists: the model version plus a hash of the lists (re-publish is a no-op)."""
     digest = hashlib.sha256(pd.util.hash_pandas_object(lists, index=False).to_numpy().tobytes()).hexdigest()[:8]
     return f"{model_version}-{digest}"
+
+
+def published_family(lists: pd.DataFrame) -> str:
+    """Which lists a set of recommendations holds: ``popularity`` when every customer gets popularity's list,
+    else the model's name (from the `source` column)."""
+    sources = set(lists["source"].astype(str)) - {"popularity_fallback"} if len(lists) else set()
+    return "popularity" if sources <= {"popularity"} else ",".join(sorted(sources))
 
 
 class PublishConfig(Config):
@@ -69,6 +84,7 @@ def published_recommendations(
     """Make the new lists live in the store atomically: readers see the old set or the new one, never a mix."""
     target = store.store()
     model_ver = str(recommendations["model_version"].iloc[0]) if len(recommendations) else "empty"
+    published_model = published_family(recommendations)
     version = publish_version(model_ver, recommendations)
     previous = target.live_version()
     context.log.info(f"published_recommendations: publishing {version} to {target.describe()} (was {previous})")
@@ -76,7 +92,12 @@ def published_recommendations(
     report = target.publish(
         version,
         recommendations,
-        {"model_version": model_ver, "run_id": context.run_id, "target": store.target()},
+        {
+            "model_version": model_ver,
+            "published_model": published_model,
+            "run_id": context.run_id,
+            "target": store.target(),
+        },
         keep_versions=config.keep_versions,
     )
     if report is not None:  # stores that report on their publish (Cosmos DB)
@@ -90,6 +111,7 @@ def published_recommendations(
             "version": version,
             "previous_version": previous or "none",
             "model_version": model_ver,
+            "published_model": published_model,
             "store": target.describe(),
             "target": store.target(),
             "customers": int(recommendations["customer_id"].nunique()),

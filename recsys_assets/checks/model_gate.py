@@ -16,7 +16,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from ..assets.publishing import recommendations
+from ..assets.publishing import published_family, recommendations
 from ..core.data.split import TemporalSplit
 from ..core.lifecycle.model_gate import judge_candidate, score_champion
 from ..core.modeling.artifact import ModelArtifact
@@ -45,12 +45,14 @@ class ModelGateConfig(Config):
         "train_test_split": AssetIn(),
         "products": AssetIn(),
     },
-    description="The candidate must beat popularity and must not be worse than the live champion beyond a "
-    "tolerance (MAP@K on the same hold-out); otherwise nothing is published.",
+    description="The lists must not be worse than the best we have: a model must beat popularity beyond noise and "
+    "keep up with the live champion (MAP@K on the same hold-out); popularity lists are published when nothing is "
+    "live; otherwise nothing is published.",
 )
 def model_gate(
     context: AssetCheckExecutionContext,
     config: ModelGateConfig,
+    recommendations: pd.DataFrame,
     model_metrics: dict,
     als_model: ModelArtifact,
     train_test_split: TemporalSplit,
@@ -61,26 +63,34 @@ def model_gate(
     registry = models.registry()
     k = int(model_metrics["k"])
     exclude_purchased = bool(run_config_value(context, "model_metrics", "exclude_purchased", True))
+    published = published_family(recommendations)
+    candidate_is_popularity = published == "popularity"
+    popularity_map = float(model_metrics["popularity"]["map"])
+    candidate_map = popularity_map if candidate_is_popularity else float(model_metrics["model"]["map"])
     champion = score_champion(
         store.store(),
         registry,
         als_model.version,
-        float(model_metrics["model"]["map"]),
+        candidate_map,
         train_test_split,
         products,
         k,
         exclude_purchased,
+        popularity_map,
+        candidate_is_popularity,
     )
     champion_version, champion_map, note = champion.version, champion.map, champion.note
     verdict = judge_candidate(
-        float(model_metrics["model"]["map"]),
-        float(model_metrics["popularity"]["map"]),
+        candidate_map,
+        popularity_map,
         champion_map,
         config.tolerance,
         config.min_lift_over_popularity,
         k,
         note,
-        candidate_is_popularity=als_model.evaluation.recommender.name == "popularity",
+        candidate_is_popularity=candidate_is_popularity,
+        champion_live=champion_version is not None,
+        lead_is_real=bool(model_metrics.get("beats_popularity", True)),
     )
     registry.save(als_model)
     registry.prune(config.keep_models, protect={v for v in (champion_version, als_model.version) if v})
@@ -101,6 +111,8 @@ def model_gate(
             "tolerance": config.tolerance,
             "min_lift_over_popularity": config.min_lift_over_popularity,
             "candidate_model": als_model.evaluation.recommender.name,
+            "candidate_lists": published,
+            "offline_verdict": model_metrics.get("verdict", ""),
             "hold_out_cutoff": str(train_test_split.cutoff),
             "reasons": MetadataValue.md("\n".join(f"- {reason}" for reason in verdict.reasons)),
         },

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys_assets.core.modeling.metrics import catalogue_coverage, ranking_metrics
+from recsys_assets.core.modeling.metrics import bootstrap_intervals, catalogue_coverage, ranking_metrics
 
 
 def relevant(rows, n_items=10):
@@ -48,7 +48,7 @@ def test_users_without_relevant_items_are_left_out():
 
 def test_no_relevant_items_at_all():
     m = ranking_metrics(np.array([[1, 2]]), relevant([[]]), k=2)
-    assert m == {"map": 0.0, "precision": 0.0, "recall": 0.0, "ndcg": 0.0, "evaluated_users": 0}
+    assert m == {"map": 0.0, "precision": 0.0, "recall": 0.0, "ndcg": 0.0, "auc": 0.0, "evaluated_users": 0}
 
 
 def test_empty_recommendation_lists_score_zero():
@@ -67,3 +67,27 @@ def test_catalogue_coverage():
     assert catalogue_coverage(np.array([[1, 2], [2, -1]]), 10) == pytest.approx(0.2)
     assert catalogue_coverage(np.full((1, 2), -1), 10) == 0.0
     assert catalogue_coverage(np.array([[1]]), 0) == 0.0
+
+
+def test_auc_counts_ordered_pairs_with_the_unlisted_products_tied():
+    # 10 products, relevant {1, 3}; list [1, 2, 3]: hit, miss, hit; 7 unlisted products, 8 negatives in all
+    m = ranking_metrics(np.array([[1, 2, 3]]), relevant([[1, 3]]), k=3)
+    # the miss at rank 2 has 1 hit above it; unlisted: (2 hits + 2 relevant) / 2 x (8 - 1 listed miss) = 14
+    assert m["auc"] == pytest.approx((1 + 14) / (2 * 8))
+    perfect = ranking_metrics(np.array([[1, 3, 2]]), relevant([[1, 3]]), k=3)
+    assert perfect["auc"] == pytest.approx(1.0)
+
+
+def test_bootstrap_interval_covers_the_mean_and_narrows_with_more_customers():
+    rng = np.random.default_rng(1)
+    small = rng.binomial(1, 0.1, 50).astype(float)
+    large = rng.binomial(1, 0.1, 5_000).astype(float)
+    few = bootstrap_intervals({"v": small})["v"]
+    many = bootstrap_intervals({"v": large})["v"]
+    assert few.low <= few.mean <= few.high and many.low <= many.mean <= many.high
+    assert (many.high - many.low) < (few.high - few.low) / 5
+    # paired: a difference that is always +0.01 has no spread at all
+    model, baseline = large + 0.01, large
+    paired = bootstrap_intervals({"diff": model - baseline})["diff"]
+    assert paired.low == pytest.approx(0.01) and paired.high == pytest.approx(0.01)
+    assert math.isnan(bootstrap_intervals({"v": np.zeros(0)})["v"].mean)

@@ -15,10 +15,26 @@ def test_candidate_must_beat_popularity():
     assert judge_candidate(0.013, 0.012, None, tolerance=0.05).passed
 
 
-def test_selected_popularity_only_has_to_keep_up_with_the_champion():
+def test_popularity_lists_are_published_when_nothing_is_live_and_only_have_to_keep_up_with_a_champion():
     verdict = judge_candidate(0.012, 0.012, None, tolerance=0.05, candidate_is_popularity=True)
-    assert verdict.passed and "is the popularity baseline" in verdict.message()
+    assert verdict.passed and "popularity baseline's" in verdict.message()
+    assert "not left without recommendations" in verdict.message()
     assert not judge_candidate(0.012, 0.012, 0.05, tolerance=0.05, candidate_is_popularity=True).passed
+    assert judge_candidate(0.012, 0.012, 0.0121, tolerance=0.05, candidate_is_popularity=True).passed
+
+
+def test_a_live_champion_that_cannot_be_scored_is_kept_rather_than_replaced_by_popularity():
+    kept = judge_candidate(
+        0.012, 0.012, None, tolerance=0.05, candidate_is_popularity=True, champion_live=True, champion_note="gone"
+    )
+    assert not kept.passed and "the champion is kept" in kept.message()
+    # a model with a real lead over popularity may replace it (no fair comparison is possible)
+    assert judge_candidate(0.02, 0.012, None, tolerance=0.05, champion_live=True).passed
+
+
+def test_a_lead_within_noise_does_not_beat_popularity():
+    verdict = judge_candidate(0.013, 0.012, None, tolerance=0.05, lead_is_real=False)
+    assert not verdict.passed and "within noise" in verdict.message()
 
 
 def test_candidate_within_tolerance_of_the_champion_passes():

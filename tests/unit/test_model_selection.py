@@ -115,7 +115,7 @@ def test_choose_prefers_simpler_on_ties_and_popularity_unless_beaten():
 
 
 def test_metrics_agree_with_implicit_evaluation(structured):
-    """MAP@K and NDCG@K match implicit.evaluation on the same train/test matrices and the same fitted models.
+    """MAP@K, NDCG@K and AUC@K match implicit.evaluation on the same train/test matrices and the same fitted models.
 
     (implicit's "precision" divides the hits by min(K, relevant) summed over users, ours by K per user: no match
     is expected there.)
@@ -132,6 +132,7 @@ def test_metrics_agree_with_implicit_evaluation(structured):
         theirs = ranking_metrics_at_k(model.recommender.model, model.purchased, relevant, K=10, show_progress=False)
         assert ours["map"] == pytest.approx(theirs["map"], abs=1e-6), config.label
         assert ours["ndcg"] == pytest.approx(theirs["ndcg"], abs=1e-6), config.label
+        assert ours["auc"] == pytest.approx(theirs["auc"], abs=1e-6), config.label
         assert ours["map"] > 0
 
 
@@ -149,3 +150,4 @@ def test_item_knn_metrics_agree_with_implicit_evaluation(structured):
     theirs = ranking_metrics_at_k(knn, model.purchased, relevant, K=10, show_progress=False)
     assert ours["map"] == pytest.approx(theirs["map"], abs=1e-6)
     assert ours["ndcg"] == pytest.approx(theirs["ndcg"], abs=1e-6)
+    assert ours["auc"] == pytest.approx(theirs["auc"], abs=1e-6)

@@ -1,4 +1,10 @@
-"""Temporal hold-out: the last days of interactions are the test set (random splits overstate quality)."""
+"""Hold-outs that respect time: the global time cut (the last days test) or each customer's most recent orders.
+
+Random splits overstate quality. Which cut fits depends on the data: a shop whose customers order every week
+has plenty of customers in the last 14 days; a B2B history with three orders per customer a year has a
+handful, and their figures are noise. `plan_holdout` picks the cut from the data (see its docstring); the
+same rule carves the validation split that model selection uses from the training part.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,23 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+HOLDOUT_STRATEGIES = ("auto", "global_time", "per_customer_recent")
+# the global cut is widened through these windows (capped at 20 % of the history) before giving up on it
+AUTO_WINDOWS_DAYS = (14, 28, 56, 91, 182)
+
 
 @dataclass
 class TemporalSplit:
+    """Training part and hold-out. `cutoff` is the earliest held-out order (the whole test window for the global
+    cut), so a model trained before it never saw a held-out order; `test_days` is 0 for the per-customer cut."""
+
     train: pd.DataFrame
     test: pd.DataFrame
     cutoff: pd.Timestamp
     test_days: int
+    strategy: str = "global_time"
+    description: str = ""
+    evaluable_customers: int = 0  # customers with training history who buy a new product in the hold-out
 
 
 def effective_test_days(span_days: int, requested: int, max_share: float = 0.2) -> int:
@@ -35,15 +51,120 @@ def temporal_split(interactions: pd.DataFrame, test_days: int, max_share: float 
     days = effective_test_days((end - first).days, test_days, max_share)
     cutoff = end - pd.Timedelta(days=days)
     before = (interactions["order_ts"] < cutoff).to_numpy()
+    train, test = interactions[before].reset_index(drop=True), interactions[~before].reset_index(drop=True)
     return TemporalSplit(
-        train=interactions[before].reset_index(drop=True),
-        test=interactions[~before].reset_index(drop=True),
+        train=train,
+        test=test,
         cutoff=cutoff,
         test_days=days,
+        strategy="global_time",
+        description=f"orders from {cutoff.date()} on ({days} days) are held out",
+        evaluable_customers=evaluable_customers(train, test),
     )
 
 
-VALIDATION_STRATEGIES = ("global_time", "per_customer_recent")
+def evaluable_customers(train: pd.DataFrame, held_out: pd.DataFrame) -> int:
+    """Customers a model can be scored on: they have training history and buy, in the hold-out, a product
+    they did not buy in training (what the lists can still recommend)."""
+    if train.empty or held_out.empty:
+        return 0
+    known = held_out[held_out["customer_id"].isin(pd.unique(train["customer_id"]))]
+    bought = pd.MultiIndex.from_frame(train[["customer_id", "product_id"]].drop_duplicates())
+    new = ~pd.MultiIndex.from_frame(known[["customer_id", "product_id"]]).isin(bought)
+    return int(known.loc[new, "customer_id"].nunique())
+
+
+def per_customer_recent_split(interactions: pd.DataFrame, fraction: float) -> TemporalSplit:
+    """Each customer's most recent `fraction` of orders are held out (see `per_customer_recent_validation`).
+
+    Customers with one order stay in training. `cutoff` is the earliest held-out order.
+    """
+    inner = per_customer_recent_validation(interactions, fraction)
+    cutoff = inner.validation["order_ts"].min() if len(inner.validation) else interactions["order_ts"].max()
+    return TemporalSplit(
+        train=inner.train,
+        test=inner.validation,
+        cutoff=pd.Timestamp(cutoff),
+        test_days=0,
+        strategy="per_customer_recent",
+        description=f"each customer's most recent {fraction:.0%} of orders are held out (customers with 2+ orders)",
+        evaluable_customers=evaluable_customers(inner.train, inner.validation),
+    )
+
+
+@dataclass(frozen=True)
+class HoldoutPlan:
+    """How to cut a hold-out: the strategy, its window or fraction, and why (for metadata and `recsys profile`)."""
+
+    strategy: str
+    days: int
+    fraction: float
+    reason: str
+
+
+def plan_holdout(
+    interactions: pd.DataFrame,
+    strategy: str = "auto",
+    days: int | None = None,
+    fraction: float = 0.2,
+    min_evaluable: int = 200,
+    max_share: float = 0.2,
+) -> HoldoutPlan:
+    """The hold-out to use on `interactions`.
+
+    `strategy` "global_time" or "per_customer_recent" is taken as given (`days` defaults to 14). "auto" (the
+    default) prefers the global time cut, the view a daily retrain has: the shortest window of
+    `AUTO_WINDOWS_DAYS` (or `days` if given), at most `max_share` of the history, that leaves at least
+    `min_evaluable` evaluable customers. When no window does (sparse data: customers order a few times a year),
+    each customer's most recent `fraction` of orders is held out instead, which gives every repeat customer a
+    say. The counts behind the choice are in `reason`.
+    """
+    if strategy not in HOLDOUT_STRATEGIES:
+        raise ValueError(f"hold-out strategy must be one of {HOLDOUT_STRATEGIES}, got {strategy!r}")
+    if strategy == "global_time":
+        return HoldoutPlan("global_time", days or 14, fraction, "global_time chosen in the settings")
+    if strategy == "per_customer_recent":
+        return HoldoutPlan("per_customer_recent", 0, fraction, "per_customer_recent chosen in the settings")
+    if interactions.empty:
+        raise ValueError("cannot plan a hold-out on an empty interactions table")
+    span = (interactions["order_ts"].max().normalize() - interactions["order_ts"].min().normalize()).days + 1
+    windows = (days,) if days else AUTO_WINDOWS_DAYS
+    tried = []
+    for window in windows:
+        effective = effective_test_days(span, window, max_share)
+        if tried and effective == tried[-1][0]:
+            break  # capped by the history: longer windows give the same cut
+        count = temporal_split(interactions, window, max_share).evaluable_customers
+        tried.append((effective, count))
+        if count >= min_evaluable:
+            return HoldoutPlan(
+                "global_time",
+                window,
+                fraction,
+                f"the last {effective} days hold {count} evaluable customers (at least {min_evaluable} wanted)",
+            )
+    per_customer = per_customer_recent_split(interactions, fraction).evaluable_customers
+    counts = ", ".join(f"{d} days: {c}" for d, c in tried)
+    return HoldoutPlan(
+        "per_customer_recent",
+        0,
+        fraction,
+        f"too few evaluable customers in a global time window ({counts}; at least {min_evaluable} wanted): "
+        f"each customer's most recent {fraction:.0%} of orders are held out instead ({per_customer} evaluable)",
+    )
+
+
+def holdout_split(interactions: pd.DataFrame, plan: HoldoutPlan, max_share: float = 0.2) -> TemporalSplit:
+    """Cut `interactions` as `plan` says."""
+    if plan.strategy == "per_customer_recent":
+        split = per_customer_recent_split(interactions, plan.fraction)
+    else:
+        split = temporal_split(interactions, plan.days, max_share)
+    split.description = f"{split.description} — {plan.reason}"
+    return split
+
+
+VALIDATION_STRATEGIES = ("auto", "global_time", "per_customer_recent")
 
 
 @dataclass
@@ -108,8 +229,15 @@ def per_customer_recent_validation(train: pd.DataFrame, fraction: float) -> Vali
     )
 
 
-def validation_split(train: pd.DataFrame, strategy: str, validation_days: int, fraction: float) -> ValidationSplit:
-    """Carve the validation split with `strategy` (one of `VALIDATION_STRATEGIES`)."""
+def validation_split(
+    train: pd.DataFrame, strategy: str, validation_days: int, fraction: float, min_evaluable: int = 200
+) -> ValidationSplit:
+    """Carve the validation split with `strategy` (one of `VALIDATION_STRATEGIES`; "auto": `plan_holdout`)."""
+    if strategy == "auto":
+        plan = plan_holdout(train, "auto", None, fraction, min_evaluable)
+        split = validation_split(train, plan.strategy, plan.days, fraction)
+        split.description = f"{split.description} (auto: {plan.reason})"
+        return split
     if strategy == "global_time":
         return global_time_validation(train, validation_days)
     if strategy == "per_customer_recent":

@@ -42,7 +42,10 @@ class Threshold:
     ceiling: float | None = None
 
     def matches(self, key: str) -> bool:
-        return key == self.metric or (self.metric.endswith("@") and key.startswith(self.metric))
+        if key == self.metric:
+            return True
+        # "model_map@" matches model_map@10 (any K), not its interval bounds model_map@10_low / _high
+        return self.metric.endswith("@") and key.startswith(self.metric) and key[len(self.metric) :].isdigit()
 
 
 def _float_env(name: str, default: float) -> float:

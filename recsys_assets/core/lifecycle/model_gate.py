@@ -37,41 +37,61 @@ def judge_candidate(
     k: int = 10,
     champion_note: str = "",
     candidate_is_popularity: bool = False,
+    champion_live: bool = False,
+    lead_is_real: bool = True,
 ) -> GateVerdict:
-    """Decide whether the candidate may be published.
+    """Decide whether the candidate lists may be published: never anything worse than the best we have.
 
     Parameters
     ----------
     candidate_map, popularity_map : float
         MAP@K of the candidate and of the popularity baseline on the candidate's hold-out.
     champion_map : float or None
-        MAP@K of the live champion on the same hold-out; None when there is no champion to compare with.
+        MAP@K of the live champion on the same hold-out; None when it cannot be scored (or nothing is live).
     tolerance : float
         The candidate may be at most this fraction worse than the champion (0.05: down to 95 % of its MAP@K).
     min_lift : float
-        The candidate's MAP@K must exceed popularity's times this factor (1.0: simply beat it).
+        A model's MAP@K must exceed popularity's times this factor (1.0: simply beat it).
     champion_note : str
         Why there is no champion figure (no published version yet, model no longer in the registry, ...).
     candidate_is_popularity : bool
-        Model selection chose the popularity baseline itself: publishing it is never worse than popularity, so
-        only the champion condition applies.
+        The candidate lists are popularity's (selection chose it, or the model showed no lead beyond noise).
+        Popularity is a valid model: with nothing live it is published, so the shop is never left empty-handed;
+        with a live champion it must keep up with it like any candidate.
+    champion_live : bool
+        Something is live: an unscorable champion is kept rather than replaced by popularity lists.
+    lead_is_real : bool
+        The model's lead over popularity is beyond noise (the lower bound of its bootstrap interval is > 0).
     """
     if tolerance < 0 or min_lift < 0:
         raise ValueError(f"tolerance and min_lift must not be negative, got {tolerance}, {min_lift}")
     reasons = []
     if candidate_is_popularity:
         beats_popularity = True
-        reasons.append(f"the selected model is the popularity baseline (MAP@{k} {candidate_map:.4f})")
+        reasons.append(f"the candidate lists are the popularity baseline's (MAP@{k} {candidate_map:.4f})")
     else:
-        beats_popularity = candidate_map > popularity_map * min_lift
-        relation = ">" if beats_popularity else "<="
+        beats_popularity = candidate_map > popularity_map * min_lift and lead_is_real
+        relation = ">" if candidate_map > popularity_map * min_lift else "<="
         reasons.append(
             f"MAP@{k} {candidate_map:.4f} {relation} {min_lift:g} x popularity {popularity_map:.4f}"
-            + ("" if beats_popularity else " (must beat the popularity baseline)")
+            + ("" if candidate_map > popularity_map * min_lift else " (must beat the popularity baseline)")
+            + ("" if lead_is_real else " but the lead is within noise")
         )
     keeps_up = True
     if champion_map is None:
-        reasons.append(f"no champion comparison: {champion_note or 'no published champion'}")
+        if candidate_is_popularity and champion_live:
+            keeps_up = False
+            reasons.append(
+                f"the live champion cannot be scored on this hold-out ({champion_note}); popularity lists do not "
+                "replace it: the champion is kept"
+            )
+        elif candidate_is_popularity:
+            reasons.append(
+                f"nothing is live ({champion_note or 'no published champion'}): the popularity lists "
+                "are published so the shop is not left without recommendations"
+            )
+        else:
+            reasons.append(f"no champion comparison: {champion_note or 'no published champion'}")
     else:
         floor = champion_map * (1 - tolerance)
         keeps_up = candidate_map >= floor
@@ -84,8 +104,8 @@ def judge_candidate(
 
 @dataclass(frozen=True)
 class ChampionScore:
-    version: str | None
-    map: float | None
+    version: str | None  # None: nothing is live
+    map: float | None  # None: the champion cannot be scored on the candidate's hold-out (see `note`)
     note: str
 
 
@@ -98,20 +118,28 @@ def score_champion(
     products: pd.DataFrame,
     k: int,
     exclude_purchased: bool,
+    popularity_map: float | None = None,
+    candidate_is_popularity: bool = False,
 ) -> ChampionScore:
     """MAP@K of the live champion on the candidate's hold-out, or None with the reason (`note`).
 
-    The champion is the model version recorded in the live store version's metadata. Its `evaluation` model
-    (fitted before its own cutoff) is scored, unless it saw data from the candidate's hold-out period.
+    The champion is the model version recorded in the live store version's metadata. When that version serves
+    popularity lists (`published_model`), it is scored as popularity on the candidate's hold-out
+    (`popularity_map`). Otherwise its `evaluation` model (fitted before its own cutoff) is scored, unless it saw
+    data from the candidate's hold-out.
     """
     live = store.live_version()
     if live is None:
         return ChampionScore(None, None, "nothing is published yet")
     info = next((v for v in store.versions() if v.version == live), None)
-    version = (info.metadata if info else {}).get("model_version")
+    metadata = info.metadata if info else {}
+    version = metadata.get("model_version")
     if version is None:
-        return ChampionScore(None, None, f"the live version {live} records no model version")
-    if version == candidate_version:
+        return ChampionScore(live, None, f"the live version {live} records no model version")
+    champion_is_popularity = metadata.get("published_model") == "popularity"
+    if champion_is_popularity and popularity_map is not None:
+        return ChampionScore(version, popularity_map, "the live version serves popularity lists: scored as popularity")
+    if version == candidate_version and not candidate_is_popularity:
         return ChampionScore(version, candidate_map, "the candidate is the live champion")
     champion = registry.load(version)
     if champion is None:

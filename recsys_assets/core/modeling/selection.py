@@ -20,12 +20,12 @@ import pandas as pd
 
 from ..data.split import ValidationSplit, validation_split
 from .candidates import TrainingConfig
-from .metrics import catalogue_coverage, ranking_metrics
+from .metrics import METRICS, bootstrap_intervals, catalogue_coverage, per_user_metrics
 from .models import recommend_all
 from .training import TrainedModel, fit_prepared, holdout_relevance, prepare
 
 POPULARITY = TrainingConfig(model="popularity")
-METRIC_COLUMNS = ("map", "precision", "recall", "ndcg", "coverage")
+METRIC_COLUMNS = ("map", "precision", "recall", "ndcg", "auc", "coverage")
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,9 @@ class SelectionSettings:
     Parameters
     ----------
     strategy : str
-        ``global_time`` (the last `validation_days` of the training data validate) or
-        ``per_customer_recent`` (each customer's most recent `validation_fraction` of orders validate).
+        ``auto`` (default: `split.plan_holdout` picks the cut from the data), ``global_time`` (the last
+        `validation_days` of the training data validate) or ``per_customer_recent`` (each customer's most
+        recent `validation_fraction` of orders validate).
     validation_days : int
         Days validated by ``global_time`` (at most 20 % of the training history).
     validation_fraction : float
@@ -49,17 +50,24 @@ class SelectionSettings:
         Customers scored at most (a seeded sample of those with validation purchases); bounds scoring time.
     min_improvement : float
         Relative validation-MAP margin a candidate needs over popularity to be chosen (0.0: strictly better).
+    confidence : float
+        A model is chosen over popularity only when the lower bound of this bootstrap interval of its paired
+        MAP difference (model - popularity, over the same customers) is above 0: a lead within noise is no lead.
+    min_evaluable_customers : int
+        Fewer validation customers than this: the figures are flagged as noise (`SelectionResult.noise`).
     seed : int
-        Seed of the customer sample.
+        Seed of the customer sample and of the bootstrap.
     """
 
-    strategy: str = "global_time"
+    strategy: str = "auto"
     validation_days: int = 14
     validation_fraction: float = 0.2
     k: int = 10
     exclude_purchased: bool = True
     max_validation_customers: int = 5_000
     min_improvement: float = 0.0
+    confidence: float = 0.95
+    min_evaluable_customers: int = 200
     seed: int = 0
 
 
@@ -72,6 +80,7 @@ class CandidateResult:
     fit_seconds: float
     score_seconds: float
     error: str | None = None
+    per_user_map: np.ndarray | None = None  # AP@K of each validation customer, aligned across candidates
 
     @property
     def label(self) -> str:
@@ -96,6 +105,7 @@ class SelectionResult:
     validation_rows: int
     validation_customers: int  # customers scored
     seconds: float = 0.0
+    noise: str = ""  # not empty: too few validation customers, the figures carry little information
 
     @property
     def winner_result(self) -> CandidateResult:
@@ -129,8 +139,8 @@ class SelectionResult:
         """The candidate table, best validation MAP first, the winner in bold."""
         k = self.settings.k
         header = (
-            f"| candidate | params | MAP@{k} | precision@{k} | recall@{k} | NDCG@{k} | coverage | fit s | score s |\n"
-            "|---|---|---|---|---|---|---|---|---|"
+            f"| candidate | params | MAP@{k} | precision@{k} | recall@{k} | NDCG@{k} | AUC@{k} | coverage | fit s | "
+            "score s |\n|---|---|---|---|---|---|---|---|---|---|"
         )
         rows = []
         for record in sorted(self.records(), key=lambda r: -r["map"] if math.isfinite(r["map"]) else math.inf):
@@ -159,11 +169,14 @@ def with_popularity(candidates: Sequence[TrainingConfig]) -> list[TrainingConfig
     return list(seen.values())
 
 
-def choose(results: Sequence[CandidateResult], min_improvement: float) -> tuple[str, str]:
+def choose(
+    results: Sequence[CandidateResult], min_improvement: float, confidence: float = 0.95, seed: int = 0
+) -> tuple[str, str]:
     """The winner's label and the reason: best validation MAP; ties go to the simpler family, then grid order.
 
     Popularity wins unless the best other candidate's MAP exceeds popularity's by more than `min_improvement`
-    (relative).
+    (relative) and, where per-customer scores are known, the lower bound of the `confidence` bootstrap interval
+    of the paired difference (candidate - popularity, over the same customers) is above zero.
     """
     popularity = next(result for result in results if result.config.model == "popularity")
     others = [
@@ -175,24 +188,40 @@ def choose(results: Sequence[CandidateResult], min_improvement: float) -> tuple[
         return popularity.label, "popularity is the only candidate that fitted"
     _, best = min(others, key=lambda pair: (-round(pair[1].map, 12), pair[1].config.complexity, pair[0]))
     threshold = popularity.map * (1.0 + min_improvement)
-    if best.map > threshold and best.map > popularity.map:
-        lift = best.map / popularity.map if popularity.map > 0 else math.inf
+    if not (best.map > threshold and best.map > popularity.map):
+        return popularity.label, (
+            f"popularity wins: the best other candidate {best.label} reaches validation MAP {best.map:.4f}, "
+            f"popularity {popularity.map:.4f} (needs more than {threshold:.4f})"
+        )
+    lift = best.map / popularity.map if popularity.map > 0 else math.inf
+    if best.per_user_map is None or popularity.per_user_map is None:
         return best.label, f"{best.label} has the best validation MAP ({best.map:.4f}, {lift:.2f}x popularity)"
+    lead = bootstrap_intervals({"lead": best.per_user_map - popularity.per_user_map}, confidence, seed=seed)["lead"]
+    interval = f"{confidence:.0%} interval of the paired lead {lead.low:+.4f} to {lead.high:+.4f}"
+    customers = len(best.per_user_map)
+    if lead.low > 0:
+        return best.label, (
+            f"{best.label} has the best validation MAP ({best.map:.4f}, {lift:.2f}x popularity; "
+            f"{interval} over {customers} customers)"
+        )
     return popularity.label, (
-        f"popularity wins: the best other candidate {best.label} reaches validation MAP {best.map:.4f}, "
-        f"popularity {popularity.map:.4f} (needs more than {threshold:.4f})"
+        f"popularity wins: {best.label}'s lead (validation MAP {best.map:.4f} vs {popularity.map:.4f}) is within "
+        f"noise ({interval} over {customers} customers)"
     )
 
 
 def score(
     model: TrainedModel, relevant, customers: np.ndarray, k: int, exclude_purchased: bool
-) -> tuple[dict[str, float], float]:
-    """Validation metrics of `model` on `customers` (rows of `relevant`) and the seconds it took."""
+) -> tuple[dict[str, float], np.ndarray, float]:
+    """Validation metrics of `model` on `customers` (rows of `relevant`, each with a relevant product), the
+    AP@K of each of them, and the seconds it took."""
     started = time.perf_counter()
     ids, _ = recommend_all(model.recommender, model.purchased, customers, k, exclude_purchased)
-    metrics = ranking_metrics(ids, relevant[customers], k)
+    values = per_user_metrics(ids, relevant[customers], k)
+    metrics = {name: float(values[name].mean()) for name in METRICS}
+    metrics["evaluated_users"] = len(values["users"])
     metrics["coverage"] = catalogue_coverage(ids, len(model.items))
-    return metrics, time.perf_counter() - started
+    return metrics, values["map"], time.perf_counter() - started
 
 
 def select_model(
@@ -209,7 +238,11 @@ def select_model(
     log = log or (lambda message: None)
     started = time.perf_counter()
     split: ValidationSplit = validation_split(
-        train, settings.strategy, settings.validation_days, settings.validation_fraction
+        train,
+        settings.strategy,
+        settings.validation_days,
+        settings.validation_fraction,
+        settings.min_evaluable_customers,
     )
     if split.train.empty or split.validation.empty:
         raise ValueError(
@@ -237,15 +270,22 @@ def select_model(
     for config in grid:
         try:
             model = popularity if config.model == "popularity" else fit_prepared(data, config)
-            metrics, seconds = score(model, relevant, customers, settings.k, settings.exclude_purchased)
-            results.append(CandidateResult(config, metrics, model.fit_seconds, seconds))
+            metrics, per_user, seconds = score(model, relevant, customers, settings.k, settings.exclude_purchased)
+            results.append(CandidateResult(config, metrics, model.fit_seconds, seconds, per_user_map=per_user))
             log(f"  {config.label}: MAP@{settings.k} {metrics['map']:.4f} (fit {model.fit_seconds:.2f} s)")
         except Exception as error:  # one broken candidate must not stop the others; popularity always remains
             if config.model == "popularity":
                 raise
             results.append(CandidateResult(config, {}, math.nan, math.nan, error=f"{type(error).__name__}: {error}"))
             log(f"  {config.label}: failed ({type(error).__name__}: {error})")
-    winner, reason = choose(results, settings.min_improvement)
+    winner, reason = choose(results, settings.min_improvement, settings.confidence, settings.seed)
+    noise = ""
+    if len(customers) < settings.min_evaluable_customers:
+        noise = (
+            f"only {len(customers)} validation customers (fewer than {settings.min_evaluable_customers}): "
+            "the validation figures carry little information"
+        )
+        log(f"model selection: {noise}")
     log(f"model selection: {reason}")
     return SelectionResult(
         candidates=results,
@@ -257,4 +297,5 @@ def select_model(
         validation_rows=len(split.validation),
         validation_customers=len(customers),
         seconds=time.perf_counter() - started,
+        noise=noise,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ import scipy.sparse as sp
 
 from .candidates import CandidateSpec, TrainingConfig, candidate_input, make_candidate
 from .matrix import IdMap, binary, order_counts
-from .metrics import catalogue_coverage, ranking_metrics
+from .metrics import METRICS, bootstrap_intervals, catalogue_coverage, per_user_metrics
 from .models import PopularityRecommender, Recommender, fit_timed, recommend_all
 
 __all__ = ["CandidateSpec", "PreparedData", "TrainedModel", "TrainingConfig", "prepare", "train"]
@@ -110,6 +111,14 @@ def fit_prepared(data: PreparedData, config: TrainingConfig) -> TrainedModel:
     )
 
 
+def as_popularity(model: TrainedModel) -> TrainedModel:
+    """The same fitted data with its popularity baseline as the recommender (what to serve when the model showed
+    no lead over popularity)."""
+    return dataclasses.replace(
+        model, recommender=model.popularity, config=TrainingConfig(model="popularity"), fit_seconds=0.0
+    )
+
+
 def train(interactions: pd.DataFrame, config: TrainingConfig) -> TrainedModel:
     """Fit the candidate `config` (ALS by default) and the popularity baseline on `interactions`."""
     return fit_prepared(prepare(interactions), config)
@@ -134,17 +143,37 @@ def evaluate(
     k: int,
     exclude_purchased: bool,
     filter_items: np.ndarray | None = None,
-) -> dict[str, dict[str, float]]:
-    """Ranking metrics of the model and of the popularity baseline on the same hold-out and customers."""
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict:
+    """Ranking metrics of the model and of the popularity baseline on the same hold-out and customers.
+
+    Returns {"model": {...}, "popularity": {...}, "intervals": {...}}: each side's MAP, precision, recall, NDCG
+    and AUC at K, `evaluated_users` and catalogue `coverage`; `intervals` holds the `confidence` bootstrap
+    interval over customers of every metric of both sides (`model_map`, `popularity_map`, ...) and of the paired
+    lead (`lead_map` = model - popularity on the same customers): a lead whose interval includes 0 is noise.
+    """
     relevant = holdout_relevance(model, test, exclude_purchased)
     evaluated = np.flatnonzero(np.diff(relevant.indptr) > 0)
     relevant_rows = relevant[evaluated]
-    results: dict[str, dict[str, float]] = {}
+    results: dict = {}
+    per_user: dict[str, dict[str, np.ndarray]] = {}
     for name, recommender in (("model", model.recommender), ("popularity", model.popularity)):
         ids, _ = recommend_all(recommender, model.purchased, evaluated, k, exclude_purchased, filter_items)
-        metrics = ranking_metrics(ids, relevant_rows, k)
+        values = per_user_metrics(ids, relevant_rows, k)
+        metrics = {metric: float(values[metric].mean()) if len(evaluated) else 0.0 for metric in METRICS}
+        metrics["evaluated_users"] = len(evaluated)
         metrics["coverage"] = catalogue_coverage(ids, len(model.items))
         results[name] = metrics
+        per_user[name] = values
+    samples = {}
+    for metric in METRICS:
+        samples[f"model_{metric}"] = per_user["model"][metric]
+        samples[f"popularity_{metric}"] = per_user["popularity"][metric]
+        samples[f"lead_{metric}"] = per_user["model"][metric] - per_user["popularity"][metric]
+    intervals = bootstrap_intervals(samples, confidence, seed=seed)
+    results["intervals"] = {name: interval.as_dict() for name, interval in intervals.items()}
+    results["confidence"] = confidence
     return results
 
 

@@ -1,0 +1,42 @@
+"""What the offline figures allow: does the model beat popularity beyond noise, and do the figures mean anything?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OfflineVerdict:
+    """`beats_popularity`: the paired MAP lead over popularity is above zero with the evaluation's confidence.
+    `noise`: empty, or a plain statement that the hold-out held too few customers for the figures to mean much.
+    `publish_popularity`: the lists to publish are popularity's (the model showed no real lead)."""
+
+    beats_popularity: bool
+    publish_popularity: bool
+    reason: str
+    noise: str
+
+
+def judge_offline(results: dict, k: int, min_evaluable: int, model_is_popularity: bool) -> OfflineVerdict:
+    """Read the hold-out results of `training.evaluate` (model vs popularity, with bootstrap intervals)."""
+    customers = int(results["model"]["evaluated_users"])
+    noise = ""
+    if customers < min_evaluable:
+        noise = (
+            f"only {customers} customers could be evaluated on the hold-out (fewer than {min_evaluable}): "
+            "the offline figures are noise, not evidence"
+        )
+    if model_is_popularity:
+        return OfflineVerdict(False, True, "model selection chose the popularity baseline", noise)
+    lead = results["intervals"]["lead_map"]
+    level = f"{results.get('confidence', 0.95):.0%}"
+    span = f"paired MAP@{k} lead {lead['mean']:+.4f}, {level} interval {lead['low']:+.4f} to {lead['high']:+.4f}"
+    if customers and lead["low"] > 0:
+        return OfflineVerdict(True, False, f"the model beats popularity on the hold-out ({span})", noise)
+    return OfflineVerdict(
+        False,
+        True,
+        f"the model shows no lead over popularity beyond noise on the hold-out ({span} over {customers} customers): "
+        "popularity lists are published",
+        noise,
+    )
