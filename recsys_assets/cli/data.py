@@ -25,17 +25,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from ..core.stores.source_db import open_for_writing, safe_url
     from ..settings import local_source_url
 
-    config = GeneratorConfig(
-        customers=args.customers,
-        products=args.products,
-        days=args.days,
-        lines_per_day=args.lines_per_day,
-        seed=args.seed,
-        end_date=args.end_date,
-        drift_start=args.drift_start,
-        drift_kind=args.drift_kind,
-        bad_data_rate=args.bad_data_rate,
-    )
+    knobs = {
+        "seed": args.seed,
+        "end_date": args.end_date,
+        "drift_start": args.drift_start,
+        "drift_kind": args.drift_kind,
+        "bad_data_rate": args.bad_data_rate,
+    }
+    scale = {key: getattr(args, key) for key in DEMO_SCALE if getattr(args, key, None) is not None}
+    if getattr(args, "realistic", False):
+        config = GeneratorConfig.realistic(**knobs, **scale)
+    else:
+        config = GeneratorConfig(**knobs, **{**DEMO_SCALE, **scale})
     url = args.url or local_source_url()
     started = step(f"generating {config.days} days x {config.lines_per_day} lines/day (seed {config.seed})")
     data = generate(config)
@@ -51,13 +52,47 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from ..core.stores.erp_csv import CsvDialect
     from ..core.stores.importer import import_files
     from ..core.stores.source_db import open_for_writing, safe_url
     from ..settings import local_source_url
 
     url = args.url or local_source_url()
-    written = import_files(open_for_writing(url), args.orders, args.products, args.customers, append=args.append)
-    print(f"imported into {safe_url(url)}: " + ", ".join(f"{n} {t}" for t, n in written.items()))
+    dialect = CsvDialect(
+        encoding=args.encoding,
+        delimiter="\t" if args.delimiter == "tab" else args.delimiter,
+        decimal=args.decimal,
+        dayfirst={"day-first": True, "month-first": False, "auto": None}[args.dates],
+    )
+    summary = import_files(
+        open_for_writing(url),
+        args.orders,
+        args.products,
+        args.customers,
+        append=args.append,
+        allow_empty=args.allow_empty,
+        dialect=dialect,
+    )
+    print(f"imported into {safe_url(url)}:")
+    for line in summary.lines():
+        print(f"    {line}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..core.stores.erp_csv import write_erp_csv
+    from ..core.stores.source_db import SourceDatabase, safe_url
+    from ..settings import local_source_url
+
+    url = args.url or local_source_url()
+    database = SourceDatabase(url)
+    folder = Path(args.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    delimiter = "\t" if args.delimiter == "tab" else args.delimiter
+    for table in ("orders", "products", "customers"):
+        frame = database.read_all(table)
+        path = write_erp_csv(frame, folder / f"{table}.csv", delimiter, args.decimal, args.encoding, args.date_format)
+        print(f"    {len(frame)} {table} from {safe_url(url)} -> {path}")
     return 0
 
 
@@ -83,10 +118,15 @@ def cmd_materialize(args: argparse.Namespace) -> int:
 def add_commands(commands) -> None:
     """Register `generate`, `import-orders` and `materialize` on the `recsys` sub-command parser."""
     generate = commands.add_parser("generate", help="write synthetic orders, products and customers")
-    generate.add_argument("--customers", type=int, default=DEMO_SCALE["customers"])
-    generate.add_argument("--products", type=int, default=DEMO_SCALE["products"])
-    generate.add_argument("--days", type=int, default=DEMO_SCALE["days"])
-    generate.add_argument("--lines-per-day", type=int, default=DEMO_SCALE["lines_per_day"])
+    generate.add_argument(
+        "--realistic",
+        action="store_true",
+        help="a shop's real history: 3 years, closed weekends and holidays, sparse customers (see README)",
+    )
+    for key, value in DEMO_SCALE.items():
+        generate.add_argument(
+            f"--{key.replace('_', '-')}", type=int, help=f"default {value}; with --realistic the preset's"
+        )
     generate.add_argument("--seed", type=int, default=42)
     generate.add_argument("--end-date", type=parse_date, default=None, help="last order day (default yesterday)")
     generate.add_argument("--drift-start", type=parse_date, default=None, help="inject drift from this day")
@@ -100,8 +140,29 @@ def add_commands(commands) -> None:
     importer.add_argument("--products", type=Path, help="products file (default: derived from the orders)")
     importer.add_argument("--customers", type=Path, help="customers file (default: derived from the orders)")
     importer.add_argument("--append", action="store_true", help="append to the orders instead of replacing")
+    importer.add_argument(
+        "--allow-empty", action="store_true", help="accept an orders file without lines (it empties the history)"
+    )
+    importer.add_argument("--encoding", help="CSV text encoding, e.g. latin-1, cp1252, utf-8 (default: detected)")
+    importer.add_argument("--delimiter", help="CSV field delimiter: ';', ',', tab or '|' (default: detected)")
+    importer.add_argument("--decimal", choices=[",", "."], help="decimal mark of CSV numbers (default: detected)")
+    importer.add_argument(
+        "--dates",
+        choices=["auto", "day-first", "month-first"],
+        default="auto",
+        help="order of non-ISO dates such as 03.04.2025 (default: detected; ambiguous files are read day-first)",
+    )
     importer.add_argument("--url", help="SQLAlchemy URL of the source DB (default: the local one)")
     importer.set_defaults(func=cmd_import)
+
+    export = commands.add_parser("export-orders", help="write the source tables as ERP-style CSV files")
+    export.add_argument("folder", type=Path, help="folder for orders.csv, products.csv, customers.csv")
+    export.add_argument("--delimiter", default=";", help="field delimiter (default ';')")
+    export.add_argument("--decimal", default=",", choices=[",", "."], help="decimal mark (default ',')")
+    export.add_argument("--encoding", default="latin-1", help="text encoding (default latin-1)")
+    export.add_argument("--date-format", default="%d.%m.%Y %H:%M:%S", help="strftime format of order_ts")
+    export.add_argument("--url", help="SQLAlchemy URL of the source DB (default: the local one)")
+    export.set_defaults(func=cmd_export)
 
     materialize = commands.add_parser("materialize", help="materialize the whole asset graph")
     materialize.add_argument("--start", help="first raw_orders partition (default: first order day)")

@@ -80,6 +80,8 @@ CATEGORY_WORDS = [
     "markers",
     "tools",
 ]
+LOCAL_NAMES = ["Müller Elektro", "Schröder & Söhne", "Bäckerei Weiß", "Haustechnik Größ", "Kühn Sanitär"]
+LOCAL_REGIONS = ["Köln", "München", "Düsseldorf", "Nürnberg", "Straßburg"]
 BRANDS = ["Voltix", "Aqualine", "Thermaco", "Fixwell", "Proline", "Brightway", "Solido", "Nordpipe"]
 DRIFT_KINDS = ("segment_mix", "category_surge", "price_shift")
 BAD_DATA_CLASSES = (
@@ -117,6 +119,24 @@ class GeneratorConfig:
         share of new purchases) or ``price_shift`` (prices +40 %).
     bad_data_rate : float
         Share of order lines, per bad-data class in `BAD_DATA_CLASSES`, that are made bad.
+    closed_weekdays : tuple of int
+        Weekdays (0 = Monday) without any order: a shop closed at weekends has ``(5, 6)``.
+    holidays : bool
+        No orders on public holidays (New Year, Good Friday, Easter Monday, 1 May, Ascension, Whit Monday,
+        3 October, Christmas Eve to Boxing Day, New Year's Eve).
+    summer_closure_days : int
+        The branch closes this many days from the first Monday of August every year.
+    seasonality : float
+        Amplitude of the yearly cycle of order volume (0: none; 0.3: +-30 % between spring/autumn and winter).
+    mean_basket : float
+        Mean order lines per order.
+    activity_sigma : float
+        Spread of the customers' ordering rates (log-normal sigma): larger means most customers order once or
+        twice and a few order all the time.
+    lifetimes : bool
+        Customers arrive over the history and some leave: each orders only between its first and last day.
+    local_names : bool
+        Customer names and regions with non-ASCII letters (Müller, Köln), as a European ERP exports them.
     """
 
     customers: int = 2_000
@@ -128,6 +148,35 @@ class GeneratorConfig:
     drift_start: dt.date | None = None
     drift_kind: str = "category_surge"
     bad_data_rate: float = 0.0
+    closed_weekdays: tuple[int, ...] = ()
+    holidays: bool = False
+    summer_closure_days: int = 0
+    seasonality: float = 0.0
+    mean_basket: float = 4.0
+    activity_sigma: float = 1.0
+    lifetimes: bool = False
+    local_names: bool = False
+
+    @classmethod
+    def realistic(cls, **overrides) -> GeneratorConfig:
+        """A shop's real order history rather than a busy demo: three years, closed at weekends and on public
+        holidays and for two weeks each summer, a yearly cycle, small baskets, customers arriving and leaving,
+        and most customers with one to three orders a year (the sparsity of a B2B distributor's export)."""
+        preset = {
+            "customers": 2_500,
+            "products": 1_500,
+            "days": 3 * 365,
+            "lines_per_day": 40,
+            "closed_weekdays": (5, 6),
+            "holidays": True,
+            "summer_closure_days": 14,
+            "seasonality": 0.3,
+            "mean_basket": 2.5,
+            "activity_sigma": 1.6,
+            "lifetimes": True,
+            "local_names": True,
+        }
+        return cls(**{**preset, **overrides})
 
     def resolved_end_date(self) -> dt.date:
         return self.end_date or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
@@ -198,6 +247,71 @@ class _Catalogue:
         return products
 
 
+def public_holidays(years: range) -> set[dt.date]:
+    """Common Western European public holidays of `years` (fixed dates and the Easter-based ones)."""
+    found = set()
+    for year in years:
+        easter = _easter(year)
+        found |= {dt.date(year, m, d) for m, d in ((1, 1), (5, 1), (10, 3), (12, 24), (12, 25), (12, 26), (12, 31))}
+        found |= {easter + dt.timedelta(days=offset) for offset in (-2, 1, 39, 50)}
+    return found
+
+
+def _easter(year: int) -> dt.date:
+    """Gregorian Easter Sunday (anonymous Gregorian algorithm)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = b // 4, b % 4
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = c // 4, c % 4
+    j = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 19 * j) // 433
+    month = (h + j - 7 * m + 90) // 25
+    return dt.date(year, month, (h + j - 7 * m + 33 * month + 19) % 32)
+
+
+def trading_day_weights(days: pd.DatetimeIndex, config: GeneratorConfig) -> np.ndarray:
+    """Relative order volume of each day: weekday rhythm, closed days (weight 0) and the yearly cycle."""
+    weight = np.array([1.0, 1.05, 1.0, 0.95, 0.9, 0.25, 0.1])[days.dayofweek]
+    weight[np.isin(days.dayofweek, list(config.closed_weekdays))] = 0.0
+    dates = days.date
+    if config.holidays:
+        holidays = public_holidays(range(days[0].year, days[-1].year + 1))
+        weight[np.array([d in holidays for d in dates])] = 0.0
+    if config.summer_closure_days > 0:
+        for year in range(days[0].year, days[-1].year + 1):
+            first = dt.date(year, 8, 1)
+            first += dt.timedelta(days=(7 - first.weekday()) % 7)  # the first Monday of August
+            closed = (dates >= first) & (dates < first + dt.timedelta(days=config.summer_closure_days))
+            weight[closed] = 0.0
+    if config.seasonality:
+        # busiest in spring and autumn, quietest around the new year and in high summer
+        weight = weight * (1.0 + config.seasonality * np.cos(4 * np.pi * (days.dayofyear.to_numpy() - 105) / 365.25))
+    if weight.sum() <= 0:
+        raise ValueError("generator: every day of the history is closed; no order can be placed")
+    return weight
+
+
+def _orders_within_lifetimes(
+    activity: np.ndarray, day_weight: np.ndarray, n_orders: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Customers arrive over the history and a third of them leave: each order goes to a customer (by activity,
+    times the share of the history the customer is around) and to a trading day inside that customer's window."""
+    n_customers, n_days = len(activity), len(day_weight)
+    first = rng.integers(0, n_days, n_customers) * (rng.random(n_customers) < 0.7)  # 30 % were there from the start
+    leaves = rng.random(n_customers) < 0.35
+    last = np.where(leaves, np.minimum(n_days - 1, first + rng.integers(60, n_days + 1, n_customers)), n_days - 1)
+    cdf = np.concatenate([[0.0], np.cumsum(day_weight)])
+    presence = cdf[last + 1] - cdf[first]
+    rate = activity * presence
+    order_customer = np.sort(rng.choice(n_customers, size=n_orders, p=rate / rate.sum()))
+    low, high = cdf[first[order_customer]], cdf[last[order_customer] + 1]
+    order_day = np.searchsorted(cdf, low + rng.random(n_orders) * (high - low), side="right") - 1
+    order_day = np.clip(order_day, first[order_customer], last[order_customer])
+    by_day = np.argsort(order_day, kind="stable")
+    return order_customer[by_day], order_day[by_day]
+
+
 def generate(config: GeneratorConfig) -> GeneratedData:
     """Generate orders, products and customers for `config`. Deterministic for a given config."""
     if config.customers < 1 or config.products < 2 or config.days < 1 or config.lines_per_day < 1:
@@ -226,16 +340,21 @@ def generate(config: GeneratorConfig) -> GeneratedData:
     end = config.resolved_end_date()
     start = config.start_date()
     days = pd.date_range(start, end, freq="D")
-    weekday_weight = np.array([1.0, 1.05, 1.0, 0.95, 0.9, 0.25, 0.1])[days.dayofweek]
+    day_weight = trading_day_weights(days, config)
     total_lines = config.days * config.lines_per_day
-    mean_basket = 4.0
+    mean_basket = config.mean_basket
     n_orders = max(1, int(round(total_lines / mean_basket)))
-    order_day = rng.choice(len(days), size=n_orders, p=weekday_weight / weekday_weight.sum())
-    order_day.sort()
+    if config.activity_sigma != 1.0:
+        activity = rng.lognormal(0.0, config.activity_sigma, config.customers)
+    if config.lifetimes:
+        order_customer, order_day = _orders_within_lifetimes(activity, day_weight, n_orders, rng)
+    else:
+        order_day = rng.choice(len(days), size=n_orders, p=day_weight / day_weight.sum())
+        order_day.sort()
+        order_customer = rng.choice(config.customers, size=n_orders, p=activity / activity.sum())
     drift_day = None
     if config.drift_start is not None:
         drift_day = (pd.Timestamp(config.drift_start) - pd.Timestamp(start)).days
-    order_customer = rng.choice(config.customers, size=n_orders, p=activity / activity.sum())
     # drift draws from its own stream, so the data before drift_start is identical with and without drift
     drift_rng = np.random.default_rng([config.seed, 1])
     if drift_day is not None and config.drift_kind == "segment_mix":
@@ -289,7 +408,9 @@ def generate(config: GeneratorConfig) -> GeneratedData:
             "order_status": np.where(cancelled[line_order], "cancelled", "completed"),
         }
     )
-    orders = pd.concat([orders, _returns(orders, rng, pd.Timestamp(end) + pd.Timedelta(days=1))])
+    closes = bool(config.closed_weekdays or config.holidays or config.summer_closure_days)
+    open_days = days[day_weight > 0] if closes else None
+    orders = pd.concat([orders, _returns(orders, rng, pd.Timestamp(end) + pd.Timedelta(days=1), open_days)])
     if config.bad_data_rate > 0:
         orders = inject_bad_rows(orders, config.bad_data_rate, rng, pd.Timestamp(end))
     orders = orders.sort_values(["order_ts", "order_id", "line_no"], kind="stable").reset_index(drop=True)
@@ -306,22 +427,32 @@ def generate(config: GeneratorConfig) -> GeneratedData:
             "active": rng.random(config.products) >= 0.03,
         }
     )
+    names, regions = (LOCAL_NAMES, LOCAL_REGIONS) if config.local_names else (None, REGIONS)
     customer_frame = pd.DataFrame(
         {
             "customer_id": _ids("C", np.arange(config.customers), 6),
-            "name": [f"Customer {i:06d}" for i in range(config.customers)],
+            "name": [
+                f"{names[i % len(names)]} {i:06d}" if names else f"Customer {i:06d}" for i in range(config.customers)
+            ],
             "segment": np.array(SEGMENTS)[customer_segment],
-            "region": np.array(REGIONS)[rng.integers(0, len(REGIONS), config.customers)],
+            "region": np.array(regions)[rng.integers(0, len(regions), config.customers)],
         }
     )
     return GeneratedData(orders=orders, products=product_frame, customers=customer_frame)
 
 
-def _returns(orders: pd.DataFrame, rng: np.random.Generator, horizon: pd.Timestamp) -> pd.DataFrame:
-    """Credit notes: ~1.5 % of completed lines come back 1-10 days later as negative quantities."""
+def _returns(
+    orders: pd.DataFrame, rng: np.random.Generator, horizon: pd.Timestamp, open_days: pd.DatetimeIndex | None = None
+) -> pd.DataFrame:
+    """Credit notes: ~1.5 % of completed lines come back 1-10 days later as negative quantities (on the next
+    open day when the shop has closed days)."""
     completed = orders[orders["order_status"] == "completed"]
     picked = completed[rng.random(len(completed)) < 0.015].copy()
     picked["order_ts"] = picked["order_ts"] + pd.to_timedelta(rng.integers(1, 11, len(picked)), unit="D")
+    if open_days is not None and len(open_days):
+        day = picked["order_ts"].dt.normalize()
+        position = np.minimum(open_days.searchsorted(day), len(open_days) - 1)
+        picked["order_ts"] = open_days[position].to_numpy() + (picked["order_ts"] - day).to_numpy()
     picked = picked[picked["order_ts"] < horizon]
     picked["order_id"] = "R" + picked["order_id"].str[1:]
     picked["line_no"] = np.arange(1, len(picked) + 1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 
+import numpy as np
 import pandas as pd
 
 ORDER_COLUMNS: dict[str, str] = {
@@ -40,6 +41,10 @@ TABLE_COLUMNS: dict[str, dict[str, str]] = {
     "customers": CUSTOMER_COLUMNS,
 }
 CANCELLED_STATUS = "cancelled"
+BOOLEAN_WORDS = {
+    **dict.fromkeys(("true", "1", "yes", "y", "ja", "j", "x"), True),
+    **dict.fromkeys(("false", "0", "no", "n", "nein"), False),
+}
 # text columns are Arrow-backed: hashing, isin, strip and group-by on ids run in C++, not per Python object
 TEXT_DTYPE = pd.StringDtype("pyarrow")
 
@@ -48,7 +53,7 @@ class SchemaError(ValueError):
     """A frame does not match the data contract; the message names the column and the source."""
 
 
-def _coerce(series: pd.Series, dtype: str, column: str, source: str) -> pd.Series:
+def _coerce(series: pd.Series, dtype: str, column: str, source: str, first_line: int | None = None) -> pd.Series:
     if dtype == "string":
         return series.astype(TEXT_DTYPE)
     if dtype.startswith("datetime"):
@@ -64,37 +69,45 @@ def _coerce(series: pd.Series, dtype: str, column: str, source: str) -> pd.Serie
         if getattr(converted.dt, "tz", None) is not None:
             converted = converted.dt.tz_convert("UTC").dt.tz_localize(None)
         bad = converted.isna() & series.notna()
-        _raise_if_bad(series, bad, column, source, "a timestamp")
+        _raise_if_bad(series, bad, column, source, "a timestamp", first_line)
         return converted.astype("datetime64[ns]")
     if dtype == "bool":
         if pd.api.types.is_bool_dtype(series):
             return series.astype(bool)
-        mapped = series.map(lambda v: {"true": True, "1": True, "false": False, "0": False}.get(str(v).strip().lower()))
-        _raise_if_bad(series, mapped.isna(), column, source, "a boolean (true/false/1/0)")
+        mapped = series.map(lambda v: BOOLEAN_WORDS.get(str(v).strip().lower()))
+        _raise_if_bad(series, mapped.isna(), column, source, "a boolean (true/false, 1/0, yes/no, ja/nein)", first_line)
         return mapped.astype(bool)
     converted = pd.to_numeric(series, errors="coerce")
-    _raise_if_bad(series, converted.isna() & series.notna(), column, source, "a number")
+    _raise_if_bad(series, converted.isna() & series.notna(), column, source, "a number", first_line)
     if dtype == "int64":
-        if converted.isna().any():
-            raise SchemaError(f"{source}: column '{column}' has empty values; it must be an integer")
-        if (converted != converted.round()).any():
-            raise SchemaError(f"{source}: column '{column}' has fractional values; it must be an integer")
+        _raise_if_bad(series, converted.isna(), column, source, "an integer (it has empty values)", first_line)
+        fractional = converted != converted.round()
+        _raise_if_bad(series, fractional, column, source, "an integer (it has fractional values)", first_line)
         return converted.astype("int64")
     return converted.astype(dtype)
 
 
-def _raise_if_bad(series: pd.Series, bad: pd.Series, column: str, source: str, expected: str) -> None:
+def _raise_if_bad(
+    series: pd.Series, bad: pd.Series, column: str, source: str, expected: str, first_line: int | None = None
+) -> None:
+    """SchemaError naming the column, how many values break it and examples (with their file lines when the
+    frame came from a file whose first data line is `first_line`)."""
     if bad.any():
-        sample = series[bad].astype(str).unique()[:5].tolist()
+        if first_line is None:
+            sample = series[bad].astype(str).unique()[:5].tolist()
+        else:
+            positions = np.flatnonzero(bad.to_numpy())[:5]
+            sample = [f"line {first_line + int(p)}: {series.iloc[p]!r}" for p in positions]
         raise SchemaError(
             f"{source}: column '{column}' must hold {expected}; {int(bad.sum())} value(s) do not, e.g. {sample}"
         )
 
 
-def conform(frame: pd.DataFrame, table: str, source: str) -> pd.DataFrame:
+def conform(frame: pd.DataFrame, table: str, source: str, first_line: int | None = None) -> pd.DataFrame:
     """Return `frame` with exactly the contract's columns of `table`, in order, with the contract's dtypes.
 
-    Extra columns are dropped. Raises `SchemaError` naming `source` and the first missing or mistyped column.
+    Extra columns are dropped. Raises `SchemaError` naming `source` and the first missing or mistyped column;
+    with `first_line` (the file line of the frame's first row) the examples carry their line numbers.
     """
     columns = TABLE_COLUMNS[table]
     missing = [c for c in columns if c not in frame.columns]
@@ -103,7 +116,7 @@ def conform(frame: pd.DataFrame, table: str, source: str) -> pd.DataFrame:
             f"{source}: missing column(s) {missing} for table '{table}'; expected columns {list(columns)}"
         )
     return pd.DataFrame(
-        {c: _coerce(frame[c], dtype, c, source) for c, dtype in columns.items()}, index=frame.index
+        {c: _coerce(frame[c], dtype, c, source, first_line) for c, dtype in columns.items()}, index=frame.index
     ).reset_index(drop=True)
 
 

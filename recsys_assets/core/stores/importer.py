@@ -1,34 +1,68 @@
-"""Load a user's own orders (and optionally products and customers) from CSV or Parquet files."""
+"""Load a user's own orders (and optionally products and customers) from CSV or Parquet files.
+
+CSV files are read as ERP systems write them (`erp_csv`: delimiter, decimal mark, encoding and date order
+detected unless given). Every file is read and checked against the data contract first; only then are the
+tables replaced, all in one transaction, so a bad file or a killed import leaves the database as it was. An
+orders file without a single line is refused unless explicitly allowed: it would wipe the history.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from ..data.schema import SchemaError, conform
+from .erp_csv import CsvDialect, read_erp_csv
 from .source_db import SourceDatabase
 
-READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+PARQUET = (".parquet", ".pq")
 
 
-def read_table_file(path: str | Path, table: str) -> pd.DataFrame:
-    """Read `path` (CSV or Parquet, by extension) and conform it to the contract of `table`.
+@dataclass
+class ImportSummary:
+    """What an import wrote and replaced, and how the files were read."""
 
-    Raises SchemaError naming the file and the missing or mistyped column.
+    written: dict[str, int]
+    replaced_lines: int  # order lines that were in the table before (0 when appending)
+    first_order: pd.Timestamp | None
+    last_order: pd.Timestamp | None
+    read_as: dict[str, str] = field(default_factory=dict)  # file -> dialect description
+
+    def lines(self) -> list[str]:
+        orders = self.written["orders"]
+        span = f" ({self.first_order.date()} to {self.last_order.date()})" if self.first_order is not None else ""
+        replaced = f"replacing {self.replaced_lines} existing line(s)" if self.replaced_lines >= 0 else "appended"
+        master = ", ".join(f"{n} {t}" for t, n in self.written.items() if t != "orders")
+        out = [f"{orders} order lines{span}, {replaced}" + (f"; {master}" if master else "")]
+        out += [f"read {name} as {how}" for name, how in self.read_as.items()]
+        return out
+
+
+def read_table_file(path: str | Path, table: str, dialect: CsvDialect | None = None) -> tuple[pd.DataFrame, str]:
+    """Read `path` (CSV or Parquet, by extension) and conform it to the contract of `table`; returns the frame
+    and how the file was read.
+
+    Raises SchemaError naming the file, the column and the offending lines.
     """
     path = Path(path)
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".txt", *PARQUET):
         raise SchemaError(f"{path}: unsupported file type '{path.suffix}'; use .csv or .parquet")
     if not path.exists():
         raise SchemaError(f"{path}: file not found")
-    kwargs = {"dtype": {"order_id": str, "customer_id": str, "product_id": str}} if reader is pd.read_csv else {}
     try:
-        frame = reader(path, **kwargs)
+        if suffix in PARQUET:
+            frame, how, first_line = pd.read_parquet(path), "Parquet", 1
+        else:
+            frame, used = read_erp_csv(path, dialect or CsvDialect())
+            how, first_line = used.describe(), 2  # line 1 is the header
+    except SchemaError:
+        raise
     except Exception as error:
-        raise SchemaError(f"{path}: cannot read as {path.suffix[1:]}: {error}") from error
-    return conform(frame, table, f"file {path}")
+        raise SchemaError(f"{path}: cannot read as {suffix[1:]}: {error}") from error
+    return conform(frame, table, f"file {path}", first_line=first_line), how
 
 
 def derive_master_data(orders: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -50,23 +84,38 @@ def import_files(
     products_path: str | Path | None = None,
     customers_path: str | Path | None = None,
     append: bool = False,
-) -> dict[str, int]:
-    """Validate every file first, then write them to `database`; returns rows written per table.
+    allow_empty: bool = False,
+    dialect: CsvDialect | None = None,
+) -> ImportSummary:
+    """Validate every file first, then write them to `database` in one transaction.
 
     Without a products or customers file the table is derived from the order ids (every id known), unless
-    appending, when the existing master data stays.
+    appending, when the existing master data stays. An orders file with no line is refused (it would replace the
+    whole history with nothing) unless `allow_empty`.
     """
-    orders = read_table_file(orders_path, "orders")
-    products = read_table_file(products_path, "products") if products_path else None
-    customers = read_table_file(customers_path, "customers") if customers_path else None
+    read_as = {}
+    orders, read_as[Path(orders_path).name] = read_table_file(orders_path, "orders", dialect)
+    replaced = -1 if append else database.count_rows("orders")
+    if orders.empty and not allow_empty:
+        effect = f"replace the {replaced} order lines in the database with nothing" if replaced > 0 else "empty it"
+        raise SchemaError(
+            f"file {orders_path} holds no order line; importing it would {effect}. "
+            "Check the file, or pass --allow-empty to import it anyway"
+        )
+    frames = {"orders": orders}
+    for table, path in (("products", products_path), ("customers", customers_path)):
+        if path:
+            frames[table], read_as[Path(path).name] = read_table_file(path, table, dialect)
     if not append:
         derived_products, derived_customers = derive_master_data(orders)
-        products = products if products is not None else derived_products
-        customers = customers if customers is not None else derived_customers
-    written = {"orders": len(orders)}
-    database.write("orders", orders, replace=not append)
-    for table, frame in (("products", products), ("customers", customers)):
-        if frame is not None:
-            database.write(table, frame, replace=True)
-            written[table] = len(frame)
-    return written
+        frames.setdefault("products", derived_products)
+        frames.setdefault("customers", derived_customers)
+    database.write_tables(frames, append=("orders",) if append else ())
+    stamps = orders["order_ts"].dropna()
+    return ImportSummary(
+        written={table: len(frame) for table, frame in frames.items()},
+        replaced_lines=replaced,
+        first_order=stamps.min() if len(stamps) else None,
+        last_order=stamps.max() if len(stamps) else None,
+        read_as=read_as,
+    )

@@ -56,6 +56,8 @@ class SourceDatabase:
                     "`recsys generate` or load your own with `recsys import-orders`"
                 )
             self._engine = sa.create_engine(self.url)
+            if parsed.get_backend_name() == "sqlite":
+                _transactional_sqlite(self._engine)
         return self._engine
 
     def _require_table(self, table: str) -> str:
@@ -111,6 +113,11 @@ class SourceDatabase:
             raise SourceDataError(f"table '{name}' of source database {safe_url(self.url)} is empty")
         return frame
 
+    def read_all(self, table: str) -> pd.DataFrame:
+        """A whole table as the contract types it (orders included; may be empty)."""
+        name = self._require_table(table)
+        return self._read(table, sa.text(f"SELECT * FROM {name}"))
+
     def read_customer_orders(self, customer_id: str) -> pd.DataFrame:
         """Every order line of one customer (a parameterised query; the id is never put into the SQL text)."""
         name = self._require_table("orders")
@@ -128,12 +135,56 @@ class SourceDatabase:
         return pd.Timestamp(low), pd.Timestamp(high)
 
     def write(self, table: str, frame: pd.DataFrame, replace: bool) -> None:
-        """Write a contract-conforming frame to `table` (replace it, or append to it)."""
+        """Write a contract-conforming frame to `table` (replace it, or append to it), in one transaction."""
+        self.write_tables({table: frame}, append=() if replace else (table,))
+
+    def count_rows(self, table: str) -> int:
+        """Rows of `table`, 0 when the table does not exist yet."""
         name = self.tables.name_of(table)
+        if not sa.inspect(self.engine).has_table(name):
+            return 0
+        with self.engine.connect() as connection:
+            return int(connection.execute(sa.text(f"SELECT COUNT(*) FROM {name}")).scalar_one())
+
+    def write_tables(self, frames: dict[str, pd.DataFrame], append: tuple[str, ...] = ()) -> None:
+        """Replace (or, for the tables in `append`, extend) several tables in ONE transaction.
+
+        Each replaced table is written to a staging table first, then the old one is dropped and the staging
+        table renamed: a failure or a kill at any point leaves every table as it was (leftover staging tables of
+        a killed import are dropped by the next one). The indexes the product's queries need are (re)created.
+        """
         with self.engine.begin() as connection:
-            frame.to_sql(name, connection, if_exists="replace" if replace else "append", index=False, chunksize=50_000)
-            if table == "orders":
-                connection.execute(sa.text(f"CREATE INDEX IF NOT EXISTS ix_{name}_order_ts ON {name} (order_ts)"))
+            for table, frame in frames.items():
+                name = self.tables.name_of(table)
+                staging = f"{name}__staging"
+                connection.execute(sa.text(f"DROP TABLE IF EXISTS {staging}"))
+                exists = sa.inspect(connection).has_table(name)
+                if table in append and exists:
+                    frame.to_sql(name, connection, if_exists="append", index=False, chunksize=50_000)
+                else:
+                    frame.to_sql(staging, connection, if_exists="replace", index=False, chunksize=50_000)
+                    if exists:
+                        connection.execute(sa.text(f"DROP TABLE {name}"))
+                    connection.execute(sa.text(f"ALTER TABLE {staging} RENAME TO {name}"))
+                for column in INDEXED_COLUMNS[table]:
+                    connection.execute(sa.text(f"CREATE INDEX IF NOT EXISTS ix_{name}_{column} ON {name} ({column})"))
+
+
+# the columns the product queries by: order lines by time window (partitions) and by customer (review page)
+INDEXED_COLUMNS = {"orders": ("order_ts", "customer_id"), "products": ("product_id",), "customers": ("customer_id",)}
+
+
+def _transactional_sqlite(engine: sa.Engine) -> None:
+    """Make SQLite DDL part of the transaction (pysqlite only begins one before DML by default), so a replaced
+    table and its data are committed together or not at all (SQLAlchemy's documented recipe)."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN")
 
 
 def create_sqlite_url(path: str | Path) -> str:
