@@ -39,13 +39,20 @@ def dagster_home() -> Path:
     return Path(os.environ.get("DAGSTER_HOME") or recsys_home() / "dagster").resolve()
 
 
-def partitions_start() -> str:
-    """First day of the daily `raw_orders` partitions (set it to the first day of your order history)."""
-    return os.environ.get("RECSYS_PARTITIONS_START", DEFAULT_PARTITIONS_START)
+def explicit_partitions_start() -> str | None:
+    """RECSYS_PARTITIONS_START when set (else the partitions start at the first order day: partitions.py)."""
+    return os.environ.get("RECSYS_PARTITIONS_START", "").strip() or None
 
 
 def local_source_url() -> str:
     return os.environ.get("RECSYS_SOURCE_URL") or f"sqlite:///{recsys_home() / 'source.db'}"
+
+
+def source_url() -> str | None:
+    """The source database of the current deployment: RECSYS_SOURCE_URL, or the local file by default."""
+    if current_deployment() == "local":
+        return local_source_url()
+    return os.environ.get("RECSYS_SOURCE_URL") or None
 
 
 def local_store_path() -> Path:

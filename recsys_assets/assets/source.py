@@ -5,6 +5,7 @@ from dagster import (
     AssetExecutionContext,
     BackfillPolicy,
     Backoff,
+    MetadataValue,
     Output,
     RetryPolicy,
     asset,
@@ -12,9 +13,12 @@ from dagster import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.data.schema import empty
-from ..core.stores.source_db import SourceDataError, split_by_day
+from ..core.lifecycle.alerts import Alert
+from ..core.stores.alert_sinks import raise_alert
+from ..core.stores.source_db import FAR_FUTURE, SourceDataError, split_by_day
 from ..partitions import daily_partitions
 from ..resources.source import SourceDatabaseResource
+from ..settings import recsys_home
 
 # transient database errors (network, locks) are retried with backoff; contract errors fail the same way again
 SOURCE_RETRY = RetryPolicy(max_retries=2, delay=2, backoff=Backoff.EXPONENTIAL)
@@ -45,8 +49,13 @@ def raw_orders(context: AssetExecutionContext, source: SourceDatabaseResource) -
     by_day = split_by_day(frame, context.partition_keys)
     values = {key: by_day.get(key, empty("orders")) for key in context.partition_keys}
     empty_days = [key for key, value in values.items() if value.empty]
-    if empty_days:
-        context.log.warning(f"raw_orders: no order lines on {len(empty_days)} day(s), e.g. {empty_days[:5]}")
+    if empty_days:  # closed days are normal; raw_orders_volume judges them against the shop's rhythm
+        context.log.info(f"raw_orders: no order lines on {len(empty_days)} day(s), e.g. {empty_days[:5]}")
+    future = future_dated_lines(database)
+    if len(future):
+        alert = future_lines_alert(future, source.display_url())
+        context.log.warning(f"raw_orders: {alert.message}")
+        raise_alert(alert, recsys_home())
     metadata = {
         "rows": len(frame),
         "partitions": len(values),
@@ -54,8 +63,36 @@ def raw_orders(context: AssetExecutionContext, source: SourceDatabaseResource) -
         "first_order_ts": str(frame["order_ts"].min()) if len(frame) and "order_ts" in frame else "none",
         "last_order_ts": str(frame["order_ts"].max()) if len(frame) and "order_ts" in frame else "none",
         "source": source.display_url(),
+        "future_dated_lines": len(future),
     }
+    if len(future):
+        metadata["future_dated_sample"] = MetadataValue.md(future.head(10).to_markdown(index=False))
     return Output(values, metadata=metadata)
+
+
+def future_dated_lines(database) -> pd.DataFrame:
+    """Order lines of the source dated after the real clock: no partition holds them, so they are named here."""
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()
+    try:
+        return database.read_orders_after(now)
+    except (SourceDataError, SQLAlchemyError):
+        return database.read_orders_as_stored(now, FAR_FUTURE)
+
+
+def future_lines_alert(future: pd.DataFrame, source: str) -> Alert:
+    first, last = future["order_ts"].min(), future["order_ts"].max()
+    orders = sorted(future["order_id"].astype(str).unique())
+    return Alert(
+        kind="future_dated_lines",
+        source="raw_orders",
+        severity="warning",
+        message=(
+            f"{len(future)} order line(s) in {source} are dated in the future ({first} to {last}), e.g. orders "
+            f"{orders[:5]}: they belong to no partition and are not trained on; raw_orders_suite blocks the run "
+            "when they exceed its tolerance. Fix their order_ts in the source."
+        ),
+        details={"lines": len(future), "first": str(first), "last": str(last), "orders": orders[:20]},
+    )
 
 
 def _master_data_output(frame: pd.DataFrame, source: SourceDatabaseResource, extra: dict) -> Output[pd.DataFrame]:

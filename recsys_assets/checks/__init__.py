@@ -1,7 +1,9 @@
-"""Every asset check: the Great Expectations data suites, the model gate, and the freshness of the published lists."""
+"""Every asset check: the Great Expectations data suites, the order volume, the model gate, and the freshness of
+the published lists."""
 
 from .data_suites import DATA_SUITES
 from .freshness import freshness_checks
 from .model_gate import model_gate
+from .volume import raw_orders_volume
 
-ALL_CHECKS = [*DATA_SUITES, model_gate, *freshness_checks]
+ALL_CHECKS = [*DATA_SUITES, raw_orders_volume, model_gate, *freshness_checks]

@@ -15,7 +15,7 @@ from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 from ..assets import ALL_ASSETS
 from ..checks import ALL_CHECKS
 from ..jobs import INGEST_SELECTION, RETRAIN_SELECTION
-from ..partitions import daily_partitions
+from ..partitions import PARTITIONS_START, PARTITIONS_START_SOURCE, daily_partitions
 from ..resources import resources_for
 from ..settings import dagster_home
 from ..tags import RANGE_END_TAG, RANGE_START_TAG
@@ -40,20 +40,28 @@ def persistent_instance() -> DagsterInstance:
 
 
 def source_partition_range(resources: dict) -> tuple[str, str]:
-    """First and last daily partition holding orders in the source database, clipped to the partitions."""
+    """First and last day holding order lines in the source database (lines dated after now are left out:
+    they are counted and reported by raw_orders and raw_orders_suite), clipped to the partitions."""
     source = resources["source"].process_config_and_initialize()  # resolves EnvVar settings (dev / prod)
-    span = source.database().order_time_range()
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()
+    span = source.database().order_time_range(until=now)
     if span is None:
+        future = source.database().order_time_range()
+        if future is not None:
+            raise ValueError(
+                f"every order line of {source.display_url()} is dated in the future ({future[0]} to {future[1]}): "
+                "check the timestamps of the source"
+            )
         raise ValueError(f"the orders table of {source.display_url()} is empty")
     keys = daily_partitions.get_partition_keys()
     if not keys:
-        raise ValueError("no daily partition exists yet: RECSYS_PARTITIONS_START is in the future")
+        raise ValueError(f"no daily partition exists yet: the partitions start {PARTITIONS_START} is in the future")
     first = max(span[0].strftime("%Y-%m-%d"), keys[0])
     last = min(span[1].strftime("%Y-%m-%d"), keys[-1])
     if first > last:
         raise ValueError(
-            f"the orders ({span[0].date()} to {span[1].date()}) lie outside the partitions "
-            f"{keys[0]} to {keys[-1]}: set RECSYS_PARTITIONS_START to the first order day"
+            f"the orders ({span[0].date()} to {span[1].date()}) lie outside the partitions {keys[0]} to {keys[-1]} "
+            f"(start from {PARTITIONS_START_SOURCE}): unset RECSYS_PARTITIONS_START or set it to the first order day"
         )
     return first, last
 

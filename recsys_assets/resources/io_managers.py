@@ -112,6 +112,14 @@ class PickleIOManager(IOManager):
             self.storage.write(self._name(context, key), _dumps(obj[key]))
         context.add_output_metadata(self.storage.folder_metadata(self._name(context)))
 
+    def load_partition(self, asset_path: list[str], partition: str) -> Any:
+        """One stored partition of an asset, None when it was never written (assets that read a window of a
+        partitioned asset themselves, instead of loading every partition as an input)."""
+        try:
+            return pickle.loads(self.storage.read("/".join([*asset_path, partition])))
+        except FileNotFoundError:
+            return None
+
     def load_input(self, context: InputContext) -> Any:
         if not context.has_asset_partitions:
             return pickle.loads(self.storage.read(self._name(context)))

@@ -15,19 +15,27 @@ def run_clock(as_of: str | None) -> pd.Timestamp:
     return pd.Timestamp.now(tz="UTC").tz_localize(None)
 
 
+# the key under which the source's future-dated lines join a batch (they belong to no daily partition)
+FUTURE_PARTITION = "future"
+
+
 def orders_batch(frames: dict[str, pd.DataFrame | None]) -> pd.DataFrame:
     """The order lines of several daily partitions as one frame, with each line's partition and day bounds.
 
     Adds `partition` (the key), `partition_start` and `partition_end` (the UTC day [start, end)), so a single GX
-    validation checks every line against its own day.
+    validation checks every line against its own day. Lines under `FUTURE_PARTITION` are bounded by their own
+    day (the suite judges them by the run's clock instead).
     """
     parts = []
     for key, frame in frames.items():
         if frame is None or len(frame) == 0:
             continue
-        start = pd.Timestamp(key)
         part = frame.copy(deep=False)
         part["partition"] = key
+        if key == FUTURE_PARTITION:
+            start = pd.to_datetime(part["order_ts"], errors="coerce").dt.normalize()
+        else:
+            start = pd.Timestamp(key)
         part["partition_start"] = start
         part["partition_end"] = start + pd.Timedelta(days=1)
         parts.append(part)

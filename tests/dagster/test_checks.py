@@ -147,22 +147,24 @@ def _empty_partition(orders, day):
     return orders[~day]
 
 
+SUITE = "raw_orders_suite"
 BAD_DATA = {
-    "null_ids": (_null_ids, "expect_column_values_to_not_be_null(customer_id)"),
-    "absurd_quantities": (_absurd_quantities, "expect_column_values_to_be_between(quantity)"),
-    "unknown_product": (_unknown_product, "expect_column_values_to_be_in_set(product_id)"),
-    "unknown_customer": (_unknown_customer, "expect_column_values_to_be_in_set(customer_id)"),
-    "duplicated_lines": (_duplicated_lines, "expect_compound_columns_to_be_unique(order_id, line_no)"),
-    "future_timestamps": (_future_timestamps, "expect_column_values_to_be_between(order_ts)"),
-    "missing_column": (_missing_column, "expect_column_to_exist(unit_price)"),
-    "wrong_dtype": (_wrong_dtype, "expect_column_values_to_be_of_type(quantity)"),
-    "empty_partition": (_empty_partition, "expect_table_row_count_to_be_between(table)"),
+    "null_ids": (_null_ids, SUITE, "expect_column_values_to_not_be_null(customer_id)"),
+    "absurd_quantities": (_absurd_quantities, SUITE, "expect_column_values_to_be_between(quantity)"),
+    "unknown_product": (_unknown_product, SUITE, "expect_column_values_to_be_in_set(product_id)"),
+    "unknown_customer": (_unknown_customer, SUITE, "expect_column_values_to_be_in_set(customer_id)"),
+    "duplicated_lines": (_duplicated_lines, SUITE, "expect_compound_columns_to_be_unique(order_id, line_no)"),
+    "future_timestamps": (_future_timestamps, SUITE, "expect_column_values_to_be_between(order_ts)"),
+    "missing_column": (_missing_column, SUITE, "expect_column_to_exist(unit_price)"),
+    "wrong_dtype": (_wrong_dtype, SUITE, "expect_column_values_to_be_of_type(quantity)"),
+    # a Monday without a line: closed days are fine, but this one the shop always traded on
+    "empty_trading_day": (_empty_partition, "raw_orders_volume", "not a single order line"),
 }
 
 
 @pytest.mark.parametrize("bad_class", list(BAD_DATA))
-def test_bad_data_stops_the_run_at_raw_orders_suite(gated, bad_class):
-    mutate, expectation = BAD_DATA[bad_class]
+def test_bad_data_stops_the_run_at_raw_orders_checks(gated, bad_class):
+    mutate, check, expected = BAD_DATA[bad_class]
     data = gated["data"]
     orders = data.orders.copy()
     day = (orders["order_ts"].dt.strftime("%Y-%m-%d") == DAY).to_numpy()
@@ -176,13 +178,41 @@ def test_bad_data_stops_the_run_at_raw_orders_suite(gated, bad_class):
     finally:
         write_source(data)
     assert not result.success
-    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == "raw_orders_suite"]
+    [evaluation] = [e for e in result.get_asset_check_evaluations() if e.check_name == check]
     assert not evaluation.passed
-    failed = evaluation.metadata["failed_expectations"].value
-    assert expectation in failed, failed
-    assert expectation.split("(")[0] in evaluation.description
-    assert DAY in evaluation.metadata["failing_partitions"].value
-    assert "|" in evaluation.metadata["failures"].value  # the markdown table of failed expectations
+    if check == SUITE:
+        failed = evaluation.metadata["failed_expectations"].value
+        assert expected in failed, failed
+        assert expected.split("(")[0] in evaluation.description
+        assert DAY in evaluation.metadata["failing_partitions"].value
+        assert "|" in evaluation.metadata["failures"].value  # the markdown table of failed expectations
+    else:
+        assert expected in evaluation.description and DAY in evaluation.description
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert materialized <= {AssetKey("raw_orders"), AssetKey("products"), AssetKey("customers")}
     assert store.live_version() == live_before
+
+
+def test_a_closed_day_is_not_an_incident(gated):
+    """A Sunday without any order (the small dataset's shop rarely trades on Sundays) passes every check."""
+    data = gated["data"]
+    orders = data.orders.copy()
+    sunday = "2026-06-28"
+    orders = orders[orders["order_ts"].dt.strftime("%Y-%m-%d") != sunday]
+    sundays = orders[orders["order_ts"].dt.dayofweek == 6]
+    write_source(type(data)(orders=orders.drop(sundays.index), products=data.products, customers=data.customers))
+    try:
+        result = materialize(
+            [*ALL_ASSETS, *ALL_CHECKS],
+            selection=AssetSelection.keys("raw_orders"),
+            instance=gated["instance"],
+            resources=resources_for("local"),
+            partition_key=sunday,
+            raise_on_error=False,
+        )
+    finally:
+        write_source(data)
+    assert result.success
+    checks = check_evaluations(result)
+    assert checks["raw_orders_suite"].passed and checks["raw_orders_volume"].passed
+    assert checks["raw_orders_volume"].metadata["closed_days"].value == 1

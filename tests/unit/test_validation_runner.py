@@ -43,7 +43,6 @@ def test_every_gated_asset_has_a_loadable_suite():
         suite = load_suite_json(asset)
         assert ExpectationSuite(**suite).expectations, asset
     assert suite_parameters(load_suite_json("raw_orders")) == {
-        "partition_keys",
         "known_customers",
         "known_products",
         "now",
@@ -52,7 +51,7 @@ def test_every_gated_asset_has_a_loadable_suite():
 
 def test_clean_partitions_pass_and_bad_lines_name_their_partition():
     frames = {"2026-06-01": _orders("2026-06-01"), "2026-06-02": _orders("2026-06-02")}
-    parameters = {**PARAMETERS, "partition_keys": sorted(frames)}
+    parameters = PARAMETERS
     index = ["partition", "order_id", "line_no"]
     assert validate_frame(orders_batch(frames), "raw_orders", parameters, index).success
     frames["2026-06-02"].loc[:9, "product_id"] = "P_UNKNOWN"  # 5 % of the run's lines
@@ -70,7 +69,7 @@ def test_clean_partitions_pass_and_bad_lines_name_their_partition():
 def test_a_line_outside_its_partition_day_fails_and_the_slow_mode_agrees():
     frames = {"2026-06-01": _orders("2026-06-01")}
     frames["2026-06-01"].loc[0, "order_ts"] = pd.Timestamp("2026-06-02 00:00")  # the next day
-    parameters = {**PARAMETERS, "partition_keys": ["2026-06-01"]}
+    parameters = PARAMETERS
     fast = validate_frame(orders_batch(frames), "raw_orders", parameters, ["partition", "order_id"])
     slow = validate_frame(orders_batch(frames), "raw_orders", parameters, ["partition", "order_id"], fast=False)
     assert [f.summary() for f in fast.failures] == [f.summary() for f in slow.failures]
@@ -78,8 +77,9 @@ def test_a_line_outside_its_partition_day_fails_and_the_slow_mode_agrees():
 
 
 def test_missing_parameter_and_missing_suite_are_named(tmp_path, monkeypatch):
-    with pytest.raises(SuiteError, match=r"needs run-time parameter\(s\) \['partition_keys'\]"):
-        validate_frame(orders_batch({"2026-06-01": _orders("2026-06-01")}), "raw_orders", PARAMETERS)
+    without_now = {key: value for key, value in PARAMETERS.items() if key != "now"}
+    with pytest.raises(SuiteError, match=r"needs run-time parameter\(s\) \['now'\]"):
+        validate_frame(orders_batch({"2026-06-01": _orders("2026-06-01")}), "raw_orders", without_now)
     monkeypatch.setenv("RECSYS_EXPECTATIONS_DIR", str(tmp_path))
     with pytest.raises(SuiteError, match="no expectation suite for asset 'products'"):
         load_suite_json("products")

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 
 from ..data.schema import ORDER_COLUMNS, SchemaError, conform, conform_lenient, empty
 
+FAR_FUTURE = dt.datetime(9999, 12, 31)
+
 
 class SourceDataError(RuntimeError):
     """The source database or one of its tables is missing, empty or unreadable."""
@@ -126,13 +128,34 @@ class SourceDatabase:
         frame = self._read("orders", query, {"customer_id": str(customer_id)})
         return frame if len(frame) else empty("orders")
 
-    def order_time_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    def order_time_range(self, until: dt.datetime | None = None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """First and last order_ts, of the lines up to `until` when given (future-dated lines left out)."""
         name = self._require_table("orders")
+        query = f"SELECT MIN(order_ts), MAX(order_ts) FROM {name}"
+        params = {}
+        if until is not None:
+            query += " WHERE order_ts <= :until"
+            params = {"until": until}
+        statement = sa.text(query).bindparams(*([sa.bindparam("until", type_=sa.DateTime())] if params else []))
         with self.engine.connect() as connection:
-            low, high = connection.execute(sa.text(f"SELECT MIN(order_ts), MAX(order_ts) FROM {name}")).one()
+            low, high = connection.execute(statement, params).one()
         if low is None:
             return None
         return pd.Timestamp(low), pd.Timestamp(high)
+
+    def read_order_times(self, start: dt.datetime, end: dt.datetime) -> pd.Series:
+        """Only the order_ts of the lines with start <= order_ts < end (volume checks read nothing else)."""
+        name = self._require_table("orders")
+        query = sa.text(f"SELECT order_ts FROM {name} WHERE order_ts >= :start AND order_ts < :end").bindparams(
+            sa.bindparam("start", type_=sa.DateTime()), sa.bindparam("end", type_=sa.DateTime())
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query, {"start": start, "end": end}).cursor.fetchall()
+        return pd.to_datetime(pd.Series([row[0] for row in rows], dtype=object), errors="coerce", format="ISO8601")
+
+    def read_orders_after(self, moment: dt.datetime) -> pd.DataFrame:
+        """Order lines dated after `moment` (future-dated lines: no partition holds them)."""
+        return self.read_orders(moment + dt.timedelta(microseconds=1), FAR_FUTURE)
 
     def write(self, table: str, frame: pd.DataFrame, replace: bool) -> None:
         """Write a contract-conforming frame to `table` (replace it, or append to it), in one transaction."""
