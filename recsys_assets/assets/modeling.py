@@ -7,7 +7,13 @@ import pandas as pd
 from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 from pydantic import Field
 
-from ..core.data.split import TemporalSplit, holdout_split, plan_holdout
+from ..core.data.split import (
+    MIN_EVALUABLE_CUSTOMERS,
+    NOISE_BELOW_CUSTOMERS,
+    TemporalSplit,
+    holdout_split,
+    plan_holdout,
+)
 from ..core.modeling.artifact import ModelArtifact
 from ..core.modeling.candidates import GridSpec, candidate_grid
 from ..core.modeling.models import ALSParams
@@ -37,7 +43,7 @@ class SplitConfig(Config):
     )
     test_fraction: float = Field(0.2, description="per_customer_recent: share of each customer's orders held out.")
     min_evaluable_customers: int = Field(
-        200, description="auto: a global window must leave this many evaluable customers; fewer flag noise."
+        MIN_EVALUABLE_CUSTOMERS, description="auto: a global window must leave this many evaluable customers."
     )
 
 
@@ -135,7 +141,7 @@ class ModelConfig(Config):
     )
     min_evaluable_customers: int = Field(
         _SELECTION.min_evaluable_customers,
-        description="auto validation: a global window must leave this many customers; fewer flag noise.",
+        description="auto validation: a global window must leave this many customers.",
     )
 
     def training_config(self) -> TrainingConfig:
@@ -264,8 +270,8 @@ class MetricsConfig(Config):
     k: int = Field(10, description="Length of the lists scored (the K of MAP@K).")
     exclude_purchased: bool = Field(True, description="Score lists without already-bought products.")
     confidence: float = Field(0.95, description="Level of the bootstrap intervals over customers.")
-    min_evaluable_customers: int = Field(
-        200, description="Fewer hold-out customers than this: the figures are flagged as noise."
+    noise_below_customers: int = Field(
+        NOISE_BELOW_CUSTOMERS, description="Fewer hold-out customers than this: the figures are flagged as noise."
     )
 
 
@@ -292,7 +298,7 @@ def model_metrics(
         inactive_item_indices(model, products),
         confidence=config.confidence,
     )
-    verdict = judge_offline(results, k, config.min_evaluable_customers, model.config.model == "popularity")
+    verdict = judge_offline(results, k, config.noise_below_customers, model.config.model == "popularity")
     intervals = results["intervals"]
     flat = {}
     for side in ("model", "popularity"):

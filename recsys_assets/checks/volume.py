@@ -56,13 +56,7 @@ def raw_orders_volume(
         "settings_file": MetadataValue.path(str(settings)),
     }
     if report.findings:
-        metadata["findings"] = MetadataValue.md(
-            "| day | finding | lines | weekday median | traded |\n|---|---|---|---|---|\n"
-            + "\n".join(
-                f"| {f.day} ({f.day:%a}) | {f.kind} | {f.lines} | {f.expected:g} | {f.weekday_trading_weeks} |"
-                for f in report.findings[:200]
-            )
-        )
+        metadata["findings"] = MetadataValue.md("\n".join(f"- {f.message()}" for f in report.findings[:200]))
     if lines == 0 and report.trading_days + report.unknown_days > 0:
         message = (
             f"raw_orders {days[0]} to {days[-1]}: not a single order line in {len(days)} day(s), "
@@ -73,7 +67,7 @@ def raw_orders_volume(
         return AssetCheckResult(passed=False, severity=AssetCheckSeverity.ERROR, description=message, metadata=metadata)
     if report.findings:
         shown = "; ".join(f.message() for f in report.findings[:5])
-        message = f"{len(report.findings)} trading day(s) with unusual volume: {shown}"
+        message = f"{len(report.findings)} unusual volume finding(s) on trading days: {shown}"
         context.log.warning(message)
         raise_alert(
             Alert(

@@ -96,11 +96,43 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_profile(args: argparse.Namespace) -> int:
+    from ..core.data.profile import profile_orders
+    from ..core.stores.source_db import SourceDatabase, safe_url
+    from ..settings import local_source_url
+
+    url = args.url or local_source_url()
+    database = SourceDatabase(url)
+    print(f"==> profile of {safe_url(url)}")
+    report = profile_orders(
+        database.read_all("orders"), database.read_master("products"), database.read_master("customers")
+    )
+    for line in report.lines():
+        print(f"    {line}")
+    return 0
+
+
+def load_run_config(path: Path | None) -> dict:
+    """A run config file (YAML or JSON, the Launchpad's format: {"ops": {asset: {"config": {...}}}})."""
+    if path is None:
+        return {}
+    import yaml
+
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ValueError(f"--config {path}: cannot read it as YAML: {error}") from error
+    if not isinstance(config, dict) or set(config) - {"ops", "resources", "loggers"}:
+        raise ValueError(f"--config {path}: expected a run config with 'ops' (as in the Launchpad), got {config!r}")
+    return config
+
+
 def cmd_materialize(args: argparse.Namespace) -> int:
     from .local_run import materialize_graph
 
+    run_config = {**load_run_config(args.config), **QUIET_LOGS}
     started = step("materializing raw_orders over its partitions, then every downstream asset")
-    run = materialize_graph(args.start, args.end, run_config=QUIET_LOGS, raise_on_error=False)
+    run = materialize_graph(args.start, args.end, run_config=run_config, raise_on_error=False)
     ok = run.ingest.success and run.downstream is not None and run.downstream.success
     print(
         f"    partitions {run.partitions[0]} to {run.partitions[1]}; {'success' if ok else 'FAILED'} "
@@ -155,6 +187,10 @@ def add_commands(commands) -> None:
     importer.add_argument("--url", help="SQLAlchemy URL of the source DB (default: the local one)")
     importer.set_defaults(func=cmd_import)
 
+    profile = commands.add_parser("profile", help="what the order history looks like, and the settings chosen")
+    profile.add_argument("--url", help="SQLAlchemy URL of the source DB (default: the local one)")
+    profile.set_defaults(func=cmd_profile)
+
     export = commands.add_parser("export-orders", help="write the source tables as ERP-style CSV files")
     export.add_argument("folder", type=Path, help="folder for orders.csv, products.csv, customers.csv")
     export.add_argument("--delimiter", default=";", help="field delimiter (default ';')")
@@ -167,4 +203,7 @@ def add_commands(commands) -> None:
     materialize = commands.add_parser("materialize", help="materialize the whole asset graph")
     materialize.add_argument("--start", help="first raw_orders partition (default: first order day)")
     materialize.add_argument("--end", help="last raw_orders partition (default: last order day)")
+    materialize.add_argument(
+        "--config", type=Path, help="run config YAML, the Launchpad's format (see README 'Run configuration')"
+    )
     materialize.set_defaults(func=cmd_materialize)

@@ -66,6 +66,19 @@ def source_partition_range(resources: dict) -> tuple[str, str]:
     return first, last
 
 
+def split_run_config(run_config: dict) -> tuple[dict, dict]:
+    """One run config (the Launchpad's, for the whole graph) as the config of the ingest run (raw_orders and its
+    checks) and of the downstream run: each run accepts config only for the steps it executes."""
+    ops = run_config.get("ops", {})
+    ingest_ops = {name: value for name, value in ops.items() if name.startswith("raw_orders")}
+    shared = {key: value for key, value in run_config.items() if key != "ops"}
+    downstream_ops = {name: value for name, value in ops.items() if name not in ingest_ops}
+    return (
+        {**shared, **({"ops": ingest_ops} if ingest_ops else {})},
+        {**shared, **({"ops": downstream_ops} if downstream_ops else {})},
+    )
+
+
 def materialize_graph(
     start: str | None = None,
     end: str | None = None,
@@ -82,12 +95,13 @@ def materialize_graph(
         first, last = source_partition_range(resources)
         start, end = start or first, end or last
     pd.Timestamp(start), pd.Timestamp(end)  # fail early on a malformed date
+    ingest_config, downstream_config = split_run_config(run_config or {})
     ingest = materialize(
         [*ALL_ASSETS, *ALL_CHECKS],
         selection=INGEST_SELECTION,
         instance=instance,
         resources=resources,
-        run_config={"loggers": (run_config or {}).get("loggers", {})} if run_config else None,
+        run_config=ingest_config,
         tags={**(tags or {}), RANGE_START_TAG: start, RANGE_END_TAG: end},
         raise_on_error=raise_on_error,
     )
@@ -98,7 +112,7 @@ def materialize_graph(
             selection=RETRAIN_SELECTION,
             instance=instance,
             resources=resources,
-            run_config=run_config or {},
+            run_config=downstream_config,
             tags=tags or {},
             raise_on_error=raise_on_error,
         )

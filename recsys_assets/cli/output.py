@@ -15,11 +15,25 @@ def step(message: str) -> float:
 
 
 def print_metrics(summary: dict) -> None:
+    """The hold-out metrics of the model and of popularity with their bootstrap intervals, and what they allow."""
     k = summary["k"]
-    print(f"\n    offline metrics on the temporal hold-out ({summary['model']['evaluated_users']} customers)")
+    intervals = summary.get("intervals", {})
+    level = f"{summary.get('confidence', 0.95):.0%}"
+    print(f"\n    offline metrics on the hold-out: {summary['model']['evaluated_users']} customers evaluated")
+    if summary.get("holdout"):
+        print(f"    hold-out: {summary['holdout']}")
     if "selected_model" in summary:
         print(f"    selected model (best on validation, see als_model metadata): {summary['selected_model']}")
-    print(f"    {'metric':<14}{'model':>10}{'popularity':>12}")
-    for metric in ("map", "precision", "recall", "ndcg", "coverage"):
+    print(f"    {'metric':<14}{'model':>10}{f'({level} interval)':>20}{'popularity':>12}{f'({level} interval)':>20}")
+    for metric in ("map", "precision", "recall", "ndcg", "auc", "coverage"):
         name = f"{metric}@{k}" if metric != "coverage" else "coverage"
-        print(f"    {name:<14}{summary['model'][metric]:>10.4f}{summary['popularity'][metric]:>12.4f}")
+        row = f"    {name:<14}"
+        for side, width in (("model", 10), ("popularity", 12)):
+            bounds = intervals.get(f"{side}_{metric}")
+            span = f"({bounds['low']:.4f}-{bounds['high']:.4f})" if bounds else ""
+            row += f"{summary[side].get(metric, float('nan')):>{width}.4f}{span:>20}"
+        print(row)
+    if summary.get("verdict"):
+        print(f"    => {summary['verdict']}")
+    if summary.get("noise"):
+        print(f"    !! {summary['noise']}")

@@ -15,6 +15,10 @@ import pandas as pd
 HOLDOUT_STRATEGIES = ("auto", "global_time", "per_customer_recent")
 # the global cut is widened through these windows (capped at 20 % of the history) before giving up on it
 AUTO_WINDOWS_DAYS = (14, 28, 56, 91, 182)
+# a global window must leave this many evaluable customers (a bootstrap interval over fewer is wide)
+MIN_EVALUABLE_CUSTOMERS = 500
+# below this many evaluated customers the figures are flagged as noise
+NOISE_BELOW_CUSTOMERS = 100
 
 
 @dataclass
@@ -107,7 +111,7 @@ def plan_holdout(
     strategy: str = "auto",
     days: int | None = None,
     fraction: float = 0.2,
-    min_evaluable: int = 200,
+    min_evaluable: int = MIN_EVALUABLE_CUSTOMERS,
     max_share: float = 0.2,
 ) -> HoldoutPlan:
     """The hold-out to use on `interactions`.
@@ -139,7 +143,7 @@ def plan_holdout(
         if count >= min_evaluable:
             return HoldoutPlan(
                 "global_time",
-                window,
+                effective,
                 fraction,
                 f"the last {effective} days hold {count} evaluable customers (at least {min_evaluable} wanted)",
             )
@@ -230,7 +234,11 @@ def per_customer_recent_validation(train: pd.DataFrame, fraction: float) -> Vali
 
 
 def validation_split(
-    train: pd.DataFrame, strategy: str, validation_days: int, fraction: float, min_evaluable: int = 200
+    train: pd.DataFrame,
+    strategy: str,
+    validation_days: int,
+    fraction: float,
+    min_evaluable: int = MIN_EVALUABLE_CUSTOMERS,
 ) -> ValidationSplit:
     """Carve the validation split with `strategy` (one of `VALIDATION_STRATEGIES`; "auto": `plan_holdout`)."""
     if strategy == "auto":

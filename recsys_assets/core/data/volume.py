@@ -60,8 +60,15 @@ class VolumeFinding:
     lines: int
     expected: float
     weekday_trading_weeks: str  # e.g. "8 of 8": how often this weekday traded in the trailing weeks
+    last_day: dt.date | None = None  # a run of silent trading days (kind "closed_span") ends here
+    days: int = 1
 
     def message(self) -> str:
+        if self.kind == "closed_span":
+            return (
+                f"{self.day} to {self.last_day}: no order line on {self.days} trading days (the same weekdays had a "
+                f"median of {self.expected:g} lines): a closure? List it under holidays in the volume settings"
+            )
         what = {"no_orders": "no order line", "low": "few order lines", "high": "many order lines"}[self.kind]
         return (
             f"{self.day} ({self.day:%A}): {what}: {self.lines} lines where the same weekday of the trailing weeks "
@@ -114,4 +121,30 @@ def judge_volume(counts: pd.Series, run_days: list[dt.date], rule: VolumeRule) -
             findings.append(VolumeFinding(day, "no_orders" if lines == 0 else "low", lines, expected, weeks))
         elif lines > rule.high_ratio * expected and high_p < rule.significance:
             findings.append(VolumeFinding(day, "high", lines, expected, weeks))
-    return VolumeReport(findings, trading, closed, unknown)
+    return VolumeReport(group_closures(findings), trading, closed, unknown)
+
+
+def group_closures(findings: list[VolumeFinding], max_gap_days: int = 4) -> list[VolumeFinding]:
+    """Silent trading days close together (a week's closure, Christmas to New Year) as one finding."""
+    grouped: list[VolumeFinding] = []
+    for finding in findings:
+        previous = grouped[-1] if grouped else None
+        joins = (
+            previous is not None
+            and finding.kind == "no_orders"
+            and previous.kind in ("no_orders", "closed_span")
+            and (finding.day - (previous.last_day or previous.day)).days <= max_gap_days
+        )
+        if not joins:
+            grouped.append(finding)
+            continue
+        grouped[-1] = VolumeFinding(
+            previous.day,
+            "closed_span",
+            0,
+            float(np.median([previous.expected, finding.expected])),
+            previous.weekday_trading_weeks,
+            last_day=finding.day,
+            days=previous.days + 1,
+        )
+    return grouped

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data.split import ValidationSplit, validation_split
+from ..data.split import MIN_EVALUABLE_CUSTOMERS, NOISE_BELOW_CUSTOMERS, ValidationSplit, validation_split
 from .candidates import TrainingConfig
 from .metrics import METRICS, bootstrap_intervals, catalogue_coverage, per_user_metrics
 from .models import recommend_all
@@ -54,6 +54,8 @@ class SelectionSettings:
         A model is chosen over popularity only when the lower bound of this bootstrap interval of its paired
         MAP difference (model - popularity, over the same customers) is above 0: a lead within noise is no lead.
     min_evaluable_customers : int
+        ``auto``: a global validation window must leave this many customers (see `split.plan_holdout`).
+    noise_below_customers : int
         Fewer validation customers than this: the figures are flagged as noise (`SelectionResult.noise`).
     seed : int
         Seed of the customer sample and of the bootstrap.
@@ -67,7 +69,8 @@ class SelectionSettings:
     max_validation_customers: int = 5_000
     min_improvement: float = 0.0
     confidence: float = 0.95
-    min_evaluable_customers: int = 200
+    min_evaluable_customers: int = MIN_EVALUABLE_CUSTOMERS
+    noise_below_customers: int = NOISE_BELOW_CUSTOMERS
     seed: int = 0
 
 
@@ -280,9 +283,9 @@ def select_model(
             log(f"  {config.label}: failed ({type(error).__name__}: {error})")
     winner, reason = choose(results, settings.min_improvement, settings.confidence, settings.seed)
     noise = ""
-    if len(customers) < settings.min_evaluable_customers:
+    if len(customers) < settings.noise_below_customers:
         noise = (
-            f"only {len(customers)} validation customers (fewer than {settings.min_evaluable_customers}): "
+            f"only {len(customers)} validation customers (fewer than {settings.noise_below_customers}): "
             "the validation figures carry little information"
         )
         log(f"model selection: {noise}")
