@@ -57,3 +57,33 @@ def test_pipeline_publishes_popularity_when_nothing_beats_it(recsys_home, instan
         assert unserved.max() <= served["score"].min()
     published = run.downstream.output_for_node("recommendations")
     assert set(published["source"]) == {"popularity"}
+
+
+def test_popularity_lists_when_nothing_is_live_then_a_better_model_replaces_them(recsys_home, instance, small_data):
+    """The single ALS loses to popularity on structureless data: nothing is live, so the popularity lists are
+    published (the shop is not left empty-handed); a later model with a real lead replaces them through the gate."""
+    store = LocalRecommendationStore(recsys_home / "store.sqlite")
+    write_source(random_purchases())
+    single_als = {"ops": {"als_model": {"config": {"select_model": False}}}}
+    first = materialize_graph(instance=instance, run_config=single_als)
+    assert first.downstream.success
+    metrics = first.downstream.output_for_node("model_metrics")
+    assert metrics["selected_model"].startswith("als") and not metrics["beats_popularity"]
+    assert metrics["publish_popularity"] and "no lead over popularity beyond noise" in metrics["verdict"]
+    recommendations = metadata_of(first.downstream, "recommendations")
+    assert recommendations["published_popularity"] is True and "beyond noise" in recommendations["why"]
+    [gate] = [e for e in first.downstream.get_asset_check_evaluations() if e.check_name == "model_gate"]
+    assert gate.passed and "not left without recommendations" in gate.description
+    live = store.live_version()
+    info = next(v for v in store.versions() if v.version == live)
+    assert info.metadata["published_model"] == "popularity"
+
+    write_source(small_data)
+    second = materialize_graph(instance=instance)
+    assert second.downstream.success
+    assert second.downstream.output_for_node("model_metrics")["beats_popularity"]
+    [gate] = [e for e in second.downstream.get_asset_check_evaluations() if e.check_name == "model_gate"]
+    assert gate.passed and "serves popularity lists" in gate.metadata["champion_note"].value
+    assert store.live_version() != live
+    info = next(v for v in store.versions() if v.version == store.live_version())
+    assert info.metadata["published_model"] != "popularity"
