@@ -33,7 +33,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.seed, args.bad_data_rate = 7, 0.001
     if cmd_generate(args) != 0:
         return 1
-    args.start = args.end = None
+    args.start = args.end = args.config = None
     if cmd_materialize(args) != 0:
         return 1
     home = recsys_home()

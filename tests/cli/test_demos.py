@@ -1,4 +1,5 @@
-"""`recsys demo-drift` end to end: train before the drift, ingest drifted days, the sensor fires, retraining runs."""
+"""`recsys demo` and `recsys demo-drift` end to end (demo-drift: train before the drift, ingest drifted days, the
+sensor fires, retraining runs)."""
 
 from pathlib import Path
 
@@ -25,3 +26,10 @@ def test_demo_drift_fires_and_retrains(recsys_home, capsys):
     assert run.tags["recsys/report"] == str(report)
     event = instance.get_latest_materialization_event(AssetKey("drift_report"))
     assert event.asset_materialization.metadata["drifted"].value is True
+
+
+def test_demo_materializes_the_graph_and_prints_the_metrics_with_their_intervals(recsys_home, capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "customers evaluated" in out and "(95% interval)" in out and "=> " in out
+    assert f"recommendation store: {recsys_home / 'store.sqlite'}" in out
