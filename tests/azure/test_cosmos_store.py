@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from azure.cosmos import CosmosClient
 
+from recsys_assets.core.stores.cosmos_documents import recommendation_documents
 from recsys_assets.core.stores.cosmos_store import CosmosRecommendationStore, CosmosSettings
 from recsys_assets.core.stores.store import StoreError
 from tests.support.emulators import start_cosmos, stop
@@ -122,7 +123,7 @@ def test_connection_lost_mid_publish_keeps_the_old_version_live(cosmos_emulator)
         # behind the cut, straight to the emulator: the pointer still names v1, v2 is partial and pending
         direct = make_store(cosmos_emulator.endpoint, cosmos_emulator.key, database=store.settings.database)
         assert direct.live_version() == "v1"
-        assert direct.pointer()["pending"] == ["v2"]
+        assert [entry["version"] for entry in direct.pointer()["pending"]] == ["v2"]
         assert 0 < len(direct.read_version("v2")) < 300
         assert (
             direct.get("C00001")["product_id"].tolist()
@@ -165,3 +166,52 @@ def test_emulator_killed_mid_publish_fails_the_publish_clearly(tmp_path):
         assert "the live version is still the previous one" in message
     finally:
         stop(emulator.process)
+
+
+def test_interleaved_publishes_never_thin_the_live_version(cosmos_emulator):
+    """A publishes half its documents and pauses; B publishes completely (before, B retired A's in-flight version
+    and deleted its documents); A finishes. Whatever is live at any moment is complete."""
+    import threading
+
+    store_a = make_store(cosmos_emulator.endpoint, cosmos_emulator.key, batch_customers=10, concurrency=2)
+    store_b = make_store(cosmos_emulator.endpoint, cosmos_emulator.key, database=store_a.settings.database)
+    store_a.publish("v0", lists(40, 0), {"model_version": "m0"}, keep_versions=2)
+    halfway, resume = threading.Event(), threading.Event()
+
+    def pause(documents: int) -> None:
+        if documents == 20:
+            halfway.set()
+            resume.wait(60)
+
+    def complete(store) -> bool:
+        live = store.live_version()
+        info = next(v for v in store.versions() if v.version == live)
+        return len(store.read_version(live)) == info.rows
+
+    errors = []
+    writer_a = threading.Thread(
+        target=lambda: errors.extend(
+            [store_a.publish("vA", lists(40, 1), {"model_version": "mA"}, keep_versions=2, on_progress=pause)]
+        )
+    )
+    writer_a.start()
+    assert halfway.wait(60)
+    report_b = store_b.publish("vB", lists(40, 2), {"model_version": "mB"}, keep_versions=2)
+    assert "vA" not in report_b.retired and store_b.live_version() == "vB" and complete(store_b)
+    assert [entry["version"] for entry in store_b.pointer()["pending"]] == ["vA"]  # still A's, untouched
+    resume.set()
+    writer_a.join(120)
+    assert store_a.live_version() == "vA" and complete(store_a)
+    assert len(store_a.read_version("vA")) == 200 and store_a.pointer()["pending"] == []
+    assert [v.version for v in store_a.versions()] == ["vA", "vB"]
+
+
+def test_a_version_missing_documents_is_not_made_live(cosmos_emulator):
+    """The count before the switch: a version whose documents do not add up stays invisible."""
+    store = make_store(cosmos_emulator.endpoint, cosmos_emulator.key, batch_customers=10)
+    store.publish("v1", lists(20, 1), {"model_version": "m1"})
+    batches = recommendation_documents("v2", "m2", lists(20, 2), 10)
+    claims_more = {"version": "v2", "published_at": "t", "customers": 21, "rows": 105, "metadata": {}}
+    with pytest.raises(StoreError, match="holds 20 documents after the publish, 21 expected"):
+        store.publish_batches("v2", batches, claims_more)
+    assert store.live_version() == "v1"

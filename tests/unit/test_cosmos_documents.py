@@ -1,5 +1,7 @@
 """Pure functions of the Cosmos DB store: document layout, pointer bookkeeping, retry waits, the target rule."""
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -50,24 +52,32 @@ def info(version: str) -> dict:
     return {"version": version, "published_at": "t", "customers": 1, "rows": 1, "metadata": {}}
 
 
-def test_pointer_keeps_the_newest_versions_and_retires_the_rest_and_orphans():
+def test_pointer_keeps_the_newest_versions_and_retires_the_rest_and_abandoned_publishes():
     pointer = empty_pointer()
     for version in ("v1", "v2", "v3"):
         pointer = pointer_with_pending(pointer, version)
         pointer, retired = pointer_after_publish(pointer, info(version), keep_versions=2)
         pointer = pointer_without_retired(pointer, retired)
     assert pointer["live"] == "v3" and [v["version"] for v in pointer["versions"]] == ["v3", "v2"]
-    # a failed publish of v4 leaves it pending; the next publish retires its partial documents
-    pointer = pointer_with_pending(pointer, "v4")
+    # v4 is being written by another run when v5 is published: it stays pending, its documents untouched
+    now = dt.datetime(2026, 6, 30, 12, tzinfo=dt.UTC)
+    pointer = pointer_with_pending(pointer, "v4", now=now)
     assert pointer["live"] == "v3"
-    pointer = pointer_with_pending(pointer, "v5")
-    pointer, retired = pointer_after_publish(pointer, info("v5"), keep_versions=2)
-    assert sorted(retired) == ["v2", "v4"] and pointer["pending"] == [] and pointer["retired"] == retired
+    pointer = pointer_with_pending(pointer, "v5", now=now)
+    pointer, retired = pointer_after_publish(pointer, info("v5"), keep_versions=2, now=now)
+    assert retired == ["v2"] and [e["version"] for e in pointer["pending"]] == ["v4"]
+    # hours later v4 never finished: it was abandoned, and the next publish retires its partial documents
+    later = now + dt.timedelta(hours=7)
+    pointer = pointer_with_pending(pointer_without_retired(pointer, retired), "v6", now=later)
+    pointer, retired = pointer_after_publish(pointer, info("v6"), keep_versions=2, now=later)
+    assert retired == ["v3", "v4"] and pointer["pending"] == []
     # re-publishing a kept version makes it live and newest without duplicating it
-    pointer, retired = pointer_after_publish(pointer_without_retired(pointer, retired), info("v3"), keep_versions=2)
-    assert [v["version"] for v in pointer["versions"]] == ["v3", "v5"] and retired == []
+    pointer, retired = pointer_after_publish(pointer_without_retired(pointer, retired), info("v5"), keep_versions=2)
+    assert [v["version"] for v in pointer["versions"]] == ["v5", "v6"] and retired == []
+    # a version being written again is taken off the retired list (its re-run completes it)
+    assert "v9" not in pointer_with_pending({**pointer, "retired": ["v9"]}, "v9")["retired"]
     with pytest.raises(DocumentError, match="keep_versions must be at least 1"):
-        pointer_after_publish(pointer, info("v6"), keep_versions=0)
+        pointer_after_publish(pointer, info("v7"), keep_versions=0)
 
 
 def test_retry_delay_honours_the_server_then_backs_off():

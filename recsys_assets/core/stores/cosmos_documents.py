@@ -6,13 +6,20 @@ The id is the version, so a customer's list of any version is a point read `(id=
 
 One pointer document in the reserved partition `__meta__` names the live version and the kept versions:
 `{"id": "pointer", "customer_id": "__meta__", "live": <version>|None, "versions": [info, ...],
-"pending": [<version being written>], "retired": [<version whose documents are being deleted>]}`.
+"pending": [{"version", "started_at"}, ...], "retired": [<version whose documents are being deleted>]}`.
 Readers resolve `live` and read that version only, so switching the pointer (one document write) is the
 atomic step of a publish.
+
+Several writers may publish at once (two retrainings, a retry of a failed run). A version another writer is
+still writing (`pending`, younger than the grace period) is never retired; only pending entries older than the
+grace period are taken for abandoned (a killed publish) and their partial documents removed. And a writer only
+switches the pointer to its version after counting its documents (`cosmos_store`): a version missing documents
+is never made live.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import numpy as np
@@ -22,6 +29,8 @@ META_PARTITION = "__meta__"
 POINTER_ID = "pointer"
 # characters Cosmos DB does not accept in a document id
 FORBIDDEN_ID_CHARACTERS = frozenset("/\\?#")
+# a version pending longer than this is taken for an abandoned (killed) publish whose documents may be removed
+ABANDONED_AFTER_S = 6 * 3600
 
 
 class DocumentError(ValueError):
@@ -101,31 +110,64 @@ def documents_to_frame(documents: list[dict]) -> pd.DataFrame:
     return frame.sort_values(["customer_id", "rank"], kind="stable").reset_index(drop=True)
 
 
-def pointer_with_pending(pointer: dict, version: str) -> dict:
-    """The pointer once `version` is being written (it stays invisible to readers until it is live)."""
+def _pending_entries(pointer: dict) -> list[dict]:
+    """The pending list as {"version", "started_at"} entries (old pointers held bare version strings)."""
+    return [
+        entry if isinstance(entry, dict) else {"version": entry, "started_at": None} for entry in pointer["pending"]
+    ]
+
+
+def pointer_with_pending(pointer: dict, version: str, now: dt.datetime | None = None) -> dict:
+    """The pointer once `version` is being written (it stays invisible to readers until it is live).
+
+    A version being written again (a re-run) is taken off the retired list, and its start time renewed.
+    """
     updated = {**empty_pointer(), **pointer}
-    if version not in updated["pending"]:
-        updated["pending"] = [*updated["pending"], version]
+    started = (now or dt.datetime.now(dt.UTC)).isoformat()
+    others = [entry for entry in _pending_entries(updated) if entry["version"] != version]
+    updated["pending"] = [*others, {"version": version, "started_at": started}]
+    updated["retired"] = [v for v in updated["retired"] if v != version]
     return updated
 
 
-def pointer_after_publish(pointer: dict, info: dict, keep_versions: int) -> tuple[dict, list[str]]:
+def abandoned(entry: dict, now: dt.datetime, grace_s: float) -> bool:
+    """A pending entry older than `grace_s` (or of unknown age) belongs to a publish that will not finish."""
+    if not entry.get("started_at"):
+        return True
+    started = dt.datetime.fromisoformat(entry["started_at"])
+    return (now - started).total_seconds() > grace_s
+
+
+def pointer_after_publish(
+    pointer: dict,
+    info: dict,
+    keep_versions: int,
+    now: dt.datetime | None = None,
+    grace_s: float = ABANDONED_AFTER_S,
+) -> tuple[dict, list[str]]:
     """The pointer with `info["version"]` live, the newest `keep_versions` versions kept, the rest retired.
 
-    Returns (new pointer, versions to delete). Pending versions other than the new one are left-overs of
-    failed publishes and are retired too, so their partial documents are removed.
+    Returns (new pointer, versions to delete). Pending versions of other writers stay pending while they are
+    younger than `grace_s`: their documents are being written and must not be touched. Older ones are
+    abandoned publishes: retired, so their partial documents are removed.
     """
     if keep_versions < 1:
         raise DocumentError(f"keep_versions must be at least 1, got {keep_versions}")
+    now = now or dt.datetime.now(dt.UTC)
     version = info["version"]
     updated = {**empty_pointer(), **pointer}
     others = [entry for entry in updated["versions"] if entry["version"] != version]
     kept = [info, *others][:keep_versions]
     kept_names = {entry["version"] for entry in kept}
     dropped = [entry["version"] for entry in others if entry["version"] not in kept_names]
-    orphans = [v for v in updated["pending"] if v != version and v not in kept_names]
-    retired = [v for v in dict.fromkeys([*updated["retired"], *dropped, *orphans]) if v not in kept_names]
-    updated.update(live=version, versions=kept, pending=[], retired=retired)
+    pending = [entry for entry in _pending_entries(updated) if entry["version"] != version]
+    in_flight = [entry for entry in pending if not abandoned(entry, now, grace_s)]
+    orphans = [entry["version"] for entry in pending if entry not in in_flight and entry["version"] not in kept_names]
+    busy = {entry["version"] for entry in in_flight}
+    retired = [
+        v for v in dict.fromkeys([*updated["retired"], *dropped, *orphans]) if v not in kept_names and v not in busy
+    ]
+    updated.update(live=version, versions=kept, pending=in_flight, retired=retired)
     return updated, retired
 
 

@@ -3,7 +3,10 @@
 `publish` writes every document of the new version (idempotent upserts, streamed in batches through the
 async client with bounded concurrency), then switches the pointer document that readers resolve, then
 deletes the documents of versions that fell out of the kept window. A publish that fails half-way leaves
-the pointer on the old version; its partial documents are removed by the next successful publish.
+the pointer on the old version; its partial documents are removed by a later publish once they are older than
+the grace period (`abandoned_after_s`), and a re-run of the same version completes them. Before switching the
+pointer a publish counts its version's documents: a version missing documents is never made live, and a version
+another writer is still writing is never deleted (see `cosmos_documents`).
 
 Retries: the SDK retries 429 (throttled) itself, honouring `x-ms-retry-after-ms`, up to
 `sdk_throttle_retries` times / `sdk_throttle_wait_s` seconds. On top of that every document write is
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .cosmos_documents import (
+    ABANDONED_AFTER_S,
     META_PARTITION,
     POINTER_ID,
     check_version,
@@ -68,6 +72,7 @@ class CosmosSettings:
     connection_retries: int = 2
     request_timeout_s: int = 60
     connection_verify: bool = True
+    abandoned_after_s: float = ABANDONED_AFTER_S  # a version pending longer is taken for a killed publish
 
 
 @dataclass
@@ -324,8 +329,17 @@ class CosmosRecommendationStore:
                     yield from batch
 
             await self._bounded(upsert, documents())
+            # never make a version live that misses documents (another writer removing it, a lost write)
+            stored = await self._count_documents(container, version)
+            if stored != info["customers"]:
+                raise StoreError(
+                    f"{self.describe()}: version {version} holds {stored} documents after the publish, "
+                    f"{info['customers']} expected; it is not made live (the live version is still the previous "
+                    "one); re-run the publish"
+                )
+            grace = self.settings.abandoned_after_s
             _, retired = await self._update_pointer(
-                container, lambda p: pointer_after_publish(p, info, keep_versions), report
+                container, lambda p: pointer_after_publish(p, info, keep_versions, grace_s=grace), report
             )
             report.retired = list(retired or [])
             if retired:
@@ -408,6 +422,15 @@ class CosmosRecommendationStore:
             except exceptions.CosmosAccessConditionFailedError:
                 continue
         raise StoreError(f"{self.describe()}: the pointer kept changing under concurrent publishes; retry later")
+
+    async def _count_documents(self, container, version: str) -> int:
+        counts = [
+            value
+            async for value in container.query_items(
+                "SELECT VALUE COUNT(1) FROM c WHERE c.version = @v", parameters=[{"name": "@v", "value": version}]
+            )
+        ]
+        return int(sum(counts))
 
     async def _delete_versions(self, container, versions: list[str], report: PublishReport) -> None:
         from azure.cosmos import exceptions
