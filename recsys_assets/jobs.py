@@ -17,7 +17,7 @@ from pydantic import Field
 from .core.lifecycle.promotion import promote_version
 from .partitions import daily_partitions
 from .resources.stores import StoreResource
-from .tags import TARGET_TAG
+from .tags import CONCURRENCY_TAG, RETRAIN_CONCURRENCY, TARGET_TAG
 
 INGEST_SELECTION = AssetSelection.keys("raw_orders")
 # the monitoring group judges the live model; the drift/skew sensors request retraining, not the reverse
@@ -35,6 +35,8 @@ retrain_job = define_asset_job(
     "retrain_job",
     selection=RETRAIN_SELECTION,
     description="Clean, split, train, evaluate, recommend and publish from the materialized raw_orders.",
+    # one retraining at a time: the instance's run queue limits runs with this tag (instance/dagster.yaml)
+    tags={CONCURRENCY_TAG: RETRAIN_CONCURRENCY},
     # the steps form a chain: one process saves a Python start-up and an import of the libraries per step
     executor_def=in_process_executor,
 )

@@ -9,6 +9,9 @@ TARGET_TAG = "recsys/target"
 REASON_TAG = "recsys/reason"
 # the Evidently report behind a drift or skew run request
 REPORT_TAG = "recsys/report"
+# run-queue limits (the instance's concurrency settings): at most one run tagged retrain at a time
+CONCURRENCY_TAG = "recsys/concurrency"
+RETRAIN_CONCURRENCY = "retrain"
 
 # Dagster's own tags: one partition, a range of partitions run as one (single-run backfill), and the tags its
 # schedules and sensors put on the runs they launch

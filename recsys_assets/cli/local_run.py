@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 from dagster import DagsterInstance, ExecuteInProcessResult, materialize
@@ -19,6 +20,8 @@ from ..partitions import PARTITIONS_START, PARTITIONS_START_SOURCE, daily_partit
 from ..resources import resources_for
 from ..settings import dagster_home
 from ..tags import RANGE_END_TAG, RANGE_START_TAG
+
+INSTANCE_SETTINGS = Path(__file__).resolve().parents[1] / "instance" / "dagster.yaml"
 
 
 @dataclass
@@ -33,8 +36,8 @@ def persistent_instance() -> DagsterInstance:
     home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
-    if not settings.exists():  # this machine may have no internet: no usage statistics
-        settings.write_text("telemetry:\n  enabled: false\n")
+    if not settings.exists():  # the product's instance settings: no telemetry, one retraining at a time
+        settings.write_text(INSTANCE_SETTINGS.read_text(encoding="utf-8"), encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     return DagsterInstance.get()
 

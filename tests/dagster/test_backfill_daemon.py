@@ -1,11 +1,13 @@
 """The UI's backfill of every raw_orders partition, run by a real daemon: one ingest run for all partitions, then
-exactly one retraining started by retrain_after_ingest, which publishes."""
+exactly one retraining started by retrain_after_ingest, which publishes; and two retrainings asked for at once
+run one after the other (the instance's run queue limit)."""
 
 import datetime as dt
 import os
 from pathlib import Path
 
-from recsys_assets.tags import REASON_TAG, TRIGGER_TAG
+from recsys_assets.cli.local_run import INSTANCE_SETTINGS
+from recsys_assets.tags import CONCURRENCY_TAG, REASON_TAG, TRIGGER_TAG
 from tests.support import dagster_processes
 
 # what the UI sends for "Materialize... > All partitions > Launch backfill" on raw_orders
@@ -23,6 +25,12 @@ query Status($id: String!) {
   partitionBackfillOrError(backfillId: $id) { __typename ... on PartitionBackfill { status } }
 }
 """
+LAUNCH_RUN = """
+mutation($p: ExecutionParams!) {
+  launchRun(executionParams: $p) { __typename ... on LaunchRunSuccess { run { runId } } }
+}
+"""
+RETRAIN = {"repositoryLocationName": "recsys", "repositoryName": "__repository__", "jobName": "retrain_job"}
 DAYS = 30
 DONE = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
@@ -42,7 +50,8 @@ def test_ui_backfill_of_all_partitions_then_one_retraining(recsys_home, tmp_path
     first = (end - dt.timedelta(days=DAYS - 1)).isoformat()
     monkeypatch.setenv("RECSYS_PARTITIONS_START", first)  # the code location of the servers: DAYS partitions
     monkeypatch.setenv("RECSYS_RETRAIN_SENSOR_INTERVAL", "5")
-    (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # the product's instance settings (the run queue allows one retraining at a time)
+    (Path(os.environ["DAGSTER_HOME"]) / "dagster.yaml").write_text(INSTANCE_SETTINGS.read_text())
 
     with dagster_processes.webserver(tmp_path) as url, dagster_processes.daemon(tmp_path):
         launched = dagster_processes.graphql(
@@ -68,6 +77,20 @@ def test_ui_backfill_of_all_partitions_then_one_retraining(recsys_home, tmp_path
 
         retrain_runs = dagster_processes.wait_for(retraining_done, 400, "the retraining started by the sensor")
 
+        # two retrainings asked for at once (a sensor and a hand launch, say): the queue runs them one by one
+        launched_ids = [
+            dagster_processes.graphql(url, LAUNCH_RUN, {"p": {"selector": RETRAIN, "runConfigData": {}}})[
+                "launchRun"
+            ]["run"]["runId"]
+            for _ in range(2)
+        ]
+
+        def both_finished():
+            runs = instance.get_runs(RunsFilter(run_ids=launched_ids))
+            return runs if all(r.status in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE) for r in runs) else None
+
+        queued = dagster_processes.wait_for(both_finished, 400, "the two queued retrainings")
+
     raw = instance.fetch_materializations(AssetKey("raw_orders"), limit=100).records
     assert len({r.partition_key for r in raw}) == DAYS
     assert len({r.run_id for r in raw}) == 1  # single-run backfill policy: one run for all partitions
@@ -83,6 +106,9 @@ def test_ui_backfill_of_all_partitions_then_one_retraining(recsys_home, tmp_path
     assert (
         f"{DAYS} new raw_orders materialization(s), partitions {first} to {end.isoformat()}" in retrain.tags[REASON_TAG]
     )
-    [published] = instance.fetch_materializations(AssetKey("published_recommendations"), limit=10).records
-    assert published.run_id == retrain.run_id
+    published = instance.fetch_materializations(AssetKey("published_recommendations"), limit=10).records
+    assert published[-1].run_id == retrain.run_id  # the oldest publication is the sensor's retraining
     assert not [a for a in read_alerts(recsys_home / "alerts.jsonl") if a["kind"] == "run_failure"]
+    records = sorted((instance.get_run_record_by_id(run.run_id) for run in queued), key=lambda r: r.start_time)
+    assert records[0].end_time <= records[1].start_time  # never both at once
+    assert all(r.dagster_run.tags[CONCURRENCY_TAG] == "retrain" for r in records)

@@ -35,3 +35,17 @@ def test_graph_has_the_designed_assets():
         "recommendations",
         "published_recommendations",
     } <= keys
+
+
+def test_local_and_deployed_instances_allow_one_retraining_at_a_time():
+    import yaml
+
+    from recsys_assets.cli.local_run import INSTANCE_SETTINGS
+    from recsys_assets.definitions import defs
+    from recsys_assets.tags import CONCURRENCY_TAG, RETRAIN_CONCURRENCY
+
+    local = yaml.safe_load(INSTANCE_SETTINGS.read_text())["concurrency"]
+    deployed = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())["concurrency"]
+    assert local == deployed
+    assert {"key": CONCURRENCY_TAG, "value": RETRAIN_CONCURRENCY, "limit": 1} in local["runs"]["tag_concurrency_limits"]
+    assert defs.resolve_job_def("retrain_job").tags[CONCURRENCY_TAG] == RETRAIN_CONCURRENCY
