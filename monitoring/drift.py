@@ -25,8 +25,8 @@ class FeatureDrift:
     kind: str  # "numerical" or "categorical"
     method: str
     threshold: float
-    score: float
-    drifted: bool
+    score: float  # NaN when Evidently gave no usable score
+    drifted: bool | None  # None: no score, so no verdict on this feature
 
 
 @dataclass
@@ -41,10 +41,15 @@ class DriftResult:
     sampled_rows: dict = field(default_factory=dict)
     thresholds: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    verdict: str = "no drift"  # "drift", "no drift", or "no verdict" (scores missing, too few to rule out drift)
 
     @property
     def drifted_features(self) -> list[str]:
         return [f.feature for f in self.features if f.drifted]
+
+    @property
+    def unscored_features(self) -> list[str]:
+        return [f.feature for f in self.features if f.drifted is None]
 
     @property
     def drifted_share(self) -> float:
@@ -54,19 +59,21 @@ class DriftResult:
         return {
             "check": self.check,
             "drifted": self.drifted,
+            "verdict": self.verdict,
+            "unscored_features": self.unscored_features,
             "drifted_features": self.drifted_features,
             "drifted_share": self.drifted_share,
             "reference_rows": self.reference_rows,
             "current_rows": self.current_rows,
             "sampled_rows": self.sampled_rows,
-            "features": [asdict(f) for f in self.features],
+            "features": [{**asdict(f), "score": None if math.isnan(f.score) else f.score} for f in self.features],
             "thresholds": self.thresholds,
             **self.extra,
         }
 
     def markdown(self) -> str:
         """A table of every feature, drifted ones first, for asset metadata and run tags."""
-        verdict = "**DRIFT**" if self.drifted else "no drift"
+        verdict = {"drift": "**DRIFT**", "no verdict": "**NO VERDICT**"}.get(self.verdict, self.verdict)
         head = (
             f"{self.check}: {verdict} — {len(self.drifted_features)} of {len(self.features)} features drifted "
             f"({self.current_rows} current vs {self.reference_rows} reference rows)\n\n"
@@ -138,23 +145,25 @@ def run_drift_check(
     scores = _value_drift_scores(snapshot.dict())
     features = []
     for column in columns:
-        if column not in scores:
-            raise ValueError(f"{check}: Evidently returned no drift score for {column!r}")
-        score = scores[column]
-        drifted = score >= limit[column] if _is_distance(method[column]) else score < limit[column]
+        score = float(scores.get(column, math.nan))  # a missing score is no evidence either way
+        drifted = None
+        if math.isfinite(score):
+            drifted = bool(score >= limit[column] if _is_distance(method[column]) else score < limit[column])
         features.append(
             FeatureDrift(
                 feature=column,
                 kind="numerical" if column in numerical else "categorical",
                 method=method[column],
                 threshold=limit[column],
-                score=0.0 if math.isnan(score) else float(score),
-                drifted=bool(drifted),
+                score=score,
+                drifted=drifted,
             )
         )
+    verdict = judge(features, thresholds.min_drifted_features)
     result = DriftResult(
         check=check,
-        drifted=sum(f.drifted for f in features) >= thresholds.min_drifted_features,
+        drifted=verdict == "drift",
+        verdict=verdict,
         features=features,
         reference_rows=len(reference),
         current_rows=len(current),
@@ -162,6 +171,16 @@ def run_drift_check(
         thresholds=thresholds.as_dict(),
     )
     return result, snapshot
+
+
+def judge(features: list[FeatureDrift], min_drifted: int) -> str:
+    """"drift" when at least `min_drifted` features drift; "no verdict" when fewer drift but features without a
+    score could make up the difference (a NaN must never read as "no drift"); else "no drift"."""
+    drifted = sum(f.drifted is True for f in features)
+    unscored = sum(f.drifted is None for f in features)
+    if drifted >= min_drifted:
+        return "drift"
+    return "no verdict" if unscored and drifted + unscored >= min_drifted else "no drift"
 
 
 def _value_drift_scores(snapshot: dict) -> dict[str, float]:

@@ -74,7 +74,9 @@ def check_skew(
     for share in shares:
         share.drifted = share.score > share.threshold
     result.features = shares + result.features
-    result.drifted = any(f.drifted for f in result.features)
+    if any(share.drifted for share in shares):
+        result.verdict = "drift"
+    result.drifted = result.verdict == "drift"
     result.extra.update(
         {
             "requests": len(log),

@@ -209,6 +209,7 @@ def outcome_metadata(outcome: CheckOutcome) -> dict:
     result = outcome.result
     return {
         "drifted": result.drifted,
+        "verdict": result.verdict,
         "drifted_features": MetadataValue.json(result.drifted_features),
         "drifted_share": float(round(result.drifted_share, 4)),
         "model_version": outcome.model.version if outcome.model else "none",

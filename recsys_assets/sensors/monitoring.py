@@ -50,8 +50,9 @@ def _result(outcome: CheckOutcome, asset: str, label: str, run_key: str, cursor:
         return SensorResult(
             cursor=json.dumps(cursor),
             asset_events=[event],
-            skip_reason=f"{outcome.check}: no drift in {outcome.evaluated[0]}..{outcome.evaluated[-1]} "
-            f"(report {outcome.files.html})",
+            skip_reason=f"{outcome.check}: {outcome.result.verdict} in {outcome.evaluated[0]}..{outcome.evaluated[-1]}"
+            + (f" (no score for {outcome.result.unscored_features})" if outcome.result.unscored_features else "")
+            + f" (report {outcome.files.html})",
         )
     request = RunRequest(
         run_key=run_key,

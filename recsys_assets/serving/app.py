@@ -2,7 +2,8 @@
 
 The app owns the long-lived parts: one live reader per store target (refreshed in the background), the
 catalogue of product and customer names, and the serving-log writer; it starts and stops them with its
-lifespan and turns every error into JSON.
+lifespan and turns every error into JSON with a stable `error` code (unauthorized, not_found, invalid_request,
+unavailable, store_unavailable, source_unavailable, internal_error) and a message without internal details.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..core.stores.source_db import SourceDatabase
-from ..core.stores.store import RecommendationStore
+from ..core.stores.store import RecommendationStore, StoreError
 from ..core.stores.store_reader import LiveRecommendations
 from .auth import API_KEY_ENV, API_KEY_HEADER, MissingApiKeyError
 from .catalog import Catalog
 from .log_writer import ServingLogWriter
-from .routes import InvalidRequest, ServingState, router
+from .routes import InvalidRequest, ServingState, SourceUnavailable, router
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,21 @@ def create_app(
         ]
         message = "; ".join(f"{'.'.join(map(str, d['location']))}: {d['message']}" for d in details)
         return _error(422, "invalid_request", message, details)
+
+    @app.exception_handler(SourceUnavailable)
+    async def source_error(_request: Request, _exception: SourceUnavailable):
+        return _error(503, "source_unavailable", "the order history cannot be read right now; try again later")
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, error: StoreError):
+        # the details (endpoint, database, SDK message) go to the server log, never to the client
+        logger.error("serving %s: %s", request.url.path, error)
+        return _error(503, "store_unavailable", "the recommendation store cannot be read right now; try again later")
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, error: Exception):
+        logger.exception("serving %s failed", request.url.path)
+        return _error(500, "internal_error", "the request failed on the server; the error is logged there")
 
     @app.exception_handler(InvalidRequest)
     async def invalid_request(_request: Request, error: InvalidRequest):

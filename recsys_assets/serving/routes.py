@@ -14,6 +14,7 @@ what they serve from `request.app.state.serving` (a `ServingState`, built by `ap
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from dataclasses import dataclass
 
@@ -31,6 +32,8 @@ from ..core.stores.store_reader import LiveRecommendations, NoLiveVersionError
 from .auth import API_KEY_ENV, API_KEY_HEADER, key_matches
 from .catalog import Catalog
 from .log_writer import ServingLogWriter
+
+logger = logging.getLogger(__name__)
 
 CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
 MAX_K = 100
@@ -89,6 +92,10 @@ RECOMMENDATIONS_PARAMETERS = [
     },
 ]
 _CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
+
+
+class SourceUnavailable(Exception):
+    """The source database failed while answering; the client learns that, not the database's message."""
 
 
 class InvalidRequest(Exception):
@@ -192,7 +199,8 @@ async def recommendations(request: Request):
     try:
         lookup = await run_in_threadpool(reader.lookup, customer_id) if reader.blocking else reader.lookup(customer_id)
     except NoLiveVersionError as error:
-        raise HTTPException(503, str(error)) from error
+        logger.warning("serving %s: %s", name, error)  # the store's address and error stay in the server log
+        raise HTTPException(503, f"target {name} has no live version of the recommendations yet") from error
     body, served = state.catalog.encoder.encode(lookup, k, name)
     if state.writer is not None:
         state.writer.record(customer_id, lookup.model_version, served, lookup.cold_start, name)
@@ -222,7 +230,8 @@ def customer_history(
     try:
         orders = state.source.read_customer_orders(customer_id)
     except Exception as error:
-        raise HTTPException(503, f"reading the orders of {customer_id} failed: {error}") from error
+        logger.error("purchase history of %s: the source database failed: %s", customer_id, error)
+        raise SourceUnavailable() from error
     catalog = state.catalog
     product_frame = pd.DataFrame(
         [(p, *catalog.product(p)) for p in orders["product_id"].dropna().unique()],

@@ -79,9 +79,9 @@ def test_ui_backfill_of_all_partitions_then_one_retraining(recsys_home, tmp_path
 
         # two retrainings asked for at once (a sensor and a hand launch, say): the queue runs them one by one
         launched_ids = [
-            dagster_processes.graphql(url, LAUNCH_RUN, {"p": {"selector": RETRAIN, "runConfigData": {}}})[
-                "launchRun"
-            ]["run"]["runId"]
+            dagster_processes.graphql(url, LAUNCH_RUN, {"p": {"selector": RETRAIN, "runConfigData": {}}})["launchRun"][
+                "run"
+            ]["runId"]
             for _ in range(2)
         ]
 

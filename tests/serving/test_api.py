@@ -197,3 +197,62 @@ def test_insecure_no_auth_serves_without_key(recsys_home, data):
         response = client.get(f"/recommendations/{data.customers['customer_id'].iloc[0]}")
         assert response.status_code == 200 and response.json()["items"][0]["name"] is None  # no source: no names
         assert client.get("/health").json()["auth"] is False
+
+
+class BrokenStore:
+    """A store that fails the way a remote one can: its point reads raise StoreError with internal details."""
+
+    serving_strategy = "point"
+
+    def describe(self) -> str:
+        return "broken store https://secret-account.example/ db internal"
+
+    def live_version(self):
+        return "v1"
+
+    def versions(self):
+        return []
+
+    def read_version(self, version):  # loads at start (popularity fallback); per-request reads then fail
+        import pandas as pd
+
+        return pd.DataFrame(
+            {"customer_id": ["C1"], "rank": [1], "product_id": ["P1"], "score": [1.0], "source": ["als"]}
+        )
+
+    def get(self, customer_id, version=None):
+        from recsys_assets.core.stores.store import StoreError
+
+        raise StoreError("secret-account.example: 500 internal server detail")
+
+
+class BrokenSource:
+    def read_customer_orders(self, customer_id):
+        raise RuntimeError("psycopg.OperationalError: password authentication failed for user admin at db.internal")
+
+    def read_master(self, table):
+        raise RuntimeError("db.internal unreachable")
+
+
+def test_every_error_is_json_with_a_stable_code_and_no_internal_text(recsys_home, caplog):
+    app = create_app({"remote": BrokenStore()}, BrokenSource(), KEY, None, refresh_seconds=60)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answers = {
+            "store": client.get("/recommendations/C000001", headers=HEADERS),
+            "source": client.get("/customers/C000001/history", headers=HEADERS),
+            "validation": client.get("/recommendations/C000001", params={"k": 0}, headers=HEADERS),
+            "auth": client.get("/recommendations/C000001"),
+            "target": client.get("/recommendations/C000001", params={"target": "nope"}, headers=HEADERS),
+        }
+    codes = {name: (r.status_code, r.json()["error"]) for name, r in answers.items()}
+    assert codes == {
+        "store": (503, "store_unavailable"),
+        "source": (503, "source_unavailable"),
+        "validation": (422, "invalid_request"),
+        "auth": (401, "unauthorized"),
+        "target": (404, "not_found"),
+    }
+    for response in answers.values():
+        assert response.headers["content-type"].startswith("application/json")
+        assert "secret" not in response.text and "db.internal" not in response.text and "password" not in response.text
+    assert "internal server detail" in caplog.text  # the details are in the server log for the operator

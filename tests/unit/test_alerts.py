@@ -1,6 +1,8 @@
 """Alerts: thresholds, the alert log, the webhook (a real loopback HTTP server)."""
 
 import logging
+import socket
+import threading
 
 import pytest
 
@@ -77,3 +79,50 @@ def test_no_webhook_configured_only_records(tmp_path, monkeypatch):
     delivery = raise_alert(Alert("run_failure", "ingest_job", "boom"), tmp_path)
     assert delivery.webhook_status is None and delivery.webhook_error is None
     assert len(read_alerts(tmp_path / "alerts.jsonl")) == 1
+
+
+class BrokenHttpServer:
+    """A loopback TCP server that answers any request with bytes that are not HTTP (http.client: BadStatusLine)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _ = self.sock.accept()
+            except OSError:
+                return
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"garbage\r\n\r\n")
+
+    def close(self):
+        self.sock.close()
+
+
+@pytest.mark.parametrize(
+    "make_url",
+    [
+        lambda port: "htp://hooks.example/SECRET-TOKEN-123",  # unknown URL type
+        lambda port: f"http://127.0.0.1:{port}/SECRET-TOKEN-123?token=SECRET-TOKEN-123",  # not HTTP at all
+        lambda port: "http://user:SECRET-TOKEN-123@127.0.0.1:9/hook",  # refused, credentials in the URL
+        lambda port: "http://[::1/SECRET-TOKEN-123",  # not even a URL
+    ],
+)
+def test_any_webhook_failure_is_contained_and_never_logs_the_token(tmp_path, make_url, caplog):
+    server = BrokenHttpServer()
+    try:
+        url = make_url(server.port)
+        with caplog.at_level(logging.DEBUG):
+            delivery = raise_alert(Alert("run_failure", "ingest_job", "boom"), tmp_path, webhook_url=url)
+    finally:
+        server.close()
+    assert delivery.webhook_status is None and delivery.webhook_error
+    assert "SECRET-TOKEN" not in caplog.text and "SECRET-TOKEN" not in delivery.webhook_error
+    assert "alert webhook" in caplog.text and [a["message"] for a in read_alerts(tmp_path / "alerts.jsonl")] == ["boom"]

@@ -222,3 +222,22 @@ def test_skew_found_with_many_cold_start_customers_and_absent_without():
     assert result.extra["requests"] == 3_000
     with pytest.raises(ValueError, match="serving_skew: the serving log holds no request"):
         check_skew(skewed.iloc[:0], trained, profile, data.products, data.customers)
+
+
+def test_a_missing_or_nan_score_gives_no_verdict_never_no_drift():
+    import math
+
+    from monitoring.drift import DriftResult, FeatureDrift, judge
+
+    def feature(name, score, drifted):
+        return FeatureDrift(name, "numerical", "wasserstein", 0.1, score, drifted)
+
+    scored = [feature("a", 0.02, False), feature("b", 0.03, False)]
+    assert judge(scored, 1) == "no drift"
+    unscored = [feature("a", 0.02, False), feature("b", math.nan, None)]
+    assert judge(unscored, 1) == "no verdict"
+    assert judge([feature("a", 0.5, True), feature("b", math.nan, None)], 1) == "drift"
+    assert judge(unscored, 3) == "no drift"  # even a drift of b could not reach 3 drifted features
+    result = DriftResult("data_drift", False, unscored, 10, 10, verdict="no verdict")
+    assert result.unscored_features == ["b"] and "NO VERDICT" in result.markdown()
+    assert result.as_dict()["features"][1]["score"] is None  # valid JSON, not NaN

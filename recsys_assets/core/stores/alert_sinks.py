@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -40,18 +39,37 @@ def read_alerts(path: Path) -> list[dict]:
 
 def redact_url(url: str) -> str:
     """Scheme and host only: webhook URLs often carry a token in the path or query."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}{f':{parts.port}' if parts.port else ''}/…"
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname or '?'}{f':{parts.port}' if parts.port else ''}/…"
+    except ValueError:  # not even a URL: name nothing of it
+        return "<unparsable webhook URL>"
 
 
 def post_webhook(url: str, alert: Alert, timeout: float = DEFAULT_WEBHOOK_TIMEOUT_SECONDS) -> int:
-    """POST the alert as JSON to `url`; returns the HTTP status. Raises OSError on network or HTTP errors."""
-    body = json.dumps({"text": alert.message, **alert.as_dict()}, default=str).encode("utf-8")
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "application/json", "User-Agent": "recsys-alerts"}
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (URL from the operator)
-        return response.status
+    """POST the alert as JSON to `url` (httpx); returns the HTTP status, raises on any failure or error status."""
+    import httpx
+
+    body = {"text": alert.message, **alert.as_dict()}
+    response = httpx.post(url, json=body, timeout=timeout, headers={"User-Agent": "recsys-alerts"})
+    response.raise_for_status()
+    return response.status_code
+
+
+def describe_failure(error: BaseException, url: str) -> str:
+    """What went wrong, without the URL's path, query or credentials (they may hold the webhook's token)."""
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if status is not None:
+        return f"HTTP {status}"
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a URL that does not even parse: its text is not repeated at all
+        return f"{type(error).__name__} (the webhook URL is not a valid URL)"
+    text = str(error)
+    for secret in (url, parts.path, parts.query, parts.netloc, parts.username, parts.password):
+        if secret and len(secret) > 1:
+            text = text.replace(secret, "…")
+    return f"{type(error).__name__}: {text}"[:300]
 
 
 @dataclass(frozen=True)
@@ -66,7 +84,9 @@ class Delivery:
 def raise_alert(alert: Alert, home: Path, webhook_url: str | None = None) -> Delivery:
     """Record `alert` in `home/alerts.jsonl`, log it, and POST it to the webhook if one is configured.
 
-    A failing webhook never loses the alert: it is already in the file, and the error is logged and returned.
+    A failing webhook never loses the alert and never fails the caller (a sensor tick, a check): the alert is
+    already in the file, and whatever the failure (refused connection, bad URL, broken HTTP, error status), it is
+    logged and returned with the webhook's host only.
     """
     path = alerts_path(home)
     append_alert(path, alert)
@@ -76,9 +96,8 @@ def raise_alert(alert: Alert, home: Path, webhook_url: str | None = None) -> Del
         return Delivery(path, None, None)
     try:
         status = post_webhook(url, alert)
-    except (OSError, ValueError) as error:  # urllib.error.URLError and HTTPError are OSErrors
-        code = getattr(error, "code", None)  # HTTPError: the webhook answered with an error status
-        message = f"HTTP {code} {getattr(error, 'reason', '')}" if code else f"{type(error).__name__}: {error}"
+    except Exception as error:  # any failure of the webhook stays here: the alert is recorded
+        message = describe_failure(error, url)
         logger.error("alert webhook %s failed: %s", redact_url(url), message)
         return Delivery(path, None, message)
     logger.info("alert posted to webhook %s (HTTP %s)", redact_url(url), status)
