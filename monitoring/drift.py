@@ -174,7 +174,7 @@ def run_drift_check(
 
 
 def judge(features: list[FeatureDrift], min_drifted: int) -> str:
-    """"drift" when at least `min_drifted` features drift; "no verdict" when fewer drift but features without a
+    """ "drift" when at least `min_drifted` features drift; "no verdict" when fewer drift but features without a
     score could make up the difference (a NaN must never read as "no drift"); else "no drift"."""
     drifted = sum(f.drifted is True for f in features)
     unscored = sum(f.drifted is None for f in features)
