@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,15 +25,26 @@ def report_stamp(now: dt.datetime | None = None) -> str:
 
 
 def write_report(folder: str | Path, check: str, summary: dict, snapshot=None, stamp: str | None = None) -> ReportFiles:
-    """Save the Evidently `snapshot` as HTML (a short HTML page when there is none) and `summary` as JSON."""
+    """Save the Evidently `snapshot` as HTML (a short HTML page when there is none) and `summary` as JSON.
+
+    Each file is written under a temporary name and renamed: a killed process leaves no half report, and the
+    JSON (which links the HTML) is renamed last.
+    """
     target = Path(folder) / check
     target.mkdir(parents=True, exist_ok=True)
     stamp = stamp or report_stamp()
     html, summary_path = target / f"{stamp}.html", target / f"{stamp}.json"
-    if snapshot is not None:
-        snapshot.save_html(str(html))
-    else:
-        body = json.dumps(summary, indent=2, default=str).replace("&", "&amp;").replace("<", "&lt;")
-        html.write_text(f"<html><body><h1>{check}</h1><pre>{body}</pre></body></html>", encoding="utf-8")
-    summary_path.write_text(json.dumps({**summary, "report_html": str(html)}, indent=2, default=str), encoding="utf-8")
+    partial = target / f".{stamp}.html.partial"
+    try:
+        if snapshot is not None:
+            snapshot.save_html(str(partial))
+        else:
+            body = json.dumps(summary, indent=2, default=str).replace("&", "&amp;").replace("<", "&lt;")
+            partial.write_text(f"<html><body><h1>{check}</h1><pre>{body}</pre></body></html>", encoding="utf-8")
+        os.replace(partial, html)
+        partial = target / f".{stamp}.json.partial"
+        partial.write_text(json.dumps({**summary, "report_html": str(html)}, indent=2, default=str), encoding="utf-8")
+        os.replace(partial, summary_path)
+    finally:
+        partial.unlink(missing_ok=True)
     return ReportFiles(html=html, json=summary_path)

@@ -14,6 +14,7 @@ Definitions (kept simple on purpose):
 
 import datetime as dt
 import json
+import logging
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +33,13 @@ from monitoring.features import (
 )
 from monitoring.reports import ReportFiles, write_report
 
+from .core.stores.files import write_atomically
 from .core.stores.serving_log import read_entries
 from .core.stores.source_db import SourceDatabase
 from .instance.live_model import NO_MODEL_YET, LiveModel, live_model, new_partitions
 from .resources.monitoring import MonitoringResource
+
+logger = logging.getLogger(__name__)
 
 DRIFT_CHECK = "data_drift"
 SKEW_CHECK = "serving_skew"
@@ -73,8 +77,12 @@ def reference_data(
     """Order features (leave-one-out) and profile of the live model's training data, cached per model version."""
     cache = Path(folder) / "reference" / f"{model.version}.pkl"
     if cache.exists():
-        with cache.open("rb") as handle:
-            return pickle.load(handle)
+        try:
+            with cache.open("rb") as handle:
+                return pickle.load(handle)
+        except (EOFError, pickle.UnpicklingError, ValueError, AttributeError) as error:
+            # written atomically since; an older half-written file is rebuilt, never a reason to stop monitoring
+            logger.warning(f"drift reference cache {cache} is unreadable ({error}); rebuilding it")
     end = model.trained_until + pd.Timedelta(microseconds=1)
     lines = purchase_lines(database.read_orders(model.window_start.to_pydatetime(), end.to_pydatetime()))
     if lines.empty:
@@ -84,9 +92,7 @@ def reference_data(
         )
     profile = reference_profile(lines)
     features = order_features(lines, products, customers, profile, leave_one_out=True)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    with cache.open("wb") as handle:
-        pickle.dump((features, profile), handle)
+    write_atomically(cache, pickle.dumps((features, profile), pickle.HIGHEST_PROTOCOL))
     return features, profile
 
 

@@ -12,9 +12,7 @@ Files are written to a temporary name and renamed, so a killed run never leaves 
 from __future__ import annotations
 
 import contextlib
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,8 @@ from dagster import (
 )
 from dagster_azure.blob import AzureBlobStorageResource
 
+from ..core.stores.files import write_atomically
+
 
 class _FolderStorage:
     """Values as files under `base_dir`."""
@@ -35,16 +35,7 @@ class _FolderStorage:
         self.base = Path(base_dir)
 
     def write(self, name: str, data: bytes) -> dict:
-        path = self.base / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        path = write_atomically(self.base / name, data)
         return {"path": MetadataValue.path(str(path))}
 
     def read(self, name: str) -> bytes:

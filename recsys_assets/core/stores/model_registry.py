@@ -6,12 +6,11 @@ model version recorded in the live store version's metadata, looked up here.
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 from pathlib import Path
 
 from ..modeling.artifact import ModelArtifact
+from .files import write_atomically
 
 # Artifacts saved before core/ was grouped into packages name the old flat modules; the live champion may be one.
 _CORE = "recsys_assets.core."
@@ -44,17 +43,7 @@ class ModelRegistry:
 
     def save(self, artifact: ModelArtifact) -> Path:
         """Store `artifact` under its version (atomically: a reader never sees half a file)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        path = self._path(artifact.version)
-        handle, temporary = tempfile.mkstemp(dir=self.root, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                pickle.dump(artifact, stream, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomically(self._path(artifact.version), pickle.dumps(artifact, pickle.HIGHEST_PROTOCOL))
 
     def load(self, version: str) -> ModelArtifact | None:
         """The artifact of `version`, or None when it is not (or no longer) in the registry."""

@@ -1,0 +1,24 @@
+"""Files that are whole or absent: written under a temporary name in the same folder, then renamed."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_atomically(path: str | Path, data: bytes) -> Path:
+    """Write `data` to `path` so that a reader (or the next run after a kill) sees the old file or the new one,
+    never half of it: a temporary file in the same folder, then renamed over `path`. (No fsync: a killed process
+    loses nothing the kernel already holds; surviving a power cut is the disk's and the filesystem's job.)"""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
