@@ -8,6 +8,7 @@ from pydantic import Field
 
 from ..core.data.cleaning import CleaningRules, clean_orders
 from ..core.data.window import SPARSE_WINDOW_DAYS, widen_for_sparse_customers
+from ..core.faults import failpoint
 
 RAW_ORDERS = AssetKey("raw_orders")
 
@@ -86,6 +87,7 @@ def interactions(
         raise ValueError("interactions: no raw_orders partition is materialized; materialize raw_orders first")
     window = load_window(context.resources.io_manager, materialized, config.window_days)
     context.log.info(f"interactions: {window.describe()}")
+    failpoint("interactions.loaded")
     in_window = list(window.frames.values())
     first_day, last_day = window.first_day, window.last_day
     orders = pd.concat(in_window, ignore_index=True)

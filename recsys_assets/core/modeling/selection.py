@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.split import MIN_EVALUABLE_CUSTOMERS, NOISE_BELOW_CUSTOMERS, ValidationSplit, validation_split
+from ..faults import failpoint
 from .candidates import TrainingConfig
 from .metrics import METRICS, bootstrap_intervals, catalogue_coverage, per_user_metrics
 from .models import recommend_all
@@ -275,6 +276,7 @@ def select_model(
             model = popularity if config.model == "popularity" else fit_prepared(data, config)
             metrics, per_user, seconds = score(model, relevant, customers, settings.k, settings.exclude_purchased)
             results.append(CandidateResult(config, metrics, model.fit_seconds, seconds, per_user_map=per_user))
+            failpoint("selection.candidate")
             log(f"  {config.label}: MAP@{settings.k} {metrics['map']:.4f} (fit {model.fit_seconds:.2f} s)")
         except Exception as error:  # one broken candidate must not stop the others; popularity always remains
             if config.model == "popularity":

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from ..faults import failpoint
 from .cosmos_documents import (
     ABANDONED_AFTER_S,
     META_PARTITION,
@@ -212,6 +213,13 @@ class CosmosRecommendationStore:
         version = version or self.live_version()
         if version is None:
             return pd.DataFrame(columns=RECOMMENDATION_COLUMNS)
+        items = [(str(customer_id), *item) for item in self.get_items(customer_id, version)]
+        frame = pd.DataFrame(items, columns=RECOMMENDATION_COLUMNS)
+        return frame.astype({"rank": int, "score": float})
+
+    def get_items(self, customer_id: str, version: str) -> list[tuple[int, str, float | None, str]]:
+        """The (rank, product_id, score, source) items of `customer_id` in `version`, by rank: one point read, no
+        DataFrame (the serving hot path)."""
         container = self._sync_container()
         try:
             document = self._read_item(container, version, str(customer_id))
@@ -219,7 +227,11 @@ class CosmosRecommendationStore:
             raise StoreError(
                 f"{self.describe()}: cannot read customer {customer_id} of version {version}: {_brief(error)}"
             ) from error
-        return documents_to_frame([document] if document else [])
+        items = (document or {}).get("items", [])
+        return sorted(
+            (int(i["rank"]), str(i["product_id"]), None if i.get("score") is None else float(i["score"]), i["source"])
+            for i in items
+        )
 
     def read_version(self, version: str) -> pd.DataFrame:
         """Every list of `version` (a cross-partition query)."""
@@ -321,6 +333,7 @@ class CosmosRecommendationStore:
             async def upsert(document: dict) -> None:
                 await self._with_retries(lambda: container.upsert_item(document), report)
                 report.documents += 1  # confirmed writes only
+                failpoint("cosmos.document")
                 if on_progress and report.documents % every == 0:
                     on_progress(report.documents)
 

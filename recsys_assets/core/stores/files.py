@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..faults import failpoint
+
 
 def write_atomically(path: str | Path, data: bytes) -> Path:
     """Write `data` to `path` so that a reader (or the next run after a kill) sees the old file or the new one,
@@ -17,6 +19,7 @@ def write_atomically(path: str | Path, data: bytes) -> Path:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
+        failpoint("files.before_rename")  # the new content is written, not yet in place
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

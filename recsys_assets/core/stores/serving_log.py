@@ -38,15 +38,27 @@ def append_entries(log_dir: str | Path, entries: Iterable[dict]) -> int:
 
 
 def read_entries(log_dir: str | Path, since: dt.date | None = None, until: dt.date | None = None) -> pd.DataFrame:
-    """All entries of the day files in [since, until] as a DataFrame with LOG_COLUMNS (ts as UTC-naive)."""
-    frames = []
+    """All entries of the day files in [since, until] as a DataFrame with LOG_COLUMNS (ts as UTC-naive).
+
+    A line that is not a whole entry (a write cut short by a full disk or a killed server) is skipped, so one
+    bad line never stops the skew monitor.
+    """
+    rows = []
     for path in sorted(Path(log_dir).glob("*.jsonl")) if Path(log_dir).exists() else []:
         day = dt.date.fromisoformat(path.stem)
         if (since and day < since) or (until and day > until):
             continue
-        frames.append(pd.read_json(path, lines=True, dtype={"customer_id": str, "model_version": str}))
-    if not frames:
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and all(column in entry for column in LOG_COLUMNS):
+                rows.append(entry)
+    if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in LOG_COLUMNS})
-    frame = pd.concat(frames, ignore_index=True)
+    frame = pd.DataFrame(rows, columns=LOG_COLUMNS)
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    frame["model_version"] = frame["model_version"].astype(str)
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True).dt.tz_localize(None)
-    return frame[LOG_COLUMNS]
+    return frame

@@ -10,6 +10,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from ..data.schema import ORDER_COLUMNS, SchemaError, conform, conform_lenient, empty
+from ..faults import failpoint
 
 FAR_FUTURE = dt.datetime(9999, 12, 31)
 
@@ -188,6 +189,7 @@ class SourceDatabase:
                     frame.to_sql(staging, connection, if_exists="replace", index=False, chunksize=50_000)
                     if exists:
                         connection.execute(sa.text(f"DROP TABLE {name}"))
+                    failpoint("import.swap")  # staging written, old table dropped, nothing committed yet
                     connection.execute(sa.text(f"ALTER TABLE {staging} RENAME TO {name}"))
                 for column in INDEXED_COLUMNS[table]:
                     connection.execute(sa.text(f"CREATE INDEX IF NOT EXISTS ix_{name}_{column} ON {name} ({column})"))

@@ -16,6 +16,8 @@ from typing import Protocol
 
 import pandas as pd
 
+from ..faults import failpoint
+
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score", "source"]
 
 
@@ -104,6 +106,7 @@ class LocalRecommendationStore:
                 "INSERT OR REPLACE INTO versions VALUES (?, ?, ?, ?, ?)",
                 (version, published_at, int(rows["customer_id"].nunique()), len(rows), json.dumps(metadata)),
             )
+            failpoint("store.publish")  # the new rows written, the pointer not switched, nothing committed
             connection.execute("INSERT OR REPLACE INTO live VALUES (1, ?)", (version,))
             stale = [
                 v

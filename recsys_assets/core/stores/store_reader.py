@@ -263,6 +263,9 @@ class LiveRecommendations:
             )
         if snapshot.lists is not None:
             items = snapshot.lists.get(customer_id)
+        elif hasattr(self.store, "get_items"):  # a point read straight to tuples: no DataFrame per request
+            found = self.store.get_items(customer_id, snapshot.version)
+            items = tuple(Recommendation(rank, sys.intern(p), s, source) for rank, p, s, source in found) or None
         else:
             frame = self.store.get(customer_id, snapshot.version)
             items = _rows(frame) if len(frame) else None

@@ -1,0 +1,90 @@
+"""`recsys serve` in the dev deployment, reading Cosmos DB (the emulator) through the real HTTP API: answers match
+the store, a live-version switch under load fails no request and never mixes two versions, and the emulator
+going away gives JSON 503s while the server stays up."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+
+from tests.azure.test_cosmos_store import make_store
+from tests.support.data import write_source
+from tests.support.fault_proxy import FaultProxy
+from tests.support.serving import ServerProcess, lists_for, tiny_data
+
+KEY = "cosmos-serving-key-0123456789"
+
+
+def test_serving_from_cosmos_switch_under_load_and_emulator_down(recsys_home, cosmos_emulator):
+    data = tiny_data()
+    source = write_source(data)
+    versions = {"v1": lists_for(data, shift=0), "v2": lists_for(data, shift=7)}
+    expected = {
+        version: {c: g.sort_values("rank")["product_id"].tolist() for c, g in frame.groupby("customer_id")}
+        for version, frame in versions.items()
+    }
+    with FaultProxy(cosmos_emulator.port) as proxy:
+        dev = make_store(proxy.endpoint, cosmos_emulator.key, batch_customers=50, concurrency=8)
+        prod = make_store(proxy.endpoint, cosmos_emulator.key, batch_customers=50, concurrency=8)
+        for store in (dev, prod):
+            store.publish("v1", versions["v1"], {"model_version": "m1"})
+        env = {
+            "RECSYS_DEPLOYMENT": "dev",
+            "RECSYS_SOURCE_URL": source,
+            "COSMOS_ENDPOINT": proxy.endpoint,
+            "COSMOS_KEY": cosmos_emulator.key,
+            "COSMOS_DEV_DATABASE": dev.settings.database,
+            "COSMOS_PROD_DATABASE": prod.settings.database,
+            "RECSYS_API_KEY": KEY,
+        }
+        server = ServerProcess(env)
+        try:
+            server.wait_ready()
+            customers = sorted(expected["v1"])
+            answers, errors, stop = [], [], threading.Event()
+
+            def load(offset: int):
+                with httpx.Client(base_url=server.url, headers={"X-API-Key": KEY}, timeout=10) as client:
+                    i = offset
+                    while not stop.is_set():
+                        customer = customers[i % len(customers)]
+                        try:
+                            response = client.get(f"/recommendations/{customer}")
+                        except httpx.HTTPError as error:
+                            errors.append(repr(error))
+                            continue
+                        answers.append((customer, response.status_code, response.json()))
+                        i += 1
+
+            workers = [threading.Thread(target=load, args=(n * 37,)) for n in range(4)]
+            for worker in workers:
+                worker.start()
+            time.sleep(1.0)
+            dev.publish("v2", versions["v2"], {"model_version": "m2"})  # the switch, under load
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not any(a[2].get("store_version") == "v2" for a in answers[-50:]):
+                time.sleep(0.2)
+            time.sleep(1.0)
+            stop.set()
+            for worker in workers:
+                worker.join(30)
+
+            assert errors == [] and answers and all(status == 200 for _, status, _ in answers)
+            seen = {body["store_version"] for _, _, body in answers}
+            assert seen == {"v1", "v2"}
+            for customer, _, body in answers:  # each answer is exactly its version's list, never a mix
+                assert [item["product_id"] for item in body["items"]] == expected[body["store_version"]][customer]
+
+            # the emulator goes away: JSON 503 with a stable code, the server keeps answering
+            proxy.cut_after(writes=0)
+            down = httpx.get(f"{server.url}/recommendations/{customers[0]}", headers={"X-API-Key": KEY}, timeout=30)
+            assert down.status_code == 503 and down.json()["error"] == "store_unavailable"
+            assert proxy.endpoint.split("//")[1] not in down.text  # no internal address
+            assert httpx.get(f"{server.url}/health", timeout=10).status_code in (200, 503)
+            proxy.restore()
+            back = httpx.get(f"{server.url}/recommendations/{customers[0]}", headers={"X-API-Key": KEY}, timeout=30)
+            assert back.status_code == 200 and back.json()["store_version"] == "v2"
+        finally:
+            server.stop()
