@@ -1,8 +1,8 @@
 """Start the pipeline from another system through the Dagster webserver's GraphQL API (`recsys trigger`).
 
-A thin client over two GraphQL operations that any HTTP client can send (see the README for curl):
-`launchRun(executionParams: {selector: {repositoryLocationName, repositoryName, jobName}, runConfigData,
-executionMetadata: {tags}})` and `runOrError(runId) { ... on Run { status } }`.
+Dagster's own `DagsterGraphQLClient` does the GraphQL; any HTTP client can send the same two operations (see the
+README for curl): `launchRun(executionParams: {selector: {repositoryLocationName, repositoryName, jobName},
+runConfigData, executionMetadata: {tags}})` and `runOrError(runId) { ... on Run { status } }`.
 """
 
 from __future__ import annotations
@@ -10,36 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-import httpx
+from urllib.parse import urlsplit
 
 from ..tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 
 DEFAULT_LOCATION = "recsys"  # location_name in workspace.yaml
 DEFAULT_REPOSITORY = "__repository__"  # the repository Dagster builds from a Definitions object
 TERMINAL_STATUSES = {"SUCCESS", "FAILURE", "CANCELED"}
-
-LAUNCH_RUN = """
-mutation LaunchRun($executionParams: ExecutionParams!) {
-  launchRun(executionParams: $executionParams) {
-    __typename
-    ... on LaunchRunSuccess { run { runId status } }
-    ... on RunConfigValidationInvalid { errors { message } }
-    ... on Error { message }
-  }
-}
-"""
-
-RUN_STATUS = """
-query RunStatus($runId: ID!) {
-  runOrError(runId: $runId) {
-    __typename
-    ... on Run { runId status jobName tags { key value } }
-    ... on RunNotFoundError { message }
-    ... on PythonError { message }
-  }
-}
-"""
 
 
 class TriggerError(RuntimeError):
@@ -67,55 +44,72 @@ def partition_tags(partition: str | None = None, start: str | None = None, end: 
 
 
 class DagsterTriggerClient:
-    """Launch and watch runs of the `recsys` code location through a Dagster webserver at `url`."""
+    """Launch and watch runs of the `recsys` code location through a Dagster webserver at `url`.
+
+    A thin wrapper of `dagster_graphql.DagsterGraphQLClient` (Dagster's own client: the GraphQL documents, the
+    error types and their parsing are Dagster's): it takes a URL, adds the partition tags and a wait loop, and
+    turns every failure into a `TriggerError` that names the webserver and the job.
+    """
 
     def __init__(
-        self,
-        url: str,
-        location: str = DEFAULT_LOCATION,
-        repository: str = DEFAULT_REPOSITORY,
-        timeout: float = 30.0,
-        http: httpx.Client | None = None,
+        self, url: str, location: str = DEFAULT_LOCATION, repository: str = DEFAULT_REPOSITORY, timeout: int = 30
     ):
-        self.endpoint = url.rstrip("/") + "/graphql"
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise TriggerError(f"--url must be http(s)://host[:port][/prefix], got {url!r}")
+        self.url = url.rstrip("/")
         self.location = location
         self.repository = repository
-        self.http = http or httpx.Client(timeout=timeout)
+        self._settings = {
+            "hostname": parts.hostname,
+            "port_number": parts.port,
+            "use_https": parts.scheme == "https",
+            "path_prefix": parts.path.rstrip("/"),
+            "timeout": timeout,
+        }
+        self._client = None
 
-    def _graphql(self, query: str, variables: dict) -> dict:
+    def _dagster(self):
+        """Dagster's client, created on first use (it reads the server's GraphQL schema when it connects)."""
+        if self._client is None:
+            from dagster_graphql import DagsterGraphQLClient
+
+            self._client = self._call("connect", lambda: DagsterGraphQLClient(**self._settings))
+        return self._client
+
+    def _call(self, what: str, request):
         try:
-            response = self.http.post(self.endpoint, json={"query": query, "variables": variables})
-        except httpx.HTTPError as error:
-            raise TriggerError(f"cannot reach the Dagster webserver at {self.endpoint}: {error}") from error
-        if response.status_code != 200:
-            raise TriggerError(f"{self.endpoint} answered HTTP {response.status_code}: {response.text[:500]}")
-        body = response.json()
-        if body.get("errors"):
-            raise TriggerError(f"{self.endpoint} GraphQL errors: {[e.get('message') for e in body['errors']]}")
-        return body["data"]
+            return request()
+        except Exception as error:  # DagsterGraphQLClientError, transport and connection errors alike
+            raise TriggerError(f"{what} failed: {self._explain(error)}") from error
+
+    def _explain(self, error: Exception) -> str:
+        cause = error
+        while cause is not None:
+            if type(cause).__name__ in ("ConnectionError", "ConnectTimeout", "ReadTimeout", "TransportServerError"):
+                return f"cannot reach the Dagster webserver at {self.url}: {type(cause).__name__}"
+            cause = cause.__cause__ or cause.__context__
+        args = [str(arg) for arg in getattr(error, "args", ()) if arg]
+        detail = ": ".join(args) if args else type(error).__name__
+        return f"{detail.splitlines()[0][:500]} (Dagster webserver {self.url})"
 
     def launch(self, job: str, tags: Mapping[str, str] | None = None, run_config: dict | None = None) -> LaunchedRun:
-        params = {
-            "selector": {
-                "repositoryLocationName": self.location,
-                "repositoryName": self.repository,
-                "jobName": job,
-            },
-            "runConfigData": run_config or {},
-            "executionMetadata": {"tags": [{"key": k, "value": str(v)} for k, v in (tags or {}).items()]},
-        }
-        result = self._graphql(LAUNCH_RUN, {"executionParams": params})["launchRun"]
-        if result["__typename"] != "LaunchRunSuccess":
-            detail = result.get("message") or result.get("errors") or result
-            raise TriggerError(f"launching {job} in {self.location} failed ({result['__typename']}): {detail}")
-        run = result["run"]
-        return LaunchedRun(run["runId"], job, run["status"])
+        client = self._dagster()
+        run_id = self._call(
+            f"launching {job} in {self.location}",
+            lambda: client.submit_job_execution(
+                job,
+                repository_location_name=self.location,
+                repository_name=self.repository,
+                run_config=run_config or {},
+                tags={key: str(value) for key, value in (tags or {}).items()},
+            ),
+        )
+        return LaunchedRun(run_id, job, self.status(run_id))
 
     def status(self, run_id: str) -> str:
-        result = self._graphql(RUN_STATUS, {"runId": run_id})["runOrError"]
-        if result["__typename"] != "Run":
-            raise TriggerError(f"run {run_id}: {result['__typename']}: {result.get('message')}")
-        return result["status"]
+        client = self._dagster()
+        return self._call(f"reading the status of run {run_id}", lambda: client.get_run_status(run_id)).value
 
     def wait(
         self,
@@ -139,4 +133,4 @@ class DagsterTriggerClient:
             time.sleep(poll_seconds)
 
     def close(self) -> None:
-        self.http.close()
+        self._client = None

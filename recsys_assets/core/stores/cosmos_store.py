@@ -386,6 +386,14 @@ class CosmosRecommendationStore:
             raise failure[0]
 
     async def _with_retries(self, request: Callable[[], Awaitable], report: PublishReport):
+        """Retry one request on 429/503/408/449, waiting what the server asks for.
+
+        Why not only azure-core's retry policy: it is used — the client's `retry_*` options (`client_options`)
+        configure the SDK's throttling and connection retries. This loop sits on top for what those options do
+        not cover for a bulk write: 503 and 449 with the server's `x-ms-retry-after-ms`, a budget per document
+        (`max_retries`, `max_retry_wait_s`) so one stuck document cannot stall the stream forever, and the
+        retries counted per status in the publish report. tenacity would do the same in more lines of setup.
+        """
         from azure.cosmos import exceptions
 
         waited = 0.0
