@@ -15,6 +15,7 @@ from dagster import DagsterInstance
 from recsys_assets.core.data.generator import GeneratedData, generate
 from tests.support.data import SMALL, write_source
 from tests.support.emulators import azurite, cosmos_emulator  # noqa: F401  (session fixtures)
+from tests.support.postgres import postgres_server
 
 
 @pytest.fixture
@@ -36,6 +37,13 @@ def small_data() -> GeneratedData:
 @pytest.fixture
 def small_source(recsys_home, small_data) -> str:
     return write_source(small_data)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (started on first use, stopped by PID at the end)."""
+    with postgres_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -22,8 +22,9 @@ def tiny_job():
     shout()
 
 
-def test_compute_logs_reach_blob_storage(tmp_path, monkeypatch, azurite):
-    """The instance settings of deploy/dagster.yaml load as-is; the manager's uploads run against Azurite.
+def test_compute_logs_reach_blob_storage(tmp_path, monkeypatch, azurite, postgres):
+    """The instance settings of deploy/dagster.yaml load as-is (runs and events in PostgreSQL); the compute-log
+    manager's uploads run against Azurite.
 
     AzureBlobComputeLogManager builds `https://<account>.blob.core.windows.net` itself and cannot be pointed at
     an emulator, so after loading it the test swaps its container client for one on Azurite (same account,
@@ -32,8 +33,10 @@ def test_compute_logs_reach_blob_storage(tmp_path, monkeypatch, azurite):
     monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_NAME", azurite.account)
     monkeypatch.setenv("AZURE_STORAGE_LOGS_CONTAINER", "compute-logs")
     monkeypatch.setenv("AZURE_STORAGE_KEY", azurite.key)
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", postgres.create_database("deploy", driver="postgresql+psycopg2"))
     shutil.copy(ROOT_DEPLOY_YAML, tmp_path / "dagster.yaml")
     with DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         manager = instance.compute_log_manager
         assert type(manager).__name__ == "AzureBlobComputeLogManager"
         assert manager._container_client.url == "https://devstoreaccount1.blob.core.windows.net/compute-logs"

@@ -1,0 +1,95 @@
+"""Dagster on PostgreSQL, and the source database on PostgreSQL: the production engines, for real.
+
+The instance's run, event-log and schedule storage live in a PostgreSQL server (the `storage: postgres` block of
+deploy/dagster.yaml), a real webserver and daemon run against it, and the source orders are imported into
+another PostgreSQL database. Then: a backfill of every raw_orders partition, the retraining the sensor starts
+after it, and ticks of the daily schedule — all recorded in PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+import yaml
+
+from recsys_assets.cli.local_run import INSTANCE_SETTINGS
+from recsys_assets.core.data.generator import GeneratorConfig, generate
+from recsys_assets.core.stores.erp_csv import write_erp_csv
+from tests.dagster.test_backfill_daemon import BACKFILL_STATUS, DONE, LAUNCH_BACKFILL
+from tests.support import dagster_processes
+
+ROOT = Path(__file__).resolve().parents[2]
+DAYS = 20
+
+
+def test_instance_and_source_on_postgres(recsys_home, tmp_path, monkeypatch, postgres):
+    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+    # the source: an ERP-style export imported into PostgreSQL (staging tables + renames in one transaction)
+    end = dt.date.today() - dt.timedelta(days=1)
+    data = generate(GeneratorConfig(customers=600, products=500, days=DAYS, lines_per_day=500, seed=3, end_date=end))
+    source = postgres.create_database("source")
+    for table in ("orders", "products", "customers"):
+        write_erp_csv(getattr(data, table), tmp_path / f"{table}.csv")
+    files = [str(tmp_path / "orders.csv"), "--products", str(tmp_path / "products.csv")]
+    files += ["--customers", str(tmp_path / "customers.csv"), "--url", source]
+    imported = subprocess.run(
+        [str(Path(sys.executable).parent / "recsys"), "import-orders", *files],
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert imported.returncode == 0, imported.stderr
+    indexes = {i["name"] for i in sa.inspect(sa.create_engine(source)).get_indexes("orders")}
+    assert {"ix_orders_order_ts", "ix_orders_customer_id"} <= indexes
+
+    # the instance: deploy/dagster.yaml's storage block (PostgreSQL) and the product's run limits
+    deployed = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
+    local = yaml.safe_load(INSTANCE_SETTINGS.read_text())
+    home = Path(os.environ["DAGSTER_HOME"])
+    (home / "dagster.yaml").write_text(yaml.safe_dump({**local, "storage": deployed["storage"]}))
+    monkeypatch.setenv("DAGSTER_POSTGRES_URL", postgres.create_database("dagster", driver="postgresql+psycopg2"))
+    monkeypatch.setenv("RECSYS_SOURCE_URL", source)
+    first = (end - dt.timedelta(days=DAYS - 1)).isoformat()
+    monkeypatch.setenv("RECSYS_PARTITIONS_START", first)
+    monkeypatch.setenv("RECSYS_RETRAIN_SENSOR_INTERVAL", "5")
+    monkeypatch.setenv("RECSYS_DAILY_INGEST_CRON", "* * * * *")  # a tick every minute instead of every night
+
+    with dagster_processes.webserver(tmp_path) as url, dagster_processes.daemon(tmp_path):
+        launched = dagster_processes.graphql(
+            url, LAUNCH_BACKFILL, {"params": {"assetSelection": [{"path": ["raw_orders"]}], "allPartitions": True}}
+        )["launchPartitionBackfill"]
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+
+        def backfill_done():
+            status = dagster_processes.graphql(url, BACKFILL_STATUS, {"id": launched["backfillId"]})
+            value = status["partitionBackfillOrError"].get("status")
+            return value if value in DONE else None
+
+        assert dagster_processes.wait_for(backfill_done, 180, "the backfill") in {"COMPLETED", "COMPLETED_SUCCESS"}
+        instance = DagsterInstance.get()
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+
+        def finished(filters):
+            runs = instance.get_runs(filters)
+            return [r for r in runs if r.status in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE)]
+
+        [retrain, *_] = dagster_processes.wait_for(
+            lambda: finished(RunsFilter(job_name="retrain_job")), 300, "the retraining started by the sensor"
+        )
+        [scheduled, *_] = dagster_processes.wait_for(
+            lambda: finished(RunsFilter(tags={"dagster/schedule_name": "daily_ingest"})), 150, "a schedule tick's run"
+        )
+    assert retrain.status == DagsterRunStatus.SUCCESS and retrain.tags["recsys/trigger"] == "sensor"
+    assert scheduled.status == DagsterRunStatus.SUCCESS and scheduled.tags["dagster/partition"] == end.isoformat()
+    # everything above is in PostgreSQL: runs, their events, the sensor and schedule ticks
+    dagster_db = sa.create_engine(os.environ["DAGSTER_POSTGRES_URL"])
+    with dagster_db.connect() as connection:
+        assert connection.execute(sa.text("SELECT COUNT(*) FROM runs")).scalar() >= 3
+        assert connection.execute(sa.text("SELECT COUNT(*) FROM event_logs")).scalar() > 100
+        assert connection.execute(sa.text("SELECT COUNT(*) FROM job_ticks")).scalar() > 0
