@@ -128,11 +128,14 @@ def load_run_config(path: Path | None) -> dict:
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
-    from .local_run import materialize_graph
+    from .local_run import materialize_graph, persistent_instance
+    from .progress import step_progress
 
     run_config = {**load_run_config(args.config), **QUIET_LOGS}
     started = step("materializing raw_orders over its partitions, then every downstream asset")
-    run = materialize_graph(args.start, args.end, run_config=run_config, raise_on_error=False)
+    instance = persistent_instance()
+    with step_progress(instance):
+        run = materialize_graph(args.start, args.end, run_config=run_config, instance=instance, raise_on_error=False)
     ok = run.ingest.success and run.downstream is not None and run.downstream.success
     print(
         f"    partitions {run.partitions[0]} to {run.partitions[1]}; {'success' if ok else 'FAILED'} "

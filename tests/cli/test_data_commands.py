@@ -121,3 +121,16 @@ def test_unknown_deployment_is_rejected(recsys_home, monkeypatch, deployment, ca
     monkeypatch.setenv("RECSYS_DEPLOYMENT", deployment)
     assert main(["materialize"]) == 2
     assert "RECSYS_DEPLOYMENT must be one of" in capsys.readouterr().err
+
+
+def test_materialize_reports_each_step_as_it_ends(recsys_home, capsys):
+    from recsys_assets.core.data.generator import GeneratorConfig, generate
+    from tests.support.data import write_source
+
+    write_source(generate(GeneratorConfig(customers=300, products=300, days=14, lines_per_day=200, seed=2)))
+    assert main(["materialize"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    steps = [line.split()[0] for line in lines if line.strip().endswith("rows") or line.rstrip().endswith(" s")]
+    assert steps[0] == "raw_orders" and "als_model" in steps and "published_recommendations" in steps
+    [raw] = [line for line in lines if line.split() and line.split()[0] == "raw_orders"]
+    assert raw.rstrip().endswith("rows")

@@ -271,18 +271,21 @@ def select_model(
         f"to validate ({split.description})"
     )
     results = []
-    for config in grid:
+    for number, config in enumerate(grid, 1):
         try:
             model = popularity if config.model == "popularity" else fit_prepared(data, config)
             metrics, per_user, seconds = score(model, relevant, customers, settings.k, settings.exclude_purchased)
             results.append(CandidateResult(config, metrics, model.fit_seconds, seconds, per_user_map=per_user))
             failpoint("selection.candidate")
-            log(f"  {config.label}: MAP@{settings.k} {metrics['map']:.4f} (fit {model.fit_seconds:.2f} s)")
+            log(
+                f"  candidate {number} of {len(grid)}, {config.label}: MAP@{settings.k} {metrics['map']:.4f} "
+                f"(fit {model.fit_seconds:.2f} s, {len(customers)} customers scored)"
+            )
         except Exception as error:  # one broken candidate must not stop the others; popularity always remains
             if config.model == "popularity":
                 raise
             results.append(CandidateResult(config, {}, math.nan, math.nan, error=f"{type(error).__name__}: {error}"))
-            log(f"  {config.label}: failed ({type(error).__name__}: {error})")
+            log(f"  candidate {number} of {len(grid)}, {config.label}: failed ({type(error).__name__}: {error})")
     winner, reason = choose(results, settings.min_improvement, settings.confidence, settings.seed)
     noise = ""
     if len(customers) < settings.noise_below_customers:
