@@ -49,3 +49,21 @@ def test_local_and_deployed_instances_allow_one_retraining_at_a_time():
     assert local == deployed
     assert {"key": CONCURRENCY_TAG, "value": RETRAIN_CONCURRENCY, "limit": 1} in local["runs"]["tag_concurrency_limits"]
     assert defs.resolve_job_def("retrain_job").tags[CONCURRENCY_TAG] == RETRAIN_CONCURRENCY
+
+
+def test_the_helm_values_and_the_image_match_the_code_location():
+    """deploy/helm-values.yaml (Dagster's Helm chart) runs this code location with the same run limits, and the
+    Kubernetes run launcher and step executor the chart relies on import with the pinned dagster-k8s."""
+    import yaml
+    from dagster_k8s import K8sRunLauncher, k8s_job_executor
+
+    from recsys_assets.cli.local_run import INSTANCE_SETTINGS
+
+    values = yaml.safe_load((ROOT / "deploy" / "helm-values.yaml").read_text())
+    [deployment] = values["dagster-user-deployments"]["deployments"]
+    assert deployment["dagsterApiGrpcArgs"] == ["-m", "recsys_assets.definitions"]
+    assert values["runLauncher"]["type"] == K8sRunLauncher.__name__ and k8s_job_executor.name == "k8s"
+    limits = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]["tagConcurrencyLimits"]
+    assert limits == yaml.safe_load(INSTANCE_SETTINGS.read_text())["concurrency"]["runs"]["tag_concurrency_limits"]
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert '"-m", "recsys_assets.definitions"' in dockerfile and "constraints.txt" in dockerfile

@@ -7,6 +7,7 @@ shape (len(userids), N). Slots a candidate cannot fill (too few unfiltered items
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass
 from typing import Protocol
@@ -79,15 +80,36 @@ class ImplicitFactorModel:
         return {"model": self.name, **asdict(self.params)}
 
 
+GPU_ENV = "RECSYS_ALS_GPU"
+
+
+def als_on_gpu() -> bool:
+    """`RECSYS_ALS_GPU=true` fits ALS on a CUDA GPU (implicit built with CUDA; see README "Production")."""
+    wanted = os.environ.get(GPU_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    if not wanted:
+        return False
+    import implicit.gpu
+
+    if not implicit.gpu.HAS_CUDA:
+        raise RuntimeError(
+            f"{GPU_ENV} is set but this implicit build has no CUDA support: install implicit with CUDA on a GPU "
+            "machine, or unset it"
+        )
+    return True
+
+
 class ALSRecommender(ImplicitFactorModel):
-    """implicit ALS on a confidence matrix."""
+    """implicit ALS on a confidence matrix (on the CPU, or fitted on a CUDA GPU with `RECSYS_ALS_GPU`)."""
 
     name = "als"
 
     def __init__(self, params: ALSParams):
-        from implicit.cpu.als import AlternatingLeastSquares
-
         self.params = params
+        self.gpu = als_on_gpu()
+        if self.gpu:
+            from implicit.gpu.als import AlternatingLeastSquares
+        else:
+            from implicit.cpu.als import AlternatingLeastSquares
         with threadpool_limits(1, "blas"):  # implicit checks the BLAS threads when the model is built
             self.model = AlternatingLeastSquares(
                 factors=params.factors,
@@ -95,6 +117,11 @@ class ALSRecommender(ImplicitFactorModel):
                 iterations=params.iterations,
                 random_state=params.random_state,
             )
+
+    def fit(self, user_items: sp.csr_matrix) -> None:
+        super().fit(user_items)
+        if self.gpu:  # recommend, explain and pickling work on the CPU copy of the factors
+            self.model = self.model.to_cpu()
 
 
 class PopularityRecommender:
