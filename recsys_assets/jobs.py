@@ -10,6 +10,7 @@ from dagster import (
     define_asset_job,
     in_process_executor,
     job,
+    multiprocess_executor,
     op,
 )
 from pydantic import Field
@@ -17,6 +18,7 @@ from pydantic import Field
 from .core.lifecycle.promotion import promote_version
 from .partitions import daily_partitions
 from .resources.stores import StoreResource
+from .settings import retrain_executor
 from .tags import CONCURRENCY_TAG, RETRAIN_CONCURRENCY, TARGET_TAG
 
 INGEST_SELECTION = AssetSelection.keys("raw_orders")
@@ -31,14 +33,23 @@ ingest_job = define_asset_job(
     executor_def=in_process_executor,
 )
 
+
+def _retrain_executor():
+    # by default the steps form a chain run in one process (a process per step costs a Python start-up and the
+    # libraries' import each); RECSYS_EXECUTOR=multiprocess fits the selection's candidates side by side
+    name, max_concurrent = retrain_executor()
+    if name == "multiprocess":
+        return multiprocess_executor.configured({"max_concurrent": max_concurrent})
+    return in_process_executor
+
+
 retrain_job = define_asset_job(
     "retrain_job",
     selection=RETRAIN_SELECTION,
     description="Clean, split, train, evaluate, recommend and publish from the materialized raw_orders.",
     # one retraining at a time: the instance's run queue limits runs with this tag (instance/dagster.yaml)
     tags={CONCURRENCY_TAG: RETRAIN_CONCURRENCY},
-    # the steps form a chain: one process saves a Python start-up and an import of the libraries per step
-    executor_def=in_process_executor,
+    executor_def=_retrain_executor(),
 )
 
 

@@ -80,6 +80,19 @@ def model_registry_dir(deployment: str) -> Path:
     return Path(os.environ.get("RECSYS_MODEL_REGISTRY_DIR") or recsys_home() / "models" / deployment)
 
 
+EXECUTORS = ("in_process", "multiprocess")
+
+
+def retrain_executor() -> tuple[str, int]:
+    """How retrain_job executes its steps (RECSYS_EXECUTOR) and how many at once (RECSYS_MAX_CONCURRENT, 0: one per
+    core). `in_process` (default) runs the chain of steps in the run's process; `multiprocess` gives every step
+    its own process, so the candidates of model selection are fitted side by side."""
+    name = os.environ.get("RECSYS_EXECUTOR", "in_process").strip().lower() or "in_process"
+    if name not in EXECUTORS:
+        raise DeploymentError(f"RECSYS_EXECUTOR must be one of {EXECUTORS}, got {name!r}")
+    return name, int(os.environ.get("RECSYS_MAX_CONCURRENT") or 0)
+
+
 def env_flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None or value.strip() == "":

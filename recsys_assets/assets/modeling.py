@@ -1,10 +1,23 @@
 """Temporal split, model training and offline evaluation against the popularity baseline."""
 
 import datetime as dt
+import re
 import time
 
 import pandas as pd
-from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
+from dagster import (
+    AssetExecutionContext,
+    Config,
+    DynamicOut,
+    DynamicOutput,
+    MetadataValue,
+    OpExecutionContext,
+    Output,
+    asset,
+    config_mapping,
+    graph_asset,
+    op,
+)
 from pydantic import Field
 
 from ..core.data.split import (
@@ -17,7 +30,17 @@ from ..core.data.split import (
 from ..core.modeling.artifact import ModelArtifact
 from ..core.modeling.candidates import GridSpec, candidate_grid
 from ..core.modeling.models import ALSParams
-from ..core.modeling.selection import SelectionResult, SelectionSettings, select_model
+from ..core.modeling.selection import (
+    CandidateResult,
+    SelectionResult,
+    SelectionSettings,
+    ValidationData,
+    describe_result,
+    finish_selection,
+    prepare_validation,
+    score_candidate,
+    with_popularity,
+)
 from ..core.modeling.training import (
     TrainingConfig,
     data_fingerprint,
@@ -191,20 +214,52 @@ class ModelConfig(Config):
         )
 
 
-@asset(group_name="modeling", code_version="2")
-def als_model(
-    context: AssetExecutionContext, config: ModelConfig, train_test_split: TemporalSplit, interactions: pd.DataFrame
+@op(description="Carve the validation split from the training part and index it (once for every candidate).")
+def validation_data(
+    context: OpExecutionContext, config: ModelConfig, train_test_split: TemporalSplit
+) -> ValidationData | None:
+    if not config.select_model:
+        return None
+    validation = prepare_validation(train_test_split.train, config.selection_settings())
+    context.log.info(
+        f"model selection: {validation.inner_train_rows} rows to fit, {len(validation.customers)} customers to "
+        f"validate ({validation.description})"
+    )
+    return validation
+
+
+@op(out=DynamicOut(TrainingConfig), description="One step per candidate of the grid (popularity always included).")
+def candidate_specs(context: OpExecutionContext, config: ModelConfig):
+    grid = with_popularity(config.candidate_grid()) if config.select_model else []
+    context.log.info(f"model selection: {len(grid)} candidates, each fitted in its own step")
+    for spec in grid:
+        yield DynamicOutput(spec, mapping_key=re.sub(r"[^A-Za-z0-9_]", "_", spec.label))
+
+
+@op(description="Fit one candidate on the inner training data and score it on the validation customers.")
+def fit_candidate(
+    context: OpExecutionContext, config: ModelConfig, validation_data: ValidationData, spec: TrainingConfig
+) -> CandidateResult:
+    result = score_candidate(validation_data, spec, config.selection_settings())
+    context.log.info(f"candidate {describe_result(result, config.selection_settings())}")
+    return result
+
+
+@op(description="Choose the candidate, refit it on the training part (scored) and on all data (serves).")
+def select_and_refit(
+    context: OpExecutionContext,
+    config: ModelConfig,
+    validation_data: ValidationData | None,
+    results: list[CandidateResult],
+    train_test_split: TemporalSplit,
+    interactions: pd.DataFrame,
 ) -> Output[ModelArtifact]:
-    """The selected model: every candidate (ALS grid, item-kNN, BPR, popularity) is fitted on the training part
-    minus a validation split and scored on it; the best is refitted on the training part (scored by
-    model_metrics on the hold-out) and on all data (serves). Popularity wins unless a model beats it."""
     started, trained_at = time.perf_counter(), dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     selection = None
     training = config.training_config()
-    if config.select_model:
-        selection = select_model(
-            train_test_split.train, config.candidate_grid(), config.selection_settings(), log=context.log.info
-        )
+    if validation_data is not None:
+        seconds = validation_data.seconds + sum(r.fit_seconds + r.score_seconds for r in results if not r.error)
+        selection = finish_selection(validation_data, results, config.selection_settings(), seconds, context.log.info)
         training = selection.winner_config
     context.log.info(f"als_model: fitting {training.label} on {len(train_test_split.train)} training interactions")
     evaluation = train(train_test_split.train, training)
@@ -232,9 +287,28 @@ def als_model(
             "trained_until": str(serving.trained_until),
             **selection_metadata(selection, training),
             "trained_at": trained_at,
+            # the refits of this step; each candidate's fit and scoring are in the candidate table
             "training_wall_seconds": round(time.perf_counter() - started, 3),
         },
     )
+
+
+@config_mapping
+def model_config(config: ModelConfig) -> dict:
+    """`ops: {als_model: {config: {...}}}` as before: one ModelConfig for every step of the selection."""
+    settings = {"config": config.model_dump()}
+    return {name: settings for name in ("validation_data", "candidate_specs", "fit_candidate", "select_and_refit")}
+
+
+@graph_asset(group_name="modeling", config=model_config, code_version="3")
+def als_model(train_test_split: TemporalSplit, interactions: pd.DataFrame) -> ModelArtifact:
+    """The selected model: every candidate (ALS grid, item-kNN, BPR, popularity) is fitted on the training part
+    minus a validation split and scored on it, each in its own step (`fit_candidate[<label>]`, so an executor with
+    several processes or pods fits them side by side); the best is refitted on the training part (scored by
+    model_metrics on the hold-out) and on all data (serves). Popularity wins unless a model beats it beyond noise."""
+    validation = validation_data(train_test_split)
+    results = candidate_specs().map(lambda spec: fit_candidate(validation, spec))
+    return select_and_refit(validation, results.collect(), train_test_split, interactions)
 
 
 def selection_metadata(selection: SelectionResult | None, chosen: TrainingConfig) -> dict:

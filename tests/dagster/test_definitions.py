@@ -1,5 +1,6 @@
 """The code location loads the way `dagster dev` loads it: from workspace.yaml."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,25 @@ def test_the_helm_values_and_the_image_match_the_code_location():
     assert limits == yaml.safe_load(INSTANCE_SETTINGS.read_text())["concurrency"]["runs"]["tag_concurrency_limits"]
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
     assert '"-m", "recsys_assets.definitions"' in dockerfile and "constraints.txt" in dockerfile
+
+
+def _retrain_executor_in_fresh_process(env: dict[str, str]) -> subprocess.CompletedProcess:
+    # the jobs are defined at import time, so each setting needs its own interpreter
+    script = (
+        "from recsys_assets.definitions import defs\n"
+        "job = defs.resolve_job_def('retrain_job')\n"
+        "config = job.executor_def.apply_config_mapping({}).value or {}\n"
+        "print(job.executor_def.name, config.get('config', {}).get('max_concurrent'))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_retrain_executor_is_chosen_by_the_environment():
+    default = _retrain_executor_in_fresh_process({"RECSYS_EXECUTOR": ""})
+    assert default.stdout.split()[0] == "in_process", default.stderr
+    parallel = _retrain_executor_in_fresh_process({"RECSYS_EXECUTOR": "multiprocess", "RECSYS_MAX_CONCURRENT": "2"})
+    assert parallel.stdout.split() == ["multiprocess", "2"], parallel.stderr
+    wrong = _retrain_executor_in_fresh_process({"RECSYS_EXECUTOR": "threads"})
+    assert wrong.returncode != 0 and "RECSYS_EXECUTOR must be one of" in wrong.stderr

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from ..data.split import MIN_EVALUABLE_CUSTOMERS, NOISE_BELOW_CUSTOMERS, ValidationSplit, validation_split
 from ..faults import failpoint
 from .candidates import TrainingConfig
 from .metrics import METRICS, bootstrap_intervals, catalogue_coverage, per_user_metrics
 from .models import recommend_all
-from .training import TrainedModel, fit_prepared, holdout_relevance, prepare
+from .training import PreparedData, TrainedModel, fit_prepared, holdout_relevance, prepare
 
 POPULARITY = TrainingConfig(model="popularity")
 METRIC_COLUMNS = ("map", "precision", "recall", "ndcg", "auc", "coverage")
@@ -228,18 +229,27 @@ def score(
     return metrics, values["map"], time.perf_counter() - started
 
 
-def select_model(
-    train: pd.DataFrame,
-    candidates: Sequence[TrainingConfig],
-    settings: SelectionSettings,
-    log: Callable[[str], None] | None = None,
-) -> SelectionResult:
-    """Fit every candidate (popularity always included) on the inner training split, score it on validation.
+@dataclass
+class ValidationData:
+    """What every candidate is fitted and scored on: the inner training data (indexed once, shared), the
+    validation purchases and the customers scored. Built once per selection; each candidate can then be fitted
+    on its own (in its own step or process) with `score_candidate`."""
+
+    data: PreparedData
+    relevant: sp.csr_matrix
+    customers: np.ndarray
+    description: str
+    inner_train_rows: int
+    validation_rows: int
+    seconds: float
+
+
+def prepare_validation(train: pd.DataFrame, settings: SelectionSettings) -> ValidationData:
+    """Carve the validation split from the training part and index it.
 
     Raises ValueError when the validation split holds no purchase the candidates could find (for example a
     history too short to carve a validation window from).
     """
-    log = log or (lambda message: None)
     started = time.perf_counter()
     split: ValidationSplit = validation_split(
         train,
@@ -254,9 +264,7 @@ def select_model(
             f"{len(split.train)} rows to fit and {len(split.validation)} to validate; both must be non-empty"
         )
     data = prepare(split.train)
-    grid = with_popularity(candidates)
-    popularity = fit_prepared(data, POPULARITY)
-    relevant = holdout_relevance(popularity, split.validation, settings.exclude_purchased)
+    relevant = holdout_relevance(fit_prepared(data, POPULARITY), split.validation, settings.exclude_purchased)
     customers = np.flatnonzero(np.diff(relevant.indptr) > 0)
     if len(customers) == 0:
         raise ValueError(
@@ -266,44 +274,95 @@ def select_model(
     if len(customers) > settings.max_validation_customers:
         rng = np.random.default_rng(settings.seed)
         customers = np.sort(rng.choice(customers, settings.max_validation_customers, replace=False))
-    log(
-        f"model selection: {len(grid)} candidates, {len(split.train)} rows to fit, {len(customers)} customers "
-        f"to validate ({split.description})"
+    return ValidationData(
+        data,
+        relevant,
+        customers,
+        split.description,
+        len(split.train),
+        len(split.validation),
+        time.perf_counter() - started,
     )
-    results = []
-    for number, config in enumerate(grid, 1):
-        try:
-            model = popularity if config.model == "popularity" else fit_prepared(data, config)
-            metrics, per_user, seconds = score(model, relevant, customers, settings.k, settings.exclude_purchased)
-            results.append(CandidateResult(config, metrics, model.fit_seconds, seconds, per_user_map=per_user))
-            failpoint("selection.candidate")
-            log(
-                f"  candidate {number} of {len(grid)}, {config.label}: MAP@{settings.k} {metrics['map']:.4f} "
-                f"(fit {model.fit_seconds:.2f} s, {len(customers)} customers scored)"
-            )
-        except Exception as error:  # one broken candidate must not stop the others; popularity always remains
-            if config.model == "popularity":
-                raise
-            results.append(CandidateResult(config, {}, math.nan, math.nan, error=f"{type(error).__name__}: {error}"))
-            log(f"  candidate {number} of {len(grid)}, {config.label}: failed ({type(error).__name__}: {error})")
+
+
+def score_candidate(validation: ValidationData, config: TrainingConfig, settings: SelectionSettings) -> CandidateResult:
+    """Fit one candidate on the inner training data and score it on the validation customers. A candidate that
+    fails is returned with its error (one broken candidate must not stop the others); popularity never fails."""
+    try:
+        model = fit_prepared(validation.data, config)
+        metrics, per_user, seconds = score(
+            model, validation.relevant, validation.customers, settings.k, settings.exclude_purchased
+        )
+        failpoint("selection.candidate")
+        return CandidateResult(config, metrics, model.fit_seconds, seconds, per_user_map=per_user)
+    except Exception as error:
+        if config.model == "popularity":
+            raise
+        return CandidateResult(config, {}, math.nan, math.nan, error=f"{type(error).__name__}: {error}")
+
+
+def describe_result(result: CandidateResult, settings: SelectionSettings) -> str:
+    if result.error:
+        return f"{result.label}: failed ({result.error})"
+    return (
+        f"{result.label}: MAP@{settings.k} {result.metrics['map']:.4f} (fit {result.fit_seconds:.2f} s, "
+        f"{result.metrics.get('evaluated_users', 0)} customers scored)"
+    )
+
+
+def finish_selection(
+    validation: ValidationData,
+    results: Sequence[CandidateResult],
+    settings: SelectionSettings,
+    seconds: float,
+    log: Callable[[str], None] | None = None,
+) -> SelectionResult:
+    """Choose among the scored candidates (see `choose`) and say when the validation figures are noise."""
+    log = log or (lambda message: None)
+    order = {config.label: i for i, config in enumerate(with_popularity([r.config for r in results]))}
+    results = sorted(results, key=lambda r: order[r.label])  # grid order, whatever order the steps finished in
     winner, reason = choose(results, settings.min_improvement, settings.confidence, settings.seed)
     noise = ""
-    if len(customers) < settings.noise_below_customers:
+    customers = len(validation.customers)
+    if customers < settings.noise_below_customers:
         noise = (
-            f"only {len(customers)} validation customers (fewer than {settings.noise_below_customers}): "
+            f"only {customers} validation customers (fewer than {settings.noise_below_customers}): "
             "the validation figures carry little information"
         )
         log(f"model selection: {noise}")
     log(f"model selection: {reason}")
     return SelectionResult(
-        candidates=results,
+        candidates=list(results),
         winner=winner,
         reason=reason,
         settings=settings,
-        validation=split.description,
-        inner_train_rows=len(split.train),
-        validation_rows=len(split.validation),
-        validation_customers=len(customers),
-        seconds=time.perf_counter() - started,
+        validation=validation.description,
+        inner_train_rows=validation.inner_train_rows,
+        validation_rows=validation.validation_rows,
+        validation_customers=customers,
+        seconds=seconds,
         noise=noise,
     )
+
+
+def select_model(
+    train: pd.DataFrame,
+    candidates: Sequence[TrainingConfig],
+    settings: SelectionSettings,
+    log: Callable[[str], None] | None = None,
+) -> SelectionResult:
+    """Fit every candidate (popularity always included) on the inner training split, score it on validation, and
+    choose, in this process (the `als_model` asset runs the same three parts as separate steps)."""
+    log = log or (lambda message: None)
+    started = time.perf_counter()
+    validation = prepare_validation(train, settings)
+    grid = with_popularity(candidates)
+    log(
+        f"model selection: {len(grid)} candidates, {validation.inner_train_rows} rows to fit, "
+        f"{len(validation.customers)} customers to validate ({validation.description})"
+    )
+    results = []
+    for number, config in enumerate(grid, 1):
+        results.append(score_candidate(validation, config, settings))
+        log(f"  candidate {number} of {len(grid)}, {describe_result(results[-1], settings)}")
+    return finish_selection(validation, results, settings, time.perf_counter() - started, log)
