@@ -5,7 +5,8 @@ package and turns the outcome into asset metadata. Shared by the monitoring asse
 tick and a materialization from the UI give the same verdict on the same data.
 
 Definitions (kept simple on purpose):
-- live model: see `instance/live_model.py`;
+- live model: the model of the version the store serves (see `instance/live_model.py`), never a model the gate
+  refused;
 - reference: the source orders from `window_start` to `trained_until` — the data the live model learned from;
   its order features are computed once per model version and cached under <reports>/reference/;
 - current: the materialized `raw_orders` partitions after the day of `trained_until` (the newest
@@ -34,7 +35,7 @@ from monitoring.reports import ReportFiles, write_report
 
 from .core.stores.serving_log import read_entries
 from .core.stores.source_db import SourceDatabase
-from .instance.live_model import NO_MODEL_YET, LiveModel, live_model, new_partitions
+from .instance.live_model import LiveModel, NoLiveModel, live_model, new_partitions
 from .resources.monitoring import MonitoringResource
 
 DRIFT_CHECK = "data_drift"
@@ -98,13 +99,16 @@ def read_partitions(database: SourceDatabase, partitions: list[str]) -> pd.DataF
     return orders[orders["order_ts"].dt.strftime("%Y-%m-%d").isin(set(partitions))]
 
 
-def run_data_drift(instance: DagsterInstance, database: SourceDatabase, monitoring: MonitoringResource) -> CheckOutcome:
-    """Data drift of the new raw_orders partitions against the live model's training data."""
+def run_data_drift(
+    instance: DagsterInstance, database: SourceDatabase, store, monitoring: MonitoringResource
+) -> CheckOutcome:
+    """Data drift of the new raw_orders partitions against the training data of the model `store` serves."""
     from monitoring.drift import run_drift_check
 
-    model = live_model(instance)
-    if model is None:
-        return CheckOutcome(DRIFT_CHECK, None, skipped=NO_MODEL_YET)
+    try:
+        model = live_model(instance, store)
+    except NoLiveModel as error:
+        return CheckOutcome(DRIFT_CHECK, None, skipped=str(error))
     partitions = new_partitions(instance, model)[-monitoring.max_current_days :]
     outcome = CheckOutcome(DRIFT_CHECK, model, evaluated=partitions)
     if not partitions:
@@ -142,14 +146,15 @@ def log_window(log_dir: str, days: int) -> tuple[list[str], int]:
 
 
 def run_serving_skew(
-    instance: DagsterInstance, database: SourceDatabase, monitoring: MonitoringResource
+    instance: DagsterInstance, database: SourceDatabase, store, monitoring: MonitoringResource
 ) -> CheckOutcome:
-    """Skew of the serving log's newest days against the live model's training data."""
+    """Skew of the serving log's newest days against the training data of the model `store` serves."""
     from monitoring.skew import check_skew
 
-    model = live_model(instance)
-    if model is None:
-        return CheckOutcome(SKEW_CHECK, None, skipped=NO_MODEL_YET)
+    try:
+        model = live_model(instance, store)
+    except NoLiveModel as error:
+        return CheckOutcome(SKEW_CHECK, None, skipped=str(error))
     days, _ = log_window(monitoring.log_folder(), monitoring.skew_window_days)
     outcome = CheckOutcome(SKEW_CHECK, model, evaluated=days)
     if not days:
@@ -176,11 +181,14 @@ def run_prediction_drift(
     """Drift of what is recommended between the live and the previously published version of the store."""
     from monitoring.prediction_drift import check_prediction_drift
 
-    model = live_model(instance)
-    live = store.live_version()
+    try:
+        model = live_model(instance, store)
+    except NoLiveModel as error:
+        return CheckOutcome(PREDICTION_CHECK, None, skipped=str(error))
+    live = model.store_version
     older = [info.version for info in store.versions() if info.version != live]
     outcome = CheckOutcome(PREDICTION_CHECK, model, evaluated=[v for v in (older[:1] + [live]) if v])
-    if live is None or not older or model is None:
+    if not older:
         outcome.skipped = f"{store.describe()} holds no two published versions to compare (live: {live})"
         return outcome
     products, customers = _master(database)

@@ -1,7 +1,8 @@
 """Monitoring assets: data drift, training/serving skew and prediction drift reports (Evidently HTML + JSON).
 
 Each materialization runs the same check the sensors run (`recsys_assets/monitor_runs.py`) and links the
-HTML report in its metadata. They are not part of `retrain_job`: they judge the live model, not a new one.
+HTML report in its metadata. They are not part of `retrain_job`: they judge the live model (the one the store
+serves), not a new one.
 """
 
 from dagster import AssetExecutionContext, AssetKey, Output, asset
@@ -31,18 +32,24 @@ def _output(context: AssetExecutionContext, outcome) -> Output[dict]:
 
 @asset(group_name="monitoring", deps=[AssetKey("als_model"), AssetKey("raw_orders")], code_version="1")
 def drift_report(
-    context: AssetExecutionContext, source: SourceDatabaseResource, monitoring: MonitoringResource
+    context: AssetExecutionContext,
+    source: SourceDatabaseResource,
+    store: StoreResource,
+    monitoring: MonitoringResource,
 ) -> Output[dict]:
     """Data drift of the raw_orders partitions newer than the live model against its training data."""
-    return _output(context, run_data_drift(context.instance, source.database(), monitoring))
+    return _output(context, run_data_drift(context.instance, source.database(), store.served_store(), monitoring))
 
 
 @asset(group_name="monitoring", deps=[AssetKey("als_model")], code_version="1")
 def skew_report(
-    context: AssetExecutionContext, source: SourceDatabaseResource, monitoring: MonitoringResource
+    context: AssetExecutionContext,
+    source: SourceDatabaseResource,
+    store: StoreResource,
+    monitoring: MonitoringResource,
 ) -> Output[dict]:
     """Training/serving skew: cold starts, inactive items served, who asks versus who the model learned from."""
-    return _output(context, run_serving_skew(context.instance, source.database(), monitoring))
+    return _output(context, run_serving_skew(context.instance, source.database(), store.served_store(), monitoring))
 
 
 @asset(group_name="monitoring", deps=[AssetKey("published_recommendations")], code_version="1")
@@ -53,4 +60,4 @@ def prediction_drift_report(
     monitoring: MonitoringResource,
 ) -> Output[dict]:
     """Drift of the recommended categories and item popularity between the live and the previous version."""
-    return _output(context, run_prediction_drift(context.instance, source.database(), store.store(), monitoring))
+    return _output(context, run_prediction_drift(context.instance, source.database(), store.served_store(), monitoring))
