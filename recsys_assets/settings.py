@@ -63,6 +63,20 @@ def monitoring_dir() -> Path:
     return Path(os.environ.get("RECSYS_MONITORING_DIR") or recsys_home() / "monitoring").resolve()
 
 
+def control_share() -> float:
+    """Share of customers served the popularity list as a control group (RECSYS_CONTROL_SHARE, 0 to 0.5)."""
+    text = os.environ.get("RECSYS_CONTROL_SHARE", "").strip() or "0.05"
+    try:
+        return float(text)
+    except ValueError as error:
+        raise DeploymentError(f"RECSYS_CONTROL_SHARE must be a number between 0 and 0.5, got {text!r}") from error
+
+
+def control_salt() -> str:
+    """Salt of the control-group assignment (RECSYS_CONTROL_SALT); a new salt draws a new group."""
+    return os.environ.get("RECSYS_CONTROL_SALT", "").strip() or "recsys-control-1"
+
+
 def model_registry_dir(deployment: str) -> Path:
     """Where model artifacts are kept by version for the model gate (RECSYS_MODEL_REGISTRY_DIR).
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -19,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..core.lifecycle.control_group import ControlGroup
 from ..core.stores.source_db import SourceDatabase
 from ..core.stores.store import RecommendationStore
 from ..core.stores.store_reader import LiveRecommendations
@@ -47,12 +50,15 @@ def create_app(
     log_dir: str | Path | None,
     refresh_seconds: float = 10.0,
     allow_no_auth: bool = False,
+    control: ControlGroup | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> FastAPI:
     """The API over `stores` (target name -> store; the first is the default target).
 
     `api_key` None is refused unless `allow_no_auth` (a deliberate, logged choice for local experiments).
     `log_dir` None disables the serving log (tests of other parts); `refresh_seconds` is how often each store's
-    live pointer is checked in the background.
+    live pointer is checked in the background. `control` is the control group (default: none); `clock` stamps
+    the serving log (default `time.time`; the online demo serves on simulated days).
     """
     if not stores:
         raise ValueError("create_app needs at least one store")
@@ -99,7 +105,9 @@ def create_app(
         description=f"Recommendations of the live model version. Send the API key in the `{API_KEY_HEADER}` header.",
         lifespan=lifespan,
     )
-    app.state.serving = ServingState(readers, catalog, writer, api_key, source, _page())
+    app.state.serving = ServingState(
+        readers, catalog, writer, api_key, source, _page(), control or ControlGroup(), clock or time.time
+    )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException):
@@ -126,7 +134,7 @@ def create_app(
 
 def app_from_environment(refresh_seconds: float = 10.0, allow_no_auth: bool = False) -> FastAPI:
     """The app of the configured deployment: its serving stores, source database and serving log folder."""
-    from ..settings import serving_log_dir
+    from ..settings import control_salt, control_share, serving_log_dir
     from .auth import api_key_from_env
     from .stores import serving_source, serving_stores
 
@@ -137,4 +145,5 @@ def app_from_environment(refresh_seconds: float = 10.0, allow_no_auth: bool = Fa
         serving_log_dir(),
         refresh_seconds=refresh_seconds,
         allow_no_auth=allow_no_auth,
+        control=ControlGroup(control_share(), control_salt()),
     )
