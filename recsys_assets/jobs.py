@@ -47,7 +47,8 @@ class PromoteConfig(Config):
 
 @op
 def promote_recommendations(context: OpExecutionContext, config: PromoteConfig, store: StoreResource) -> Output[dict]:
-    """Copy `version` from the dev store to the prod store and switch the prod pointer to it."""
+    """Copy `version` from the dev store to the prod store as it is (documents and explanations) and switch the
+    prod pointer to it."""
     if not hasattr(store, "store_for") or getattr(store, "deployment", None) != "prod":
         raise Failure(
             f"promote_job copies dev to prod and runs in the prod deployment only "
@@ -65,6 +66,8 @@ def promote_recommendations(context: OpExecutionContext, config: PromoteConfig, 
             "store": done.target,
             "target": "prod",
             "customers": done.customers,
+            "rows": done.rows,
+            "copied": done.copied,
             "versions_kept": MetadataValue.json([info.version for info in target.versions()]),
         },
     )

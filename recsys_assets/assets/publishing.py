@@ -1,12 +1,14 @@
 """Top-K lists for every customer, and their publication to the recommendation store."""
 
 import hashlib
+import time
 
 import pandas as pd
 from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 from pydantic import Field
 
 from ..core.modeling.artifact import ModelArtifact
+from ..core.modeling.explain import ExplainSettings, explain_lists
 from ..core.modeling.training import inactive_item_indices, recommend_for_customers
 from ..resources.stores import StoreResource
 from ..tags import TARGET_TAG
@@ -15,6 +17,9 @@ from ..tags import TARGET_TAG
 class RecommendationsConfig(Config):
     k: int = Field(10, description="Products per customer.")
     exclude_purchased: bool = Field(True, description="Leave out products the customer already bought.")
+    explain: bool = Field(True, description="Explain every item: the bought products behind it, or why popular.")
+    explain_top: int = Field(3, description="Bought products named per item at most.")
+    segment_top: int = Field(50, description="'Popular in your segment': among the segment's N most bought.")
 
 
 @asset(group_name="publishing", code_version="1")
@@ -26,11 +31,18 @@ def recommendations(
     products: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
     """Top-K active products per customer of the master data from the selected model (`source` names it:
-    ``popularity`` when popularity won the selection); customers the model never saw get popularity."""
+    ``popularity`` when popularity won the selection); customers the model never saw get popularity. Each item
+    carries its explanation (`reason`, and `because`: the bought products behind it, see core/modeling/explain.py)."""
     model = als_model.serving
     lists = recommend_for_customers(
         model, customers["customer_id"], config.k, config.exclude_purchased, inactive_item_indices(model, products)
     )
+    started = time.perf_counter()
+    if config.explain:
+        lists = explain_lists(model, lists, customers, ExplainSettings(config.explain_top, config.segment_top))
+    else:
+        lists["reason"], lists["because"] = None, "[]"
+    explain_seconds = time.perf_counter() - started
     lists["model_version"] = als_model.version
     per_customer = lists.groupby("customer_id").size()
     cold = lists.loc[lists["source"] == "popularity_fallback", "customer_id"].nunique()
@@ -47,6 +59,8 @@ def recommendations(
             "model_version": als_model.version,
             "model": model.config.label,
             "published_popularity": MetadataValue.bool(model.config.model == "popularity"),
+            "explain_seconds": round(explain_seconds, 3),
+            **{f"reason_{r}": int(n) for r, n in lists["reason"].value_counts().items()},
             "preview": MetadataValue.md(preview),
         },
     )

@@ -1,4 +1,5 @@
-"""`recsys trigger` (start runs through the Dagster webserver's GraphQL API) and `recsys models` (the registry)."""
+"""`recsys trigger` (start runs through the Dagster webserver's GraphQL API), `recsys models` (the registry) and
+`recsys promote` (a dev version made live in prod, through `promote_job`)."""
 
 from __future__ import annotations
 
@@ -79,8 +80,35 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_promote(args: argparse.Namespace) -> int:
+    """Run `promote_job` in this process against the persistent instance (the run is recorded like any other)."""
+    from ..jobs import promote_job
+    from ..resources import resources_for
+    from ..settings import current_deployment
+    from .local_run import persistent_instance
+
+    if current_deployment() != "prod":
+        raise ValueError("recsys promote copies a dev version to prod: run it with RECSYS_DEPLOYMENT=prod")
+    config = {"version": args.version, "keep_versions": args.keep_versions}
+    result = promote_job.execute_in_process(
+        run_config={"ops": {"promote_recommendations": {"config": config}}},
+        resources={"store": resources_for()["store"]},
+        instance=persistent_instance(),
+        tags={TRIGGER_TAG: "manual", REASON_TAG: f"recsys promote {args.version}"},
+        raise_on_error=False,
+    )
+    if not result.success:
+        failure = result.failure_data_for_node("promote_recommendations")
+        message = failure.error.message.strip() if failure and failure.error else "see the run's logs"
+        print(f"recsys promote: run {result.run_id} failed: {message}", file=sys.stderr)
+        return 1
+    done = result.output_for_node("promote_recommendations")
+    print(f"promoted {done['version']} to {done['store']} (was {done['previous']}); run {result.run_id}")
+    return 0
+
+
 def add_commands(commands) -> None:
-    """Register `trigger` and `models` on the `recsys` sub-command parser."""
+    """Register `trigger`, `models` and `promote` on the `recsys` sub-command parser."""
     trigger = commands.add_parser(
         "trigger", help="start the pipeline (or one job) through a Dagster webserver's GraphQL API"
     )
@@ -105,3 +133,8 @@ def add_commands(commands) -> None:
     models.add_argument("--limit", type=int, default=20)
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
     models.set_defaults(func=cmd_models)
+
+    promote = commands.add_parser("promote", help="make a dev version live in prod, unchanged (RECSYS_DEPLOYMENT=prod)")
+    promote.add_argument("version", help="the dev store version (published_recommendations metadata `version`)")
+    promote.add_argument("--keep-versions", type=int, default=3, help="versions kept in prod (default %(default)s)")
+    promote.set_defaults(func=cmd_promote)

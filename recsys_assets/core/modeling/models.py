@@ -80,9 +80,14 @@ class ImplicitFactorModel:
 
 
 class ALSRecommender(ImplicitFactorModel):
-    """implicit ALS on a confidence matrix."""
+    """implicit ALS on a confidence matrix (kept after fitting: the explanations weigh bought products by it)."""
 
     name = "als"
+    confidence: sp.csr_matrix | None = None
+
+    def fit(self, user_items: sp.csr_matrix) -> None:
+        super().fit(user_items)
+        self.confidence = user_items.tocsr()
 
     def __init__(self, params: ALSParams):
         from implicit.cpu.als import AlternatingLeastSquares

@@ -34,7 +34,7 @@ from .cosmos_documents import (
     recommendation_documents,
     retry_delay_seconds,
 )
-from .store import RECOMMENDATION_COLUMNS, StoreError, VersionInfo, validate_recommendations
+from .store import STORED_COLUMNS, StoreError, VersionInfo, validate_recommendations
 
 RETRYABLE_STATUSES = frozenset({408, 429, 449, 503})
 PARTITION_KEY_PATH = "/customer_id"
@@ -206,7 +206,7 @@ class CosmosRecommendationStore:
         """The list of `customer_id` in `version` (default: the live one), ordered by rank; empty if none."""
         version = version or self.live_version()
         if version is None:
-            return pd.DataFrame(columns=RECOMMENDATION_COLUMNS)
+            return pd.DataFrame(columns=STORED_COLUMNS)
         container = self._sync_container()
         try:
             document = self._read_item(container, version, str(customer_id))
