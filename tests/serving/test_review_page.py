@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 
 import pytest
-import uvicorn
 
 from recsys_assets.core.data.purchase_history import purchase_history
 from recsys_assets.core.stores.source_db import SourceDatabase
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.serving.app import create_app
 from tests.support.data import write_source
-from tests.support.serving import free_port, lists_for, publish, tiny_data
+from tests.support.serving import app_server, lists_for, publish, tiny_data
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -46,19 +43,8 @@ def server(recsys_home):
     publish(dev, lists_for(data, shift=2), "dev-m2-aaaa", "dev-m2")
     publish(prod, lists_for(data), "prod-m1-bbbb", "prod-m1")
     app = create_app({"dev": dev, "prod": prod}, SourceDatabase(url), KEY, recsys_home / "serving_log")
-    port = free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.05)
-    assert uv.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}/", data, {"dev": dev, "prod": prod}
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=15)
+    with app_server(app) as base:
+        yield f"{base}/", data, {"dev": dev, "prod": prod}
 
 
 @pytest.fixture
