@@ -242,3 +242,28 @@ def markdown(rows: list[dict], day_lift: Lift, period_lift: Lift, period: str) -
     for label, lift in (("this day", day_lift), (period, period_lift)):
         lines.append(f"\n**Model vs control, {label}:** {lift.verdict} — {lift.reason}")
     return "\n".join(lines)
+
+
+def per_model_version(days: list[dict], settings: OnlineSettings | None = None) -> list[dict]:
+    """Online figures per model version, pooled over days (each: the `by_version` rows and `arm_counts` of one
+    online_metrics partition). A day counts for a model version when that version alone served the model arm;
+    its control arm is that day's control group. Newest version first (by its last day)."""
+    pooled: dict[str, dict] = {}
+    for day in sorted(days, key=lambda d: d["day"]):
+        versions = {row["model_version"] for row in day["by_version"] if row["group"] == "model"}
+        if len(versions) != 1:
+            continue
+        entry = pooled.setdefault(versions.pop(), {"days": [], "counts": []})
+        entry["days"].append(day["day"])
+        entry["counts"].append(day["arm_counts"])
+    figures = []
+    for version, entry in pooled.items():
+        counts = pool(entry["counts"])
+        lift = compare_arms(counts, settings)
+        figures.append(
+            {"model_version": version, "first_day": entry["days"][0], "last_day": entry["days"][-1],
+             "days": len(entry["days"]), "exposures": counts["model"]["exposures"],
+             **rates(counts["model"]), "control_hit_rate": lift.control_hit_rate, "lift": lift.relative_lift,
+             "lift_low": lift.relative_low, "lift_high": lift.relative_high, "verdict": lift.verdict}
+        )  # fmt: skip
+    return sorted(figures, key=lambda f: f["last_day"], reverse=True)

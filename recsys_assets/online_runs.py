@@ -35,9 +35,9 @@ from monitoring.online import (
 
 from .core.stores.serving_log import read_entries
 from .core.stores.source_db import SourceDatabase
+from .settings import ONLINE_FOLDER
 
 ONLINE_ASSET = AssetKey("online_metrics")
-ONLINE_FOLDER = "online"  # <monitoring dir>/online/<day>.json: the figures the serving app's /metrics shows
 
 
 @dataclass

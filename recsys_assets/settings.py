@@ -58,6 +58,10 @@ def serving_log_dir() -> Path:
     return Path(os.environ.get("RECSYS_SERVING_LOG_DIR") or recsys_home() / "serving_log").resolve()
 
 
+# <monitoring dir>/online/<day>.json: the online_metrics figures of each day, shown by the API's /metrics
+ONLINE_FOLDER = "online"
+
+
 def monitoring_dir() -> Path:
     """Where drift and skew reports are written: <dir>/<check>/<timestamp>.html and .json."""
     return Path(os.environ.get("RECSYS_MONITORING_DIR") or recsys_home() / "monitoring").resolve()

@@ -65,18 +65,28 @@ def cmd_trigger(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    from monitoring.online import per_model_version
+
     from ..core.lifecycle.model_history import format_table
     from ..instance.model_versions import model_versions
+    from ..instance.online_history import online_days
     from .local_run import persistent_instance
+    from .output import format_online
 
-    versions = model_versions(persistent_instance(), limit=args.limit)
+    instance = persistent_instance()
+    versions = model_versions(instance, limit=args.limit)
+    online = per_model_version(online_days(instance))
     if args.json:
-        print(json.dumps([vars(version) for version in versions], indent=2, default=str))
+        by_version = {figures["model_version"]: figures for figures in online}
+        listed = [{**vars(v), "online": by_version.get(v.version)} for v in versions]
+        print(json.dumps(listed, indent=2, default=str))
         return 0
     if not versions:
         print("no als_model materialization in this Dagster instance yet (run `recsys materialize`)")
         return 0
     print(format_table(versions))
+    print("\nonline (serving log joined with later orders; materialize online_metrics, see README):")
+    print(format_online(online) if online else "    no online_metrics materialization yet")
     return 0
 
 

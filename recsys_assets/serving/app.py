@@ -52,13 +52,15 @@ def create_app(
     allow_no_auth: bool = False,
     control: ControlGroup | None = None,
     clock: Callable[[], float] | None = None,
+    online_dir: str | Path | None = None,
 ) -> FastAPI:
     """The API over `stores` (target name -> store; the first is the default target).
 
     `api_key` None is refused unless `allow_no_auth` (a deliberate, logged choice for local experiments).
     `log_dir` None disables the serving log (tests of other parts); `refresh_seconds` is how often each store's
     live pointer is checked in the background. `control` is the control group (default: none); `clock` stamps
-    the serving log (default `time.time`; the online demo serves on simulated days).
+    the serving log (default `time.time`; the online demo serves on simulated days); `online_dir` holds the
+    online_metrics figures /metrics and /health show.
     """
     if not stores:
         raise ValueError("create_app needs at least one store")
@@ -106,7 +108,15 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.serving = ServingState(
-        readers, catalog, writer, api_key, source, _page(), control or ControlGroup(), clock or time.time
+        readers,
+        catalog,
+        writer,
+        api_key,
+        source,
+        _page(),
+        control or ControlGroup(),
+        clock or time.time,
+        Path(online_dir) if online_dir is not None else None,
     )
 
     @app.exception_handler(StarletteHTTPException)
@@ -134,7 +144,7 @@ def create_app(
 
 def app_from_environment(refresh_seconds: float = 10.0, allow_no_auth: bool = False) -> FastAPI:
     """The app of the configured deployment: its serving stores, source database and serving log folder."""
-    from ..settings import control_salt, control_share, serving_log_dir
+    from ..settings import ONLINE_FOLDER, control_salt, control_share, monitoring_dir, serving_log_dir
     from .auth import api_key_from_env
     from .stores import serving_source, serving_stores
 
@@ -146,4 +156,5 @@ def app_from_environment(refresh_seconds: float = 10.0, allow_no_auth: bool = Fa
         refresh_seconds=refresh_seconds,
         allow_no_auth=allow_no_auth,
         control=ControlGroup(control_share(), control_salt()),
+        online_dir=monitoring_dir() / ONLINE_FOLDER,
     )

@@ -7,7 +7,10 @@ Endpoints:
   `version=` reads a kept version instead (review; never logged, no control group). Key required.
 - `GET /customers?q=`, `GET /customers/{customer_id}/history?top=`  customer search and purchase history for the
   review page. Key required.
-- `GET /health`  stores, live versions, catalogue and serving log state. No key (load balancers and probes).
+- `GET /health`  stores, live versions, catalogue and serving log state, the latest online verdict. No key (load
+  balancers and probes).
+- `GET /metrics`  serving counters, the control group and the latest online metrics (written by the
+  `online_metrics` asset to <monitoring dir>/online/<day>.json). Key required.
 - `GET /`  the review page (static; it asks for the key and sends it with its API calls).
 Every live `/recommendations` answer is queued for the serving log (written by a background thread); requests
 carrying the `X-Recsys-Traffic` header (load tests, probes, the review page) are logged apart as synthetic
@@ -18,10 +21,12 @@ traffic. The routes read what they serve from `request.app.state.serving` (a `Se
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
@@ -175,6 +180,17 @@ class ServingState:
     page: str
     control: ControlGroup = field(default_factory=ControlGroup)
     clock: Callable[[], float] = time.time
+    online_dir: Path | None = None  # where online_metrics writes <day>.json (None: no online figures)
+
+    def latest_online(self) -> dict | None:
+        """The figures of the newest day online_metrics has materialized (None: none yet)."""
+        files = sorted(self.online_dir.glob("*.json")) if self.online_dir and self.online_dir.exists() else []
+        for path in reversed(files):
+            try:
+                return json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):  # being replaced right now: the previous day will do
+                continue
+        return None
 
     @property
     def default_target(self) -> str:
@@ -320,9 +336,28 @@ def health(request: Request) -> JSONResponse:
         "catalog": state.catalog.stats() | {"loaded_at": _iso(state.catalog.data.loaded_at)},
         "serving_log": state.writer.stats() if state.writer is not None else None,
         "control_group": {"share": state.control.share},
+        "online": _online_brief(state.latest_online()),
         "auth": state.api_key is not None,
     }
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _online_brief(figures: dict | None) -> dict | None:
+    if figures is None:
+        return None
+    lift = figures["period"]["lift"]
+    return {"day": figures["day"], "verdict": lift["verdict"], "relative_lift": lift["relative_lift"]}
+
+
+@router.get("/metrics", responses=ERRORS, dependencies=[Depends(require_key)])
+def metrics(request: Request) -> dict:
+    """Serving counters, the control group, and the figures of the newest online_metrics day (null: none yet)."""
+    state = _state(request)
+    return {
+        "serving_log": state.writer.stats() if state.writer is not None else None,
+        "control_group": {"share": state.control.share},
+        "online": state.latest_online(),
+    }
 
 
 def _iso(timestamp: float | None) -> str | None:

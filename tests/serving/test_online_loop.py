@@ -11,11 +11,13 @@ import json
 import httpx
 import pandas as pd
 import pytest
-from dagster import AssetMaterialization, DagsterInstance, materialize
+from dagster import AssetMaterialization, materialize
 
 from recsys_assets.assets import ALL_ASSETS
 from recsys_assets.checks import ALL_CHECKS
 from recsys_assets.cli.load_test import run_load_test
+from recsys_assets.cli.local_run import persistent_instance
+from recsys_assets.cli.main import main
 from recsys_assets.core.data.schema import conform
 from recsys_assets.core.lifecycle.control_group import ControlGroup
 from recsys_assets.core.stores.alert_sinks import alerts_path, read_alerts
@@ -26,7 +28,7 @@ from recsys_assets.monitor_runs import run_serving_skew
 from recsys_assets.resources import resources_for
 from recsys_assets.resources.monitoring import MonitoringResource
 from recsys_assets.serving.app import create_app
-from recsys_assets.settings import local_source_url, local_store_path, serving_log_dir
+from recsys_assets.settings import ONLINE_FOLDER, local_source_url, local_store_path, monitoring_dir, serving_log_dir
 from recsys_assets.tags import RANGE_END_TAG, RANGE_START_TAG
 from tests.support.serving import app_server
 
@@ -114,7 +116,10 @@ def serve_everyone(base: str, clock: Clock, day: dt.date, hour: int) -> dict[str
 
 
 def app(store, database, clock):
-    return create_app({"local": store}, database, KEY, serving_log_dir(), 0.2, control=CONTROL, clock=clock)
+    online = monitoring_dir() / ONLINE_FOLDER
+    return create_app(
+        {"local": store}, database, KEY, serving_log_dir(), 0.2, control=CONTROL, clock=clock, online_dir=online
+    )
 
 
 def materialize_online(instance, day: dt.date):
@@ -142,7 +147,7 @@ def shop(recsys_home):
     return database, store
 
 
-def test_online_loop_through_the_http_api(shop, recsys_home):
+def test_online_loop_through_the_http_api(shop, recsys_home, capsys):
     database, store = shop
     groups = {c: CONTROL.group_of(c) for c in CUSTOMERS}
     model_arm = [c for c in CUSTOMERS if groups[c] == "model"]
@@ -182,7 +187,7 @@ def test_online_loop_through_the_http_api(shop, recsys_home):
     orders.append(order_line("L", model_arm[0], "P97", dt.datetime(2026, 6, 30, 10)))  # after day one's window
     database = write_source(orders)
 
-    with DagsterInstance.ephemeral() as instance:
+    with persistent_instance() as instance:  # the instance `recsys models` reads
         ingest = materialize(
             ALL_ASSETS,
             selection="raw_orders",
@@ -228,6 +233,11 @@ def test_online_loop_through_the_http_api(shop, recsys_home):
         skew_before = run_serving_skew(instance, database, store, monitoring).result
         with app_server(app(store, database, clock)) as base:
             load = run_load_test(base, [*CUSTOMERS, "NEW-1"] * 20, KEY, duration=10, concurrency=4, max_requests=400)
+            served = httpx.get(f"{base}/metrics", headers={"X-API-Key": KEY}).json()
+            assert served["online"]["day"] == DAY_TWO.isoformat()  # the newest day online_metrics materialized
+            assert served["online"]["arms"]["control"]["hit_rate"] == 1.0
+            assert httpx.get(f"{base}/health").json()["online"]["verdict"] == "not_better"
+            assert httpx.get(f"{base}/metrics").status_code == 401
         assert load.requests == 400 and load.failed == 0
         assert len(read_entries(serving_log_dir())) == 3 * len(CUSTOMERS)
         skew_after = run_serving_skew(instance, database, store, monitoring).result
@@ -235,3 +245,10 @@ def test_online_loop_through_the_http_api(shop, recsys_home):
             (f.feature, f.score) for f in skew_before.features
         ]
         assert online_figures(materialize_online(instance, DAY_TWO))[0]["arms"] == figures["arms"]
+
+    # recsys models: model m1 over both days pooled, 7 of 14 model exposures hit, 5 of 10 control ones
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    [row] = [line for line in out.splitlines() if "2026-06-01..2026-06-21" in line]
+    assert row.split()[:5] == ["m1", "2026-06-01..2026-06-21", str(2 * len(model_arm)), "50.00%", "16.67%"]
+    assert row.split()[5:7] == ["50.00%", "+0.0%"] and row.endswith("insufficient_data")
