@@ -7,7 +7,7 @@ export RECSYS_HOME ?= $(CURDIR)/.recsys
 export DAGSTER_HOME ?= $(RECSYS_HOME)/dagster
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo demo-drift test ui lint format benchmark clean chromium serve benchmark-serving tools benchmark-cosmos smoke-dev benchmark-selection
+.PHONY: install demo demo-drift demo-online test ui monitor-ui lint format benchmark clean chromium serve benchmark-serving tools benchmark-cosmos smoke-dev benchmark-selection
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ benchmark-selection: install
 
 demo-drift: install
 	$(BIN)/recsys demo-drift
+
+# The Evidently UI on the monitoring workspace (project `recsys`: drift, skew, online snapshots and the dashboard).
+# DO_NOT_TRACK: no usage telemetry leaves the machine.
+MONITOR_UI_PORT ?= 8001
+monitor-ui: install
+	mkdir -p "$${RECSYS_EVIDENTLY_WORKSPACE:-$(RECSYS_HOME)/evidently}"
+	DO_NOT_TRACK=1 $(BIN)/evidently ui --workspace "$${RECSYS_EVIDENTLY_WORKSPACE:-$(RECSYS_HOME)/evidently}" \
+		--host 127.0.0.1 --port $(MONITOR_UI_PORT)
 
 # The review-page test drives Debian's chromium (through playwright's bundled driver; never `playwright install`).
 chromium:

@@ -11,10 +11,15 @@ Definitions (kept simple on purpose):
   its order features are computed once per model version and cached under <reports>/reference/;
 - current: the materialized `raw_orders` partitions after the day of `trained_until` (the newest
   `max_current_days` of them), read from the source database.
+
+Every verdict is also added to the Evidently workspace (project `recsys`, monitoring/workspace.py): the report
+snapshot and its figures, which the dashboard plots. A workspace that cannot be written (a remote `evidently ui`
+that is down) costs the snapshot, not the verdict: the error is in the metadata and the log.
 """
 
 import datetime as dt
 import json
+import logging
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +43,8 @@ from .core.stores.source_db import SourceDatabase
 from .instance.live_model import LiveModel, NoLiveModel, live_model, new_partitions
 from .resources.monitoring import MonitoringResource
 
+logger = logging.getLogger(__name__)
+
 DRIFT_CHECK = "data_drift"
 SKEW_CHECK = "serving_skew"
 PREDICTION_CHECK = "prediction_drift"
@@ -53,6 +60,7 @@ class CheckOutcome:
     result: DriftResult | None = None
     files: ReportFiles | None = None
     skipped: str | None = None
+    workspace: dict = field(default_factory=dict)  # the Evidently snapshot ids and URL, or the error
 
     @property
     def drifted(self) -> bool:
@@ -133,9 +141,7 @@ def run_data_drift(
             "current_partitions": [partitions[0], partitions[-1]],
         }
     )
-    outcome.result = result
-    outcome.files = write_report(monitoring.reports_folder(), DRIFT_CHECK, result.as_dict(), snapshot)
-    return outcome
+    return record(outcome, monitoring, result, snapshot)
 
 
 def log_window(log_dir: str, days: int) -> tuple[list[str], int]:
@@ -170,9 +176,7 @@ def run_serving_skew(
     reference, profile = reference_data(database, model, products, customers, monitoring.reports_folder())
     result, snapshot = check_skew(log, reference, profile, products, customers, monitoring.skew_thresholds())
     result.extra.update({"model_version": model.version, "log_days": [days[0], days[-1]]})
-    outcome.result = result
-    outcome.files = write_report(monitoring.reports_folder(), SKEW_CHECK, result.as_dict(), snapshot)
-    return outcome
+    return record(outcome, monitoring, result, snapshot)
 
 
 def run_prediction_drift(
@@ -201,8 +205,45 @@ def run_prediction_drift(
         monitoring.drift_thresholds(),
     )
     result.extra.update({"previous_version": older[0], "live_version": live})
+    return record(outcome, monitoring, result, snapshot)
+
+
+def add_to_workspace(
+    monitoring: MonitoringResource,
+    check: str,
+    figures: dict,
+    metadata: dict,
+    snapshot=None,
+    timestamp: dt.datetime | None = None,
+) -> dict:
+    """Add a check run to the Evidently workspace; returns its ids and UI link, or {"error": ...}."""
+    from monitoring.workspace import add_check_run, snapshot_url
+
+    _, _, ui_url = monitoring.workspace_settings()
+    try:
+        ids = add_check_run(monitoring.workspace(), check, figures, metadata, snapshot, timestamp)
+    except Exception as error:  # the verdict stands without its snapshot
+        logger.warning("adding the %s run to the Evidently workspace failed: %s", check, error)
+        return {"error": f"{type(error).__name__}: {error}"[:500]}
+    shown = ids["report_id"] or ids["figures_id"]
+    return {**ids, "url": snapshot_url(ui_url, ids["project_id"], shown)}
+
+
+def check_figures(result: DriftResult) -> dict:
+    """What the dashboard plots of a check: the drifted share, every feature's score, numeric extras."""
+    extras = {k: v for k, v in result.extra.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    return {"drifted_share": result.drifted_share, **{f"score_{f.feature}": f.score for f in result.features}, **extras}
+
+
+def record(outcome: CheckOutcome, monitoring: MonitoringResource, result: DriftResult, snapshot) -> CheckOutcome:
+    """The verdict into the Evidently workspace, then into the report files (their JSON names the snapshot)."""
+    metadata = {"model_version": outcome.model.version if outcome.model else None, "drifted": result.drifted}
+    if outcome.model is not None:
+        metadata["store_version"] = outcome.model.store_version
+    outcome.workspace = add_to_workspace(monitoring, outcome.check, check_figures(result), metadata, snapshot)
+    result.extra["evidently"] = outcome.workspace
     outcome.result = result
-    outcome.files = write_report(monitoring.reports_folder(), PREDICTION_CHECK, result.as_dict(), snapshot)
+    outcome.files = write_report(monitoring.reports_folder(), outcome.check, result.as_dict(), snapshot)
     return outcome
 
 
@@ -226,9 +267,20 @@ def outcome_metadata(outcome: CheckOutcome) -> dict:
         "report": MetadataValue.path(str(outcome.files.html)),
         "report_url": MetadataValue.url(outcome.files.url()),
         "summary_json": MetadataValue.path(str(outcome.files.json)),
+        **workspace_metadata(outcome.workspace),
         "summary": MetadataValue.md(result.markdown()),
         **{f"score_{f.feature}": float(round(f.score, 6)) for f in result.features},
     }
+
+
+def workspace_metadata(workspace: dict) -> dict:
+    """Links to the run's snapshot in the Evidently UI (or why there is none)."""
+    if "url" in workspace:
+        return {
+            "evidently_snapshot": MetadataValue.url(workspace["url"]),
+            "evidently_snapshot_id": workspace["url"].rsplit("/", 1)[-1],
+        }
+    return {"evidently_error": workspace["error"]} if "error" in workspace else {}
 
 
 def outcome_summary(outcome: CheckOutcome) -> dict:

@@ -81,6 +81,22 @@ def control_salt() -> str:
     return os.environ.get("RECSYS_CONTROL_SALT", "").strip() or "recsys-control-1"
 
 
+def evidently_workspace_dir() -> Path:
+    """The folder Evidently workspace (RECSYS_EVIDENTLY_WORKSPACE, default RECSYS_HOME/evidently)."""
+    return Path(os.environ.get("RECSYS_EVIDENTLY_WORKSPACE") or recsys_home() / "evidently").resolve()
+
+
+def evidently_url() -> str:
+    """A remote `evidently ui` service used as the workspace instead of the folder (RECSYS_EVIDENTLY_URL)."""
+    return os.environ.get("RECSYS_EVIDENTLY_URL", "").strip().rstrip("/")
+
+
+def evidently_ui_url(remote: str = "") -> str:
+    """Where people open the Evidently UI (RECSYS_EVIDENTLY_UI_URL; default the remote service, else the address
+    `make monitor-ui` serves on)."""
+    return (os.environ.get("RECSYS_EVIDENTLY_UI_URL", "").strip() or remote or "http://127.0.0.1:8001").rstrip("/")
+
+
 def model_registry_dir(deployment: str) -> Path:
     """Where model artifacts are kept by version for the model gate (RECSYS_MODEL_REGISTRY_DIR).
 

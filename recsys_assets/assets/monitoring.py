@@ -6,6 +6,8 @@ HTML report in its metadata. They are not part of `retrain_job`: they judge the 
 serves), not a new one.
 """
 
+import datetime as dt
+
 from dagster import (
     AssetDep,
     AssetExecutionContext,
@@ -20,11 +22,13 @@ from pydantic import Field
 from monitoring.online import OnlineSettings
 
 from ..monitor_runs import (
+    add_to_workspace,
     outcome_metadata,
     outcome_summary,
     run_data_drift,
     run_prediction_drift,
     run_serving_skew,
+    workspace_metadata,
 )
 from ..online_runs import online_metadata, run_online_metrics, write_day_file
 from ..partitions import daily_partitions
@@ -113,8 +117,14 @@ def online_metrics(
         context.instance, source.database(), monitoring.log_folder(), day, settings, config.alert_period_days
     )
     day_file = write_day_file(monitoring.reports_folder(), result)
+    metadata = online_metadata(result, day_file)
+    figures = {k: v for k, v in metadata.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    noon = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(12))  # the figures describe the serving day
+    workspace = add_to_workspace(
+        monitoring, "online_metrics", figures, {"day": day, "verdict": result.period_lift.verdict}, None, noon
+    )
     context.log.info(
         f"online_metrics {day}: {result.servings} servings; period {result.period[0]}..{day}: "
         f"{result.period_lift.verdict} ({result.period_lift.reason})"
     )
-    return Output(result.summary(), metadata=online_metadata(result, day_file))
+    return Output(result.summary(), metadata={**metadata, **workspace_metadata(workspace)})
