@@ -52,15 +52,17 @@ def create_app(
     allow_no_auth: bool = False,
     control: ControlGroup | None = None,
     clock: Callable[[], float] | None = None,
-    online_dir: str | Path | None = None,
+    monitoring_dir: str | Path | None = None,
+    evidently: tuple[str, str] = ("", ""),
 ) -> FastAPI:
     """The API over `stores` (target name -> store; the first is the default target).
 
     `api_key` None is refused unless `allow_no_auth` (a deliberate, logged choice for local experiments).
     `log_dir` None disables the serving log (tests of other parts); `refresh_seconds` is how often each store's
     live pointer is checked in the background. `control` is the control group (default: none); `clock` stamps
-    the serving log (default `time.time`; the online demo serves on simulated days); `online_dir` holds the
-    online_metrics figures /metrics and /health show.
+    the serving log (default `time.time`; the online demo serves on simulated days); `monitoring_dir` holds the
+    monitors' summaries and the online_metrics figures (/reports, /metrics, /health); `evidently` is the remote
+    `evidently ui` URL ("" for none) and the URL people open it at.
     """
     if not stores:
         raise ValueError("create_app needs at least one store")
@@ -116,7 +118,8 @@ def create_app(
         _page(),
         control or ControlGroup(),
         clock or time.time,
-        Path(online_dir) if online_dir is not None else None,
+        Path(monitoring_dir) if monitoring_dir is not None else None,
+        *evidently,
     )
 
     @app.exception_handler(StarletteHTTPException)
@@ -144,7 +147,14 @@ def create_app(
 
 def app_from_environment(refresh_seconds: float = 10.0, allow_no_auth: bool = False) -> FastAPI:
     """The app of the configured deployment: its serving stores, source database and serving log folder."""
-    from ..settings import ONLINE_FOLDER, control_salt, control_share, monitoring_dir, serving_log_dir
+    from ..settings import (
+        control_salt,
+        control_share,
+        evidently_ui_url,
+        evidently_url,
+        monitoring_dir,
+        serving_log_dir,
+    )
     from .auth import api_key_from_env
     from .stores import serving_source, serving_stores
 
@@ -156,5 +166,6 @@ def app_from_environment(refresh_seconds: float = 10.0, allow_no_auth: bool = Fa
         refresh_seconds=refresh_seconds,
         allow_no_auth=allow_no_auth,
         control=ControlGroup(control_share(), control_salt()),
-        online_dir=monitoring_dir() / ONLINE_FOLDER,
+        monitoring_dir=monitoring_dir(),
+        evidently=(evidently_url(), evidently_ui_url(evidently_url())),
     )

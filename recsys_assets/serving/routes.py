@@ -41,6 +41,7 @@ from ..core.lifecycle.control_group import ControlGroup
 from ..core.stores.serving_log import TRAFFIC_HEADER
 from ..core.stores.source_db import SourceDatabase
 from ..core.stores.store_reader import LiveRecommendations, NoLiveVersionError
+from ..settings import ONLINE_FOLDER
 from .auth import API_KEY_ENV, API_KEY_HEADER, key_matches
 from .catalog import Catalog
 from .log_writer import ServingLogWriter
@@ -180,11 +181,14 @@ class ServingState:
     page: str
     control: ControlGroup = field(default_factory=ControlGroup)
     clock: Callable[[], float] = time.time
-    online_dir: Path | None = None  # where online_metrics writes <day>.json (None: no online figures)
+    monitoring_dir: Path | None = None  # the monitors' summaries and online_metrics' <online>/<day>.json
+    evidently_url: str = ""  # a remote `evidently ui` holding the workspace ("" : the folder summaries)
+    evidently_ui_url: str = ""  # where people open the Evidently UI
 
     def latest_online(self) -> dict | None:
         """The figures of the newest day online_metrics has materialized (None: none yet)."""
-        files = sorted(self.online_dir.glob("*.json")) if self.online_dir and self.online_dir.exists() else []
+        folder = self.monitoring_dir / ONLINE_FOLDER if self.monitoring_dir else None
+        files = sorted(folder.glob("*.json")) if folder and folder.exists() else []
         for path in reversed(files):
             try:
                 return json.loads(path.read_text(encoding="utf-8"))
@@ -347,6 +351,36 @@ def _online_brief(figures: dict | None) -> dict | None:
         return None
     lift = figures["period"]["lift"]
     return {"day": figures["day"], "verdict": lift["verdict"], "relative_lift": lift["relative_lift"]}
+
+
+@router.get("/versions", responses=ERRORS, dependencies=[Depends(require_key)])
+def versions(request: Request) -> dict:
+    """The kept versions of every target (newest first; `live` marks the served one), for comparing in the page."""
+    state = _state(request)
+    found = []
+    for name, reader in state.readers.items():
+        try:
+            infos = reader.store.versions()
+        except Exception as error:
+            raise HTTPException(503, f"reading the versions of {reader.store.describe()} failed: {error}") from error
+        live = reader.version
+        found += [
+            {"target": name, "version": info.version, "model_version": str(info.metadata.get("model_version", "")),
+             "published_at": info.published_at, "customers": info.customers, "live": info.version == live}
+            for info in infos
+        ]  # fmt: skip
+    return {"versions": found}
+
+
+@router.get("/reports", responses=ERRORS, dependencies=[Depends(require_key)])
+def reports(request: Request, limit: int = Query(20, ge=1, le=100)) -> dict:
+    """The latest monitoring reports (drift, skew, prediction drift, online metrics) with their Evidently links."""
+    from .reports import latest_reports
+
+    state = _state(request)
+    if state.monitoring_dir is None:
+        return {"reports": [], "ui": state.evidently_ui_url, "error": "no monitoring folder configured"}
+    return latest_reports(state.monitoring_dir, state.evidently_url, state.evidently_ui_url, limit)
 
 
 @router.get("/metrics", responses=ERRORS, dependencies=[Depends(require_key)])

@@ -28,7 +28,7 @@ from recsys_assets.monitor_runs import run_serving_skew
 from recsys_assets.resources import resources_for
 from recsys_assets.resources.monitoring import MonitoringResource
 from recsys_assets.serving.app import create_app
-from recsys_assets.settings import ONLINE_FOLDER, local_source_url, local_store_path, monitoring_dir, serving_log_dir
+from recsys_assets.settings import local_source_url, local_store_path, monitoring_dir, serving_log_dir
 from recsys_assets.tags import RANGE_END_TAG, RANGE_START_TAG
 from tests.support.serving import app_server
 
@@ -116,9 +116,15 @@ def serve_everyone(base: str, clock: Clock, day: dt.date, hour: int) -> dict[str
 
 
 def app(store, database, clock):
-    online = monitoring_dir() / ONLINE_FOLDER
     return create_app(
-        {"local": store}, database, KEY, serving_log_dir(), 0.2, control=CONTROL, clock=clock, online_dir=online
+        {"local": store},
+        database,
+        KEY,
+        serving_log_dir(),
+        0.2,
+        control=CONTROL,
+        clock=clock,
+        monitoring_dir=monitoring_dir(),
     )
 
 
