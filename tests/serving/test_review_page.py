@@ -1,14 +1,18 @@
 """The review page in headless Chromium (Debian's `chromium`, driven by playwright): search a customer, compare
-what the page shows with the store and the source database, switch between the dev and prod targets."""
+what the page shows with the store and the source database (explanations included), compare two kept versions,
+switch between the dev and prod targets, list the latest monitoring reports."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
 import pytest
 
+from monitoring.reports import write_report
 from recsys_assets.core.data.purchase_history import purchase_history
+from recsys_assets.core.stores.serving_log import read_entries
 from recsys_assets.core.stores.source_db import SourceDatabase
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.serving.app import create_app
@@ -40,9 +44,19 @@ def server(recsys_home):
     url = write_source(data)
     dev = LocalRecommendationStore(recsys_home / "dev.sqlite")
     prod = LocalRecommendationStore(recsys_home / "prod.sqlite")
+    publish(dev, lists_for(data, shift=1), "dev-m1-cccc", "dev-m1")  # the previous kept dev version
     publish(dev, lists_for(data, shift=2), "dev-m2-aaaa", "dev-m2")
     publish(prod, lists_for(data), "prod-m1-bbbb", "prod-m1")
-    app = create_app({"dev": dev, "prod": prod}, SourceDatabase(url), KEY, recsys_home / "serving_log")
+    summary = {"drifted": True, "drifted_features": ["unit_price"], "evidently": {"url": "http://ui.test/p/r1"}}
+    write_report(recsys_home / "monitoring", "data_drift", summary, stamp="20260630T080000000000Z")
+    app = create_app(
+        {"dev": dev, "prod": prod},
+        SourceDatabase(url),
+        KEY,
+        recsys_home / "serving_log",
+        monitoring_dir=recsys_home / "monitoring",
+        evidently=("", "http://ui.test"),
+    )
     with app_server(app) as base:
         yield f"{base}/", data, {"dev": dev, "prod": prod}
 
@@ -89,6 +103,33 @@ def test_review_page_shows_store_lists_and_history(server, page, tmp_path):
     assert [row[:4] for row in shown] == expected_rows(stores["dev"])
     assert [float(row[4]) for row in shown] == pytest.approx(stores["dev"].get(customer)["score"].tolist(), abs=1e-4)
     assert "dev-m2" in page.text_content("#model-version")
+    names = data.products.set_index("product_id")["name"]
+    assert [row[6] for row in shown] == [  # next to each item: the bought products behind it, by name
+        "because you bought " + ", ".join(names[p] for p in json.loads(because))
+        for because in stores["dev"].get(customer)["because"]
+    ]
+
+    # compare: the live dev version next to the previous kept one, entered and left with names and categories
+    page.wait_for_selector("#compare-box:not([hidden])")
+    live, previous = stores["dev"].get(customer, "dev-m2-aaaa"), stores["dev"].get(customer, "dev-m1-cccc")
+    entered = [p for p in live["product_id"] if p not in set(previous["product_id"])]
+    left = [p for p in previous["product_id"] if p not in set(live["product_id"])]
+    products = data.products.set_index("product_id")
+    assert table(page, "compare-entered") == [
+        [p, products.loc[p, "name"], products.loc[p, "category"]] for p in entered
+    ]
+    assert table(page, "compare-left") == [[p, products.loc[p, "name"], products.loc[p, "category"]] for p in left]
+    assert entered and f"{10 - len(entered)} of 10 products in both lists" in page.text_content("#compare-summary")
+    assert "dev · dev-m2-aaaa (live) vs dev · dev-m1-cccc" in page.text_content("#compare-summary")
+    page.click("#compare-targets")  # dev next to prod
+    page.wait_for_function("document.querySelector('#compare-summary').textContent.includes('prod-m1-bbbb')")
+    prod_list = set(stores["prod"].get(customer)["product_id"])
+    assert [row[0] for row in table(page, "compare-entered")] == [p for p in live["product_id"] if p not in prod_list]
+
+    # the latest monitoring reports, with their Evidently snapshot links
+    page.wait_for_selector("#reports-box:not([hidden])")
+    assert table(page, "reports")[0] == ["data_drift", "20260630T080000000000Z", "unit_price", "open"]
+    assert page.get_attribute("#reports a", "href") == "http://ui.test/p/r1"
 
     orders = data.orders[data.orders["customer_id"] == customer]
     history = purchase_history(customer, orders, data.products, 10)
@@ -105,6 +146,8 @@ def test_review_page_shows_store_lists_and_history(server, page, tmp_path):
     page.select_option("#target", "prod")  # the page reloads the customer from the other target
     page.wait_for_function("document.querySelector('#model-version').textContent.includes('prod-m1')")
     assert [row[:4] for row in table(page, "recs")] == expected_rows(stores["prod"])
+    # the page's requests are review traffic: nothing in the shop's serving log
+    assert read_entries(stores["dev"].path.parent / "serving_log").empty
 
 
 def test_review_page_name_search_fallback_and_wrong_key(server, page):

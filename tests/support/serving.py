@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import socket
@@ -30,7 +31,10 @@ def tiny_data() -> GeneratedData:
 
 def lists_for(data: GeneratedData, k: int = 10, shift: int = 0) -> pd.DataFrame:
     """Deterministic top-k lists for every master-data customer: a rotation of the most ordered products (by
-    `shift`, so two versions differ), the last COLD_CUSTOMERS customers getting the plain popularity list."""
+    `shift`, so two versions differ), the last COLD_CUSTOMERS customers getting the plain popularity list.
+
+    Explanations: a known customer's item is "because you bought" the product `rank` places further down the
+    popularity order (one product, or two on even ranks); cold starts get "popular_overall"."""
     popular = data.orders["product_id"].value_counts().index.astype(str).tolist()[:50]
     customers = data.customers["customer_id"].astype(str).tolist()
     rows = []
@@ -38,8 +42,11 @@ def lists_for(data: GeneratedData, k: int = 10, shift: int = 0) -> pd.DataFrame:
         cold = i >= len(customers) - COLD_CUSTOMERS
         for rank in range(1, k + 1):
             product = popular[rank - 1] if cold else popular[(i + shift + rank * 3) % len(popular)]
-            rows.append((customer, rank, product, round(1.0 / rank, 6), "popularity_fallback" if cold else "als"))
-    return pd.DataFrame(rows, columns=["customer_id", "rank", "product_id", "score", "source"])
+            because = [] if cold else [popular[(i + rank + 1) % 50], popular[(i + rank + 2) % 50]][: 1 + rank % 2]
+            reason = "popular_overall" if cold else "because_you_bought"
+            source = "popularity_fallback" if cold else "als"
+            rows.append((customer, rank, product, round(1.0 / rank, 6), source, reason, json.dumps(because)))
+    return pd.DataFrame(rows, columns=["customer_id", "rank", "product_id", "score", "source", "reason", "because"])
 
 
 def publish(store: LocalRecommendationStore, lists: pd.DataFrame, version: str, model_version: str) -> None:
