@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 
 import pytest
 
 from monitoring.reports import write_report
 from recsys_assets.core.data.purchase_history import purchase_history
-from recsys_assets.core.stores.serving_log import read_entries
+from recsys_assets.core.stores.serving_log import read_entries, synthetic_dir
 from recsys_assets.core.stores.source_db import SourceDatabase
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.serving.app import create_app
@@ -146,8 +147,13 @@ def test_review_page_shows_store_lists_and_history(server, page, tmp_path):
     page.select_option("#target", "prod")  # the page reloads the customer from the other target
     page.wait_for_function("document.querySelector('#model-version').textContent.includes('prod-m1')")
     assert [row[:4] for row in table(page, "recs")] == expected_rows(stores["prod"])
-    # the page's requests are review traffic: nothing in the shop's serving log
-    assert read_entries(stores["dev"].path.parent / "serving_log").empty
+    # the page's requests are review traffic: logged apart (once the writer flushed), never in the shop's log
+    log = stores["dev"].path.parent / "serving_log"
+    deadline = time.monotonic() + 10
+    while read_entries(synthetic_dir(log), traffic="review").empty and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert set(read_entries(synthetic_dir(log), traffic=None)["traffic"]) == {"review"}
+    assert read_entries(log).empty
 
 
 def test_review_page_name_search_fallback_and_wrong_key(server, page):
