@@ -2,7 +2,9 @@
 
 `recsys demo-drift`:
 1. generate orders whose world changes from `--drift-start` (default: 14 days before the last order day);
-2. materialize the graph on the days before the drift (the live model learns the old world);
+2. materialize the graph on the days before the drift (the live model learns the old world); raw_orders an earlier
+   run (`recsys demo`) left belong to the replaced data: their records and the values outside those days are
+   removed first;
 3. ingest the drifted days (raw_orders only, as the daily schedule would);
 4. evaluate `drift_sensor` against the persistent instance; record its report as a `drift_report`
    materialization;
@@ -50,7 +52,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_demo_drift(args: argparse.Namespace) -> int:
     """Inject drift, let drift_sensor see it, run the retraining it requests (steps in the module docstring)."""
-    from dagster import SensorResult, build_sensor_context, materialize
+    from dagster import AssetKey, SensorResult, build_sensor_context, materialize
 
     from ..assets import ALL_ASSETS
     from ..assets.monitoring import prediction_drift_report
@@ -58,7 +60,7 @@ def cmd_demo_drift(args: argparse.Namespace) -> int:
     from ..resources import resources_for
     from ..sensors.monitoring import drift_sensor
     from ..tags import RANGE_END_TAG, RANGE_START_TAG, REPORT_TAG
-    from .local_run import materialize_graph, persistent_instance
+    from .local_run import forget_partitions, materialize_graph, persistent_instance
 
     end = args.end_date or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
     drift_start = args.drift_start or end - dt.timedelta(days=13)
@@ -72,6 +74,11 @@ def cmd_demo_drift(args: argparse.Namespace) -> int:
     resources = resources_for()
     instance = persistent_instance()
     before = (drift_start - dt.timedelta(days=1)).isoformat()
+    done = instance.get_materialized_partitions(AssetKey("raw_orders"))
+    if done:  # an earlier run's days: the source they came from was just replaced
+        stale = sorted(k for k in done if not first.isoformat() <= k <= before)
+        removed = forget_partitions(instance, resources, stale)
+        print(f"    forgot the raw_orders of an earlier run ({removed} values outside {first}..{before} removed)")
     started = step(f"training the live model on {first} to {before} (before the {args.drift_kind} drift)")
     run = materialize_graph(first.isoformat(), before, run_config=QUIET_LOGS, instance=instance, resources=resources)
     model = run.downstream.output_for_node("als_model")

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
-from dagster import DagsterInstance, ExecuteInProcessResult, materialize
+from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult, materialize
 
 from ..assets import ALL_ASSETS
 from ..checks import ALL_CHECKS
@@ -95,3 +96,26 @@ def materialize_graph(
             raise_on_error=raise_on_error,
         )
     return GraphRun(partitions=(start, end), ingest=ingest, downstream=downstream)
+
+
+def forget_partitions(instance: DagsterInstance, resources: dict, keys: list[str], asset: str = "raw_orders") -> int:
+    """Remove the stored values of `asset`'s partitions `keys` (local data folder) and the asset's materialization
+    records (all of them: Dagster's SQLite event log cannot wipe single partitions).
+
+    For a demo that replaces the whole source: values an earlier dataset left would otherwise be read as if they
+    came from the new one. The caller materializes the days it needs again. Returns how many values were removed.
+    """
+    base_dir = getattr(resources.get("io_manager"), "base_dir", None)
+    if base_dir is None:
+        raise ValueError(
+            f"removing {asset} partitions needs the local deployment's folder storage; this deployment stores asset "
+            "values elsewhere (run the demos with RECSYS_DEPLOYMENT=local)"
+        )
+    removed = 0
+    folder = Path(base_dir, *AssetKey(asset).path)
+    for key in keys:
+        for path in folder.glob(f"{key}*"):  # the value, whatever suffix its storage format adds
+            path.unlink()
+            removed += 1
+    instance.wipe_assets([AssetKey(asset)])
+    return removed
