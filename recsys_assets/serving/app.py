@@ -108,7 +108,10 @@ def create_app(
         version="1",
         description=f"Recommendations of the live model version. Send the API key in the `{API_KEY_HEADER}` header.",
         lifespan=lifespan,
+        docs_url=None,  # served below from the installed Swagger UI package: no CDN, works on an intranet
+        redoc_url=None,
     )
+    add_offline_docs(app)
     app.state.serving = ServingState(
         readers,
         catalog,
@@ -143,6 +146,35 @@ def create_app(
 
     app.include_router(router)
     return app
+
+
+DOCS_ASSETS = "/docs/assets"
+
+
+def add_offline_docs(app: FastAPI) -> None:
+    """`/docs`: Swagger UI with its JavaScript, CSS and icon served by this app from the `swagger-ui-bundle-v2`
+    package (FastAPI's default page loads them from a CDN, which a shop's intranet may not reach)."""
+    from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title=f"{app.title} - docs",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_ui_parameters={"validatorUrl": None},  # no badge from the public validator
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def docs_redirect():
+        return get_swagger_ui_oauth2_redirect_html()
 
 
 def app_from_environment(refresh_seconds: float = 10.0, allow_no_auth: bool = False) -> FastAPI:

@@ -180,3 +180,18 @@ def test_review_page_name_search_fallback_and_wrong_key(server, page):
     page.click("#search")
     page.wait_for_selector("#error:not([hidden])")
     assert "401" in page.text_content("#error")
+
+
+def test_api_docs_load_everything_from_the_server(server, page):
+    """/docs renders Swagger UI with assets from the installed package: no request leaves the server."""
+    url, _, _ = server
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{url}docs")
+    page.wait_for_selector("#operations-default-recommendations_recommendations__customer_id__get")
+    html = page.content()
+    assert "cdn" not in html.lower()
+    assert requested and all(r.startswith(url) for r in requested), [r for r in requested if not r.startswith(url)]
+    assert {f"{url}docs/assets/swagger-ui-bundle.js", f"{url}docs/assets/swagger-ui.css", f"{url}openapi.json"} <= set(
+        requested
+    )
