@@ -50,6 +50,9 @@ benchmark-selection: install
 demo-drift: install
 	$(BIN)/recsys demo-drift
 
+demo-online: install
+	$(BIN)/recsys demo-online
+
 # The Evidently UI on the monitoring workspace (project `recsys`: drift, skew, online snapshots and the dashboard).
 # DO_NOT_TRACK: no usage telemetry leaves the machine.
 MONITOR_UI_PORT ?= 8001

@@ -52,15 +52,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_demo_drift(args: argparse.Namespace) -> int:
     """Inject drift, let drift_sensor see it, run the retraining it requests (steps in the module docstring)."""
-    from dagster import AssetKey, SensorResult, build_sensor_context, materialize
+    from dagster import SensorResult, build_sensor_context, materialize
 
     from ..assets import ALL_ASSETS
     from ..assets.monitoring import prediction_drift_report
-    from ..jobs import INGEST_SELECTION, RETRAIN_SELECTION
+    from ..jobs import RETRAIN_SELECTION
     from ..resources import resources_for
     from ..sensors.monitoring import drift_sensor
-    from ..tags import RANGE_END_TAG, RANGE_START_TAG, REPORT_TAG
-    from .local_run import forget_partitions, materialize_graph, persistent_instance
+    from ..tags import REPORT_TAG
+    from .local_run import ingest_range, persistent_instance, retrain_before
 
     end = args.end_date or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
     drift_start = args.drift_start or end - dt.timedelta(days=13)
@@ -74,27 +74,15 @@ def cmd_demo_drift(args: argparse.Namespace) -> int:
     resources = resources_for()
     instance = persistent_instance()
     before = (drift_start - dt.timedelta(days=1)).isoformat()
-    done = instance.get_materialized_partitions(AssetKey("raw_orders"))
-    if done:  # an earlier run's days: the source they came from was just replaced
-        stale = sorted(k for k in done if not first.isoformat() <= k <= before)
-        removed = forget_partitions(instance, resources, stale)
-        print(f"    forgot the raw_orders of an earlier run ({removed} values outside {first}..{before} removed)")
     started = step(f"training the live model on {first} to {before} (before the {args.drift_kind} drift)")
-    run = materialize_graph(first.isoformat(), before, run_config=QUIET_LOGS, instance=instance, resources=resources)
+    run = retrain_before(instance, resources, first.isoformat(), before, QUIET_LOGS)
     model = run.downstream.output_for_node("als_model")
     print(
         f"    model {model.version} trained until {model.serving.trained_until} in {time.perf_counter() - started:.1f}s"
     )
 
     started = step(f"ingesting the drifted days {drift_start} to {end} (raw_orders only)")
-    materialize(
-        ALL_ASSETS,
-        selection=INGEST_SELECTION,
-        instance=instance,
-        resources=resources,
-        tags={RANGE_START_TAG: drift_start.isoformat(), RANGE_END_TAG: end.isoformat()},
-        run_config={"loggers": QUIET_LOGS["loggers"]},
-    )
+    ingest_range(instance, resources, drift_start.isoformat(), end.isoformat(), {"loggers": QUIET_LOGS["loggers"]})
     print(f"    done in {time.perf_counter() - started:.1f}s")
 
     started = step("evaluating drift_sensor")
@@ -106,6 +94,7 @@ def cmd_demo_drift(args: argparse.Namespace) -> int:
         return 1
     for event in result.asset_events:
         instance.report_runless_asset_event(event)
+    snapshot = result.asset_events[0].metadata.get("evidently_snapshot")
     [request] = result.run_requests
     report = request.tags[REPORT_TAG]
     summary = json.loads(Path(report).with_suffix(".json").read_text(encoding="utf-8"))
@@ -149,10 +138,12 @@ def cmd_demo_drift(args: argparse.Namespace) -> int:
     print(f"""
     drift report (HTML):   {report}
     drift summary (JSON):  {Path(report).with_suffix(".json")}
+    Evidently snapshot:    {snapshot.value if snapshot else "not stored (see the drift_report metadata)"}
     drifted features:      {", ".join(summary["drifted_features"])}
     reference window:      {summary["reference_window"][0]} to {summary["reference_window"][1]}
     current partitions:    {summary["current_partitions"][0]} to {summary["current_partitions"][1]}
-    Open `make ui` to see the drift_report materialization and the retraining run's tags.""")
+    Open `make ui` to see the drift_report materialization and the retraining run's tags, and
+    `make monitor-ui` for the Evidently workspace (project recsys: the snapshot and the dashboard).""")
     return 0 if pd.Timestamp(new_model.serving.trained_until) >= pd.Timestamp(end) else 1
 
 

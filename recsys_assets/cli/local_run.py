@@ -119,3 +119,29 @@ def forget_partitions(instance: DagsterInstance, resources: dict, keys: list[str
             removed += 1
     instance.wipe_assets([AssetKey(asset)])
     return removed
+
+
+def retrain_before(
+    instance: DagsterInstance, resources: dict, first: str, last: str, run_config: dict | None = None
+) -> GraphRun:
+    """For the demos, which replace the whole source first: forget the raw_orders an earlier run left (see
+    `forget_partitions`; values inside [first, last] are overwritten anyway), then materialize the graph on
+    [first, last] only, so the published model knows nothing after `last`."""
+    done = instance.get_materialized_partitions(AssetKey("raw_orders"))
+    if done:
+        stale = sorted(key for key in done if not first <= key <= last)
+        removed = forget_partitions(instance, resources, stale)
+        print(f"    forgot the raw_orders of an earlier run ({removed} values outside {first}..{last} removed)")
+    return materialize_graph(first, last, run_config=run_config, instance=instance, resources=resources)
+
+
+def ingest_range(instance: DagsterInstance, resources: dict, first: str, last: str, run_config: dict | None = None):
+    """Materialize raw_orders for [first, last] in one run (what the daily schedule does day by day)."""
+    return materialize(
+        ALL_ASSETS,
+        selection=INGEST_SELECTION,
+        instance=instance,
+        resources=resources,
+        tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
+        run_config=run_config,
+    )

@@ -29,3 +29,13 @@ def test_synthetic_traffic_is_logged_apart(tmp_path):
     assert read_entries(tmp_path)["customer_id"].tolist() == ["A", "B"]
     synthetic = read_entries(synthetic_dir(tmp_path), traffic=None)
     assert synthetic[["customer_id", "traffic"]].values.tolist() == [["C", "load-test"]]
+
+
+def test_timestamps_with_and_without_fractions_read_alike(tmp_path):
+    from recsys_assets.core.stores.serving_log import append_entries
+
+    entry = {"customer_id": "A", "model_version": "m", "items": ["p"], "cold_start": False, "target": "local"}
+    append_entries(
+        tmp_path, [{**entry, "ts": "2026-06-30T05:00:00+00:00"}, {**entry, "ts": "2026-06-30T05:00:01.25+00:00"}]
+    )
+    assert read_entries(tmp_path)["ts"].dt.microsecond.tolist() == [0, 250_000]

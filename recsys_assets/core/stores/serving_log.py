@@ -81,7 +81,8 @@ def read_entries(
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     frame = pd.concat(frames, ignore_index=True)
-    frame["ts"] = pd.to_datetime(frame["ts"], utc=True).dt.tz_localize(None)
+    # ISO 8601 with or without fractional seconds (isoformat() drops them when they are zero)
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True, format="ISO8601").dt.tz_localize(None)
     for column in OPTIONAL_COLUMNS:
         if column not in frame.columns:
             frame[column] = None
