@@ -1,4 +1,5 @@
-"""Jobs: ingest days of orders, retrain and republish from what is ingested, promote a dev version to prod."""
+"""Jobs: ingest days of orders, retrain and republish from what is ingested, promote a dev version to prod, and
+measure the online metrics of a serving day."""
 
 from dagster import (
     AssetSelection,
@@ -36,6 +37,15 @@ retrain_job = define_asset_job(
     selection=RETRAIN_SELECTION,
     description="Clean, split, train, evaluate, recommend and publish from the materialized raw_orders.",
     # the steps form a chain: one process saves a Python start-up and an import of the libraries per step
+    executor_def=in_process_executor,
+)
+
+
+online_job = define_asset_job(
+    "online_job",
+    selection=AssetSelection.keys("online_metrics"),
+    partitions_def=daily_partitions,
+    description="What customers bought after one day's servings, model against the control group (+ its check).",
     executor_def=in_process_executor,
 )
 
@@ -78,4 +88,4 @@ def promote_job():
     promote_recommendations()
 
 
-ALL_JOBS = [ingest_job, retrain_job, promote_job]
+ALL_JOBS = [ingest_job, retrain_job, promote_job, online_job]

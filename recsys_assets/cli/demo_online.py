@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .data import DEMO_SCALE, cmd_generate, parse_date
+from .data import cmd_generate, demo_scale, parse_date
 from .output import QUIET_LOGS, step
 
 
@@ -177,7 +177,7 @@ def cmd_demo_online(args: argparse.Namespace) -> int:
 def add_commands(commands) -> None:
     """Register `demo-online` on the `recsys` sub-command parser."""
     online = commands.add_parser("demo-online", help="serve, let generated customers buy, measure model vs control")
-    for key, value in DEMO_SCALE.items():
+    for key, value in demo_scale().items():
         online.add_argument(f"--{key.replace('_', '-')}", type=int, default=value)
     online.add_argument("--seed", type=int, default=7)
     online.add_argument("--end-date", type=parse_date, default=None, help="last order day (default yesterday)")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data import DEMO_SCALE, DRIFT_KINDS, cmd_generate, cmd_materialize, parse_date
+from .data import DRIFT_KINDS, cmd_generate, cmd_materialize, demo_scale, parse_date
 from .output import QUIET_LOGS, step
 
 
@@ -30,7 +30,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from ..settings import dagster_home, recsys_home
 
     args.end_date, args.drift_start, args.drift_kind, args.url = None, None, "category_surge", None
-    for key, value in DEMO_SCALE.items():
+    for key, value in demo_scale().items():
         setattr(args, key, value)
     args.seed, args.bad_data_rate = 7, 0.001
     if cmd_generate(args) != 0:
@@ -153,7 +153,7 @@ def add_commands(commands) -> None:
     demo.set_defaults(func=cmd_demo)
 
     drift = commands.add_parser("demo-drift", help="inject drift, let drift_sensor fire, run the retraining")
-    for key, value in DEMO_SCALE.items():
+    for key, value in demo_scale().items():
         drift.add_argument(f"--{key.replace('_', '-')}", type=int, default=value)
     drift.add_argument("--seed", type=int, default=7)
     drift.add_argument("--end-date", type=parse_date, default=None, help="last order day (default yesterday)")
