@@ -72,16 +72,17 @@ def _padded(rows: sp.csr_matrix, batch: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _als_contributions(recommender, bought: np.ndarray, values, valid, items) -> np.ndarray:
-    """(batch, history, k) contributions c_uj · y_iᵀ W_u y_j of implicit's ALS explain."""
+    """(batch, history, k) contributions c_uj · y_iᵀ W_u y_j of implicit's ALS explain (float32 throughout: the
+    factors are float32, and W_u is well conditioned by the regularisation)."""
     model = recommender.model
-    factors = np.asarray(model.item_factors, dtype=np.float64)
+    factors = np.asarray(model.item_factors, dtype=np.float32)
     base = getattr(recommender, "_explain_base", None)
     if base is None:  # YᵀY + λI, once per model
-        base = factors.T @ factors + model.regularization * np.eye(factors.shape[1])
+        base = (factors.T @ factors + model.regularization * np.eye(factors.shape[1])).astype(np.float32)
         recommender._explain_base = base
     liked = factors[bought]  # (b, h, f)
-    weights = np.where(valid, values - 1.0, 0.0)[..., None]
-    systems = base[None] + np.matmul((liked * weights).transpose(0, 2, 1), liked)
+    weighted = liked * np.where(valid, values - 1.0, 0.0).astype(np.float32)[..., None]
+    systems = base[None] + np.matmul(weighted.transpose(0, 2, 1), liked)
     solved = np.linalg.solve(systems, factors[np.maximum(items, 0)].transpose(0, 2, 1))  # (b, f, k): W_u y_i
     return np.matmul(liked, solved) * values[..., None]
 
@@ -144,17 +145,30 @@ def bought_contributions(model: TrainedModel, users: np.ndarray, items: np.ndarr
     return result
 
 
-def segment_favourites(model: TrainedModel, customers: pd.DataFrame, segment_top: int) -> dict[str, set[int]]:
-    """Per segment, the indices of the `segment_top` products bought by most of the segment's customers."""
+def segment_favourites(model: TrainedModel, customers: pd.DataFrame, segment_top: int) -> tuple[list, np.ndarray]:
+    """The segments and a (segments x items) mask of each segment's `segment_top` products bought by most of its
+    customers."""
     segments = customers.set_index(customers["customer_id"].astype(str))["segment"]
     user_segment = segments.reindex(model.users.ids).to_numpy(dtype=object)
-    favourites = {}
-    for segment in pd.unique(user_segment[pd.notna(user_segment)]):
+    names = [str(s) for s in pd.unique(user_segment[pd.notna(user_segment)])]
+    mask = np.zeros((len(names), len(model.items)), dtype=bool)
+    for n, segment in enumerate(names):
         members = np.flatnonzero(user_segment == segment)
         buyers = np.asarray((model.purchased[members] > 0).sum(axis=0)).ravel()
         ranked = np.argsort(-buyers, kind="stable")[:segment_top]
-        favourites[str(segment)] = set(ranked[buyers[ranked] > 0].tolist())
-    return favourites
+        mask[n, ranked[buyers[ranked] > 0]] = True
+    return names, mask
+
+
+def because_texts(ids: np.ndarray, because: np.ndarray) -> np.ndarray:
+    """JSON arrays of the product ids in `because` (rows of item indices, -1 = none), built column by column."""
+    encoded = np.array([json.dumps(str(p)) for p in ids] + [""], dtype=object)  # index -1: the empty string
+    texts = np.full(len(because), "[", dtype=object)
+    for column in range(because.shape[1]):
+        separator = "" if column == 0 else ","
+        parts = np.array([separator + e if e else "" for e in encoded], dtype=object) if separator else encoded
+        texts = texts + parts[because[:, column]]
+    return texts + "]"
 
 
 def explain_lists(
@@ -170,34 +184,34 @@ def explain_lists(
     if out.empty:
         out["reason"], out["because"] = pd.Series(dtype=object), pd.Series(dtype=object)
         return out
-    ordered = out.sort_values(["customer_id", "rank"], kind="stable")
-    customer_ids = ordered["customer_id"].astype(str).to_numpy()
+    order = np.lexsort((out["rank"].to_numpy(), out["customer_id"].astype(str).to_numpy()))
+    customer_ids = out["customer_id"].astype(str).to_numpy()[order]
     starts = np.flatnonzero(np.r_[True, customer_ids[1:] != customer_ids[:-1]])
     counts = np.diff(np.r_[starts, len(customer_ids)])
-    k = int(counts.max())
+    row_customer = np.repeat(np.arange(len(starts)), counts)
     slot = np.arange(len(customer_ids)) - np.repeat(starts, counts)
-    unique_customers = customer_ids[starts]
-    items = np.full((len(starts), k), -1, dtype=np.int64)
-    items[np.repeat(np.arange(len(starts)), counts), slot] = model.items.index_of(ordered["product_id"].to_numpy())
-    users = model.users.index_of(unique_customers)
+    row_items = model.items.index_of(out["product_id"].to_numpy()[order])
+    items = np.full((len(starts), int(counts.max())), -1, dtype=np.int64)
+    items[row_customer, slot] = row_items
+    users = model.users.index_of(customer_ids[starts])
     known = users >= 0
-    because = np.full((len(starts), k, settings.top), -1, dtype=np.int64)
+    because = np.full((len(starts), items.shape[1], settings.top), -1, dtype=np.int64)
     because[known] = bought_contributions(model, users[known], items[known], settings.top)
+    flat = because[row_customer, slot]  # (rows, top), in sorted order
 
-    encoded = np.array([json.dumps(str(p)) for p in model.items.ids], dtype=object)
-    flat = because[np.repeat(np.arange(len(starts)), counts), slot]  # (rows, top) in `ordered` order
-    texts = ["[" + ",".join(encoded[j] for j in row if j >= 0) + "]" for row in flat.tolist()]
-    explained = (flat >= 0).any(axis=1)
-    favourites = segment_favourites(model, customers, settings.segment_top)
+    names, favourites = segment_favourites(model, customers, settings.segment_top)
     segment_of = customers.set_index(customers["customer_id"].astype(str))["segment"].astype(str)
-    row_segment = pd.Series(customer_ids).map(segment_of).to_numpy(dtype=object)
-    row_items = items[np.repeat(np.arange(len(starts)), counts), slot]
-    in_segment = np.fromiter(
-        (item in favourites.get(segment, ()) for item, segment in zip(row_items, row_segment, strict=True)),
-        dtype=bool,
-        count=len(row_items),
-    )
-    reasons = np.where(explained, BECAUSE_YOU_BOUGHT, np.where(in_segment, POPULAR_IN_SEGMENT, POPULAR_OVERALL))
-    out.loc[ordered.index, "reason"] = reasons
-    out.loc[ordered.index, "because"] = texts
+    segment_index = pd.Series(customer_ids).map(segment_of).map({n: i for i, n in enumerate(names)})
+    segment_index = segment_index.fillna(-1).to_numpy(dtype=np.int64)
+    in_segment = np.zeros(len(row_items), dtype=bool)
+    usable = (segment_index >= 0) & (row_items >= 0)
+    in_segment[usable] = favourites[segment_index[usable], row_items[usable]]
+    reasons = np.where(
+        (flat >= 0).any(axis=1), BECAUSE_YOU_BOUGHT, np.where(in_segment, POPULAR_IN_SEGMENT, POPULAR_OVERALL)
+    ).astype(object)
+    reason_column = np.empty(len(out), dtype=object)
+    because_column = np.empty(len(out), dtype=object)
+    reason_column[order] = reasons
+    because_column[order] = because_texts(model.items.ids, flat)
+    out["reason"], out["because"] = reason_column, because_column
     return out
