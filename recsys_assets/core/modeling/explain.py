@@ -138,7 +138,12 @@ def bought_contributions(model: TrainedModel, users: np.ndarray, items: np.ndarr
         scores = contribute(bought, values, valid, batch_items)
         scores = np.where(valid[..., None] & (batch_items[:, None, :] >= 0) & (scores > 0), scores, -np.inf)
         depth = min(top, scores.shape[1])
-        best = np.argsort(-scores, axis=1, kind="stable")[:, :depth, :]  # (b, depth, k) positions in the history
+        if scores.shape[1] > depth:  # only the strongest `depth` matter: partition first, then order those
+            scores_top = np.argpartition(-scores, depth - 1, axis=1)[:, :depth, :]
+            order = np.argsort(-np.take_along_axis(scores, scores_top, axis=1), axis=1, kind="stable")
+            best = np.take_along_axis(scores_top, order, axis=1)
+        else:
+            best = np.argsort(-scores, axis=1, kind="stable")[:, :depth, :]  # (b, depth, k) positions in the history
         best_scores = np.take_along_axis(scores, best, axis=1)
         chosen = np.where(np.isfinite(best_scores), np.take_along_axis(bought[..., None], best, axis=1), -1)
         result[batch, :, :depth] = chosen.transpose(0, 2, 1)
@@ -213,5 +218,6 @@ def explain_lists(
     because_column = np.empty(len(out), dtype=object)
     reason_column[order] = reasons
     because_column[order] = because_texts(model.items.ids, flat)
-    out["reason"], out["because"] = reason_column, because_column
+    out["reason"] = pd.Categorical(reason_column, categories=REASONS)  # three values: cheap to store and check
+    out["because"] = because_column
     return out
