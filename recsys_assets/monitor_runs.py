@@ -107,16 +107,23 @@ def read_partitions(database: SourceDatabase, partitions: list[str]) -> pd.DataF
     return orders[orders["order_ts"].dt.strftime("%Y-%m-%d").isin(set(partitions))]
 
 
+def live_or_skipped(check: str, instance: DagsterInstance, store) -> LiveModel | CheckOutcome:
+    """The model `store` serves, or the check's outcome saying why there is none to judge."""
+    try:
+        return live_model(instance, store)
+    except NoLiveModel as error:
+        return CheckOutcome(check, None, skipped=str(error))
+
+
 def run_data_drift(
     instance: DagsterInstance, database: SourceDatabase, store, monitoring: MonitoringResource
 ) -> CheckOutcome:
     """Data drift of the new raw_orders partitions against the training data of the model `store` serves."""
     from monitoring.drift import run_drift_check
 
-    try:
-        model = live_model(instance, store)
-    except NoLiveModel as error:
-        return CheckOutcome(DRIFT_CHECK, None, skipped=str(error))
+    model = live_or_skipped(DRIFT_CHECK, instance, store)
+    if isinstance(model, CheckOutcome):
+        return model
     partitions = new_partitions(instance, model)[-monitoring.max_current_days :]
     outcome = CheckOutcome(DRIFT_CHECK, model, evaluated=partitions)
     if not partitions:
@@ -157,10 +164,9 @@ def run_serving_skew(
     """Skew of the serving log's newest days against the training data of the model `store` serves."""
     from monitoring.skew import check_skew
 
-    try:
-        model = live_model(instance, store)
-    except NoLiveModel as error:
-        return CheckOutcome(SKEW_CHECK, None, skipped=str(error))
+    model = live_or_skipped(SKEW_CHECK, instance, store)
+    if isinstance(model, CheckOutcome):
+        return model
     days, _ = log_window(monitoring.log_folder(), monitoring.skew_window_days)
     outcome = CheckOutcome(SKEW_CHECK, model, evaluated=days)
     if not days:
@@ -185,10 +191,9 @@ def run_prediction_drift(
     """Drift of what is recommended between the live and the previously published version of the store."""
     from monitoring.prediction_drift import check_prediction_drift
 
-    try:
-        model = live_model(instance, store)
-    except NoLiveModel as error:
-        return CheckOutcome(PREDICTION_CHECK, None, skipped=str(error))
+    model = live_or_skipped(PREDICTION_CHECK, instance, store)
+    if isinstance(model, CheckOutcome):
+        return model
     live = model.store_version
     older = [info.version for info in store.versions() if info.version != live]
     outcome = CheckOutcome(PREDICTION_CHECK, model, evaluated=[v for v in (older[:1] + [live]) if v])

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .data import cmd_generate, demo_scale, parse_date
+from .data import demo_scale, parse_date
 from .output import QUIET_LOGS, step
 
 
@@ -109,34 +109,24 @@ def cmd_demo_online(args: argparse.Namespace) -> int:
     from ..assets import ALL_ASSETS
     from ..checks import ALL_CHECKS
     from ..core.lifecycle.control_group import ControlGroup
-    from ..resources import resources_for
     from ..serving.app import create_app
     from ..serving.stores import serving_source, serving_stores
     from ..settings import control_salt, monitoring_dir, serving_log_dir
-    from .local_run import ingest_range, persistent_instance, retrain_before
+    from .demos import generate_then_train
+    from .local_run import ingest_range
 
     end = args.end_date or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
     day = end - dt.timedelta(days=args.window_days)
     first = end - dt.timedelta(days=args.days - 1)
     if day - first < dt.timedelta(days=14):
         raise ValueError(f"--days {args.days} leaves less than 14 days of history before the serving day {day}")
-    args.end_date, args.drift_start, args.drift_kind, args.url, args.bad_data_rate = (
-        end,
-        None,
-        "category_surge",
-        None,
-        0.0,
-    )
-    if cmd_generate(args) != 0:
-        return 1
-    resources = resources_for()
-    instance = persistent_instance()
+    args.end_date, args.drift_start, args.drift_kind, args.url = end, None, "category_surge", None
+    args.bad_data_rate = 0.0
     before = (day - dt.timedelta(days=1)).isoformat()
-    started = step(f"training and publishing on {first} to {before} (the days before the serving day {day})")
-    run = retrain_before(instance, resources, first.isoformat(), before, QUIET_LOGS)
-    if not run.downstream.success:
-        print("    the training run failed; see `make ui`")
+    trained = generate_then_train(args, first.isoformat(), before, f"(the days before the serving day {day})")
+    if trained is None:
         return 1
+    instance, resources, run, started = trained
     published = run.downstream.output_for_node("published_recommendations")
     print(f"    published {published['version']} in {time.perf_counter() - started:.1f}s")
 

@@ -50,6 +50,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def generate_then_train(args: argparse.Namespace, first: str, last: str, why: str):
+    """Generate the demo's data (`args`), then train and publish on [first, last] only (see `retrain_before`).
+
+    Returns (instance, resources, the graph run, the training step's start time), or None when a step failed.
+    """
+    from ..resources import resources_for
+    from .local_run import persistent_instance, retrain_before
+
+    if cmd_generate(args) != 0:
+        return None
+    resources, instance = resources_for(), persistent_instance()
+    started = step(f"training and publishing on {first} to {last} {why}")
+    run = retrain_before(instance, resources, first, last, QUIET_LOGS)
+    if not run.downstream or not run.downstream.success:
+        print("    the training run failed; see `make ui`")
+        return None
+    return instance, resources, run, started
+
+
 def cmd_demo_drift(args: argparse.Namespace) -> int:
     """Inject drift, let drift_sensor see it, run the retraining it requests (steps in the module docstring)."""
     from dagster import SensorResult, build_sensor_context, materialize
@@ -57,10 +76,9 @@ def cmd_demo_drift(args: argparse.Namespace) -> int:
     from ..assets import ALL_ASSETS
     from ..assets.monitoring import prediction_drift_report
     from ..jobs import RETRAIN_SELECTION
-    from ..resources import resources_for
     from ..sensors.monitoring import drift_sensor
     from ..tags import REPORT_TAG
-    from .local_run import ingest_range, persistent_instance, retrain_before
+    from .local_run import ingest_range
 
     end = args.end_date or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
     drift_start = args.drift_start or end - dt.timedelta(days=13)
@@ -68,14 +86,11 @@ def cmd_demo_drift(args: argparse.Namespace) -> int:
     if not first < drift_start <= end:
         raise ValueError(f"--drift-start {drift_start} must lie after the first order day {first} and by {end}")
     args.end_date, args.drift_start, args.url, args.bad_data_rate = end, drift_start, None, 0.0
-    if cmd_generate(args) != 0:
-        return 1
-
-    resources = resources_for()
-    instance = persistent_instance()
     before = (drift_start - dt.timedelta(days=1)).isoformat()
-    started = step(f"training the live model on {first} to {before} (before the {args.drift_kind} drift)")
-    run = retrain_before(instance, resources, first.isoformat(), before, QUIET_LOGS)
+    trained = generate_then_train(args, first.isoformat(), before, f"(before the {args.drift_kind} drift)")
+    if trained is None:
+        return 1
+    instance, resources, run, started = trained
     model = run.downstream.output_for_node("als_model")
     print(
         f"    model {model.version} trained until {model.serving.trained_until} in {time.perf_counter() - started:.1f}s"
