@@ -7,7 +7,7 @@ export RECSYS_HOME ?= $(CURDIR)/.recsys
 export DAGSTER_HOME ?= $(RECSYS_HOME)/dagster
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: postgres install demo demo-drift test ui lint format benchmark clean chromium serve benchmark-serving tools benchmark-cosmos smoke-dev benchmark-selection
+.PHONY: postgres install demo demo-drift demo-online test ui monitor-ui lint format benchmark clean chromium serve benchmark-serving tools benchmark-cosmos smoke-dev benchmark-selection
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,11 @@ test: install tools chromium postgres
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
+UI_PORT ?= 3000
 ui: install
 	mkdir -p $(DAGSTER_HOME)
 	test -f $(DAGSTER_HOME)/dagster.yaml || cp recsys_assets/instance/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(UI_PORT)
 
 lint: install
 	$(BIN)/ruff check .
@@ -54,6 +55,17 @@ demo-drift: install
 postgres:
 	command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		($(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y postgresql)
+
+demo-online: install
+	$(BIN)/recsys demo-online
+
+# The Evidently UI on the monitoring workspace (project `recsys`: drift, skew, online snapshots and the dashboard).
+# DO_NOT_TRACK: no usage telemetry leaves the machine.
+MONITOR_UI_PORT ?= 8001
+monitor-ui: install
+	mkdir -p "$${RECSYS_EVIDENTLY_WORKSPACE:-$(RECSYS_HOME)/evidently}"
+	DO_NOT_TRACK=1 $(BIN)/evidently ui --workspace "$${RECSYS_EVIDENTLY_WORKSPACE:-$(RECSYS_HOME)/evidently}" \
+		--host 127.0.0.1 --port $(MONITOR_UI_PORT)
 
 # The review-page test drives Debian's chromium (through playwright's bundled driver; never `playwright install`).
 chromium:

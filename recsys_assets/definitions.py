@@ -6,14 +6,14 @@ from .assets import ALL_ASSETS
 from .checks import ALL_CHECKS
 from .jobs import ALL_JOBS
 from .resources import resources_for
-from .schedules import daily_ingest
+from .schedules import daily_ingest, daily_online_metrics
 from .sensors import ALL_SENSORS
 
 defs = Definitions(
     assets=ALL_ASSETS,
     asset_checks=ALL_CHECKS,
     jobs=ALL_JOBS,
-    schedules=[daily_ingest],
+    schedules=[daily_ingest, daily_online_metrics],
     sensors=ALL_SENSORS,
     resources=resources_for(),
 )

@@ -1,4 +1,5 @@
-"""Jobs: ingest days of orders, retrain and republish from what is ingested, promote a dev version to prod."""
+"""Jobs: ingest days of orders, retrain and republish from what is ingested, promote a dev version to prod, and
+measure the online metrics of a serving day."""
 
 from dagster import (
     AssetSelection,
@@ -53,6 +54,15 @@ retrain_job = define_asset_job(
 )
 
 
+online_job = define_asset_job(
+    "online_job",
+    selection=AssetSelection.keys("online_metrics"),
+    partitions_def=daily_partitions,
+    description="What customers bought after one day's servings, model against the control group (+ its check).",
+    executor_def=in_process_executor,
+)
+
+
 class PromoteConfig(Config):
     version: str = Field(description="The dev version to make live in prod (see published_recommendations).")
     keep_versions: int = Field(3, description="Versions kept in the prod store (the live one included).")
@@ -60,7 +70,8 @@ class PromoteConfig(Config):
 
 @op
 def promote_recommendations(context: OpExecutionContext, config: PromoteConfig, store: StoreResource) -> Output[dict]:
-    """Copy `version` from the dev store to the prod store and switch the prod pointer to it."""
+    """Copy `version` from the dev store to the prod store as it is (documents and explanations) and switch the
+    prod pointer to it."""
     if not hasattr(store, "store_for") or getattr(store, "deployment", None) != "prod":
         raise Failure(
             f"promote_job copies dev to prod and runs in the prod deployment only "
@@ -78,6 +89,8 @@ def promote_recommendations(context: OpExecutionContext, config: PromoteConfig, 
             "store": done.target,
             "target": "prod",
             "customers": done.customers,
+            "rows": done.rows,
+            "copied": done.copied,
             "versions_kept": MetadataValue.json([info.version for info in target.versions()]),
         },
     )
@@ -88,4 +101,4 @@ def promote_job():
     promote_recommendations()
 
 
-ALL_JOBS = [ingest_job, retrain_job, promote_job]
+ALL_JOBS = [ingest_job, retrain_job, promote_job, online_job]

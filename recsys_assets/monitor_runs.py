@@ -5,11 +5,16 @@ package and turns the outcome into asset metadata. Shared by the monitoring asse
 tick and a materialization from the UI give the same verdict on the same data.
 
 Definitions (kept simple on purpose):
-- live model: see `instance/live_model.py`;
+- live model: the model of the version the store serves (see `instance/live_model.py`), never a model the gate
+  refused;
 - reference: the source orders from `window_start` to `trained_until` — the data the live model learned from;
   its order features are computed once per model version and cached under <reports>/reference/;
 - current: the materialized `raw_orders` partitions after the day of `trained_until` (the newest
   `max_current_days` of them), read from the source database.
+
+Every verdict is also added to the Evidently workspace (project `recsys`, monitoring/workspace.py): the report
+snapshot and its figures, which the dashboard plots. A workspace that cannot be written (a remote `evidently ui`
+that is down) costs the snapshot, not the verdict: the error is in the metadata and the log.
 """
 
 import datetime as dt
@@ -36,7 +41,7 @@ from monitoring.reports import ReportFiles, write_report
 from .core.stores.files import write_atomically
 from .core.stores.serving_log import read_entries
 from .core.stores.source_db import SourceDatabase
-from .instance.live_model import NO_MODEL_YET, LiveModel, live_model, new_partitions
+from .instance.live_model import LiveModel, NoLiveModel, live_model, new_partitions
 from .resources.monitoring import MonitoringResource
 
 logger = logging.getLogger(__name__)
@@ -56,6 +61,7 @@ class CheckOutcome:
     result: DriftResult | None = None
     files: ReportFiles | None = None
     skipped: str | None = None
+    workspace: dict = field(default_factory=dict)  # the Evidently snapshot ids and URL, or the error
 
     @property
     def drifted(self) -> bool:
@@ -104,13 +110,23 @@ def read_partitions(database: SourceDatabase, partitions: list[str]) -> pd.DataF
     return orders[orders["order_ts"].dt.strftime("%Y-%m-%d").isin(set(partitions))]
 
 
-def run_data_drift(instance: DagsterInstance, database: SourceDatabase, monitoring: MonitoringResource) -> CheckOutcome:
-    """Data drift of the new raw_orders partitions against the live model's training data."""
+def live_or_skipped(check: str, instance: DagsterInstance, store) -> LiveModel | CheckOutcome:
+    """The model `store` serves, or the check's outcome saying why there is none to judge."""
+    try:
+        return live_model(instance, store)
+    except NoLiveModel as error:
+        return CheckOutcome(check, None, skipped=str(error))
+
+
+def run_data_drift(
+    instance: DagsterInstance, database: SourceDatabase, store, monitoring: MonitoringResource
+) -> CheckOutcome:
+    """Data drift of the new raw_orders partitions against the training data of the model `store` serves."""
     from monitoring.drift import run_drift_check
 
-    model = live_model(instance)
-    if model is None:
-        return CheckOutcome(DRIFT_CHECK, None, skipped=NO_MODEL_YET)
+    model = live_or_skipped(DRIFT_CHECK, instance, store)
+    if isinstance(model, CheckOutcome):
+        return model
     partitions = new_partitions(instance, model)[-monitoring.max_current_days :]
     outcome = CheckOutcome(DRIFT_CHECK, model, evaluated=partitions)
     if not partitions:
@@ -135,9 +151,7 @@ def run_data_drift(instance: DagsterInstance, database: SourceDatabase, monitori
             "current_partitions": [partitions[0], partitions[-1]],
         }
     )
-    outcome.result = result
-    outcome.files = write_report(monitoring.reports_folder(), DRIFT_CHECK, result.as_dict(), snapshot)
-    return outcome
+    return record(outcome, monitoring, result, snapshot)
 
 
 def log_window(log_dir: str, days: int) -> tuple[list[str], int]:
@@ -148,14 +162,14 @@ def log_window(log_dir: str, days: int) -> tuple[list[str], int]:
 
 
 def run_serving_skew(
-    instance: DagsterInstance, database: SourceDatabase, monitoring: MonitoringResource
+    instance: DagsterInstance, database: SourceDatabase, store, monitoring: MonitoringResource
 ) -> CheckOutcome:
-    """Skew of the serving log's newest days against the live model's training data."""
+    """Skew of the serving log's newest days against the training data of the model `store` serves."""
     from monitoring.skew import check_skew
 
-    model = live_model(instance)
-    if model is None:
-        return CheckOutcome(SKEW_CHECK, None, skipped=NO_MODEL_YET)
+    model = live_or_skipped(SKEW_CHECK, instance, store)
+    if isinstance(model, CheckOutcome):
+        return model
     days, _ = log_window(monitoring.log_folder(), monitoring.skew_window_days)
     outcome = CheckOutcome(SKEW_CHECK, model, evaluated=days)
     if not days:
@@ -171,9 +185,7 @@ def run_serving_skew(
     reference, profile = reference_data(database, model, products, customers, monitoring.reports_folder())
     result, snapshot = check_skew(log, reference, profile, products, customers, monitoring.skew_thresholds())
     result.extra.update({"model_version": model.version, "log_days": [days[0], days[-1]]})
-    outcome.result = result
-    outcome.files = write_report(monitoring.reports_folder(), SKEW_CHECK, result.as_dict(), snapshot)
-    return outcome
+    return record(outcome, monitoring, result, snapshot)
 
 
 def run_prediction_drift(
@@ -182,11 +194,13 @@ def run_prediction_drift(
     """Drift of what is recommended between the live and the previously published version of the store."""
     from monitoring.prediction_drift import check_prediction_drift
 
-    model = live_model(instance)
-    live = store.live_version()
+    model = live_or_skipped(PREDICTION_CHECK, instance, store)
+    if isinstance(model, CheckOutcome):
+        return model
+    live = model.store_version
     older = [info.version for info in store.versions() if info.version != live]
     outcome = CheckOutcome(PREDICTION_CHECK, model, evaluated=[v for v in (older[:1] + [live]) if v])
-    if live is None or not older or model is None:
+    if not older:
         outcome.skipped = f"{store.describe()} holds no two published versions to compare (live: {live})"
         return outcome
     products, customers = _master(database)
@@ -199,8 +213,45 @@ def run_prediction_drift(
         monitoring.drift_thresholds(),
     )
     result.extra.update({"previous_version": older[0], "live_version": live})
+    return record(outcome, monitoring, result, snapshot)
+
+
+def add_to_workspace(
+    monitoring: MonitoringResource,
+    check: str,
+    figures: dict,
+    metadata: dict,
+    snapshot=None,
+    timestamp: dt.datetime | None = None,
+) -> dict:
+    """Add a check run to the Evidently workspace; returns its ids and UI link, or {"error": ...}."""
+    from monitoring.workspace import add_check_run, snapshot_url
+
+    _, _, ui_url = monitoring.workspace_settings()
+    try:
+        ids = add_check_run(monitoring.workspace(), check, figures, metadata, snapshot, timestamp)
+    except Exception as error:  # the verdict stands without its snapshot
+        logger.warning("adding the %s run to the Evidently workspace failed: %s", check, error)
+        return {"error": f"{type(error).__name__}: {error}"[:500]}
+    shown = ids["report_id"] or ids["figures_id"]
+    return {**ids, "url": snapshot_url(ui_url, ids["project_id"], shown)}
+
+
+def check_figures(result: DriftResult) -> dict:
+    """What the dashboard plots of a check: the drifted share, every feature's score, numeric extras."""
+    extras = {k: v for k, v in result.extra.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    return {"drifted_share": result.drifted_share, **{f"score_{f.feature}": f.score for f in result.features}, **extras}
+
+
+def record(outcome: CheckOutcome, monitoring: MonitoringResource, result: DriftResult, snapshot) -> CheckOutcome:
+    """The verdict into the Evidently workspace, then into the report files (their JSON names the snapshot)."""
+    metadata = {"model_version": outcome.model.version if outcome.model else None, "drifted": result.drifted}
+    if outcome.model is not None:
+        metadata["store_version"] = outcome.model.store_version
+    outcome.workspace = add_to_workspace(monitoring, outcome.check, check_figures(result), metadata, snapshot)
+    result.extra["evidently"] = outcome.workspace
     outcome.result = result
-    outcome.files = write_report(monitoring.reports_folder(), PREDICTION_CHECK, result.as_dict(), snapshot)
+    outcome.files = write_report(monitoring.reports_folder(), outcome.check, result.as_dict(), snapshot)
     return outcome
 
 
@@ -225,9 +276,20 @@ def outcome_metadata(outcome: CheckOutcome) -> dict:
         "report": MetadataValue.path(str(outcome.files.html)),
         "report_url": MetadataValue.url(outcome.files.url()),
         "summary_json": MetadataValue.path(str(outcome.files.json)),
+        **workspace_metadata(outcome.workspace),
         "summary": MetadataValue.md(result.markdown()),
         **{f"score_{f.feature}": float(round(f.score, 6)) for f in result.features},
     }
+
+
+def workspace_metadata(workspace: dict) -> dict:
+    """Links to the run's snapshot in the Evidently UI (or why there is none)."""
+    if "url" in workspace:
+        return {
+            "evidently_snapshot": MetadataValue.url(workspace["url"]),
+            "evidently_snapshot_id": workspace["url"].rsplit("/", 1)[-1],
+        }
+    return {"evidently_error": workspace["error"]} if "error" in workspace else {}
 
 
 def outcome_summary(outcome: CheckOutcome) -> dict:

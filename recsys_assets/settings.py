@@ -65,9 +65,43 @@ def serving_log_dir() -> Path:
     return Path(os.environ.get("RECSYS_SERVING_LOG_DIR") or recsys_home() / "serving_log").resolve()
 
 
+# <monitoring dir>/online/<day>.json: the online_metrics figures of each day, shown by the API's /metrics
+ONLINE_FOLDER = "online"
+
+
 def monitoring_dir() -> Path:
     """Where drift and skew reports are written: <dir>/<check>/<timestamp>.html and .json."""
     return Path(os.environ.get("RECSYS_MONITORING_DIR") or recsys_home() / "monitoring").resolve()
+
+
+def control_share() -> float:
+    """Share of customers served the popularity list as a control group (RECSYS_CONTROL_SHARE, 0 to 0.5)."""
+    text = os.environ.get("RECSYS_CONTROL_SHARE", "").strip() or "0.05"
+    try:
+        return float(text)
+    except ValueError as error:
+        raise DeploymentError(f"RECSYS_CONTROL_SHARE must be a number between 0 and 0.5, got {text!r}") from error
+
+
+def control_salt() -> str:
+    """Salt of the control-group assignment (RECSYS_CONTROL_SALT); a new salt draws a new group."""
+    return os.environ.get("RECSYS_CONTROL_SALT", "").strip() or "recsys-control-1"
+
+
+def evidently_workspace_dir() -> Path:
+    """The folder Evidently workspace (RECSYS_EVIDENTLY_WORKSPACE, default RECSYS_HOME/evidently)."""
+    return Path(os.environ.get("RECSYS_EVIDENTLY_WORKSPACE") or recsys_home() / "evidently").resolve()
+
+
+def evidently_url() -> str:
+    """A remote `evidently ui` service used as the workspace instead of the folder (RECSYS_EVIDENTLY_URL)."""
+    return os.environ.get("RECSYS_EVIDENTLY_URL", "").strip().rstrip("/")
+
+
+def evidently_ui_url(remote: str = "") -> str:
+    """Where people open the Evidently UI (RECSYS_EVIDENTLY_UI_URL; default the remote service, else the address
+    `make monitor-ui` serves on)."""
+    return (os.environ.get("RECSYS_EVIDENTLY_UI_URL", "").strip() or remote or "http://127.0.0.1:8001").rstrip("/")
 
 
 def model_registry_dir(deployment: str) -> Path:

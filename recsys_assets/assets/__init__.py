@@ -1,7 +1,7 @@
 """Software-defined assets, one module per UI group: source, preparation, modeling, publishing, monitoring."""
 
 from .modeling import als_model, model_metrics, train_test_split
-from .monitoring import drift_report, prediction_drift_report, skew_report
+from .monitoring import drift_report, online_metrics, prediction_drift_report, skew_report
 from .preparation import interactions
 from .publishing import published_recommendations, recommendations
 from .source import customers, products, raw_orders
@@ -19,4 +19,5 @@ ALL_ASSETS = [
     drift_report,
     skew_report,
     prediction_drift_report,
+    online_metrics,
 ]

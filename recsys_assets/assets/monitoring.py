@@ -1,18 +1,37 @@
-"""Monitoring assets: data drift, training/serving skew and prediction drift reports (Evidently HTML + JSON).
+"""Monitoring assets: data drift, training/serving skew and prediction drift reports (Evidently HTML + JSON), and
+the online metrics (what customers bought after being served; model against the control group).
 
 Each materialization runs the same check the sensors run (`recsys_assets/monitor_runs.py`) and links the
-HTML report in its metadata. They are not part of `retrain_job`: they judge the live model, not a new one.
+HTML report in its metadata. They are not part of `retrain_job`: they judge the live model (the one the store
+serves), not a new one.
 """
 
-from dagster import AssetExecutionContext, AssetKey, Output, asset
+import datetime as dt
+
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    AssetKey,
+    Config,
+    Output,
+    TimeWindowPartitionMapping,
+    asset,
+)
+from pydantic import Field
+
+from monitoring.online import OnlineSettings
 
 from ..monitor_runs import (
+    add_to_workspace,
     outcome_metadata,
     outcome_summary,
     run_data_drift,
     run_prediction_drift,
     run_serving_skew,
+    workspace_metadata,
 )
+from ..online_runs import online_metadata, run_online_metrics, write_day_file
+from ..partitions import daily_partitions
 from ..resources.monitoring import MonitoringResource
 from ..resources.source import SourceDatabaseResource
 from ..resources.stores import StoreResource
@@ -31,18 +50,24 @@ def _output(context: AssetExecutionContext, outcome) -> Output[dict]:
 
 @asset(group_name="monitoring", deps=[AssetKey("als_model"), AssetKey("raw_orders")], code_version="1")
 def drift_report(
-    context: AssetExecutionContext, source: SourceDatabaseResource, monitoring: MonitoringResource
+    context: AssetExecutionContext,
+    source: SourceDatabaseResource,
+    store: StoreResource,
+    monitoring: MonitoringResource,
 ) -> Output[dict]:
     """Data drift of the raw_orders partitions newer than the live model against its training data."""
-    return _output(context, run_data_drift(context.instance, source.database(), monitoring))
+    return _output(context, run_data_drift(context.instance, source.database(), store.served_store(), monitoring))
 
 
 @asset(group_name="monitoring", deps=[AssetKey("als_model")], code_version="1")
 def skew_report(
-    context: AssetExecutionContext, source: SourceDatabaseResource, monitoring: MonitoringResource
+    context: AssetExecutionContext,
+    source: SourceDatabaseResource,
+    store: StoreResource,
+    monitoring: MonitoringResource,
 ) -> Output[dict]:
     """Training/serving skew: cold starts, inactive items served, who asks versus who the model learned from."""
-    return _output(context, run_serving_skew(context.instance, source.database(), monitoring))
+    return _output(context, run_serving_skew(context.instance, source.database(), store.served_store(), monitoring))
 
 
 @asset(group_name="monitoring", deps=[AssetKey("published_recommendations")], code_version="1")
@@ -53,4 +78,53 @@ def prediction_drift_report(
     monitoring: MonitoringResource,
 ) -> Output[dict]:
     """Drift of the recommended categories and item popularity between the live and the previous version."""
-    return _output(context, run_prediction_drift(context.instance, source.database(), store.store(), monitoring))
+    return _output(context, run_prediction_drift(context.instance, source.database(), store.served_store(), monitoring))
+
+
+class OnlineMetricsConfig(Config):
+    attribution_days: int = Field(14, description="Orders up to N days after a serving are attributed to it.")
+    alert_period_days: int = Field(28, description="Days pooled for the model-vs-control verdict and its alert.")
+    min_exposures: int = Field(200, description="Exposures each arm needs in the period before a verdict.")
+    min_lift: float = Field(0.0, description="The model is 'not better' when its lift over control is at most this.")
+    confidence: float = Field(0.95, description="Level of the confidence intervals.")
+
+
+@asset(
+    group_name="monitoring",
+    partitions_def=daily_partitions,
+    # a day's servings are judged by the orders of that day and the attribution window after it
+    deps=[
+        AssetDep(
+            "raw_orders",
+            partition_mapping=TimeWindowPartitionMapping(
+                start_offset=0, end_offset=14, allow_nonexistent_upstream_partitions=True
+            ),
+        )
+    ],
+    code_version="1",
+)
+def online_metrics(
+    context: AssetExecutionContext,
+    config: OnlineMetricsConfig,
+    source: SourceDatabaseResource,
+    monitoring: MonitoringResource,
+) -> Output[dict]:
+    """What customers bought after being served (serving log joined with later orders), per model version, store
+    version and source; the lift of the model over the control group, for the day and the alert period."""
+    settings = OnlineSettings(config.attribution_days, config.confidence, config.min_exposures, config.min_lift)
+    day = context.partition_key
+    result = run_online_metrics(
+        context.instance, source.database(), monitoring.log_folder(), day, settings, config.alert_period_days
+    )
+    day_file = write_day_file(monitoring.reports_folder(), result)
+    metadata = online_metadata(result, day_file)
+    figures = {k: v for k, v in metadata.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    noon = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(12))  # the figures describe the serving day
+    workspace = add_to_workspace(
+        monitoring, "online_metrics", figures, {"day": day, "verdict": result.period_lift.verdict}, None, noon
+    )
+    context.log.info(
+        f"online_metrics {day}: {result.servings} servings; period {result.period[0]}..{day}: "
+        f"{result.period_lift.verdict} ({result.period_lift.reason})"
+    )
+    return Output(result.summary(), metadata={**metadata, **workspace_metadata(workspace)})

@@ -1,12 +1,14 @@
 """Top-K lists for every customer, and their publication to the recommendation store."""
 
 import hashlib
+import time
 
 import pandas as pd
 from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 from pydantic import Field
 
 from ..core.modeling.artifact import ModelArtifact
+from ..core.modeling.explain import ExplainSettings, explain_lists
 from ..core.modeling.training import as_popularity, inactive_item_indices, recommend_for_customers
 from ..resources.stores import StoreResource
 from ..tags import TARGET_TAG
@@ -15,6 +17,9 @@ from ..tags import TARGET_TAG
 class RecommendationsConfig(Config):
     k: int = Field(10, description="Products per customer.")
     exclude_purchased: bool = Field(True, description="Leave out products the customer already bought.")
+    explain: bool = Field(True, description="Explain every item: the bought products behind it, or why popular.")
+    explain_top: int = Field(3, description="Bought products named per item at most.")
+    segment_top: int = Field(50, description="'Popular in your segment': among the segment's N most bought.")
 
 
 @asset(group_name="publishing", code_version="1")
@@ -29,7 +34,8 @@ def recommendations(
     """Top-K active products per customer of the master data from the selected model; customers the model never
     saw get popularity. When the model showed no lead over popularity beyond noise on the hold-out
     (`model_metrics`), the popularity lists are published instead (`source` = ``popularity``): popularity is a
-    valid model, and a shop is never left without lists."""
+    valid model, and a shop is never left without lists. Each item carries its explanation (`reason`, and
+    `because`: the bought products behind it, see core/modeling/explain.py)."""
     model = als_model.serving
     popularity_instead = bool(model_metrics.get("publish_popularity")) and model.config.model != "popularity"
     if popularity_instead:
@@ -38,6 +44,12 @@ def recommendations(
     lists = recommend_for_customers(
         model, customers["customer_id"], config.k, config.exclude_purchased, inactive_item_indices(model, products)
     )
+    started = time.perf_counter()
+    if config.explain:
+        lists = explain_lists(model, lists, customers, ExplainSettings(config.explain_top, config.segment_top))
+    else:
+        lists["reason"], lists["because"] = None, "[]"
+    explain_seconds = time.perf_counter() - started
     lists["model_version"] = als_model.version
     per_customer = lists.groupby("customer_id").size()
     cold = lists.loc[lists["source"] == "popularity_fallback", "customer_id"].nunique()
@@ -55,6 +67,8 @@ def recommendations(
             "model": model.config.label,
             "published_popularity": MetadataValue.bool(model.config.model == "popularity"),
             "why": model_metrics.get("verdict", ""),
+            "explain_seconds": round(explain_seconds, 3),
+            **{f"reason_{r}": int(n) for r, n in lists["reason"].value_counts().items()},
             "preview": MetadataValue.md(preview),
         },
     )

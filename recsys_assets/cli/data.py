@@ -10,6 +10,20 @@ from pathlib import Path
 from .output import QUIET_LOGS, print_metrics, step
 
 DEMO_SCALE = {"customers": 3_000, "products": 4_000, "days": 90, "lines_per_day": 1_500}
+# RECSYS_DEMO_SCALE=small: the demos on a quarter of the customers and half the days (a quick look, CI)
+SMALL_DEMO_SCALE = {"customers": 800, "products": 600, "days": 45, "lines_per_day": 500}
+
+
+def demo_scale() -> dict:
+    """The demos' data size: DEMO_SCALE, or SMALL_DEMO_SCALE with RECSYS_DEMO_SCALE=small."""
+    import os
+
+    choice = os.environ.get("RECSYS_DEMO_SCALE", "").strip().lower() or "default"
+    if choice not in ("default", "small"):
+        raise ValueError(f"RECSYS_DEMO_SCALE must be 'small' or unset, got {choice!r}")
+    return SMALL_DEMO_SCALE if choice == "small" else DEMO_SCALE
+
+
 DRIFT_KINDS = ["segment_mix", "category_surge", "price_shift"]
 
 

@@ -2,7 +2,9 @@
 
 `recsys demo-drift`:
 1. generate orders whose world changes from `--drift-start` (default: 14 days before the last order day);
-2. materialize the graph on the days before the drift (the live model learns the old world);
+2. materialize the graph on the days before the drift (the live model learns the old world); raw_orders an earlier
+   run (`recsys demo`) left belong to the replaced data: their records and the values outside those days are
+   removed first;
 3. ingest the drifted days (raw_orders only, as the daily schedule would);
 4. evaluate `drift_sensor` against the persistent instance; record its report as a `drift_report`
    materialization;
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data import DEMO_SCALE, DRIFT_KINDS, cmd_generate, cmd_materialize, parse_date
+from .data import DRIFT_KINDS, cmd_generate, cmd_materialize, demo_scale, parse_date
 from .output import QUIET_LOGS, step
 
 
@@ -28,7 +30,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from ..settings import dagster_home, recsys_home
 
     args.end_date, args.drift_start, args.drift_kind, args.url = None, None, "category_surge", None
-    for key, value in DEMO_SCALE.items():
+    for key, value in demo_scale().items():
         setattr(args, key, value)
     args.seed, args.bad_data_rate = 7, 0.001
     if cmd_generate(args) != 0:
@@ -48,17 +50,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def generate_then_train(args: argparse.Namespace, first: str, last: str, why: str):
+    """Generate the demo's data (`args`), then train and publish on [first, last] only (see `retrain_before`).
+
+    Returns (instance, resources, the graph run, the training step's start time), or None when a step failed.
+    """
+    from ..resources import resources_for
+    from .local_run import persistent_instance, retrain_before
+
+    if cmd_generate(args) != 0:
+        return None
+    resources, instance = resources_for(), persistent_instance()
+    started = step(f"training and publishing on {first} to {last} {why}")
+    run = retrain_before(instance, resources, first, last, QUIET_LOGS)
+    if not run.downstream or not run.downstream.success:
+        print("    the training run failed; see `make ui`")
+        return None
+    return instance, resources, run, started
+
+
 def cmd_demo_drift(args: argparse.Namespace) -> int:
     """Inject drift, let drift_sensor see it, run the retraining it requests (steps in the module docstring)."""
     from dagster import SensorResult, build_sensor_context, materialize
 
     from ..assets import ALL_ASSETS
     from ..assets.monitoring import prediction_drift_report
-    from ..jobs import INGEST_SELECTION, RETRAIN_SELECTION
-    from ..resources import resources_for
+    from ..jobs import RETRAIN_SELECTION
     from ..sensors.monitoring import drift_sensor
-    from ..tags import RANGE_END_TAG, RANGE_START_TAG, REPORT_TAG
-    from .local_run import materialize_graph, persistent_instance
+    from ..tags import REPORT_TAG
+    from .local_run import ingest_range
 
     end = args.end_date or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
     drift_start = args.drift_start or end - dt.timedelta(days=13)
@@ -66,28 +86,18 @@ def cmd_demo_drift(args: argparse.Namespace) -> int:
     if not first < drift_start <= end:
         raise ValueError(f"--drift-start {drift_start} must lie after the first order day {first} and by {end}")
     args.end_date, args.drift_start, args.url, args.bad_data_rate = end, drift_start, None, 0.0
-    if cmd_generate(args) != 0:
-        return 1
-
-    resources = resources_for()
-    instance = persistent_instance()
     before = (drift_start - dt.timedelta(days=1)).isoformat()
-    started = step(f"training the live model on {first} to {before} (before the {args.drift_kind} drift)")
-    run = materialize_graph(first.isoformat(), before, run_config=QUIET_LOGS, instance=instance, resources=resources)
+    trained = generate_then_train(args, first.isoformat(), before, f"(before the {args.drift_kind} drift)")
+    if trained is None:
+        return 1
+    instance, resources, run, started = trained
     model = run.downstream.output_for_node("als_model")
     print(
         f"    model {model.version} trained until {model.serving.trained_until} in {time.perf_counter() - started:.1f}s"
     )
 
     started = step(f"ingesting the drifted days {drift_start} to {end} (raw_orders only)")
-    materialize(
-        ALL_ASSETS,
-        selection=INGEST_SELECTION,
-        instance=instance,
-        resources=resources,
-        tags={RANGE_START_TAG: drift_start.isoformat(), RANGE_END_TAG: end.isoformat()},
-        run_config={"loggers": QUIET_LOGS["loggers"]},
-    )
+    ingest_range(instance, resources, drift_start.isoformat(), end.isoformat(), {"loggers": QUIET_LOGS["loggers"]})
     print(f"    done in {time.perf_counter() - started:.1f}s")
 
     started = step("evaluating drift_sensor")
@@ -99,6 +109,7 @@ def cmd_demo_drift(args: argparse.Namespace) -> int:
         return 1
     for event in result.asset_events:
         instance.report_runless_asset_event(event)
+    snapshot = result.asset_events[0].metadata.get("evidently_snapshot")
     [request] = result.run_requests
     report = request.tags[REPORT_TAG]
     summary = json.loads(Path(report).with_suffix(".json").read_text(encoding="utf-8"))
@@ -142,10 +153,12 @@ def cmd_demo_drift(args: argparse.Namespace) -> int:
     print(f"""
     drift report (HTML):   {report}
     drift summary (JSON):  {Path(report).with_suffix(".json")}
+    Evidently snapshot:    {snapshot.value if snapshot else "not stored (see the drift_report metadata)"}
     drifted features:      {", ".join(summary["drifted_features"])}
     reference window:      {summary["reference_window"][0]} to {summary["reference_window"][1]}
     current partitions:    {summary["current_partitions"][0]} to {summary["current_partitions"][1]}
-    Open `make ui` to see the drift_report materialization and the retraining run's tags.""")
+    Open `make ui` to see the drift_report materialization and the retraining run's tags, and
+    `make monitor-ui` for the Evidently workspace (project recsys: the snapshot and the dashboard).""")
     return 0 if pd.Timestamp(new_model.serving.trained_until) >= pd.Timestamp(end) else 1
 
 
@@ -155,7 +168,7 @@ def add_commands(commands) -> None:
     demo.set_defaults(func=cmd_demo)
 
     drift = commands.add_parser("demo-drift", help="inject drift, let drift_sensor fire, run the retraining")
-    for key, value in DEMO_SCALE.items():
+    for key, value in demo_scale().items():
         drift.add_argument(f"--{key.replace('_', '-')}", type=int, default=value)
     drift.add_argument("--seed", type=int, default=7)
     drift.add_argument("--end-date", type=parse_date, default=None, help="last order day (default yesterday)")

@@ -4,6 +4,9 @@
 `max_requests` requests, cycling through the given customer ids, and reports throughput, latency percentiles and
 failed requests (transport errors and any status other than 200). `functional_check` asks for a known customer
 and compares the answer with the list the store holds (the seed system's smoke test).
+
+Every request carries `X-Recsys-Traffic: load-test` (the functional check: `probe`): the server logs it apart from
+the shop's traffic, so a load test never shows up in the skew monitor or the online metrics.
 """
 
 from __future__ import annotations
@@ -16,7 +19,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
+from ..core.stores.serving_log import TRAFFIC_HEADER
 from ..serving.auth import API_KEY_HEADER
+
+LOAD_TEST_TRAFFIC = "load-test"
+PROBE_TRAFFIC = "probe"
 
 
 class NotLoopbackError(ValueError):
@@ -200,7 +207,7 @@ def run_load_test(
         raise ValueError("duration, concurrency and max_requests must be positive")
     query = f"?k={k}" + (f"&target={quote(target)}" if target else "")
     paths = [f"/recommendations/{quote(c, safe='')}{query}" for c in customer_ids]
-    headers = {API_KEY_HEADER: api_key} if api_key else {}
+    headers = {TRAFFIC_HEADER: LOAD_TEST_TRAFFIC} | ({API_KEY_HEADER: api_key} if api_key else {})
     return _run(_load(base, paths, headers, duration, concurrency, max_requests))
 
 
@@ -226,11 +233,15 @@ def functional_check(
 
     base = check_loopback(url)
     params = {"k": len(expected_products)} | ({"target": target} if target else {})
-    headers = {API_KEY_HEADER: api_key} if api_key else {}
-    response = httpx.get(f"{base}/recommendations/{quote(customer_id, safe='')}", params=params, headers=headers)
+    headers = {TRAFFIC_HEADER: PROBE_TRAFFIC} | ({API_KEY_HEADER: api_key} if api_key else {})
+    path = f"{base}/recommendations/{quote(customer_id, safe='')}"
+    response = httpx.get(path, params=params, headers=headers)
     if response.status_code != 200:
         return [f"GET /recommendations/{customer_id} answered {response.status_code}: {response.text[:300]}"]
     body = response.json()
+    if body.get("group") == "control":  # served the popularity list on purpose: check the stored list by version
+        version = {"version": body["store_version"]}
+        body = {**httpx.get(path, params=params | version, headers=headers).json(), "store_version": version["version"]}
     problems = []
     served = [item["product_id"] for item in body["items"]]
     if served != expected_products:

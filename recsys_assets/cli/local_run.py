@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from dagster import DagsterInstance, ExecuteInProcessResult, materialize
+from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult, materialize
 
 from ..assets import ALL_ASSETS
 from ..checks import ALL_CHECKS
@@ -120,3 +120,52 @@ def materialize_graph(
             raise_on_error=raise_on_error,
         )
     return GraphRun(partitions=(start, end), ingest=ingest, downstream=downstream)
+
+
+def forget_partitions(instance: DagsterInstance, resources: dict, keys: list[str], asset: str = "raw_orders") -> int:
+    """Remove the stored values of `asset`'s partitions `keys` (local data folder) and the asset's materialization
+    records (all of them: Dagster's SQLite event log cannot wipe single partitions).
+
+    For a demo that replaces the whole source: values an earlier dataset left would otherwise be read as if they
+    came from the new one. The caller materializes the days it needs again. Returns how many values were removed.
+    """
+    base_dir = getattr(resources.get("io_manager"), "base_dir", None)
+    if base_dir is None:
+        raise ValueError(
+            f"removing {asset} partitions needs the local deployment's folder storage; this deployment stores asset "
+            "values elsewhere (run the demos with RECSYS_DEPLOYMENT=local)"
+        )
+    removed = 0
+    folder = Path(base_dir, *AssetKey(asset).path)
+    for key in keys:
+        for path in folder.glob(f"{key}*"):  # the value, whatever suffix its storage format adds
+            path.unlink()
+            removed += 1
+    instance.wipe_assets([AssetKey(asset)])
+    return removed
+
+
+def retrain_before(
+    instance: DagsterInstance, resources: dict, first: str, last: str, run_config: dict | None = None
+) -> GraphRun:
+    """For the demos, which replace the whole source first: forget the raw_orders an earlier run left (see
+    `forget_partitions`; values inside [first, last] are overwritten anyway), then materialize the graph on
+    [first, last] only, so the published model knows nothing after `last`."""
+    done = instance.get_materialized_partitions(AssetKey("raw_orders"))
+    if done:
+        stale = sorted(key for key in done if not first <= key <= last)
+        removed = forget_partitions(instance, resources, stale)
+        print(f"    forgot the raw_orders of an earlier run ({removed} values outside {first}..{last} removed)")
+    return materialize_graph(first, last, run_config=run_config, instance=instance, resources=resources)
+
+
+def ingest_range(instance: DagsterInstance, resources: dict, first: str, last: str, run_config: dict | None = None):
+    """Materialize raw_orders for [first, last] in one run (what the daily schedule does day by day)."""
+    return materialize(
+        ALL_ASSETS,
+        selection=INGEST_SELECTION,
+        instance=instance,
+        resources=resources,
+        tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
+        run_config=run_config,
+    )

@@ -1,4 +1,5 @@
-"""`recsys trigger` (start runs through the Dagster webserver's GraphQL API) and `recsys models` (the registry)."""
+"""`recsys trigger` (start runs through the Dagster webserver's GraphQL API), `recsys models` (the registry) and
+`recsys promote` (a dev version made live in prod, through `promote_job`)."""
 
 from __future__ import annotations
 
@@ -64,23 +65,60 @@ def cmd_trigger(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    from monitoring.online import per_model_version
+
     from ..core.lifecycle.model_history import format_table
     from ..instance.model_versions import model_versions
+    from ..instance.online_history import online_days
     from .local_run import persistent_instance
+    from .output import format_online
 
-    versions = model_versions(persistent_instance(), limit=args.limit)
+    instance = persistent_instance()
+    versions = model_versions(instance, limit=args.limit)
+    online = per_model_version(online_days(instance))
     if args.json:
-        print(json.dumps([vars(version) for version in versions], indent=2, default=str))
+        by_version = {figures["model_version"]: figures for figures in online}
+        listed = [{**vars(v), "online": by_version.get(v.version)} for v in versions]
+        print(json.dumps(listed, indent=2, default=str))
         return 0
     if not versions:
         print("no als_model materialization in this Dagster instance yet (run `recsys materialize`)")
         return 0
     print(format_table(versions))
+    print("\nonline (serving log joined with later orders; materialize online_metrics, see README):")
+    print(format_online(online) if online else "    no online_metrics materialization yet")
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    """Run `promote_job` in this process against the persistent instance (the run is recorded like any other)."""
+    from ..jobs import promote_job
+    from ..resources import resources_for
+    from ..settings import current_deployment
+    from .local_run import persistent_instance
+
+    if current_deployment() != "prod":
+        raise ValueError("recsys promote copies a dev version to prod: run it with RECSYS_DEPLOYMENT=prod")
+    config = {"version": args.version, "keep_versions": args.keep_versions}
+    result = promote_job.execute_in_process(
+        run_config={"ops": {"promote_recommendations": {"config": config}}},
+        resources={"store": resources_for()["store"]},
+        instance=persistent_instance(),
+        tags={TRIGGER_TAG: "manual", REASON_TAG: f"recsys promote {args.version}"},
+        raise_on_error=False,
+    )
+    if not result.success:
+        failure = result.failure_data_for_node("promote_recommendations")
+        message = failure.error.message.strip() if failure and failure.error else "see the run's logs"
+        print(f"recsys promote: run {result.run_id} failed: {message}", file=sys.stderr)
+        return 1
+    done = result.output_for_node("promote_recommendations")
+    print(f"promoted {done['version']} to {done['store']} (was {done['previous']}); run {result.run_id}")
     return 0
 
 
 def add_commands(commands) -> None:
-    """Register `trigger` and `models` on the `recsys` sub-command parser."""
+    """Register `trigger`, `models` and `promote` on the `recsys` sub-command parser."""
     trigger = commands.add_parser(
         "trigger", help="start the pipeline (or one job) through a Dagster webserver's GraphQL API"
     )
@@ -105,3 +143,8 @@ def add_commands(commands) -> None:
     models.add_argument("--limit", type=int, default=20)
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
     models.set_defaults(func=cmd_models)
+
+    promote = commands.add_parser("promote", help="make a dev version live in prod, unchanged (RECSYS_DEPLOYMENT=prod)")
+    promote.add_argument("version", help="the dev store version (published_recommendations metadata `version`)")
+    promote.add_argument("--keep-versions", type=int, default=3, help="versions kept in prod (default %(default)s)")
+    promote.set_defaults(func=cmd_promote)

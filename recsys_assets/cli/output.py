@@ -37,3 +37,25 @@ def print_metrics(summary: dict) -> None:
         print(f"    => {summary['verdict']}")
     if summary.get("noise"):
         print(f"    !! {summary['noise']}")
+
+
+def _percent(value) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
+def format_online(figures: list[dict]) -> str:
+    """The online figures per model version: days, exposures, hit rate and precision@K, lift over control."""
+    header = ("model version", "days", "exposures", "hit rate", "precision@K", "control hit rate", "lift [95% CI]")
+    rows = []
+    for f in figures:
+        interval = f" [{f['lift_low']:+.1%}, {f['lift_high']:+.1%}]" if f["lift_low"] is not None else ""
+        lift = "-" if f["lift"] is None else f"{f['lift']:+.1%}{interval}"
+        rows.append(
+            (f["model_version"], f"{f['first_day']}..{f['last_day']}", f["exposures"], _percent(f["hit_rate"]),
+             _percent(f["precision_at_k"]), _percent(f["control_hit_rate"]), f"{lift} {f['verdict']}")
+        )  # fmt: skip
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        "    " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [header, *rows]
+    )

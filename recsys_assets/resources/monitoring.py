@@ -23,6 +23,15 @@ class MonitoringResource(ConfigurableResource):
     min_requests: int = Field(200, description="Fewer logged requests than this: too early to judge skew.")
     max_cold_start_share: float = Field(0.2, description="Largest acceptable share of cold-start requests.")
     max_inactive_item_share: float = Field(0.01, description="Largest acceptable share of inactive served items.")
+    evidently_workspace: str = Field(
+        "", description="Evidently workspace folder; empty: RECSYS_EVIDENTLY_WORKSPACE or RECSYS_HOME/evidently."
+    )
+    evidently_url: str = Field(
+        "", description="URL of a remote `evidently ui` used as the workspace instead (RECSYS_EVIDENTLY_URL)."
+    )
+    evidently_ui_url: str = Field(
+        "", description="Where the data team opens the Evidently UI, for links (RECSYS_EVIDENTLY_UI_URL)."
+    )
 
     def drift_thresholds(self) -> DriftThresholds:
         return DriftThresholds(
@@ -50,3 +59,20 @@ class MonitoringResource(ConfigurableResource):
         from ..settings import serving_log_dir
 
         return self.serving_log_dir or str(serving_log_dir())
+
+    def workspace_settings(self) -> tuple[str, str, str]:
+        """(folder, remote URL, UI URL for links) of the Evidently workspace."""
+        from ..settings import evidently_ui_url, evidently_url, evidently_workspace_dir
+
+        url = self.evidently_url or evidently_url()
+        folder = self.evidently_workspace or str(evidently_workspace_dir())
+        return folder, url, self.evidently_ui_url or evidently_ui_url(url)
+
+    def workspace(self):
+        """The Evidently workspace (remote when a URL is configured; its secret from RECSYS_EVIDENTLY_SECRET)."""
+        import os
+
+        from monitoring.workspace import open_workspace
+
+        folder, url, _ = self.workspace_settings()
+        return open_workspace(folder, url, os.environ.get("RECSYS_EVIDENTLY_SECRET") or None)

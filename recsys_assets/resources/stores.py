@@ -22,6 +22,10 @@ class StoreResource(ConfigurableResource):
     def target(self) -> str:
         return "local"
 
+    def served_store(self) -> RecommendationStore:
+        """The store this deployment's customers are served from (what the monitors judge)."""
+        return self.store()
+
 
 class LocalStoreResource(StoreResource):
     """The embedded SQLite recommendation store."""
@@ -76,3 +80,7 @@ class CosmosStoreResource(StoreResource):
 
     def store(self) -> CosmosRecommendationStore:
         return self.store_for(self.target())
+
+    def served_store(self) -> CosmosRecommendationStore:
+        """dev serves from the dev database, prod from the prod one, whoever launched the run or tick."""
+        return self.store_for(self.deployment)

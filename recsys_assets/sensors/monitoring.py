@@ -22,19 +22,23 @@ from dagster import (
     sensor,
 )
 
-from ..instance.live_model import NO_MODEL_YET, LiveModel, live_model, new_partitions
+from ..instance.live_model import LiveModel, NoLiveModel, live_model, new_partitions
 from ..jobs import retrain_job
 from ..monitor_runs import CheckOutcome, log_window, outcome_metadata, run_data_drift, run_serving_skew
 from ..resources.monitoring import MonitoringResource
 from ..resources.source import SourceDatabaseResource
+from ..resources.stores import StoreResource
 from ..tags import REASON_TAG, REPORT_TAG, TRIGGER_TAG
 
 SENSOR_INTERVAL_SECONDS = 3600
 
 
-def _model_and_cursor(context: SensorEvaluationContext) -> tuple[LiveModel | None, dict]:
-    """The live model (None: nothing to compare with yet) and the sensor's JSON cursor."""
-    model = live_model(context.instance)
+def _model_and_cursor(context: SensorEvaluationContext, store: StoreResource) -> tuple[LiveModel | str, dict]:
+    """The model the store serves (or why there is none to compare with) and the sensor's JSON cursor."""
+    try:
+        model: LiveModel | str = live_model(context.instance, store.served_store())
+    except NoLiveModel as error:
+        model = str(error)
     try:
         cursor = json.loads(context.cursor) if context.cursor else {}
     except json.JSONDecodeError:
@@ -65,18 +69,23 @@ def _result(outcome: CheckOutcome, asset: str, label: str, run_key: str, cursor:
     job=retrain_job,
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Data drift of new raw_orders partitions vs the live model's training data; retrains on drift.",
+    description="Data drift of new raw_orders partitions vs the served model's training data; retrains on drift.",
 )
-def drift_sensor(context: SensorEvaluationContext, source: SourceDatabaseResource, monitoring: MonitoringResource):
-    model, cursor = _model_and_cursor(context)
-    if model is None:
-        return SkipReason(NO_MODEL_YET)
+def drift_sensor(
+    context: SensorEvaluationContext,
+    source: SourceDatabaseResource,
+    store: StoreResource,
+    monitoring: MonitoringResource,
+):
+    model, cursor = _model_and_cursor(context, store)
+    if isinstance(model, str):
+        return SkipReason(model)
     partitions = new_partitions(context.instance, model)
     if not partitions:
         return SkipReason(f"no raw_orders partition after the training data of model {model.version}")
     if cursor.get("model_version") == model.version and partitions[-1] <= cursor.get("partition", ""):
         return SkipReason(f"raw_orders up to {cursor['partition']} already evaluated for model {model.version}")
-    outcome = run_data_drift(context.instance, source.database(), monitoring)
+    outcome = run_data_drift(context.instance, source.database(), store.served_store(), monitoring)
     if outcome.result is None:
         return SkipReason(outcome.skipped)
     newest = outcome.evaluated[-1]
@@ -93,19 +102,24 @@ def drift_sensor(context: SensorEvaluationContext, source: SourceDatabaseResourc
     job=retrain_job,
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Training/serving skew of the serving log vs the live model's training data; retrains on skew.",
+    description="Training/serving skew of the serving log vs the served model's training data; retrains on skew.",
 )
-def skew_sensor(context: SensorEvaluationContext, source: SourceDatabaseResource, monitoring: MonitoringResource):
-    model, cursor = _model_and_cursor(context)
-    if model is None:
-        return SkipReason(NO_MODEL_YET)
+def skew_sensor(
+    context: SensorEvaluationContext,
+    source: SourceDatabaseResource,
+    store: StoreResource,
+    monitoring: MonitoringResource,
+):
+    model, cursor = _model_and_cursor(context, store)
+    if isinstance(model, str):
+        return SkipReason(model)
     days, size = log_window(monitoring.log_folder(), monitoring.skew_window_days)
     if not days:
         return SkipReason(f"the serving log {monitoring.log_folder()} holds no day file")
     seen = (cursor.get("model_version"), cursor.get("day"), cursor.get("bytes"))
     if seen == (model.version, days[-1], size):
         return SkipReason(f"serving log up to {days[-1]} ({size} bytes) already evaluated for model {model.version}")
-    outcome = run_serving_skew(context.instance, source.database(), monitoring)
+    outcome = run_serving_skew(context.instance, source.database(), store.served_store(), monitoring)
     if outcome.result is None:
         return SkipReason(outcome.skipped)
     return _result(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import time
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -20,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..core.lifecycle.control_group import ControlGroup
 from ..core.stores.source_db import SourceDatabase
 from ..core.stores.store import RecommendationStore, StoreError
 from ..core.stores.store_reader import LiveRecommendations
@@ -48,12 +51,19 @@ def create_app(
     log_dir: str | Path | None,
     refresh_seconds: float = 10.0,
     allow_no_auth: bool = False,
+    control: ControlGroup | None = None,
+    clock: Callable[[], float] | None = None,
+    monitoring_dir: str | Path | None = None,
+    evidently: tuple[str, str] = ("", ""),
 ) -> FastAPI:
     """The API over `stores` (target name -> store; the first is the default target).
 
     `api_key` None is refused unless `allow_no_auth` (a deliberate, logged choice for local experiments).
     `log_dir` None disables the serving log (tests of other parts); `refresh_seconds` is how often each store's
-    live pointer is checked in the background.
+    live pointer is checked in the background. `control` is the control group (default: none); `clock` stamps
+    the serving log (default `time.time`; the online demo serves on simulated days); `monitoring_dir` holds the
+    monitors' summaries and the online_metrics figures (/reports, /metrics, /health); `evidently` is the remote
+    `evidently ui` URL ("" for none) and the URL people open it at.
     """
     if not stores:
         raise ValueError("create_app needs at least one store")
@@ -99,8 +109,22 @@ def create_app(
         version="1",
         description=f"Recommendations of the live model version. Send the API key in the `{API_KEY_HEADER}` header.",
         lifespan=lifespan,
+        docs_url=None,  # served below from the installed Swagger UI package: no CDN, works on an intranet
+        redoc_url=None,
     )
-    app.state.serving = ServingState(readers, catalog, writer, api_key, source, _page())
+    add_offline_docs(app)
+    app.state.serving = ServingState(
+        readers,
+        catalog,
+        writer,
+        api_key,
+        source,
+        _page(),
+        control or ControlGroup(),
+        clock or time.time,
+        Path(monitoring_dir) if monitoring_dir is not None else None,
+        *evidently,
+    )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException):
@@ -140,9 +164,45 @@ def create_app(
     return app
 
 
+DOCS_ASSETS = "/docs/assets"
+
+
+def add_offline_docs(app: FastAPI) -> None:
+    """`/docs`: Swagger UI with its JavaScript, CSS and icon served by this app from the `swagger-ui-bundle-v2`
+    package (FastAPI's default page loads them from a CDN, which a shop's intranet may not reach)."""
+    from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title=f"{app.title} - docs",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_ui_parameters={"validatorUrl": None},  # no badge from the public validator
+        )
+
+    @app.get("/docs/oauth2-redirect", include_in_schema=False)
+    async def docs_redirect():
+        return get_swagger_ui_oauth2_redirect_html()
+
+
 def app_from_environment(refresh_seconds: float = 10.0, allow_no_auth: bool = False) -> FastAPI:
     """The app of the configured deployment: its serving stores, source database and serving log folder."""
-    from ..settings import serving_log_dir
+    from ..settings import (
+        control_salt,
+        control_share,
+        evidently_ui_url,
+        evidently_url,
+        monitoring_dir,
+        serving_log_dir,
+    )
     from .auth import api_key_from_env
     from .stores import serving_source, serving_stores
 
@@ -153,4 +213,7 @@ def app_from_environment(refresh_seconds: float = 10.0, allow_no_auth: bool = Fa
         serving_log_dir(),
         refresh_seconds=refresh_seconds,
         allow_no_auth=allow_no_auth,
+        control=ControlGroup(control_share(), control_salt()),
+        monitoring_dir=monitoring_dir(),
+        evidently=(evidently_url(), evidently_ui_url(evidently_url())),
     )

@@ -1,8 +1,9 @@
 """The `/recommendations` response body, encoded without a generic JSON encoder on the hot path.
 
 Each product's fixed part (`"product_id":..,"name":..,"category":..`) is encoded once with `json.dumps` and cached
-per catalogue load; a request only joins those fragments with its rank, score and source. The result parses to
-exactly what `json.dumps` of the same dict would give (tests compare them).
+per catalogue load; a request only joins those fragments with its rank, score, source and explanation (`reason`,
+and `because`: the bought products, each as the same fragment). The result parses to exactly what `json.dumps` of
+the same dict would give (tests compare them).
 """
 
 from __future__ import annotations
@@ -50,12 +51,15 @@ class ResponseEncoder:
         items = lookup.items[:k]
         fragment, string = self.product_fragment, self._string
         parts = [
-            f'{{"rank":{item.rank},{fragment(item.product_id)},"score":{_score(item.score)},"source":{string(item.source)}}}'
+            f'{{"rank":{item.rank},{fragment(item.product_id)},"score":{_score(item.score)},'
+            f'"source":{string(item.source)},"reason":{string(item.reason)},'
+            f'"because":[{",".join("{" + fragment(p) + "}" for p in item.because)}]}}'
             for item in items
         ]
         body = (
             f'{{"customer_id":{_dumps(lookup.customer_id)},"target":{string(target)},'
             f'"model_version":{string(lookup.model_version)},"store_version":{string(lookup.version)},'
+            f'"group":{string(lookup.group)},'
             f'"fallback":{string(lookup.fallback)},"cold_start":{"true" if lookup.cold_start else "false"},'
             f'"k":{len(items)},"items":[{",".join(parts)}]}}'
         )

@@ -4,7 +4,8 @@ The request handler calls `record(...)` (one deque append of a tuple, about a mi
 writer thread drains the queue in batches every `flush_seconds`, turns the tuples into serving log entries (ISO
 timestamps included) and writes them through `core.serving_log.append_entries`. `close()` writes what is left.
 When the queue is full (the disk cannot keep up) entries are dropped and counted rather than slowing requests
-down; `stats()` reports written and dropped counts for /health.
+down; `stats()` reports written and dropped counts for /health. Synthetic traffic (a `traffic` other than
+"shop": load tests, probes, the review page) goes to `<log_dir>/synthetic/`, which the monitors never read.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..core.stores.serving_log import append_entries
+from ..core.stores.serving_log import SHOP_TRAFFIC, append_entries, synthetic_dir
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class ServingLogWriter:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.written = 0
+        self.synthetic_written = 0
         self.dropped = 0
         self.failed = 0
         self.last_error: str | None = None
@@ -55,9 +57,29 @@ class ServingLogWriter:
         cold_start: bool,
         target: str,
         ts: float | None = None,
+        store_version: str | None = None,
+        group: str | None = None,
+        source: str | None = None,
+        traffic: str | None = None,
     ) -> None:
-        """Queue one served request (the timestamp, `time.time()` by default, is formatted by the writer thread)."""
-        self._put((time.time() if ts is None else ts, customer_id, model_version, items, cold_start, target))
+        """Queue one served request (the timestamp, `time.time()` by default, is formatted by the writer thread).
+
+        `traffic` None or "shop" is a customer's request; any other value (e.g. "load-test") is logged apart.
+        """
+        self._put(
+            (
+                time.time() if ts is None else ts,
+                customer_id,
+                model_version,
+                items,
+                cold_start,
+                target,
+                store_version,
+                group,
+                source,
+                traffic,
+            )
+        )
 
     def _put(self, item) -> None:
         if len(self._queue) >= self.max_pending:
@@ -73,7 +95,7 @@ class ServingLogWriter:
             except IndexError:
                 break
             if isinstance(item, tuple):
-                ts, customer_id, model_version, items, cold_start, target = item
+                ts, customer_id, model_version, items, cold_start, target, store_version, group, source, traffic = item
                 item = {
                     "ts": dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(),
                     "customer_id": customer_id,
@@ -81,25 +103,33 @@ class ServingLogWriter:
                     "items": items,
                     "cold_start": cold_start,
                     "target": target,
+                    "store_version": store_version,
+                    "group": group,
+                    "source": source,
+                    "traffic": traffic,
                 }
             batch.append(item)
         return batch
 
     def flush(self) -> int:
         """Write every queued entry now; returns how many were written."""
-        total = 0
+        written = {True: 0, False: 0}  # synthetic or not
         while batch := self._drain():
-            try:
-                total += append_entries(self.log_dir, batch)
-            except Exception as error:  # keep serving; report through stats()
-                self.failed += len(batch)
-                self.last_error = f"{type(error).__name__}: {error}"
-                logger.exception("writing %d serving log entries to %s failed", len(batch), self.log_dir)
+            for synthetic in (False, True):
+                part = [e for e in batch if (e.get("traffic") not in (None, SHOP_TRAFFIC)) is synthetic]
+                folder = synthetic_dir(self.log_dir) if synthetic else self.log_dir
+                try:
+                    written[synthetic] += append_entries(folder, part) if part else 0
+                except Exception as error:  # keep serving; report through stats()
+                    self.failed += len(part)
+                    self.last_error = f"{type(error).__name__}: {error}"
+                    logger.exception("writing %d serving log entries to %s failed", len(part), folder)
             # Small batches and an explicit yield: this thread shares the GIL with the event loop, and a long
             # stretch of formatting here would hold requests up to the interpreter's 5 ms switch interval.
             time.sleep(0)
-        self.written += total
-        return total
+        self.written += written[False]
+        self.synthetic_written += written[True]
+        return written[False] + written[True]
 
     def _run(self) -> None:
         while not self._stop.wait(self.flush_seconds):
@@ -118,6 +148,7 @@ class ServingLogWriter:
         return {
             "dir": str(self.log_dir),
             "written": self.written,
+            "synthetic_written": self.synthetic_written,
             "pending": len(self._queue),
             "dropped": self.dropped,
             "failed": self.failed,

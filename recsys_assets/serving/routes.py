@@ -1,22 +1,33 @@
 """The routes of the serving API and the review page (see README "Serving API and review page").
 
 Endpoints:
-- `GET /recommendations/{customer_id}?k=&target=`  the live list with names, categories, scores, model version;
-  customers absent from the live version get the popularity list flagged `"fallback": "popularity"`. Key required.
+- `GET /recommendations/{customer_id}?k=&target=&version=`  the live list with names, categories, scores, model
+  version and explanations; customers absent from the live version get the popularity list flagged
+  `"fallback": "popularity"`, customers of the control group the popularity list with `"group": "control"`.
+  `version=` reads a kept version instead (review; never logged, no control group). Key required.
 - `GET /customers?q=`, `GET /customers/{customer_id}/history?top=`  customer search and purchase history for the
   review page. Key required.
-- `GET /health`  stores, live versions, catalogue and serving log state. No key (load balancers and probes).
+- `GET /health`  stores, live versions, catalogue and serving log state, the latest online verdict. No key (load
+  balancers and probes).
+- `GET /metrics`  serving counters, the control group and the latest online metrics (written by the
+  `online_metrics` asset to <monitoring dir>/online/<day>.json). Key required.
 - `GET /`  the review page (static; it asks for the key and sends it with its API calls).
-Every `/recommendations` answer is queued for the serving log (written by a background thread). The routes read
-what they serve from `request.app.state.serving` (a `ServingState`, built by `app.create_app`).
+Every live `/recommendations` answer is queued for the serving log (written by a background thread); requests
+carrying the `X-Recsys-Traffic` header (load tests, probes, the review page) are logged apart as synthetic
+traffic. The routes read what they serve from `request.app.state.serving` (a `ServingState`, built by
+`app.create_app`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
@@ -27,8 +38,11 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 
 from ..core.data.purchase_history import purchase_history
+from ..core.lifecycle.control_group import ControlGroup
+from ..core.stores.serving_log import TRAFFIC_HEADER
 from ..core.stores.source_db import SourceDatabase
 from ..core.stores.store_reader import LiveRecommendations, NoLiveVersionError
+from ..settings import ONLINE_FOLDER
 from .auth import API_KEY_ENV, API_KEY_HEADER, key_matches
 from .catalog import Catalog
 from .log_writer import ServingLogWriter
@@ -36,16 +50,22 @@ from .log_writer import ServingLogWriter
 logger = logging.getLogger(__name__)
 
 CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
+VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,254}$"
 MAX_K = 100
 
 
-class RecommendedItem(BaseModel):
-    rank: int
+class Product(BaseModel):
     product_id: str
     name: str | None
     category: str | None
+
+
+class RecommendedItem(Product):
+    rank: int
     score: float | None
     source: str
+    reason: str | None
+    because: list[Product]
 
 
 class RecommendationsResponse(BaseModel):
@@ -53,6 +73,7 @@ class RecommendationsResponse(BaseModel):
     target: str
     model_version: str
     store_version: str
+    group: str
     fallback: str | None
     cold_start: bool
     k: int
@@ -90,8 +111,23 @@ RECOMMENDATIONS_PARAMETERS = [
         "description": "store target (default: the first configured)",
         "schema": {"type": "string"},
     },
+    {
+        "name": "version",
+        "in": "query",
+        "required": False,
+        "description": "a kept store version instead of the live one (review: not logged, no control group)",
+        "schema": {"type": "string", "pattern": VERSION_PATTERN},
+    },
+    {
+        "name": TRAFFIC_HEADER,
+        "in": "header",
+        "required": False,
+        "description": "mark the request as synthetic (e.g. load-test, probe): logged apart, not in the figures",
+        "schema": {"type": "string"},
+    },
 ]
 _CUSTOMER_ID = re.compile(CUSTOMER_ID_PATTERN)
+_VERSION = re.compile(VERSION_PATTERN)
 
 
 class SourceUnavailable(Exception):
@@ -103,8 +139,8 @@ class InvalidRequest(Exception):
         self.details = details
 
 
-def parse_recommendations_request(path_params, query_params) -> tuple[str, int, str | None]:
-    """customer_id, k and target of a /recommendations request, or InvalidRequest naming each bad field."""
+def parse_recommendations_request(path_params, query_params) -> tuple[str, int, str | None, str | None]:
+    """customer_id, k, target and version of a /recommendations request, or InvalidRequest naming each bad field."""
     details = []
     customer_id = path_params.get("customer_id", "")
     if not _CUSTOMER_ID.fullmatch(customer_id):
@@ -127,15 +163,22 @@ def parse_recommendations_request(path_params, query_params) -> tuple[str, int, 
                 details.append(
                     {"location": ["query", "k"], "message": f"Input should be between 1 and {MAX_K}", "input": raw_k}
                 )
+    version = query_params.get("version")
+    if version is not None and not _VERSION.fullmatch(version):
+        details.append(
+            {"location": ["query", "version"], "message": f"String should match pattern '{VERSION_PATTERN}'",
+             "input": version}
+        )  # fmt: skip
     if details:
         raise InvalidRequest(details)
-    return customer_id, k, query_params.get("target")
+    return customer_id, k, query_params.get("target"), version
 
 
 @dataclass
 class ServingState:
     """What the routes serve from: one live reader per target (the first is the default), the catalogue of
-    names, the serving log writer, the API key (None: no auth) and the source database (purchase history)."""
+    names, the serving log writer, the API key (None: no auth), the source database (purchase history), the
+    control group and the clock that timestamps the serving log (time.time; a demo may simulate days)."""
 
     readers: dict[str, LiveRecommendations]
     catalog: Catalog
@@ -143,6 +186,22 @@ class ServingState:
     api_key: str | None
     source: SourceDatabase | None
     page: str
+    control: ControlGroup = field(default_factory=ControlGroup)
+    clock: Callable[[], float] = time.time
+    monitoring_dir: Path | None = None  # the monitors' summaries and online_metrics' <online>/<day>.json
+    evidently_url: str = ""  # a remote `evidently ui` holding the workspace ("" : the folder summaries)
+    evidently_ui_url: str = ""  # where people open the Evidently UI
+
+    def latest_online(self) -> dict | None:
+        """The figures of the newest day online_metrics has materialized (None: none yet)."""
+        folder = self.monitoring_dir / ONLINE_FOLDER if self.monitoring_dir else None
+        files = sorted(folder.glob("*.json")) if folder and folder.exists() else []
+        for path in reversed(files):
+            try:
+                return json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):  # being replaced right now: the previous day will do
+                continue
+        return None
 
     @property
     def default_target(self) -> str:
@@ -194,16 +253,40 @@ async def recommendations(request: Request):
     if api_key is not None and not key_matches(api_key, request.headers.get(API_KEY_HEADER)):
         missing = request.headers.get(API_KEY_HEADER) is None
         raise HTTPException(401, "missing API key" if missing else "wrong API key", {"WWW-Authenticate": "ApiKey"})
-    customer_id, k, target = parse_recommendations_request(request.path_params, request.query_params)
+    customer_id, k, target, version = parse_recommendations_request(request.path_params, request.query_params)
     name, reader = state.reader_for(target)
+    if version is not None:  # review of a kept version: not served to the shop, so not logged
+        try:
+            lookup = await run_in_threadpool(reader.lookup_version, customer_id, version)
+        except KeyError as error:
+            raise HTTPException(404, error.args[0]) from error
+        body, _ = state.catalog.encoder.encode(lookup, k, name)
+        return Response(body, media_type="application/json")
+    in_control = state.control.group_of(customer_id) == "control"
     try:
-        lookup = await run_in_threadpool(reader.lookup, customer_id) if reader.blocking else reader.lookup(customer_id)
+        if in_control:
+            lookup = reader.lookup_control(customer_id)
+        else:
+            lookup = (
+                await run_in_threadpool(reader.lookup, customer_id) if reader.blocking else reader.lookup(customer_id)
+            )
     except NoLiveVersionError as error:
         logger.warning("serving %s: %s", name, error)  # the store's address and error stay in the server log
         raise HTTPException(503, f"target {name} has no live version of the recommendations yet") from error
     body, served = state.catalog.encoder.encode(lookup, k, name)
     if state.writer is not None:
-        state.writer.record(customer_id, lookup.model_version, served, lookup.cold_start, name)
+        state.writer.record(
+            customer_id,
+            lookup.model_version,
+            served,
+            lookup.cold_start,
+            name,
+            state.clock(),
+            lookup.version,
+            lookup.group,
+            lookup.log_source,
+            request.headers.get(TRAFFIC_HEADER),
+        )
     return Response(body, media_type="application/json")
 
 
@@ -265,9 +348,59 @@ def health(request: Request) -> JSONResponse:
         "targets": targets,
         "catalog": state.catalog.stats() | {"loaded_at": _iso(state.catalog.data.loaded_at)},
         "serving_log": state.writer.stats() if state.writer is not None else None,
+        "control_group": {"share": state.control.share},
+        "online": _online_brief(state.latest_online()),
         "auth": state.api_key is not None,
     }
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+def _online_brief(figures: dict | None) -> dict | None:
+    if figures is None:
+        return None
+    lift = figures["period"]["lift"]
+    return {"day": figures["day"], "verdict": lift["verdict"], "relative_lift": lift["relative_lift"]}
+
+
+@router.get("/versions", responses=ERRORS, dependencies=[Depends(require_key)])
+def versions(request: Request) -> dict:
+    """The kept versions of every target (newest first; `live` marks the served one), for comparing in the page."""
+    state = _state(request)
+    found = []
+    for name, reader in state.readers.items():
+        try:
+            infos = reader.store.versions()
+        except Exception as error:
+            raise HTTPException(503, f"reading the versions of {reader.store.describe()} failed: {error}") from error
+        live = reader.version
+        found += [
+            {"target": name, "version": info.version, "model_version": str(info.metadata.get("model_version", "")),
+             "published_at": info.published_at, "customers": info.customers, "live": info.version == live}
+            for info in infos
+        ]  # fmt: skip
+    return {"versions": found}
+
+
+@router.get("/reports", responses=ERRORS, dependencies=[Depends(require_key)])
+def reports(request: Request, limit: int = Query(20, ge=1, le=100)) -> dict:
+    """The latest monitoring reports (drift, skew, prediction drift, online metrics) with their Evidently links."""
+    from .reports import latest_reports
+
+    state = _state(request)
+    if state.monitoring_dir is None:
+        return {"reports": [], "ui": state.evidently_ui_url, "error": "no monitoring folder configured"}
+    return latest_reports(state.monitoring_dir, state.evidently_url, state.evidently_ui_url, limit)
+
+
+@router.get("/metrics", responses=ERRORS, dependencies=[Depends(require_key)])
+def metrics(request: Request) -> dict:
+    """Serving counters, the control group, and the figures of the newest online_metrics day (null: none yet)."""
+    state = _state(request)
+    return {
+        "serving_log": state.writer.stats() if state.writer is not None else None,
+        "control_group": {"share": state.control.share},
+        "online": state.latest_online(),
+    }
 
 
 def _iso(timestamp: float | None) -> str | None:

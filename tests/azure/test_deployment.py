@@ -1,16 +1,19 @@
 """The dev / prod deployments end to end: Dagster runs against the Cosmos DB emulator and Azurite."""
 
 import itertools
+import json
 
 import pandas as pd
 import pytest
 from azure.cosmos import CosmosClient
 from azure.storage.blob import BlobServiceClient
-from dagster import AssetSelection, asset, materialize
+from dagster import AssetSelection, DagsterInstance, RunsFilter, asset, materialize
 
 from recsys_assets.assets import ALL_ASSETS
 from recsys_assets.assets.publishing import published_recommendations
 from recsys_assets.cli.local_run import materialize_graph
+from recsys_assets.cli.main import main
+from recsys_assets.core.lifecycle.promotion import clean_document
 from recsys_assets.jobs import promote_job
 from recsys_assets.resources import resources_for
 from recsys_assets.resources.stores import CosmosStoreResource
@@ -57,7 +60,7 @@ def metadata_of(result, name):
 
 
 def test_dev_deployment_end_to_end_then_prod_schedule_and_promotion(
-    azure_env, cosmos_emulator, azurite, instance, small_data
+    azure_env, cosmos_emulator, azurite, instance, small_data, monkeypatch, capsys
 ):
     run = materialize_graph(instance=instance, resources=resources_for("dev"))
     assert run.ingest.success and run.downstream.success
@@ -77,6 +80,11 @@ def test_dev_deployment_end_to_end_then_prod_schedule_and_promotion(
         expected.loc[expected["customer_id"] == customer, "product_id"].tolist()
     )
     assert document["model_version"] == expected["model_version"].iloc[0]
+    mine = expected[expected["customer_id"] == customer]
+    assert [item["reason"] for item in document["items"]] == mine["reason"].tolist()  # explanations stored
+    assert [json.dumps(item["because"]) for item in document["items"]] == [
+        json.dumps(json.loads(text)) for text in mine["because"]
+    ]
     count = list(
         container.query_items(
             "SELECT VALUE COUNT(1) FROM c WHERE c.version = @v",
@@ -116,17 +124,20 @@ def test_dev_deployment_end_to_end_then_prod_schedule_and_promotion(
     assert instance.get_run_by_id(scheduled.run_id).tags[TARGET_TAG] == "prod"
     assert sdk_pointer(cosmos_emulator, azure_env["prod"])["live"] == version
 
-    # promote: a newer dev version becomes live in prod, unchanged
+    # promote (`recsys promote` runs promote_job): a newer dev version becomes live in prod, documents unchanged
     dev_store = prod["store"].process_config_and_initialize().store_for("dev")  # EnvVars resolved
     newer = expected.assign(score=expected["score"] * 0.5)
     dev_store.publish("v-newer", newer, {"model_version": "m-newer"}, keep_versions=3)
-    promoted = promote_job.execute_in_process(
-        run_config={"ops": {"promote_recommendations": {"config": {"version": "v-newer"}}}},
-        resources={"store": prod["store"]},
-        instance=instance,
-    )
-    assert promoted.success
-    assert instance.get_run_by_id(promoted.run_id).tags[TARGET_TAG] == "prod"
+    monkeypatch.setenv("RECSYS_DEPLOYMENT", "prod")
+    assert main(["promote", "v-newer"]) == 0, capsys.readouterr()
+    assert "promoted v-newer to cosmos store" in capsys.readouterr().out
+    [promoted] = DagsterInstance.get().get_runs(filters=RunsFilter(job_name="promote_job"))
+    assert promoted.tags[TARGET_TAG] == "prod" and promoted.tags[TRIGGER_TAG] == "manual"
+    copied = [clean_document(d) for d in sdk_container(cosmos_emulator, azure_env["prod"]).query_items(
+        "SELECT * FROM c WHERE c.version = 'v-newer'", enable_cross_partition_query=True)]  # fmt: skip
+    originals = [clean_document(d) for d in dev_store.read_documents("v-newer")]
+    key = lambda d: d["customer_id"]  # noqa: E731
+    assert sorted(copied, key=key) == sorted(originals, key=key) and len(copied) == len(small_data.customers)
     pointer = sdk_pointer(cosmos_emulator, azure_env["prod"])
     assert pointer["live"] == "v-newer" and [v["version"] for v in pointer["versions"]] == ["v-newer", version]
     assert pointer["versions"][0]["metadata"]["promoted_from"].startswith("cosmos store")

@@ -1,7 +1,8 @@
 """drift_sensor and skew_sensor evaluated with Dagster's sensor test context; the drift_report asset's metadata.
 
-The live model is recorded as runless materializations of als_model / interactions (what the sensors read),
-so these tests need no training run; the CLI test of demo-drift exercises the trained path end to end.
+The live model is recorded as runless materializations of als_model / interactions plus a published store version
+naming it (what the sensors read), so these tests need no training run; the CLI test of demo-drift exercises the
+trained path end to end, tests/dagster/test_live_model.py a model the gate refused.
 """
 
 import datetime as dt
@@ -9,6 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from dagster import (
     AssetMaterialization,
@@ -22,10 +24,12 @@ from dagster import (
 from recsys_assets.assets.monitoring import drift_report
 from recsys_assets.core.data.generator import GeneratorConfig, generate
 from recsys_assets.core.stores.serving_log import append_entries
+from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.resources.monitoring import MonitoringResource
 from recsys_assets.resources.source import SourceDatabaseResource
+from recsys_assets.resources.stores import LocalStoreResource
 from recsys_assets.sensors.monitoring import REPORT_TAG, drift_sensor, skew_sensor
-from recsys_assets.settings import local_source_url, serving_log_dir
+from recsys_assets.settings import local_source_url, local_store_path, serving_log_dir
 from recsys_assets.tags import REASON_TAG, TRIGGER_TAG
 from tests.support.data import write_source
 
@@ -54,14 +58,20 @@ def resources(recsys_home):
     return {
         "source": SourceDatabaseResource(url=local_source_url()),
         "monitoring": MonitoringResource(report_dir=str(recsys_home / "monitoring")),
+        "store": LocalStoreResource(path=str(local_store_path())),
     }
 
 
 def record_live_model(instance, version: str, trained_until: str, window_start: str = "2026-05-10") -> None:
+    """The model as trained (interactions, then als_model materializations) and published (the store serves it)."""
+    instance.report_runless_asset_event(AssetMaterialization("interactions", metadata={"window_start": window_start}))
     instance.report_runless_asset_event(
         AssetMaterialization("als_model", metadata={"model_version": version, "trained_until": trained_until})
     )
-    instance.report_runless_asset_event(AssetMaterialization("interactions", metadata={"window_start": window_start}))
+    lists = pd.DataFrame({"customer_id": ["C000001"], "rank": [1], "product_id": ["P000001"], "score": [1.0]})
+    lists["source"] = "als"
+    store = LocalRecommendationStore(local_store_path())
+    store.publish(f"{version}-published", lists, {"model_version": version})
 
 
 def record_partitions(instance, first: dt.date, last: dt.date) -> None:

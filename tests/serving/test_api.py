@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -50,6 +51,35 @@ def test_known_customer_gets_store_list_with_names(served, data):
     assert [i["category"] for i in body["items"]] == products.loc[expected["product_id"], "category"].tolist()
     assert body["model_version"] == "m1" and body["store_version"] == "m1-aaaa"
     assert body["fallback"] is None and body["cold_start"] is False and body["k"] == 5
+    assert body["group"] == "model"  # no control group configured
+    # every item says why, the bought products with their names and categories
+    assert [i["reason"] for i in body["items"]] == expected["reason"].tolist()
+    for item, because in zip(body["items"], expected["because"], strict=True):
+        ids = json.loads(because)
+        assert [p["product_id"] for p in item["because"]] == ids and ids
+        assert [p["name"] for p in item["because"]] == products.loc[ids, "name"].tolist()
+
+
+def test_a_kept_version_is_served_on_request_and_never_logged(served, data):
+    client, store, home = served
+    publish(store, lists_for(data, shift=1), "m2-bbbb", "m2")
+    customer = data.customers["customer_id"].iloc[3]
+    kept = client.get(f"/recommendations/{customer}", params={"version": "m1-aaaa"}, headers=HEADERS).json()
+    assert kept["store_version"] == "m1-aaaa" and kept["model_version"] == "m1"
+    assert [i["product_id"] for i in kept["items"]] == store.get(customer, "m1-aaaa")["product_id"].tolist()
+    newer = client.get(f"/recommendations/{customer}", params={"version": "m2-bbbb"}, headers=HEADERS).json()
+    assert [i["product_id"] for i in newer["items"]] == store.get(customer, "m2-bbbb")["product_id"].tolist()
+    missing = client.get(f"/recommendations/{customer}", params={"version": "nope"}, headers=HEADERS)
+    assert missing.status_code == 404 and "not kept" in missing.json()["message"]
+    client.app.state.serving.readers["local"].refresh()  # the server now serves m2
+    listed = client.get("/versions", headers=HEADERS).json()["versions"]
+    assert [(v["version"], v["model_version"], v["live"]) for v in listed] == [
+        ("m2-bbbb", "m2", True),
+        ("m1-aaaa", "m1", False),
+    ]
+    assert client.get("/versions").status_code == 401
+    client.app.state.serving.writer.flush()
+    assert read_entries(home / "serving_log").empty  # reviews of kept versions are not servings
 
 
 def test_cold_start_and_unknown_customer_get_flagged_popularity(served, data):

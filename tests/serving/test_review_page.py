@@ -1,22 +1,24 @@
 """The review page in headless Chromium (Debian's `chromium`, driven by playwright): search a customer, compare
-what the page shows with the store and the source database, switch between the dev and prod targets."""
+what the page shows with the store and the source database (explanations included), compare two kept versions,
+switch between the dev and prod targets, list the latest monitoring reports."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-import threading
 import time
 
 import pytest
-import uvicorn
 
+from monitoring.reports import write_report
 from recsys_assets.core.data.purchase_history import purchase_history
+from recsys_assets.core.stores.serving_log import read_entries, synthetic_dir
 from recsys_assets.core.stores.source_db import SourceDatabase
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.serving.app import create_app
 from tests.support.data import write_source
-from tests.support.serving import free_port, lists_for, publish, tiny_data
+from tests.support.serving import app_server, lists_for, publish, tiny_data
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -43,22 +45,21 @@ def server(recsys_home):
     url = write_source(data)
     dev = LocalRecommendationStore(recsys_home / "dev.sqlite")
     prod = LocalRecommendationStore(recsys_home / "prod.sqlite")
+    publish(dev, lists_for(data, shift=1), "dev-m1-cccc", "dev-m1")  # the previous kept dev version
     publish(dev, lists_for(data, shift=2), "dev-m2-aaaa", "dev-m2")
     publish(prod, lists_for(data), "prod-m1-bbbb", "prod-m1")
-    app = create_app({"dev": dev, "prod": prod}, SourceDatabase(url), KEY, recsys_home / "serving_log")
-    port = free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.05)
-    assert uv.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}/", data, {"dev": dev, "prod": prod}
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=15)
+    summary = {"drifted": True, "drifted_features": ["unit_price"], "evidently": {"url": "http://ui.test/p/r1"}}
+    write_report(recsys_home / "monitoring", "data_drift", summary, stamp="20260630T080000000000Z")
+    app = create_app(
+        {"dev": dev, "prod": prod},
+        SourceDatabase(url),
+        KEY,
+        recsys_home / "serving_log",
+        monitoring_dir=recsys_home / "monitoring",
+        evidently=("", "http://ui.test"),
+    )
+    with app_server(app) as base:
+        yield f"{base}/", data, {"dev": dev, "prod": prod}
 
 
 @pytest.fixture
@@ -103,6 +104,33 @@ def test_review_page_shows_store_lists_and_history(server, page, tmp_path):
     assert [row[:4] for row in shown] == expected_rows(stores["dev"])
     assert [float(row[4]) for row in shown] == pytest.approx(stores["dev"].get(customer)["score"].tolist(), abs=1e-4)
     assert "dev-m2" in page.text_content("#model-version")
+    names = data.products.set_index("product_id")["name"]
+    assert [row[6] for row in shown] == [  # next to each item: the bought products behind it, by name
+        "because you bought " + ", ".join(names[p] for p in json.loads(because))
+        for because in stores["dev"].get(customer)["because"]
+    ]
+
+    # compare: the live dev version next to the previous kept one, entered and left with names and categories
+    page.wait_for_selector("#compare-box:not([hidden])")
+    live, previous = stores["dev"].get(customer, "dev-m2-aaaa"), stores["dev"].get(customer, "dev-m1-cccc")
+    entered = [p for p in live["product_id"] if p not in set(previous["product_id"])]
+    left = [p for p in previous["product_id"] if p not in set(live["product_id"])]
+    products = data.products.set_index("product_id")
+    assert table(page, "compare-entered") == [
+        [p, products.loc[p, "name"], products.loc[p, "category"]] for p in entered
+    ]
+    assert table(page, "compare-left") == [[p, products.loc[p, "name"], products.loc[p, "category"]] for p in left]
+    assert entered and f"{10 - len(entered)} of 10 products in both lists" in page.text_content("#compare-summary")
+    assert "dev · dev-m2-aaaa (live) vs dev · dev-m1-cccc" in page.text_content("#compare-summary")
+    page.click("#compare-targets")  # dev next to prod
+    page.wait_for_function("document.querySelector('#compare-summary').textContent.includes('prod-m1-bbbb')")
+    prod_list = set(stores["prod"].get(customer)["product_id"])
+    assert [row[0] for row in table(page, "compare-entered")] == [p for p in live["product_id"] if p not in prod_list]
+
+    # the latest monitoring reports, with their Evidently snapshot links
+    page.wait_for_selector("#reports-box:not([hidden])")
+    assert table(page, "reports")[0] == ["data_drift", "20260630T080000000000Z", "unit_price", "open"]
+    assert page.get_attribute("#reports a", "href") == "http://ui.test/p/r1"
 
     orders = data.orders[data.orders["customer_id"] == customer]
     history = purchase_history(customer, orders, data.products, 10)
@@ -119,6 +147,13 @@ def test_review_page_shows_store_lists_and_history(server, page, tmp_path):
     page.select_option("#target", "prod")  # the page reloads the customer from the other target
     page.wait_for_function("document.querySelector('#model-version').textContent.includes('prod-m1')")
     assert [row[:4] for row in table(page, "recs")] == expected_rows(stores["prod"])
+    # the page's requests are review traffic: logged apart (once the writer flushed), never in the shop's log
+    log = stores["dev"].path.parent / "serving_log"
+    deadline = time.monotonic() + 10
+    while read_entries(synthetic_dir(log), traffic="review").empty and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert set(read_entries(synthetic_dir(log), traffic=None)["traffic"]) == {"review"}
+    assert read_entries(log).empty
 
 
 def test_review_page_name_search_fallback_and_wrong_key(server, page):
@@ -145,3 +180,18 @@ def test_review_page_name_search_fallback_and_wrong_key(server, page):
     page.click("#search")
     page.wait_for_selector("#error:not([hidden])")
     assert "401" in page.text_content("#error")
+
+
+def test_api_docs_load_everything_from_the_server(server, page):
+    """/docs renders Swagger UI with assets from the installed package: no request leaves the server."""
+    url, _, _ = server
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{url}docs")
+    page.wait_for_selector("#operations-default-recommendations_recommendations__customer_id__get")
+    html = page.content()
+    assert "cdn" not in html.lower()
+    assert requested and all(r.startswith(url) for r in requested), [r for r in requested if not r.startswith(url)]
+    assert {f"{url}docs/assets/swagger-ui-bundle.js", f"{url}docs/assets/swagger-ui.css", f"{url}openapi.json"} <= set(
+        requested
+    )

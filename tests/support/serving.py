@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -27,7 +31,10 @@ def tiny_data() -> GeneratedData:
 
 def lists_for(data: GeneratedData, k: int = 10, shift: int = 0) -> pd.DataFrame:
     """Deterministic top-k lists for every master-data customer: a rotation of the most ordered products (by
-    `shift`, so two versions differ), the last COLD_CUSTOMERS customers getting the plain popularity list."""
+    `shift`, so two versions differ), the last COLD_CUSTOMERS customers getting the plain popularity list.
+
+    Explanations: a known customer's item is "because you bought" the product `rank` places further down the
+    popularity order (one product, or two on even ranks); cold starts get "popular_overall"."""
     popular = data.orders["product_id"].value_counts().index.astype(str).tolist()[:50]
     customers = data.customers["customer_id"].astype(str).tolist()
     rows = []
@@ -35,8 +42,11 @@ def lists_for(data: GeneratedData, k: int = 10, shift: int = 0) -> pd.DataFrame:
         cold = i >= len(customers) - COLD_CUSTOMERS
         for rank in range(1, k + 1):
             product = popular[rank - 1] if cold else popular[(i + shift + rank * 3) % len(popular)]
-            rows.append((customer, rank, product, round(1.0 / rank, 6), "popularity_fallback" if cold else "als"))
-    return pd.DataFrame(rows, columns=["customer_id", "rank", "product_id", "score", "source"])
+            because = [] if cold else [popular[(i + rank + 1) % 50], popular[(i + rank + 2) % 50]][: 1 + rank % 2]
+            reason = "popular_overall" if cold else "because_you_bought"
+            source = "popularity_fallback" if cold else "als"
+            rows.append((customer, rank, product, round(1.0 / rank, 6), source, reason, json.dumps(because)))
+    return pd.DataFrame(rows, columns=["customer_id", "rank", "product_id", "score", "source", "reason", "because"])
 
 
 def publish(store: LocalRecommendationStore, lists: pd.DataFrame, version: str, model_version: str) -> None:
@@ -47,6 +57,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def app_server(app) -> Iterator[str]:
+    """Serve `app` with uvicorn in a thread on a free loopback port (lifespan on); yields the base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
 
 
 class ServerProcess:

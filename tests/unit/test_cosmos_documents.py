@@ -25,6 +25,8 @@ def lists() -> pd.DataFrame:
             "product_id": ["p1", "p2", "p3", "p4", "p5"],
             "score": [0.9, 0.4, 0.8, 0.7, 0.3],
             "source": ["als", "als", "als", "popularity_fallback", "als"],
+            "reason": ["because_you_bought"] * 3 + ["popular_overall", "because_you_bought"],
+            "because": ['["p9"]', '["p8", "p9"]', '["p7"]', "[]", '["p\\"1"]'],
         }
     )
 
@@ -35,9 +37,19 @@ def test_documents_one_per_customer_in_batches_and_back():
     first = batches[0][0]
     assert first["id"] == "v1" and first["version"] == "v1" and first["model_version"] == "m1"
     assert [item["product_id"] for item in first["items"]] == ["p3", "p2"]  # ordered by rank
+    assert first["items"][1] | {"score": 0} == {
+        "product_id": "p2", "rank": 2, "score": 0, "source": "als", "reason": "because_you_bought",
+        "because": ["p8", "p9"],
+    }  # fmt: skip
     back = documents_to_frame([d for batch in batches for d in batch])
     expected = lists().sort_values(["customer_id", "rank"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(back, expected, check_dtype=False)
+
+
+def test_documents_written_before_explanations_read_without_them():
+    old = {"customer_id": "a", "items": [{"product_id": "p1", "rank": 1, "score": 0.5, "source": "als"}]}
+    [row] = documents_to_frame([old]).to_dict("records")
+    assert row["reason"] is None and row["because"] is None
 
 
 def test_documents_refuse_bad_versions_and_the_reserved_customer():

@@ -123,6 +123,8 @@ def test_recommendation_lists_must_have_k_distinct_products_with_finite_scores()
             "product_id": ["P1", "P2", "P3"] * len(customers),
             "score": np.linspace(1, 0.1, k * len(customers)).astype(np.float32),
             "source": "als",
+            "reason": "because_you_bought",
+            "because": '["P9"]',
             "model_version": "v1",
         }
     )
@@ -136,6 +138,7 @@ def test_recommendation_lists_must_have_k_distinct_products_with_finite_scores()
     broken = lists.copy()
     broken.loc[1, "product_id"] = "P1"  # C1 gets P1 twice
     broken.loc[4, "score"] = np.inf
+    broken.loc[5, "reason"] = "because the model says so"  # not a known reason
     broken = broken[broken["customer_id"] != "C3"]  # C3 has no list
     report = validate_frame(broken, "recommendations", parameters, ["customer_id", "rank"])
     failed = {f"{f.expectation}({f.target})" for f in report.failures}
@@ -144,4 +147,5 @@ def test_recommendation_lists_must_have_k_distinct_products_with_finite_scores()
         "expect_column_values_to_be_between(score)",
         "expect_column_distinct_values_to_contain_set(customer_id)",
         "expect_table_row_count_to_equal(table)",
+        "expect_column_values_to_be_in_set(reason)",
     } <= failed, failed

@@ -1,10 +1,22 @@
-"""Promotion: make a version tested in one store (dev) live in another (prod), unchanged."""
+"""Promotion: make a version tested in one store (dev) live in another (prod), unchanged.
+
+Between document stores (Cosmos DB) the documents are copied as they are — every field of every item, the
+explanations included, minus the fields the database adds itself (`_rid`, `_etag`, `_ts`, ...) — and published
+like any version (documents first, pointer last). Between other stores the stored rows (explanations included)
+are copied. Either way the copy is counted against what the source version was published with before anything
+is written, so an incomplete version is never promoted.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pandas as pd
+
 from ..stores.store import RecommendationStore, StoreError
+
+COPY_BATCH = 1000  # documents handed to the writer at a time
 
 
 @dataclass(frozen=True)
@@ -15,6 +27,17 @@ class Promotion:
     previous: str | None
     customers: int
     rows: int
+    copied: str = "rows"  # "documents" when the documents were copied as they are
+
+
+def clean_document(document: dict) -> dict:
+    """The document without the fields Cosmos DB adds (`_rid`, `_self`, `_etag`, `_attachments`, `_ts`)."""
+    return {key: value for key, value in document.items() if not key.startswith("_")}
+
+
+def _batches(documents: list[dict]) -> Iterator[list[dict]]:
+    for start in range(0, len(documents), COPY_BATCH):
+        yield documents[start : start + COPY_BATCH]
 
 
 def promote_version(
@@ -22,8 +45,8 @@ def promote_version(
 ) -> Promotion:
     """Copy `version` from `source` to `target` and make it live there (atomically, like any publish).
 
-    The version keeps its name and metadata, plus `promoted_from`. Promoting the version already live in
-    `target` is a no-op.
+    The version keeps its name, documents (or rows) and metadata, plus `promoted_from`. Promoting the version
+    already live in `target` is a no-op.
     """
     infos = {info.version: info for info in source.versions()}
     if version not in infos:
@@ -31,13 +54,31 @@ def promote_version(
             f"{source.describe()}: version {version!r} cannot be promoted, it is not kept there "
             f"(kept: {sorted(infos) or 'none'})"
         )
-    lists = source.read_version(version)
-    if len(lists) != infos[version].rows:
-        raise StoreError(
-            f"{source.describe()}: version {version} has {len(lists)} rows but was published with "
-            f"{infos[version].rows}; not promoting an incomplete version"
-        )
+    info = infos[version]
     previous = target.live_version()
-    metadata = {**infos[version].metadata, "promoted_from": source.describe()}
+    metadata = {**info.metadata, "promoted_from": source.describe()}
+    if hasattr(source, "read_documents") and hasattr(target, "publish_batches"):
+        documents = [clean_document(d) for d in source.read_documents(version)]
+        rows = sum(len(d.get("items", [])) for d in documents)
+        _check_complete(source, version, len(documents), rows, info.customers, info.rows)
+        published = {
+            "version": version,
+            "published_at": pd.Timestamp.now(tz="UTC").isoformat(),
+            "customers": len(documents),
+            "rows": rows,
+            "metadata": metadata,
+        }
+        target.publish_batches(version, _batches(documents), published, keep_versions=keep_versions)
+        return Promotion(version, source.describe(), target.describe(), previous, len(documents), rows, "documents")
+    lists = source.read_version(version)
+    _check_complete(source, version, int(lists["customer_id"].nunique()), len(lists), info.customers, info.rows)
     target.publish(version, lists, metadata, keep_versions=keep_versions)
-    return Promotion(version, source.describe(), target.describe(), previous, infos[version].customers, len(lists))
+    return Promotion(version, source.describe(), target.describe(), previous, info.customers, len(lists))
+
+
+def _check_complete(source, version: str, customers: int, rows: int, expected_customers: int, expected_rows: int):
+    if (customers, rows) != (expected_customers, expected_rows):
+        raise StoreError(
+            f"{source.describe()}: version {version} holds {customers} customers / {rows} rows but was published "
+            f"with {expected_customers} / {expected_rows}; not promoting an incomplete version"
+        )

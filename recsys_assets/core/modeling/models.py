@@ -99,9 +99,11 @@ def als_on_gpu() -> bool:
 
 
 class ALSRecommender(ImplicitFactorModel):
-    """implicit ALS on a confidence matrix (on the CPU, or fitted on a CUDA GPU with `RECSYS_ALS_GPU`)."""
+    """implicit ALS on a confidence matrix (on the CPU, or fitted on a CUDA GPU with `RECSYS_ALS_GPU`); the
+    confidence is kept after fitting: the explanations weigh bought products by it."""
 
     name = "als"
+    confidence: sp.csr_matrix | None = None
 
     def __init__(self, params: ALSParams):
         self.params = params
@@ -122,6 +124,7 @@ class ALSRecommender(ImplicitFactorModel):
         super().fit(user_items)
         if self.gpu:  # recommend, explain and pickling work on the CPU copy of the factors
             self.model = self.model.to_cpu()
+        self.confidence = user_items.tocsr()
 
 
 class PopularityRecommender:

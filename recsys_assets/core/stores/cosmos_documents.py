@@ -1,7 +1,9 @@
 """The Cosmos DB document layout of published recommendations, and the pointer bookkeeping (pure functions).
 
 One document per customer per version, in the customer's partition (`/customer_id`):
-`{"id": <version>, "customer_id", "version", "model_version", "items": [{product_id, rank, score, source}]}`.
+`{"id": <version>, "customer_id", "version", "model_version", "items": [{product_id, rank, score, source,
+reason, because}]}`, where `reason` explains the item and `because` lists the bought products behind it
+(core/modeling/explain.py; `reason` null and `because` empty for lists published without explanations).
 The id is the version, so a customer's list of any version is a point read `(id=version, pk=customer_id)`.
 
 One pointer document in the reserved partition `__meta__` names the live version and the kept versions:
@@ -20,10 +22,13 @@ is never made live.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
+
+from .store import STORED_COLUMNS, because_text
 
 META_PARTITION = "__meta__"
 POINTER_ID = "pointer"
@@ -67,22 +72,36 @@ def recommendation_documents(
     ranks = frame["rank"].astype(int).to_numpy()
     scores = frame["score"].astype(float).to_numpy()
     sources = frame["source"].astype(str).to_numpy()
+    reasons = frame["reason"].to_numpy(dtype=object) if "reason" in frame.columns else np.full(len(frame), None)
+    because = frame["because"].to_numpy(dtype=object) if "because" in frame.columns else np.full(len(frame), None)
     if len(customers) == 0:
         return iter(())
     starts = np.flatnonzero(np.r_[True, customers[1:] != customers[:-1]])
     ends = np.r_[starts[1:], len(customers)]
-    columns = (customers, products, ranks, scores, sources)
+    columns = (customers, products, ranks, scores, sources, reasons, because)
     return _document_batches(version, model_version, columns, starts, ends, batch_customers)
 
 
+def _because_list(value) -> list[str]:
+    text = because_text(value)
+    return json.loads(text) if text else []
+
+
 def _document_batches(version, model_version, columns, starts, ends, batch_customers) -> Iterator[list[dict]]:
-    customers, products, ranks, scores, sources = columns
+    customers, products, ranks, scores, sources, reasons, because = columns
     for first in range(0, len(starts), batch_customers):
         batch = []
         window = slice(first, first + batch_customers)
         for start, end in zip(starts[window], ends[window], strict=True):
             items = [
-                {"product_id": products[i], "rank": int(ranks[i]), "score": float(scores[i]), "source": sources[i]}
+                {
+                    "product_id": products[i],
+                    "rank": int(ranks[i]),
+                    "score": float(scores[i]),
+                    "source": sources[i],
+                    "reason": None if reasons[i] is None or reasons[i] != reasons[i] else str(reasons[i]),
+                    "because": _because_list(because[i]),
+                }
                 for i in range(start, end)
             ]
             batch.append(
@@ -98,13 +117,22 @@ def _document_batches(version, model_version, columns, starts, ends, batch_custo
 
 
 def documents_to_frame(documents: list[dict]) -> pd.DataFrame:
-    """Recommendation rows (customer_id, rank, product_id, score, source) of documents, by customer and rank."""
+    """Recommendation rows (STORED_COLUMNS, `because` as JSON text like the SQLite store) of documents, by customer
+    and rank; documents written before explanations existed give reason None and because None."""
     rows = [
-        (doc["customer_id"], item["rank"], item["product_id"], item["score"], item["source"])
+        (
+            doc["customer_id"],
+            item["rank"],
+            item["product_id"],
+            item["score"],
+            item["source"],
+            item.get("reason"),
+            because_text(item["because"]) if "because" in item else None,
+        )
         for doc in documents
         for item in doc.get("items", [])
     ]
-    frame = pd.DataFrame(rows, columns=["customer_id", "rank", "product_id", "score", "source"])
+    frame = pd.DataFrame(rows, columns=STORED_COLUMNS)
     frame["rank"] = frame["rank"].astype(int)
     frame["score"] = frame["score"].astype(float)
     return frame.sort_values(["customer_id", "rank"], kind="stable").reset_index(drop=True)

@@ -39,7 +39,7 @@ from .cosmos_documents import (
     recommendation_documents,
     retry_delay_seconds,
 )
-from .store import RECOMMENDATION_COLUMNS, StoreError, VersionInfo, validate_recommendations
+from .store import STORED_COLUMNS, StoreError, VersionInfo, validate_recommendations
 
 RETRYABLE_STATUSES = frozenset({408, 429, 449, 503})
 PARTITION_KEY_PATH = "/customer_id"
@@ -212,26 +212,33 @@ class CosmosRecommendationStore:
         """The list of `customer_id` in `version` (default: the live one), ordered by rank; empty if none."""
         version = version or self.live_version()
         if version is None:
-            return pd.DataFrame(columns=RECOMMENDATION_COLUMNS)
-        items = [(str(customer_id), *item) for item in self.get_items(customer_id, version)]
-        frame = pd.DataFrame(items, columns=RECOMMENDATION_COLUMNS)
-        return frame.astype({"rank": int, "score": float})
+            return pd.DataFrame(columns=STORED_COLUMNS)
+        return documents_to_frame([document] if (document := self._point_read(customer_id, version)) else [])
 
-    def get_items(self, customer_id: str, version: str) -> list[tuple[int, str, float | None, str]]:
-        """The (rank, product_id, score, source) items of `customer_id` in `version`, by rank: one point read, no
-        DataFrame (the serving hot path)."""
+    def get_items(self, customer_id: str, version: str) -> list[tuple]:
+        """The (rank, product_id, score, source, reason, because) items of `customer_id` in `version`, by rank
+        (`because` a tuple of product ids): one point read, no DataFrame (the serving hot path)."""
+        items = (self._point_read(customer_id, version) or {}).get("items", [])
+        return sorted(
+            (
+                int(i["rank"]),
+                str(i["product_id"]),
+                None if i.get("score") is None else float(i["score"]),
+                i["source"],
+                i.get("reason"),
+                tuple(str(p) for p in i.get("because") or ()),
+            )
+            for i in items
+        )
+
+    def _point_read(self, customer_id: str, version: str) -> dict | None:
         container = self._sync_container()
         try:
-            document = self._read_item(container, version, str(customer_id))
+            return self._read_item(container, version, str(customer_id))
         except Exception as error:
             raise StoreError(
                 f"{self.describe()}: cannot read customer {customer_id} of version {version}: {_brief(error)}"
             ) from error
-        items = (document or {}).get("items", [])
-        return sorted(
-            (int(i["rank"]), str(i["product_id"]), None if i.get("score") is None else float(i["score"]), i["source"])
-            for i in items
-        )
 
     def read_version(self, version: str) -> pd.DataFrame:
         """Every list of `version` (a cross-partition query)."""

@@ -19,6 +19,10 @@ import pandas as pd
 from ..faults import failpoint
 
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score", "source"]
+# each item's explanation (core/modeling/explain.py): a reason code and a JSON array of bought product ids;
+# optional on publish (NULL when absent), always returned by get / read_version
+EXPLANATION_COLUMNS = ["reason", "because"]
+STORED_COLUMNS = RECOMMENDATION_COLUMNS + EXPLANATION_COLUMNS
 
 
 class StoreError(RuntimeError):
@@ -54,11 +58,29 @@ def validate_recommendations(recommendations: pd.DataFrame) -> None:
         raise StoreError(f"recommendations are missing column(s) {missing}; expected {RECOMMENDATION_COLUMNS}")
 
 
+def because_text(value) -> str | None:
+    """A `because` value as stored: the JSON array text (lists and tuples are encoded; None stays None)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, float) and value != value:
+        return None
+    return json.dumps([str(v) for v in value])
+
+
+def stored_rows(recommendations: pd.DataFrame) -> pd.DataFrame:
+    """The STORED_COLUMNS of `recommendations` (explanations None where the lists have none)."""
+    rows = recommendations.reindex(columns=STORED_COLUMNS).copy()
+    rows["because"] = [because_text(v) for v in rows["because"]]
+    rows["reason"] = rows["reason"].astype(object).where(rows["reason"].notna(), None)
+    return rows
+
+
 class LocalRecommendationStore:
     """Versions of top-K lists in one SQLite file (WAL mode, so readers never block the publisher)."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._layout_checked = False
 
     def describe(self) -> str:
         return f"local store {self.path}"
@@ -71,7 +93,7 @@ class LocalRecommendationStore:
             """
             CREATE TABLE IF NOT EXISTS recommendations (
                 version TEXT NOT NULL, customer_id TEXT NOT NULL, rank INTEGER NOT NULL,
-                product_id TEXT NOT NULL, score REAL, source TEXT NOT NULL,
+                product_id TEXT NOT NULL, score REAL, source TEXT NOT NULL, reason TEXT, because TEXT,
                 PRIMARY KEY (version, customer_id, rank));
             CREATE TABLE IF NOT EXISTS versions (
                 version TEXT PRIMARY KEY, published_at TEXT NOT NULL, customers INTEGER NOT NULL,
@@ -79,6 +101,12 @@ class LocalRecommendationStore:
             CREATE TABLE IF NOT EXISTS live (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL);
             """
         )
+        if not self._layout_checked:  # a store created before explanations existed gains their columns
+            present = {row[1] for row in connection.execute("PRAGMA table_info(recommendations)")}
+            for column in EXPLANATION_COLUMNS:
+                if column not in present:
+                    connection.execute(f"ALTER TABLE recommendations ADD COLUMN {column} TEXT")
+            self._layout_checked = True
         return connection
 
     def publish(self, version: str, recommendations: pd.DataFrame, metadata: dict, keep_versions: int = 3) -> None:
@@ -89,7 +117,7 @@ class LocalRecommendationStore:
         validate_recommendations(recommendations)
         if keep_versions < 1:
             raise StoreError(f"keep_versions must be at least 1, got {keep_versions}")
-        rows = recommendations[RECOMMENDATION_COLUMNS].copy()
+        rows = stored_rows(recommendations)
         rows.insert(0, "version", version)
         rows["score"] = rows["score"].astype(float)
         rows["rank"] = rows["rank"].astype(int)
@@ -99,7 +127,7 @@ class LocalRecommendationStore:
             connection.execute("BEGIN IMMEDIATE")
             connection.execute("DELETE FROM recommendations WHERE version = ?", (version,))
             connection.executemany(
-                "INSERT INTO recommendations VALUES (?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO recommendations (version, {', '.join(STORED_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 rows.itertuples(index=False, name=None),
             )
             connection.execute(
@@ -147,11 +175,11 @@ class LocalRecommendationStore:
         """The list of `customer_id` in `version` (default: the live one), ordered by rank."""
         version = version or self.live_version()
         if version is None:
-            return pd.DataFrame(columns=RECOMMENDATION_COLUMNS)
+            return pd.DataFrame(columns=STORED_COLUMNS)
         connection = self._connect()
         try:
             return pd.read_sql_query(
-                "SELECT customer_id, rank, product_id, score, source FROM recommendations "
+                f"SELECT {', '.join(STORED_COLUMNS)} FROM recommendations "
                 "WHERE version = ? AND customer_id = ? ORDER BY rank",
                 connection,
                 params=(version, customer_id),
@@ -163,8 +191,7 @@ class LocalRecommendationStore:
         connection = self._connect()
         try:
             return pd.read_sql_query(
-                "SELECT customer_id, rank, product_id, score, source FROM recommendations "
-                "WHERE version = ? ORDER BY customer_id, rank",
+                f"SELECT {', '.join(STORED_COLUMNS)} FROM recommendations WHERE version = ? ORDER BY customer_id, rank",
                 connection,
                 params=(version,),
             )

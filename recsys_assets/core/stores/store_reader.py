@@ -17,10 +17,15 @@ lookups without resolving the live version (or, with the memory strategy, touchi
 - Customers absent from the live version get a popularity list, flagged: the list the model gave its cold-start
   customers (`source == "popularity_fallback"`, present whenever the master data has customers without history),
   or, when the version has none, the products that appear in most lists (ties broken by mean score).
+- Customers of the control group (see core/lifecycle/control_group.py) get that same popularity list with source
+  `control` (`lookup_control`); `lookup_version` reads one customer of any kept version (the review page).
+- Each item carries its explanation when the version has one: `reason` (`because_you_bought`,
+  `popular_in_segment`, `popular_overall`) and `because` (up to three product ids the customer bought).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import threading
@@ -33,6 +38,7 @@ import pandas as pd
 from .store import LocalRecommendationStore, RecommendationStore
 
 POPULARITY_SOURCE = "popularity_fallback"
+CONTROL_SOURCE = "control"
 STRATEGIES = ("memory", "point")
 
 logger = logging.getLogger(__name__)
@@ -48,6 +54,8 @@ class Recommendation:
     product_id: str
     score: float | None
     source: str
+    reason: str | None = None
+    because: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,10 +67,21 @@ class Lookup:
     model_version: str
     items: tuple[Recommendation, ...]
     fallback: str | None  # "popularity" when the customer is not in the live version
+    group: str = "model"  # "control": the customer is in the control group and gets the popularity list
+    known: bool = True  # False: the customer is not personalised by the model (cold start or absent)
 
     @property
     def cold_start(self) -> bool:
+        if not self.known:
+            return True
         return self.fallback is not None or any(item.source == POPULARITY_SOURCE for item in self.items)
+
+    @property
+    def log_source(self) -> str:
+        """What the served list came from, as the serving log records it: model, popularity_fallback or control."""
+        if self.group == CONTROL_SOURCE:
+            return CONTROL_SOURCE
+        return POPULARITY_SOURCE if self.cold_start else "model"
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,7 @@ class Snapshot:
     popular: tuple[Recommendation, ...]
     lists: dict[str, tuple[Recommendation, ...]] | None  # None with the "point" strategy
     customers: int
+    control: tuple[Recommendation, ...] = ()  # `popular` with source "control"
 
 
 @dataclass
@@ -96,11 +116,37 @@ def strategy_for(store: RecommendationStore) -> str:
     return "memory" if isinstance(store, LocalRecommendationStore) else "point"
 
 
+def _because(value) -> tuple[str, ...]:
+    """A `because` cell as a tuple of product ids: a list/tuple/array, a JSON list, or empty."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ()
+    if isinstance(value, str):
+        value = json.loads(value) if value else []
+    return tuple(sys.intern(str(v)) for v in value)
+
+
+def _reason(value) -> str | None:
+    return None if value is None or (isinstance(value, float) and value != value) else sys.intern(str(value))
+
+
+def _explanations(frame: pd.DataFrame) -> tuple[list, list]:
+    """The reason and because columns of `frame` (None / () for versions published without explanations)."""
+    reasons = [_reason(v) for v in frame["reason"]] if "reason" in frame.columns else [None] * len(frame)
+    because = [_because(v) for v in frame["because"]] if "because" in frame.columns else [()] * len(frame)
+    return reasons, because
+
+
 def _rows(frame: pd.DataFrame) -> tuple[Recommendation, ...]:
+    reasons, because = _explanations(frame)
     return tuple(
-        Recommendation(int(rank), sys.intern(str(product)), None if pd.isna(score) else float(score), str(source))
-        for rank, product, score, source in frame[["rank", "product_id", "score", "source"]].itertuples(
-            index=False, name=None
+        Recommendation(
+            int(rank), sys.intern(str(product)), None if pd.isna(score) else float(score), str(source), reason, why
+        )
+        for (rank, product, score, source), reason, why in zip(
+            frame[["rank", "product_id", "score", "source"]].itertuples(index=False, name=None),
+            reasons,
+            because,
+            strict=True,
         )
     )
 
@@ -115,11 +161,14 @@ def lists_by_customer(frame: pd.DataFrame) -> dict[str, tuple[Recommendation, ..
     products = [sys.intern(str(p)) for p in ordered["product_id"]]
     scores = ordered["score"].astype(float).to_numpy()
     sources = [sys.intern(str(s)) for s in ordered["source"]]
+    reasons, because = _explanations(ordered)
     lists: dict[str, list[Recommendation]] = {}
     for i, customer in enumerate(customers):
         score = scores[i]
         lists.setdefault(customer, []).append(
-            Recommendation(int(ranks[i]), products[i], None if score != score else float(score), sources[i])
+            Recommendation(
+                int(ranks[i]), products[i], None if score != score else float(score), sources[i], reasons[i], because[i]
+            )
         )
     return {customer: tuple(items) for customer, items in lists.items()}
 
@@ -140,10 +189,17 @@ def popularity_list(frame: pd.DataFrame, k: int = 100) -> tuple[Recommendation, 
         .head(k)
     )
     return tuple(
-        Recommendation(rank, sys.intern(str(product)), float(share), POPULARITY_SOURCE)
+        Recommendation(rank, sys.intern(str(product)), float(share), POPULARITY_SOURCE, "popular_overall")
         for rank, (product, share) in enumerate(
             zip(counts["product_id"], counts["lists"] / frame["customer_id"].nunique(), strict=True), start=1
         )
+    )
+
+
+def as_control(popular: tuple[Recommendation, ...]) -> tuple[Recommendation, ...]:
+    """The popularity list as served to the control group: overall popularity, whatever the customer bought."""
+    return tuple(
+        Recommendation(item.rank, item.product_id, item.score, CONTROL_SOURCE, "popular_overall") for item in popular
     )
 
 
@@ -222,7 +278,7 @@ class LiveRecommendations:
         lists = lists_by_customer(frame) if self.strategy == "memory" else None
         metadata = next((info.metadata for info in self.store.versions() if info.version == version), {})
         model_version = str(metadata.get("model_version") or version)
-        return Snapshot(version, model_version, time.time(), popular, lists, customers)
+        return Snapshot(version, model_version, time.time(), popular, lists, customers, as_control(popular))
 
     def start(self) -> None:
         """Load the live version now (a failure is recorded, not raised) and start the refresh thread."""
@@ -253,19 +309,46 @@ class LiveRecommendations:
         """True when a lookup reads the store (the "point" strategy): run it off the event loop."""
         return self.strategy == "point"
 
-    def lookup(self, customer_id: str) -> Lookup:
-        """The live list of `customer_id`, or the popularity fallback when the live version does not hold it."""
+    def _live(self) -> Snapshot:
         snapshot = self._snapshot
         if snapshot is None:
             raise NoLiveVersionError(
                 f"{self.store.describe()} has no live version"
                 + (f" ({self.status.error})" if self.status.error else "")
             )
+        return snapshot
+
+    def lookup_control(self, customer_id: str) -> Lookup:
+        """The control group's list (the version's popularity list, source "control"); reads nothing from the store.
+
+        Whether the model knows the customer is looked up in memory only (the "point" strategy does not read).
+        """
+        snapshot = self._live()
+        known = snapshot.lists is None or bool(
+            (items := snapshot.lists.get(customer_id)) and items[0].source != POPULARITY_SOURCE
+        )
+        return Lookup(customer_id, snapshot.version, snapshot.model_version, snapshot.control, None, "control", known)
+
+    def lookup_version(self, customer_id: str, version: str) -> Lookup:
+        """The list of `customer_id` in a kept `version` of the store (empty when the version does not hold it).
+
+        Reads the store: run it off the event loop. Raises KeyError naming the kept versions for any other version.
+        """
+        infos = {info.version: info for info in self.store.versions()}
+        if version not in infos:
+            raise KeyError(f"version {version!r} is not kept in {self.store.describe()} (kept: {sorted(infos)})")
+        model_version = str(infos[version].metadata.get("model_version") or version)
+        frame = self.store.get(customer_id, version)
+        return Lookup(customer_id, version, model_version, _rows(frame) if len(frame) else (), None)
+
+    def lookup(self, customer_id: str) -> Lookup:
+        """The live list of `customer_id`, or the popularity fallback when the live version does not hold it."""
+        snapshot = self._live()
         if snapshot.lists is not None:
             items = snapshot.lists.get(customer_id)
         elif hasattr(self.store, "get_items"):  # a point read straight to tuples: no DataFrame per request
             found = self.store.get_items(customer_id, snapshot.version)
-            items = tuple(Recommendation(rank, sys.intern(p), s, source) for rank, p, s, source in found) or None
+            items = tuple(Recommendation(r, sys.intern(p), s, src, why, by) for r, p, s, src, why, by in found) or None
         else:
             frame = self.store.get(customer_id, snapshot.version)
             items = _rows(frame) if len(frame) else None

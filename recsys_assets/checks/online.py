@@ -1,0 +1,47 @@
+"""`model_beats_control`: the alert when the model is no better than the control group over the alert period.
+
+Reads the verdict `online_metrics` computed for the period ending with its partition (monitoring/online.py). It
+warns (it does not block: online_metrics feeds nothing) and records an alert (alerts.jsonl, optional webhook);
+it never starts a retraining — see README "Online evaluation" for why.
+"""
+
+from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, asset_check
+
+from ..assets.monitoring import online_metrics
+from ..core.lifecycle.alerts import Alert
+from ..core.stores.alert_sinks import raise_alert
+from ..partitions import daily_partitions
+from ..settings import recsys_home
+
+
+@asset_check(
+    asset=online_metrics,
+    name="model_beats_control",
+    partitions_def=daily_partitions,
+    description="Warn and alert when the model's hit rate does not beat the control group's over the alert period.",
+)
+def model_beats_control(context: AssetCheckExecutionContext, online_metrics: dict) -> AssetCheckResult:
+    period = online_metrics["period"]
+    lift = period["lift"]
+    metadata = {
+        "verdict": lift["verdict"],
+        "period": f"{period['days'][0]}..{period['days'][-1]}",
+        **{
+            key: float(lift[key]) for key in ("relative_lift", "relative_low", "relative_high") if lift[key] is not None
+        },
+    }
+    if lift["verdict"] != "not_better":
+        return AssetCheckResult(passed=True, description=lift["reason"], metadata=metadata)
+    alert = Alert(
+        kind="online_lift",
+        source="online_metrics",
+        message=f"online_metrics {metadata['period']}: the model is not better than the control group: "
+        f"{lift['reason']}",
+        severity="warning",
+        details={"day": online_metrics["day"], "run_id": context.run.run_id, **metadata},
+    )
+    delivery = raise_alert(alert, recsys_home())
+    context.log.warning(f"alert recorded in {delivery.path}: {alert.message}")
+    return AssetCheckResult(
+        passed=False, severity=AssetCheckSeverity.WARN, description=lift["reason"], metadata=metadata
+    )

@@ -1,0 +1,194 @@
+"""Gather what `online_metrics` needs for one day and turn the pure computation (`monitoring/online.py`) into
+asset metadata: the day's serving log (the shop's traffic only), the purchase lines of the ingested raw_orders
+partitions in the attribution window, and the arm counts of the previous days of the alert period.
+
+Orders come from the source database, restricted to the raw_orders partitions the instance has materialized: a
+day the pipeline has not ingested (or whose lines failed their checks and were re-read since) is not evidence.
+A day's figures are final once its whole window is ingested (`window_complete`); until then re-materializing
+the partition updates them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, MetadataValue
+
+from monitoring.features import purchase_lines
+from monitoring.online import (
+    COUNT_FIELDS,
+    Lift,
+    OnlineSettings,
+    arm_counts,
+    attribute,
+    compare_arms,
+    exposures,
+    markdown,
+    pool,
+    rates,
+    summarise,
+)
+
+from .core.stores.serving_log import read_entries
+from .core.stores.source_db import SourceDatabase
+from .settings import ONLINE_FOLDER
+
+ONLINE_ASSET = AssetKey("online_metrics")
+
+
+@dataclass
+class OnlineDay:
+    day: str
+    settings: OnlineSettings
+    period_days: int
+    rows: list[dict]
+    counts: dict[str, dict]
+    day_lift: Lift
+    period_lift: Lift
+    period: list[str]
+    servings: int
+    orders_until: str | None
+    window_complete: bool
+    extra: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """The asset value (and the JSON file /metrics serves)."""
+        return {
+            "day": self.day,
+            "attribution_days": self.settings.attribution_days,
+            "window_complete": self.window_complete,
+            "orders_until": self.orders_until,
+            "servings": self.servings,
+            "by_version": self.rows,
+            "arms": {arm: {**counts, **rates(counts)} for arm, counts in self.counts.items()},
+            "lift": self.day_lift.as_dict(),
+            "period": {"days": self.period, "lift": self.period_lift.as_dict()},
+        }
+
+
+def attribution_window(day: str, attribution_days: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """[day 00:00, day + 1 + attribution_days): servings of the day and every order attributable to them."""
+    start = pd.Timestamp(day)
+    return start, start + pd.Timedelta(days=attribution_days + 1)
+
+
+def ingested_lines(
+    instance: DagsterInstance, database: SourceDatabase, start: pd.Timestamp, end: pd.Timestamp
+) -> tuple[pd.DataFrame, str | None]:
+    """Purchase lines in [start, end) of the materialized raw_orders partitions, and the newest such partition."""
+    done = instance.get_materialized_partitions(AssetKey("raw_orders"))
+    days = {d for d in done if start.strftime("%Y-%m-%d") <= d < end.strftime("%Y-%m-%d")}
+    if not days:
+        return purchase_lines(database.read_orders(start.to_pydatetime(), start.to_pydatetime())), None
+    lines = purchase_lines(database.read_orders(start.to_pydatetime(), end.to_pydatetime()))
+    lines = lines[lines["order_ts"].dt.strftime("%Y-%m-%d").isin(days)]
+    return lines, max(days)
+
+
+def previous_counts(instance: DagsterInstance, days: list[str]) -> dict[str, dict]:
+    """The arm counts recorded by the newest online_metrics materialization of each of `days` (missing: skipped)."""
+    if not days:
+        return {}
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=ONLINE_ASSET, asset_partitions=days), limit=len(days) * 20
+    ).records
+    found: dict[str, dict] = {}
+    for record in records:  # newest first
+        partition = record.partition_key
+        entry = record.asset_materialization.metadata.get("arm_counts")
+        if partition not in found and entry is not None:
+            found[partition] = entry.value
+    return found
+
+
+def run_online_metrics(
+    instance: DagsterInstance,
+    database: SourceDatabase,
+    log_dir: str,
+    day: str,
+    settings: OnlineSettings,
+    period_days: int,
+) -> OnlineDay:
+    """The online metrics of the servings of `day` and the lift over the `period_days` ending with it."""
+    date = dt.date.fromisoformat(day)
+    log = read_entries(log_dir, date, date)
+    start, end = attribution_window(day, settings.attribution_days)
+    lines, orders_until = ingested_lines(instance, database, start, end)
+    served_customers = set(log["customer_id"].astype(str))
+    lines = lines[lines["customer_id"].isin(served_customers)]
+    attributed = attribute(exposures(log), lines, settings.attribution_days)
+    counts = arm_counts(attributed)
+    period = [(date - dt.timedelta(days=n)).isoformat() for n in range(period_days - 1, -1, -1)]
+    earlier = previous_counts(instance, period[:-1])
+    pooled = pool([*earlier.values(), counts])
+    last_needed = (end - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    return OnlineDay(
+        day=day,
+        settings=settings,
+        period_days=period_days,
+        rows=summarise(attributed),
+        counts=counts,
+        day_lift=compare_arms(counts, settings),
+        period_lift=compare_arms(pooled, settings),
+        period=[d for d in period[:-1] if d in earlier] + [day],
+        servings=len(log),
+        orders_until=orders_until,
+        window_complete=orders_until is not None and orders_until >= last_needed,
+    )
+
+
+def write_day_file(folder: str | Path, result: OnlineDay) -> Path:
+    """`<folder>/online/<day>.json` (written to a temporary name, then renamed)."""
+    target = Path(folder) / ONLINE_FOLDER / f"{result.day}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(result.summary(), indent=2, default=str), encoding="utf-8")
+    temporary.replace(target)
+    return target
+
+
+def _numbers(prefix: str, values: dict) -> dict:
+    return {f"{prefix}{key}": float(round(value, 6)) for key, value in values.items() if value is not None}
+
+
+def online_metadata(result: OnlineDay, day_file: Path) -> dict:
+    """Numeric entries the UI plots over the partitions, the per-version table, the lift and its verdict."""
+    metadata = {
+        "servings": result.servings,
+        "window_complete": result.window_complete,
+        "orders_until": result.orders_until or "none",
+        "attribution_days": result.settings.attribution_days,
+        "summary": MetadataValue.md(
+            markdown(
+                result.rows,
+                result.day_lift,
+                result.period_lift,
+                f"the {len(result.period)} day(s) {result.period[0]}..{result.day}",
+            )
+        ),  # fmt: skip
+        "by_version": MetadataValue.json(result.rows),
+        "arm_counts": MetadataValue.json(result.counts),
+        "verdict": result.period_lift.verdict,
+        "verdict_reason": result.period_lift.reason,
+        "figures_file": MetadataValue.path(str(day_file)),
+    }
+    for arm, counts in result.counts.items():
+        metadata[f"exposures_{arm}"] = counts["exposures"]
+        metadata.update(_numbers("", {f"{name}_{arm}": value for name, value in rates(counts).items()}))
+    by_source: dict[str, dict] = {}
+    for row in result.rows:  # several versions may have served on the day: add their counts up per source
+        totals = by_source.setdefault(row["source"], dict.fromkeys(COUNT_FIELDS, 0))
+        for name in COUNT_FIELDS:
+            totals[name] += row[name]
+    for source, totals in by_source.items():
+        metadata.update(_numbers("", {f"hit_rate_source_{source}": rates(totals)["hit_rate"]}))
+    lift, period = result.day_lift, result.period_lift
+    metadata.update(_numbers("lift", {"": lift.relative_lift, "_low": lift.relative_low, "_high": lift.relative_high}))
+    metadata.update(
+        _numbers("period_lift", {"": period.relative_lift, "_low": period.relative_low, "_high": period.relative_high})
+    )
+    return metadata

@@ -1,0 +1,106 @@
+"""Online metrics on a hand-built case: who was served what, what they bought after, and the lift over control."""
+
+import math
+from statistics import NormalDist
+
+import pandas as pd
+import pytest
+
+from monitoring.online import OnlineSettings, arm_counts, attribute, compare_arms, exposures, pool, rates, summarise
+
+T = pd.Timestamp("2026-07-01")
+
+
+def serving(customer, hour, items, source="model", group="model"):
+    return {"ts": T + pd.Timedelta(hours=hour), "customer_id": customer, "model_version": "m1",
+            "store_version": "m1-v", "group": group, "source": source, "items": items}  # fmt: skip
+
+
+def line(customer, days, product, quantity=1.0, price=10.0):
+    return {"order_ts": T + pd.Timedelta(days=days), "customer_id": customer, "product_id": product,
+            "quantity": quantity, "unit_price": price}  # fmt: skip
+
+
+LOG = pd.DataFrame(
+    [
+        serving("A", 8, ["p1", "p2", "p3"]),
+        serving("A", 9, ["p1", "p2", "p3"]),  # the same customer again: one exposure
+        serving("B", 10, ["p1", "p4"], source="popularity_fallback"),
+        serving("C", 11, ["p5", "p6"], source="control", group="control"),
+        serving("D", 12, ["p5", "p6"], source="control", group="control"),
+    ]
+)
+LINES = pd.DataFrame(
+    [
+        line("A", 0.1, "p1"),  # 02:24, before A was served: not attributed
+        line("A", 1, "p2", quantity=2),  # a hit: 2 x 10
+        line("A", 3, "p9", price=5),  # bought, not recommended
+        line("A", 20, "p3"),  # after the 14-day window
+        line("C", 2, "p5", price=100),  # a control hit
+        line("C", 2, "p7", price=50),
+        line("D", 1, "p8"),
+        line("Z", 1, "p1"),  # never served
+    ]
+)
+
+
+def test_hand_built_case():
+    attributed = attribute(exposures(LOG), LINES, attribution_days=14).set_index("customer_id")
+    assert len(attributed) == 4
+    assert attributed["hits"].to_dict() == {"A": 1, "B": 0, "C": 1, "D": 0}
+    assert attributed["k"].to_dict() == {"A": 3, "B": 2, "C": 2, "D": 2}
+    assert attributed.loc["A", "precision"] == pytest.approx(1 / 3)
+    assert attributed["lines"].to_dict() == {"A": 2, "B": 0, "C": 2, "D": 1}
+    assert attributed["recommended_revenue"].to_dict() == {"A": 20.0, "B": 0.0, "C": 100.0, "D": 0.0}
+    assert attributed.loc["A", "ts"] == T + pd.Timedelta(hours=8)  # the first serving opens the window
+
+    rows = {r["source"]: r for r in summarise(attributed.reset_index())}
+    assert rows["model"]["hit_rate"] == 1.0 and rows["popularity_fallback"]["hit_rate"] == 0.0
+    assert rows["control"]["exposures"] == 2 and rows["control"]["hit_rate"] == 0.5
+    assert rows["control"]["line_share"] == pytest.approx(1 / 3)
+    assert rows["control"]["revenue_share"] == pytest.approx(100 / 160)
+    assert rows["model"]["revenue_share"] == pytest.approx(20 / 25)
+
+    arms = arm_counts(attributed.reset_index())
+    assert (arms["model"]["exposures"], arms["model"]["hits"]) == (2, 1)  # model and fallback together
+    assert rates(arms["model"])["precision_at_k"] == pytest.approx((1 / 3 + 0) / 2)
+    lift = compare_arms(arms, OnlineSettings(min_exposures=1))
+    assert lift.model_hit_rate == lift.control_hit_rate == 0.5
+    assert lift.relative_lift == 0.0 and lift.verdict == "not_better"
+    assert compare_arms(arms).verdict == "insufficient_data"  # 2 exposures are no evidence either way
+
+
+def test_a_shorter_window_attributes_less():
+    attributed = attribute(exposures(LOG), LINES, attribution_days=1).set_index("customer_id")
+    assert attributed["hits"].to_dict() == {"A": 1, "B": 0, "C": 0, "D": 0}
+    assert attributed["lines"].to_dict() == {"A": 1, "B": 0, "C": 0, "D": 1}
+
+
+def test_lift_and_intervals_by_hand():
+    counts = {"model": {"exposures": 1000, "hits": 300}, "control": {"exposures": 100, "hits": 20}}
+    counts = pool([{arm: {**c, "precision_sum": 0} for arm, c in counts.items()}])
+    lift = compare_arms(counts, OnlineSettings(min_exposures=100))
+    z = NormalDist().inv_cdf(0.975)
+    se = math.sqrt(0.3 * 0.7 / 1000 + 0.2 * 0.8 / 100)
+    assert lift.difference == pytest.approx(0.1)
+    assert (lift.difference_low, lift.difference_high) == pytest.approx((0.1 - z * se, 0.1 + z * se))
+    se_log = math.sqrt(1 / 300 - 1 / 1000 + 1 / 20 - 1 / 100)
+    assert lift.relative_lift == pytest.approx(0.5)
+    assert lift.relative_low == pytest.approx(1.5 * math.exp(-z * se_log) - 1)  # just above 0: significant
+    assert lift.relative_high == pytest.approx(1.5 * math.exp(z * se_log) - 1)
+    assert lift.verdict == "better"
+    counts["control"]["hits"] = 40  # control now converts more often than the model
+    worse = compare_arms(counts, OnlineSettings(min_exposures=100))
+    assert worse.relative_lift == pytest.approx(-0.25) and worse.verdict == "not_better"
+    assert "lift -25.0%" in worse.reason
+    demanding = compare_arms(
+        {**counts, "control": {**counts["control"], "hits": 20}}, OnlineSettings(min_exposures=100, min_lift=0.6)
+    )
+    assert demanding.verdict == "not_better"  # +50 % is not the +60 % asked for
+
+
+def test_days_pool_by_adding_counts():
+    day = arm_counts(attribute(exposures(LOG), LINES, 14))
+    twice = pool([day, day])
+    assert twice["model"]["exposures"] == 4 and twice["control"]["hits"] == 2
+    assert rates(twice["control"])["hit_rate"] == rates(day["control"])["hit_rate"]
