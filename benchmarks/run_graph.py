@@ -2,6 +2,9 @@
 
     .venv/bin/python benchmarks/run_graph.py --scale S   (100 k order lines)
     .venv/bin/python benchmarks/run_graph.py --scale M   (1 M lines, 50 k customers, 20 k products)
+    .venv/bin/python benchmarks/run_graph.py --scale L   (10 M lines, 500 k customers, 100 k products)
+    add --baseline: first run benchmarks/baseline_script.py (the same core work hand-written, no Dagster) on the
+    same source in a fresh process, and report the ratio graph / baseline measured in this one run
 
 Data generation is excluded from the timings. Peak RSS is sampled every 20 ms from /proc and attributed to
 the asset step running at that moment (the in-process executor runs one step at a time).
@@ -11,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -23,6 +29,7 @@ from pathlib import Path
 SCALES = {
     "S": dict(customers=5_000, products=5_000, days=120, lines_per_day=834),
     "M": dict(customers=50_000, products=20_000, days=365, lines_per_day=2_740),
+    "L": dict(customers=500_000, products=100_000, days=365, lines_per_day=27_400),
 }
 END_DATE = dt.date(2026, 6, 30)
 
@@ -61,6 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", choices=sorted(SCALES), default="S")
     parser.add_argument("--keep", action="store_true", help="keep the data folder")
+    parser.add_argument("--baseline", action="store_true", help="run the hand-written baseline first; report the ratio")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix=f"recsys-bench-{args.scale}-"))
@@ -83,6 +91,18 @@ def main() -> None:
     lines = len(data.orders)
     del data
     print(f"generated {lines} order lines in {time.perf_counter() - started:.1f}s (excluded)")
+
+    baseline = None
+    if args.baseline:
+        script = Path(__file__).with_name("baseline_script.py")
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, str(script), local_source_url(), str(home / "baseline")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        baseline = {**json.loads(done.stdout.strip().splitlines()[-1]), "wall": time.perf_counter() - started}
 
     sampler = RssSampler()
     sampler.start()
@@ -113,6 +133,14 @@ def main() -> None:
         f"| **whole graph (2 runs, incl. Dagster overhead)** | **{wall:.1f}** | **{peak / 2**20:.0f}** (process peak) |"
     )
     print(f"\nMAP@10 model {metrics['model']['map']:.4f} vs popularity {metrics['popularity']['map']:.4f}")
+    if baseline:
+        phases = ", ".join(f"{name} {seconds:.1f}" for name, seconds in baseline["phases"].items())
+        print(
+            f"\nbaseline script (fresh process, imports included): **{baseline['wall']:.1f} s**, peak RSS "
+            f"{baseline['peak_rss'] / 2**20:.0f} MiB, MAP@10 {baseline['map@10']:.4f}; phases s: {phases}\n"
+            f"**graph / baseline = {wall / baseline['wall']:.2f}×**, peak RSS graph / baseline = "
+            f"{peak / baseline['peak_rss']:.2f}×; load average at the end {os.getloadavg()[0]:.2f}"
+        )
     if not args.keep:
         shutil.rmtree(home, ignore_errors=True)
 

@@ -38,6 +38,7 @@ def test_serving_from_cosmos_switch_under_load_and_emulator_down(recsys_home, co
             "COSMOS_DEV_DATABASE": dev.settings.database,
             "COSMOS_PROD_DATABASE": prod.settings.database,
             "RECSYS_API_KEY": KEY,
+            "RECSYS_CONTROL_SHARE": "0",  # every customer gets the store's list (the control group is tested apart)
         }
         server = ServerProcess(env)
         try:
