@@ -6,7 +6,8 @@ from its JSON file, wraps the frame in a batch and validates it with the run-tim
 
 Speed: a passing suite is validated with `result_format="BOOLEAN_ONLY"` (GX then skips building the lists of
 unexpected values); only when some expectation fails are those expectations validated again with "SUMMARY"
-and the identifying columns of a few offending rows. See benchmarks/RESULTS.md ("Validation (issue 3)").
+and the identifying columns of a few offending rows. See benchmarks/RESULTS.md ("Validation (issue 3)"). GX's
+per-metric rebuilds of each expectation's configuration are memoised while a suite runs (gx_config_cache).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from .gx_config_cache import cached_expectation_dicts
 from .suites import SuiteError, load_suite_json, suite_parameters, suite_path
 
 _STATE: dict[str, Any] = {}
@@ -196,16 +198,17 @@ def validate_frame(
         "unexpected_index_column_names": present,
         "return_unique_unexpected": False,
     }
-    result = batch.validate(
-        suite, result_format="BOOLEAN_ONLY" if fast else detailed, expectation_parameters=parameters
-    )
-    failed = [r for r in result.results if not r.success]
-    if fast and failed:
-        # re-validate the failed expectations from their JSON (parameters unresolved) with details
-        positions = sorted(int(r.expectation_config.meta[POSITION]) for r in failed)
-        retry = ExpectationSuite(name=suite.name, expectations=[tagged[i] for i in positions])
-        detail = batch.validate(retry, result_format=detailed, expectation_parameters=parameters)
-        failed = [r for r in detail.results if not r.success]
+    with cached_expectation_dicts():
+        result = batch.validate(
+            suite, result_format="BOOLEAN_ONLY" if fast else detailed, expectation_parameters=parameters
+        )
+        failed = [r for r in result.results if not r.success]
+        if fast and failed:
+            # re-validate the failed expectations from their JSON (parameters unresolved) with details
+            positions = sorted(int(r.expectation_config.meta[POSITION]) for r in failed)
+            retry = ExpectationSuite(name=suite.name, expectations=[tagged[i] for i in positions])
+            detail = batch.validate(retry, result_format=detailed, expectation_parameters=parameters)
+            failed = [r for r in detail.results if not r.success]
     failed.sort(key=lambda r: int((r.expectation_config.meta or {}).get(POSITION, 0)))
     failures = [_failure(r, present, sample_size) for r in failed]
     return ValidationReport(

@@ -149,3 +149,23 @@ def test_recommendation_lists_must_have_k_distinct_products_with_finite_scores()
         "expect_table_row_count_to_equal(table)",
         "expect_column_values_to_be_in_set(reason)",
     } <= failed, failed
+
+
+def test_expectation_dumps_are_memoised_only_inside_a_validation_and_follow_field_changes():
+    from great_expectations.expectations import ExpectColumnValuesToBeInSet
+    from great_expectations.expectations.expectation import Expectation
+
+    from recsys_assets.validation.gx_config_cache import cached_expectation_dicts
+
+    plain = Expectation.dict
+    expectation = ExpectColumnValuesToBeInSet(column="product_id", value_set=[f"P{i}" for i in range(1000)])
+    with cached_expectation_dicts():
+        first = expectation.dict(exclude_defaults=True)
+        assert first == plain(expectation, exclude_defaults=True)
+        first.pop("column")  # a caller's changes stay with the caller
+        again = expectation.dict(exclude_defaults=True)
+        assert again["column"] == "product_id" and again["value_set"] is first["value_set"]  # not copied again
+        expectation.value_set = ["P1"]  # a new field value: dumped anew
+        assert expectation.configuration.kwargs["value_set"] == ["P1"]
+        assert expectation.dict() == plain(expectation)  # other arguments: pydantic's own dump
+    assert Expectation.dict is plain and "dict" not in Expectation.__dict__

@@ -1,0 +1,69 @@
+"""Memoise `Expectation.dict()` while a suite is validated: Great Expectations 1.x rebuilds it dozens of times.
+
+GX reads `Expectation.configuration` for every domain key, success key and metric it resolves; each read calls
+pydantic's `.dict()`, which copies every field element by element. For an `expect_column_values_to_be_in_set`
+against 50 000 known customers that is ~50 copies of a 50 000-element list per expectation: 90 % of a
+validation's time (benchmarks/RESULTS.md, "Scale and steps"). Inside `cached_expectation_dicts()` the dump
+is computed once per expectation and state; every caller still gets its own top-level dict (and own nested
+dicts), so GX popping keys or swapping kwargs changes nothing shared. The cache entry is reused only while
+the expectation's field values are the very same objects, so an assignment to a field rebuilds it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+_LOCK = threading.RLock()
+_DEPTH = 0
+
+
+def _copy_dicts(value: Any) -> Any:
+    # fresh dicts at every level (cheap: few keys); lists such as value sets are shared, GX only reads them
+    if isinstance(value, dict):
+        return {key: _copy_dicts(item) for key, item in value.items()}
+    return value
+
+
+@contextmanager
+def cached_expectation_dicts() -> Iterator[None]:
+    """Within the block, `Expectation.dict(exclude_defaults=True)` is computed once per expectation state."""
+    global _DEPTH
+    from great_expectations.expectations.expectation import Expectation
+
+    with _LOCK:
+        if _DEPTH:  # nested validation: the outer block's cache is in place
+            _DEPTH += 1
+            try:
+                yield
+            finally:
+                _DEPTH -= 1
+            return
+        own = Expectation.__dict__.get("dict")
+        plain_dict = Expectation.dict
+        cache: dict[int, tuple[Any, tuple, dict]] = {}
+
+        def dict_once(self, *args, **kwargs):
+            if args or kwargs != {"exclude_defaults": True}:
+                return plain_dict(self, *args, **kwargs)
+            state = tuple(self.__dict__.values())
+            entry = cache.get(id(self))
+            if entry is None or len(entry[1]) != len(state) or any(a is not b for a, b in zip(entry[1], state)):
+                # the entry keeps `self` alive, so its id cannot be reused by another object meanwhile
+                entry = (self, state, plain_dict(self, exclude_defaults=True))
+                cache[id(self)] = entry
+            return _copy_dicts(entry[2])
+
+        Expectation.dict = dict_once
+        _DEPTH = 1
+        try:
+            yield
+        finally:
+            _DEPTH = 0
+            if own is None:
+                del Expectation.dict
+            else:
+                Expectation.dict = own
+            cache.clear()
