@@ -50,7 +50,8 @@ def cached_expectation_dicts() -> Iterator[None]:
                 return plain_dict(self, *args, **kwargs)
             state = tuple(self.__dict__.values())
             entry = cache.get(id(self))
-            if entry is None or len(entry[1]) != len(state) or any(a is not b for a, b in zip(entry[1], state)):
+            stale = entry is None or len(entry[1]) != len(state)
+            if stale or any(a is not b for a, b in zip(entry[1], state, strict=True)):
                 # the entry keeps `self` alive, so its id cannot be reused by another object meanwhile
                 entry = (self, state, plain_dict(self, exclude_defaults=True))
                 cache[id(self)] = entry
