@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 HOLDOUT_STRATEGIES = ("auto", "global_time", "per_customer_recent")
@@ -72,10 +73,21 @@ def evaluable_customers(train: pd.DataFrame, held_out: pd.DataFrame) -> int:
     they did not buy in training (what the lists can still recommend)."""
     if train.empty or held_out.empty:
         return 0
-    known = held_out[held_out["customer_id"].isin(pd.unique(train["customer_id"]))]
-    bought = pd.MultiIndex.from_frame(train[["customer_id", "product_id"]].drop_duplicates())
-    new = ~pd.MultiIndex.from_frame(known[["customer_id", "product_id"]]).isin(bought)
-    return int(known.loc[new, "customer_id"].nunique())
+    # integer codes shared by both parts (Arrow strings factorize in C++), then one int64 key per pair, looked up
+    # in the sorted training keys (np.isin took 0.6 s on 900 k keys with numpy 2.4, searchsorted 0.015 s)
+    split = len(train)
+    customers, _ = pd.factorize(pd.concat([train["customer_id"], held_out["customer_id"]], ignore_index=True))
+    products, product_ids = pd.factorize(pd.concat([train["product_id"], held_out["product_id"]], ignore_index=True))
+    train_pairs = customers[:split].astype(np.int64) * len(product_ids) + products[:split]
+    held_customers = customers[split:]
+    held_pairs = held_customers.astype(np.int64) * len(product_ids) + products[split:]
+    has_history = np.zeros(customers.max() + 2, dtype=bool)
+    has_history[customers[:split]] = True
+    has_history[-1] = False  # code -1: a missing id
+    train_pairs.sort()
+    slot = np.minimum(np.searchsorted(train_pairs, held_pairs), len(train_pairs) - 1)
+    new = has_history[held_customers] & (train_pairs[slot] != held_pairs)
+    return int(np.count_nonzero(np.bincount(held_customers[new], minlength=1)))
 
 
 def per_customer_recent_split(interactions: pd.DataFrame, fraction: float) -> TemporalSplit:
