@@ -83,15 +83,19 @@ class ItemKNNRecommender:
     def _fill_short(self, ids, scores, short, liked, filter_items) -> None:
         """Complete rows with -1 slots by popular products not yet in the row, liked or filtered."""
         assert self.popular is not None, "fit the item_knn model first"
-        blocked = set() if filter_items is None else set(np.asarray(filter_items).tolist())
+        popular = self.popular
+        if filter_items is not None and len(filter_items):
+            # the filtered products leave the popularity order once, not a set copy per row
+            popular = popular[~np.isin(popular, np.asarray(filter_items))]
+        popular = popular.tolist()
         for row in short:
             present = ids[row][ids[row] >= 0]
-            skip = blocked | set(present.tolist())
+            skip = set(present.tolist())
             if liked is not None:
-                skip |= set(liked.indices[liked.indptr[row] : liked.indptr[row + 1]].tolist())
+                skip.update(liked.indices[liked.indptr[row] : liked.indptr[row + 1]].tolist())
             free = np.flatnonzero(ids[row] < 0)
             floor = float(np.nanmin(scores[row][ids[row] >= 0])) if len(present) else 0.0
-            fill = [item for item in self.popular[: len(skip) + len(free)] if item not in skip][: len(free)]
+            fill = [item for item in popular[: len(skip) + len(free)] if item not in skip][: len(free)]
             ids[row, free[: len(fill)]] = fill
             # below every neighbourhood score, in popularity order
             scores[row, free[: len(fill)]] = floor - 1.0 - np.arange(len(fill), dtype=np.float32) / (len(fill) + 1)
