@@ -81,9 +81,11 @@ def main(source_url: str, out_dir: str) -> None:
 
     engine = create_engine(source_url)
     with engine.connect() as connection:
-        orders = pd.read_sql("SELECT * FROM orders", connection, parse_dates=["order_ts"])
-        products = pd.read_sql("SELECT product_id FROM products", connection)
-        customers = pd.read_sql("SELECT customer_id FROM customers", connection)
+        # Arrow-backed columns: what an experienced pandas user picks for 10 M strings (cleaning runs in C++)
+        arrow = {"dtype_backend": "pyarrow"}
+        orders = pd.read_sql("SELECT * FROM orders", connection, parse_dates=["order_ts"], **arrow)
+        products = pd.read_sql("SELECT product_id FROM products", connection, **arrow)
+        customers = pd.read_sql("SELECT customer_id FROM customers", connection, **arrow)
     lap("read")
     pairs = clean(orders, products, customers)
     del orders
@@ -95,9 +97,7 @@ def main(source_url: str, out_dir: str) -> None:
     model = fit(matrix(train, users, items))
     lap("fit (training part)")
     train_matrix = matrix(train, users, items)
-    truth = test.groupby(users.get_indexer(test["customer_id"]))["product_id"].agg(
-        lambda ids: set(items.get_indexer(ids))
-    )
+    truth = pd.Series(items.get_indexer(test["product_id"])).groupby(users.get_indexer(test["customer_id"])).agg(set)
     evaluated = truth.index.to_numpy()
     recommended, _ = model.recommend(evaluated, train_matrix[evaluated], N=K, filter_already_liked_items=True)
     score = map_at_k(recommended, list(truth))
