@@ -70,7 +70,7 @@ class StepProgress(threading.Thread):
                 seconds = entry.timestamp - self._step_started.get(step, entry.timestamp)
                 rows = f"{self._rows[step]:>10,} rows" if step in self._rows else ""
                 outcome = "" if event.event_type == DagsterEventType.STEP_SUCCESS else "  FAILED"
-                self.write(f"    {step:<42}{seconds:8.1f} s {rows}{outcome}")
+                self.write(f"    {step:<50} {seconds:7.1f} s {rows}{outcome}")  # 50: the longest candidate step
 
     def stop(self) -> None:
         self.stopped.set()
