@@ -71,9 +71,9 @@ def generate_source(scale: str) -> int:
     from recsys_assets.settings import local_source_url
 
     data = generate(GeneratorConfig(**SCALES[scale], seed=1, end_date=END_DATE))
-    database = open_for_writing(local_source_url())
-    for table in ("orders", "products", "customers"):
-        database.write(table, getattr(data, table), replace=True)
+    open_for_writing(local_source_url()).write_tables(
+        {"orders": data.orders, "products": data.products, "customers": data.customers}
+    )
     return len(data.orders)
 
 

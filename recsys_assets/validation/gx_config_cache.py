@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from typing import Any
 
 _LOCK = threading.RLock()
-_DEPTH = 0
 
 
 def _copy_dicts(value: Any) -> Any:
@@ -30,18 +29,13 @@ def _copy_dicts(value: Any) -> Any:
 @contextmanager
 def cached_expectation_dicts() -> Iterator[None]:
     """Within the block, `Expectation.dict(exclude_defaults=True)` is computed once per expectation state."""
-    global _DEPTH
     from great_expectations.expectations.expectation import Expectation
 
     with _LOCK:
-        if _DEPTH:  # nested validation: the outer block's cache is in place
-            _DEPTH += 1
-            try:
-                yield
-            finally:
-                _DEPTH -= 1
-            return
         own = Expectation.__dict__.get("dict")
+        if getattr(own, "memoised", False):  # nested in a block of this thread: its cache serves
+            yield
+            return
         plain_dict = Expectation.dict
         cache: dict[int, tuple[Any, tuple, dict]] = {}
 
@@ -57,14 +51,12 @@ def cached_expectation_dicts() -> Iterator[None]:
                 cache[id(self)] = entry
             return _copy_dicts(entry[2])
 
+        dict_once.memoised = True
         Expectation.dict = dict_once
-        _DEPTH = 1
         try:
             yield
         finally:
-            _DEPTH = 0
             if own is None:
                 del Expectation.dict
             else:
                 Expectation.dict = own
-            cache.clear()

@@ -168,4 +168,8 @@ def test_expectation_dumps_are_memoised_only_inside_a_validation_and_follow_fiel
         expectation.value_set = ["P1"]  # a new field value: dumped anew
         assert expectation.configuration.kwargs["value_set"] == ["P1"]
         assert expectation.dict() == plain(expectation)  # other arguments: pydantic's own dump
+        memo = Expectation.dict
+        with cached_expectation_dicts():  # nested: the outer memo serves and stays after the inner block
+            assert Expectation.dict is memo
+        assert Expectation.dict is memo
     assert Expectation.dict is plain and "dict" not in Expectation.__dict__
