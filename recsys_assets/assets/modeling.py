@@ -220,7 +220,7 @@ def validation_data(
 ) -> ValidationData | None:
     if not config.select_model:
         return None
-    validation = prepare_validation(train_test_split.train, config.selection_settings())
+    validation = prepare_validation(train_test_split.train, config.selection_settings(), config.candidate_grid())
     context.log.info(
         f"model selection: {validation.inner_train_rows} rows to fit, {len(validation.customers)} customers to "
         f"validate ({validation.description})"

@@ -7,6 +7,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 from pydantic import Field
 
+from ..core.data.schema import TEXT_DTYPE
 from ..core.modeling.artifact import ModelArtifact
 from ..core.modeling.explain import ExplainSettings, explain_lists
 from ..core.modeling.training import as_popularity, inactive_item_indices, recommend_for_customers
@@ -48,9 +49,9 @@ def recommendations(
     if config.explain:
         lists = explain_lists(model, lists, customers, ExplainSettings(config.explain_top, config.segment_top))
     else:
-        lists["reason"], lists["because"] = None, "[]"
+        lists["reason"], lists["because"] = None, pd.array(["[]"] * len(lists), dtype=TEXT_DTYPE)
     explain_seconds = time.perf_counter() - started
-    lists["model_version"] = als_model.version
+    lists["model_version"] = pd.array([als_model.version] * len(lists), dtype=TEXT_DTYPE)
     per_customer = lists.groupby("customer_id").size()
     cold = lists.loc[lists["source"] == "popularity_fallback", "customer_id"].nunique()
     preview = lists.head(3 * config.k).to_markdown(index=False) if len(lists) else "(empty)"

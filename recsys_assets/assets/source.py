@@ -47,7 +47,7 @@ def raw_orders(context: AssetExecutionContext, source: SourceDatabaseResource) -
         context.log.error(f"raw_orders: the order lines break the data contract: {error}")
         frame = database.read_orders_as_stored(start, end)
     by_day = split_by_day(frame, context.partition_keys)
-    values = {key: by_day.get(key, empty("orders")) for key in context.partition_keys}
+    values = {key: by_day[key] if key in by_day else empty("orders") for key in context.partition_keys}
     empty_days = [key for key, value in values.items() if value.empty]
     if empty_days:  # closed days are normal; raw_orders_volume judges them against the shop's rhythm
         context.log.info(f"raw_orders: no order lines on {len(empty_days)} day(s), e.g. {empty_days[:5]}")

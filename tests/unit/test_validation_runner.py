@@ -121,7 +121,7 @@ def test_recommendation_lists_must_have_k_distinct_products_with_finite_scores()
             "customer_id": np.repeat(customers, k),
             "rank": np.tile(np.arange(1, k + 1), len(customers)),
             "product_id": ["P1", "P2", "P3"] * len(customers),
-            "score": np.linspace(1, 0.1, k * len(customers)).astype(np.float32),
+            "score": np.linspace(1, 0.1, k * len(customers)),
             "source": "als",
             "reason": "because_you_bought",
             "because": '["P9"]',

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..data.schema import TEXT_DTYPE
 from .training import TrainedModel
 
 BECAUSE_YOU_BOUGHT = "because_you_bought"
@@ -219,5 +220,5 @@ def explain_lists(
     reason_column[order] = reasons
     because_column[order] = because_texts(model.items.ids, flat)
     out["reason"] = pd.Categorical(reason_column, categories=REASONS)  # three values: cheap to store and check
-    out["because"] = because_column
+    out["because"] = pd.array(because_column, dtype=TEXT_DTYPE)
     return out

@@ -244,8 +244,11 @@ class ValidationData:
     seconds: float
 
 
-def prepare_validation(train: pd.DataFrame, settings: SelectionSettings) -> ValidationData:
-    """Carve the validation split from the training part and index it.
+def prepare_validation(
+    train: pd.DataFrame, settings: SelectionSettings, candidates: Sequence[TrainingConfig] = ()
+) -> ValidationData:
+    """Carve the validation split from the training part and index it, with the order-count matrix of every
+    half-life the `candidates` use built once here (each candidate's step would otherwise rebuild it).
 
     Raises ValueError when the validation split holds no purchase the candidates could find (for example a
     history too short to carve a validation window from).
@@ -264,6 +267,9 @@ def prepare_validation(train: pd.DataFrame, settings: SelectionSettings) -> Vali
             f"{len(split.train)} rows to fit and {len(split.validation)} to validate; both must be non-empty"
         )
     data = prepare(split.train)
+    for config in candidates:
+        if config.model != "popularity":
+            data.counts(config.half_life_days)
     relevant = holdout_relevance(fit_prepared(data, POPULARITY), split.validation, settings.exclude_purchased)
     customers = np.flatnonzero(np.diff(relevant.indptr) > 0)
     if len(customers) == 0:
@@ -355,8 +361,8 @@ def select_model(
     choose, in this process (the `als_model` asset runs the same three parts as separate steps)."""
     log = log or (lambda message: None)
     started = time.perf_counter()
-    validation = prepare_validation(train, settings)
     grid = with_popularity(candidates)
+    validation = prepare_validation(train, settings, grid)
     log(
         f"model selection: {len(grid)} candidates, {validation.inner_train_rows} rows to fit, "
         f"{len(validation.customers)} customers to validate ({validation.description})"

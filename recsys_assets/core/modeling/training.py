@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from ..data.schema import TEXT_DTYPE
 from .candidates import CandidateSpec, TrainingConfig, candidate_input, make_candidate
 from .matrix import IdMap, binary, order_counts
 from .metrics import METRICS, bootstrap_intervals, catalogue_coverage, per_user_metrics
@@ -214,10 +215,12 @@ def recommend_for_customers(
             "customer_id": np.repeat(customers.to_numpy(), k),
             "rank": np.tile(np.arange(1, k + 1), len(customers)),
             "item": ids.ravel(),
-            "score": scores.ravel(),
+            "score": scores.ravel().astype(np.float64),  # float64: GX checks its range vectorised (float32: per row)
             "source": np.repeat(np.where(known, model.recommender.name, "popularity_fallback"), k),
         }
     )
     frame = frame[frame["item"] >= 0]
     frame.insert(2, "product_id", model.items.id_of(frame["item"].to_numpy()))
-    return frame.drop(columns="item").reset_index(drop=True)
+    frame = frame.drop(columns="item").reset_index(drop=True)
+    # Arrow-backed text: millions of rows pickle and load ~10x faster than Python strings, in a third of the memory
+    return frame.astype({"customer_id": TEXT_DTYPE, "product_id": TEXT_DTYPE, "source": TEXT_DTYPE})

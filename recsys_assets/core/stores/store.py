@@ -62,9 +62,12 @@ def because_text(value) -> str | None:
     """A `because` value as stored: the JSON array text (lists and tuples are encoded; None stays None)."""
     if value is None or isinstance(value, str):
         return value
-    if isinstance(value, float) and value != value:
+    if value is pd.NA or (isinstance(value, float) and value != value):
         return None
     return json.dumps([str(v) for v in value])
+
+
+PUBLISH_CHUNK_ROWS = 100_000  # rows converted and inserted at a time: bounds the Python objects of a publish
 
 
 def stored_rows(recommendations: pd.DataFrame) -> pd.DataFrame:
@@ -73,6 +76,24 @@ def stored_rows(recommendations: pd.DataFrame) -> pd.DataFrame:
     rows["because"] = [because_text(v) for v in rows["because"]]
     rows["reason"] = rows["reason"].astype(object).where(rows["reason"].notna(), None)
     return rows
+
+
+def stored_tuples(version: str, recommendations: pd.DataFrame, chunk_rows: int = PUBLISH_CHUNK_ROWS):
+    """(version, *STORED_COLUMNS) tuples of `recommendations`, converted `chunk_rows` at a time, so a publish of
+    millions of rows never holds them all as Python objects at once."""
+    for start in range(0, len(recommendations), chunk_rows):
+        rows = stored_rows(recommendations.iloc[start : start + chunk_rows])
+        yield from zip(
+            [version] * len(rows),
+            rows["customer_id"].tolist(),
+            rows["rank"].astype(int).tolist(),
+            rows["product_id"].tolist(),
+            rows["score"].astype(float).tolist(),
+            rows["source"].tolist(),
+            rows["reason"].tolist(),
+            rows["because"].tolist(),
+            strict=True,
+        )
 
 
 class LocalRecommendationStore:
@@ -117,10 +138,6 @@ class LocalRecommendationStore:
         validate_recommendations(recommendations)
         if keep_versions < 1:
             raise StoreError(f"keep_versions must be at least 1, got {keep_versions}")
-        rows = stored_rows(recommendations)
-        rows.insert(0, "version", version)
-        rows["score"] = rows["score"].astype(float)
-        rows["rank"] = rows["rank"].astype(int)
         published_at = pd.Timestamp.now(tz="UTC").isoformat()
         connection = self._connect()
         try:
@@ -128,11 +145,17 @@ class LocalRecommendationStore:
             connection.execute("DELETE FROM recommendations WHERE version = ?", (version,))
             connection.executemany(
                 f"INSERT INTO recommendations (version, {', '.join(STORED_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                rows.itertuples(index=False, name=None),
+                stored_tuples(version, recommendations),
             )
             connection.execute(
                 "INSERT OR REPLACE INTO versions VALUES (?, ?, ?, ?, ?)",
-                (version, published_at, int(rows["customer_id"].nunique()), len(rows), json.dumps(metadata)),
+                (
+                    version,
+                    published_at,
+                    int(recommendations["customer_id"].nunique()),
+                    len(recommendations),
+                    json.dumps(metadata),
+                ),
             )
             failpoint("store.publish")  # the new rows written, the pointer not switched, nothing committed
             connection.execute("INSERT OR REPLACE INTO live VALUES (1, ?)", (version,))
