@@ -35,7 +35,7 @@ def parse_date(text: str) -> dt.date:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from ..core.data.generator import GeneratorConfig, generate
+    from ..core.data.generator import GeneratorConfig, generate_stream
     from ..core.stores.source_db import open_for_writing, safe_url
     from ..settings import local_source_url
 
@@ -53,13 +53,25 @@ def cmd_generate(args: argparse.Namespace) -> int:
         config = GeneratorConfig(**knobs, **{**DEMO_SCALE, **scale})
     url = args.url or local_source_url()
     started = step(f"generating {config.days} days x {config.lines_per_day} lines/day (seed {config.seed})")
-    data = generate(config)
-    database = open_for_writing(url)
-    for table in ("orders", "products", "customers"):
-        database.write(table, getattr(data, table), replace=True)
+    stream = generate_stream(config)
+    written = {"lines": 0}
+
+    def with_progress(chunks):
+        """The order chunks as they are written to the staging table, a line each once written."""
+        for number, chunk in enumerate(chunks, 1):
+            yield chunk
+            written["lines"] += len(chunk)
+            print(
+                f"    chunk {number}/{stream.n_chunks}: {written['lines']} order lines written, "
+                f"{time.perf_counter() - started:.1f}s",
+                flush=True,
+            )
+
+    # one transaction: the orders streamed chunk by chunk into a staging table, then products and customers
+    open_for_writing(url).write_tables(stream.tables(orders=with_progress(stream.orders)))
     print(
-        f"    wrote {len(data.orders)} order lines ({config.start_date()} to {config.resolved_end_date()}), "
-        f"{len(data.products)} products, {len(data.customers)} customers to {safe_url(url)} "
+        f"    wrote {written['lines']} order lines ({config.start_date()} to {config.resolved_end_date()}), "
+        f"{len(stream.products)} products, {len(stream.customers)} customers to {safe_url(url)} "
         f"in {time.perf_counter() - started:.1f}s"
     )
     return 0

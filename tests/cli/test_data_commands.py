@@ -1,5 +1,6 @@
 """The `recsys` command line: generate, import-orders (with clear errors), materialize."""
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
@@ -136,3 +137,23 @@ def test_materialize_reports_each_step_as_it_ends(recsys_home, capsys):
     assert "als_model.select_and_refit" in steps and "als_model.fit_candidate[popularity]" in steps
     [raw] = [line for line in lines if line.split() and line.split()[0] == "raw_orders"]
     assert raw.rstrip().endswith("rows")
+
+
+def test_generate_streams_the_order_lines_with_a_progress_line_per_chunk(recsys_home, monkeypatch, capsys):
+    from recsys_assets.core.data import generator
+
+    monkeypatch.setattr(generator, "CHUNK_ORDERS", 200)  # 500 orders: three chunks
+    scale = ["--customers", "200", "--products", "300", "--days", "10", "--lines-per-day", "200"]
+    assert main(["generate", *scale, "--seed", "4", "--end-date", "2026-06-30", "--bad-data-rate", "0.01"]) == 0
+    out = capsys.readouterr().out
+    progress = [line.split() for line in out.splitlines() if line.lstrip().startswith("chunk ")]
+    assert [words[1] for words in progress] == ["1/3:", "2/3:", "3/3:"]
+    expected = generator.generate(
+        generator.GeneratorConfig(
+            customers=200, products=300, days=10, lines_per_day=200, seed=4, end_date=dt.date(2026, 6, 30),
+            bad_data_rate=0.01,
+        ),
+        chunk_orders=200,
+    )  # fmt: skip
+    assert int(progress[-1][2]) == len(expected.orders) == SourceDatabase(local_source_url()).count_rows("orders")
+    assert f"wrote {len(expected.orders)} order lines" in out

@@ -5,7 +5,13 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from recsys_assets.core.data.generator import GeneratorConfig, generate
+from recsys_assets.core.data.generator import (
+    BAD_DATA_CLASSES,
+    CHUNK_ORDERS,
+    GeneratorConfig,
+    generate,
+    generate_stream,
+)
 from recsys_assets.core.data.schema import conform
 
 END = dt.date(2026, 6, 30)
@@ -61,3 +67,70 @@ def test_drift_changes_only_the_drifted_period(kind):
 def test_rejects_nonsense_scale():
     with pytest.raises(ValueError, match="scale must be positive"):
         generate(GeneratorConfig(customers=0))
+
+
+# --- streamed generation: the order lines in chunks of a fixed number of orders ---------------------------------
+
+STREAMED = GeneratorConfig(
+    customers=200, products=300, days=20, lines_per_day=150, seed=5, end_date=END, bad_data_rate=0.005
+)
+SORT_KEY = ["order_ts", "order_id", "line_no"]
+
+
+def test_chunked_generation_is_deterministic_and_holds_the_rows_of_generate():
+    stream = generate_stream(STREAMED, chunk_orders=100)
+    chunks = list(stream.orders)
+    assert stream.n_chunks == len(chunks) > 3
+    again = list(generate_stream(STREAMED, chunk_orders=100).orders)
+    for chunk, same in zip(chunks, again, strict=True):
+        pd.testing.assert_frame_equal(chunk, same)
+        assert chunk[SORT_KEY].equals(chunk.sort_values(SORT_KEY, kind="stable")[SORT_KEY])  # each chunk sorted
+    whole = generate(STREAMED, chunk_orders=100)
+    together = pd.concat(chunks, ignore_index=True).sort_values(SORT_KEY, kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(together, whole.orders)
+    pd.testing.assert_frame_equal(stream.products, whole.products)
+    pd.testing.assert_frame_equal(stream.customers, whole.customers)
+    conform(whole.orders, "orders", "generated in chunks")
+    # another chunk size draws other lines, but the same orders and the same scale
+    other = generate(STREAMED).orders
+    assert not other["product_id"].equals(whole.orders["product_id"])
+    assert abs(len(other) - len(whole.orders)) < 0.05 * len(other)
+
+
+def test_one_chunk_is_the_whole_history_up_to_scale_m():
+    assert round(365 * 2_740 / 4.0) <= CHUNK_ORDERS  # scale M's orders: one chunk, the unchunked generator's rows
+    config = GeneratorConfig(customers=200, products=300, days=10, lines_per_day=200, seed=1, end_date=END)
+    stream = generate_stream(config)
+    [only] = list(stream.orders)
+    pd.testing.assert_frame_equal(only, generate(config).orders)
+    pd.testing.assert_frame_equal(only, generate(config, chunk_orders=stream.n_orders).orders)
+
+
+def test_ids_unique_across_chunks_and_every_bad_class_in_the_stream():
+    clean = generate(GeneratorConfig(**{**STREAMED.__dict__, "bad_data_rate": 0.0}), chunk_orders=100).orders
+    assert not clean.duplicated(["order_id", "line_no"]).any()  # credit notes are numbered on across chunks
+    assert clean["order_id"].str.startswith("R").any()
+    chunks = list(generate_stream(STREAMED, chunk_orders=100).orders)
+    orders = pd.concat(chunks, ignore_index=True)
+    future = pd.Timestamp(END) + pd.Timedelta(days=1)
+    seen = {
+        "null_customer_id": orders["customer_id"].isna().any(),
+        "null_product_id": orders["product_id"].isna().any(),
+        "unknown_customer": (orders["customer_id"] == "C_UNKNOWN").any(),
+        "unknown_product": (orders["product_id"] == "P_UNKNOWN").any(),
+        "absurd_quantity": (orders["quantity"] >= 1e7).any(),
+        "orphan_return": (orders["quantity"] <= -1e5).any(),
+        "duplicate_line": orders.duplicated().any(),
+        "future_timestamp": (orders["order_ts"] > future).any(),
+    }
+    assert set(seen) == set(BAD_DATA_CLASSES) and all(seen.values()), seen
+    assert all(chunk["customer_id"].isna().any() for chunk in chunks)  # injected per chunk at the same rate
+
+
+def test_master_tables_come_after_the_order_lines():
+    stream = generate_stream(STREAMED, chunk_orders=100)
+    with pytest.raises(RuntimeError, match="exhaust `orders` first"):
+        stream.products  # noqa: B018
+    for _ in stream.orders:
+        pass
+    assert len(stream.products) == 300 and len(stream.customers) == 200

@@ -4,11 +4,13 @@ Customers belong to segments (electricians, plumbers, ...) whose category tastes
 power-law popularity inside their category; each customer re-orders a personal pool of consumables; baskets
 pull in companion products; weekdays are busier than weekends. Optional knobs inject drift from a date and
 bad rows of every class the cleaning step must catch. Everything is vectorised with numpy: no per-row loops.
+The order lines are drawn in chunks of `CHUNK_ORDERS` orders (`generate_stream`), so scale L fits in ~2 GB.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -193,7 +195,20 @@ class GeneratedData:
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> pd.Series:
-    return prefix + pd.Series(numbers).astype(str).str.zfill(width)
+    """`prefix` + each number zero-padded to `width` digits (``P000042``), as Python strings; the digits are
+    written with numpy (several times faster than formatting each number), numbers outside 0..10**width - 1
+    are formatted one by one with the same result."""
+    numbers = np.asarray(numbers, dtype=np.int64)
+    if len(numbers) == 0 or numbers.min() < 0 or numbers.max() >= 10**width or not prefix.isascii():
+        return prefix + pd.Series(numbers).astype(str).str.zfill(width)
+    head = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
+    text = np.empty((len(numbers), len(head) + width), dtype=np.uint8)
+    text[:, : len(head)] = head
+    remaining = numbers.copy()
+    for position in range(len(head) + width - 1, len(head) - 1, -1):
+        text[:, position] = remaining % 10 + ord("0")
+        remaining //= 10
+    return pd.Series(text.view(f"S{text.shape[1]}").ravel().astype(f"U{text.shape[1]}").astype(object))
 
 
 def _sample_rows(cumulative: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -312,8 +327,36 @@ def _orders_within_lifetimes(
     return order_customer[by_day], order_day[by_day]
 
 
-def generate(config: GeneratorConfig) -> GeneratedData:
-    """Generate orders, products and customers for `config`. Deterministic for a given config."""
+# Orders per chunk of generated order lines. A fixed number, not one derived from the memory at hand, so a
+# seed gives the same rows on every machine. Every history up to scale M (1 M lines, ~250 k orders) fits in one
+# chunk and is generated exactly as by the unchunked generator; at scale L (10 M lines) the chunks bound the
+# memory to about one chunk's lines (~1.2 M) plus the per-customer set-up.
+CHUNK_ORDERS = 300_000
+
+
+@dataclass
+class _World:
+    """The per-customer, per-product and per-order set-up: everything but the order lines (O(orders))."""
+
+    config: GeneratorConfig
+    rng: np.random.Generator
+    drift_rng: np.random.Generator
+    catalogue: _Catalogue
+    customer_segment: np.ndarray
+    taste_cdf: np.ndarray
+    pool_size: np.ndarray
+    pool_start: np.ndarray
+    pool_products: np.ndarray
+    days: pd.DatetimeIndex
+    end: pd.Timestamp
+    day_weight: np.ndarray
+    order_customer: np.ndarray
+    order_day: np.ndarray
+    basket: np.ndarray
+    drift_day: int | None
+
+
+def _build_world(config: GeneratorConfig) -> _World:
     if config.customers < 1 or config.products < 2 or config.days < 1 or config.lines_per_day < 1:
         raise ValueError(f"generator scale must be positive, got {config}")
     if config.drift_kind not in DRIFT_KINDS:
@@ -326,8 +369,13 @@ def generate(config: GeneratorConfig) -> GeneratedData:
     segment_taste = rng.dirichlet(np.full(n_cat, 0.25), size=n_seg)
     customer_segment = rng.choice(n_seg, size=config.customers, p=rng.dirichlet(np.full(n_seg, 4.0)))
     personal_taste = rng.dirichlet(np.full(n_cat, 0.2), size=config.customers)
-    taste = 0.75 * segment_taste[customer_segment] + 0.25 * personal_taste
-    taste_cdf = np.cumsum(taste, axis=1)
+    # 0.75 * segment + 0.25 * personal, then the cumulative sum, in place (the same values, a third of the memory)
+    taste_cdf = segment_taste[customer_segment]
+    taste_cdf *= 0.75
+    personal_taste *= 0.25
+    taste_cdf += personal_taste
+    del personal_taste
+    np.cumsum(taste_cdf, axis=1, out=taste_cdf)
     activity = rng.lognormal(0.0, 1.0, config.customers)
 
     # personal re-order pool: a few consumables each customer keeps buying
@@ -335,6 +383,7 @@ def generate(config: GeneratorConfig) -> GeneratedData:
     pool_owner = np.repeat(np.arange(config.customers), pool_size)
     pool_products = catalogue.draw(_sample_rows(taste_cdf, pool_owner, rng), customer_segment[pool_owner], rng)
     pool_start = np.concatenate([[0], np.cumsum(pool_size)[:-1]])
+    del pool_owner
 
     # orders: day weighted by weekday, customer by activity, basket size ~ 1 + Poisson
     end = config.resolved_end_date()
@@ -342,8 +391,7 @@ def generate(config: GeneratorConfig) -> GeneratedData:
     days = pd.date_range(start, end, freq="D")
     day_weight = trading_day_weights(days, config)
     total_lines = config.days * config.lines_per_day
-    mean_basket = config.mean_basket
-    n_orders = max(1, int(round(total_lines / mean_basket)))
+    n_orders = max(1, int(round(total_lines / config.mean_basket)))
     if config.activity_sigma != 1.0:
         activity = rng.lognormal(0.0, config.activity_sigma, config.customers)
     if config.lifetimes:
@@ -362,61 +410,114 @@ def generate(config: GeneratorConfig) -> GeneratedData:
         boosted = activity * np.where(customer_segment == drifted_segment, 5.0, 1.0)
         after = order_day >= drift_day
         order_customer[after] = drift_rng.choice(config.customers, size=int(after.sum()), p=boosted / boosted.sum())
-    basket = 1 + rng.poisson(mean_basket - 1, n_orders)
-    line_order = np.repeat(np.arange(n_orders), basket)
-    line_no = np.arange(len(line_order)) - np.repeat(np.cumsum(basket) - basket, basket) + 1
-    line_customer = order_customer[line_order]
-    n_lines = len(line_order)
-
-    # each line re-orders from the pool or explores: category from taste, product by popularity
-    repeat = rng.random(n_lines) < 0.45
-    products = np.empty(n_lines, dtype=np.int64)
-    owners = line_customer[repeat]
-    pick = pool_start[owners] + (rng.random(len(owners)) * pool_size[owners]).astype(np.int64)
-    products[repeat] = pool_products[pick]
-    explore = ~repeat
-    categories = _sample_rows(taste_cdf, line_customer[explore], rng)
-    if drift_day is not None and config.drift_kind == "category_surge":
-        surged = int(drift_rng.integers(n_cat))
-        after = order_day[line_order[explore]] >= drift_day
-        categories[after & (drift_rng.random(len(categories)) < 0.35)] = surged
-    products[explore] = catalogue.draw(categories, customer_segment[line_customer[explore]], rng)
-    bundle = (line_no > 1) & (rng.random(n_lines) < 0.25)
-    bundle_idx = np.flatnonzero(bundle)
-    products[bundle_idx] = catalogue.companion[products[bundle_idx - 1]]
-
-    consumable = rng.random(n_cat) < 0.4
-    quantity = 1 + rng.poisson(np.where(consumable[catalogue.category[products]], 6.0, 0.6))
-    base_price = np.round(rng.lognormal(3.0, 1.0, config.products), 2) + 0.5
-    unit_price = np.round(base_price[products] * (1 + rng.normal(0, 0.02, n_lines)), 2)
-    if drift_day is not None and config.drift_kind == "price_shift":
-        unit_price = np.where(order_day[line_order] >= drift_day, np.round(unit_price * 1.4, 2), unit_price)
-    seconds = rng.integers(6 * 3600, 18 * 3600, n_orders)
-    order_ts = days.values[order_day] + seconds.astype("timedelta64[s]")
-    cancelled = rng.random(n_orders) < 0.02
-
-    orders = pd.DataFrame(
-        {
-            "order_id": _ids("O", line_order, 8),
-            "line_no": line_no.astype(np.int64),
-            "order_ts": order_ts[line_order],
-            "customer_id": _ids("C", line_customer, 6),
-            "product_id": _ids("P", products, 6),
-            "quantity": quantity.astype(np.float64),
-            "unit_price": unit_price.astype(np.float64),
-            "currency": "EUR",
-            "order_status": np.where(cancelled[line_order], "cancelled", "completed"),
-        }
+    basket = 1 + rng.poisson(config.mean_basket - 1, n_orders)
+    return _World(
+        config=config,
+        rng=rng,
+        drift_rng=drift_rng,
+        catalogue=catalogue,
+        customer_segment=customer_segment,
+        taste_cdf=taste_cdf,
+        pool_size=pool_size,
+        pool_start=pool_start,
+        pool_products=pool_products,
+        days=days,
+        end=pd.Timestamp(end),
+        day_weight=day_weight,
+        order_customer=order_customer,
+        order_day=order_day,
+        basket=basket,
+        drift_day=drift_day,
     )
-    closes = bool(config.closed_weekdays or config.holidays or config.summer_closure_days)
-    open_days = days[day_weight > 0] if closes else None
-    orders = pd.concat([orders, _returns(orders, rng, pd.Timestamp(end) + pd.Timedelta(days=1), open_days)])
-    if config.bad_data_rate > 0:
-        orders = inject_bad_rows(orders, config.bad_data_rate, rng, pd.Timestamp(end))
-    orders = orders.sort_values(["order_ts", "order_id", "line_no"], kind="stable").reset_index(drop=True)
-    for column in ("order_id", "customer_id", "product_id", "currency", "order_status"):
-        orders[column] = orders[column].astype(TEXT_DTYPE)
 
+
+def _order_chunks(world: _World, chunk_orders: int) -> Iterator[pd.DataFrame]:
+    """The order lines of `chunk_orders` orders at a time (the last chunk may hold fewer), drawn from the world's
+    random stream one chunk after the other; each chunk sorted by (order_ts, order_id, line_no).
+
+    A chunk holds its orders' lines, the credit notes of those lines (they may fall after the chunk's last day)
+    and, with a bad-data rate, its bad rows at that rate (every class in each chunk). Ids are global: order ids
+    are the orders' numbers, credit notes are numbered on across chunks, so (order_id, line_no) is unique except
+    for the duplicates injected on purpose.
+    """
+    config, rng, drift_rng, catalogue = world.config, world.rng, world.drift_rng, world.catalogue
+    drift_day, n_cat = world.drift_day, catalogue.n_categories
+    end = world.end
+    closes = bool(config.closed_weekdays or config.holidays or config.summer_closure_days)
+    open_days = world.days[world.day_weight > 0] if closes else None
+    consumable = base_price = surged = None  # drawn in the first chunk, where the unchunked generator drew them
+    returns_so_far = 0
+    for first in range(0, len(world.basket), chunk_orders):
+        basket = world.basket[first : first + chunk_orders]
+        chunk_order = np.repeat(np.arange(len(basket)), basket)
+        line_order = first + chunk_order
+        line_no = np.arange(len(chunk_order)) - np.repeat(np.cumsum(basket) - basket, basket) + 1
+        line_customer = world.order_customer[line_order]
+        n_lines = len(line_order)
+
+        # each line re-orders from the pool or explores: category from taste, product by popularity
+        repeat = rng.random(n_lines) < 0.45
+        products = np.empty(n_lines, dtype=np.int64)
+        owners = line_customer[repeat]
+        pick = world.pool_start[owners] + (rng.random(len(owners)) * world.pool_size[owners]).astype(np.int64)
+        products[repeat] = world.pool_products[pick]
+        del owners, pick
+        explore = ~repeat
+        categories = _sample_rows(world.taste_cdf, line_customer[explore], rng)
+        if drift_day is not None and config.drift_kind == "category_surge":
+            if surged is None:
+                surged = int(drift_rng.integers(n_cat))
+            after = world.order_day[line_order[explore]] >= drift_day
+            categories[after & (drift_rng.random(len(categories)) < 0.35)] = surged
+        products[explore] = catalogue.draw(categories, world.customer_segment[line_customer[explore]], rng)
+        del categories, repeat, explore
+        bundle = (line_no > 1) & (rng.random(n_lines) < 0.25)
+        bundle_idx = np.flatnonzero(bundle)
+        products[bundle_idx] = catalogue.companion[products[bundle_idx - 1]]
+        del bundle, bundle_idx
+
+        if consumable is None:
+            consumable = rng.random(n_cat) < 0.4
+        quantity = 1 + rng.poisson(np.where(consumable[catalogue.category[products]], 6.0, 0.6))
+        if base_price is None:
+            base_price = np.round(rng.lognormal(3.0, 1.0, config.products), 2) + 0.5
+        unit_price = np.round(base_price[products] * (1 + rng.normal(0, 0.02, n_lines)), 2)
+        if drift_day is not None and config.drift_kind == "price_shift":
+            late = world.order_day[line_order] >= drift_day
+            unit_price = np.where(late, np.round(unit_price * 1.4, 2), unit_price)
+        seconds = rng.integers(6 * 3600, 18 * 3600, len(basket))
+        order_ts = world.days.values[world.order_day[first : first + len(basket)]] + seconds.astype("timedelta64[s]")
+        cancelled = rng.random(len(basket)) < 0.02
+
+        orders = pd.DataFrame(
+            {
+                "order_id": _ids("O", line_order, 8),
+                "line_no": line_no.astype(np.int64),
+                "order_ts": order_ts[chunk_order],
+                "customer_id": _ids("C", line_customer, 6),
+                "product_id": _ids("P", products, 6),
+                "quantity": quantity.astype(np.float64),
+                "unit_price": unit_price.astype(np.float64),
+                "currency": "EUR",
+                "order_status": np.where(cancelled[chunk_order], "cancelled", "completed"),
+            }
+        )
+        del chunk_order, line_order, line_no, line_customer, products, quantity, unit_price
+        returns = _returns(orders, rng, end + pd.Timedelta(days=1), open_days, first_line_no=returns_so_far + 1)
+        returns_so_far += len(returns)
+        orders = pd.concat([orders, returns])
+        del returns
+        if config.bad_data_rate > 0:
+            orders = inject_bad_rows(orders, config.bad_data_rate, rng, end)
+        orders = orders.sort_values(["order_ts", "order_id", "line_no"], kind="stable").reset_index(drop=True)
+        for column in ("order_id", "customer_id", "product_id", "currency", "order_status"):
+            orders[column] = orders[column].astype(TEXT_DTYPE)
+        yield orders
+
+
+def _master_frames(world: _World) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The products and customers tables (drawn after every order line, as the unchunked generator did)."""
+    config, rng, catalogue = world.config, world.rng, world.catalogue
     product_numbers = np.arange(config.products)
     product_frame = pd.DataFrame(
         {
@@ -434,18 +535,101 @@ def generate(config: GeneratorConfig) -> GeneratedData:
             "name": [
                 f"{names[i % len(names)]} {i:06d}" if names else f"Customer {i:06d}" for i in range(config.customers)
             ],
-            "segment": np.array(SEGMENTS)[customer_segment],
+            "segment": np.array(SEGMENTS)[world.customer_segment],
             "region": np.array(regions)[rng.integers(0, len(regions), config.customers)],
         }
     )
-    return GeneratedData(orders=orders, products=product_frame, customers=customer_frame)
+    return product_frame, customer_frame
+
+
+class GeneratedStream:
+    """The generated data of `config` with the order lines as a stream of frames (bounded memory at any scale).
+
+    `orders` yields the order lines `chunk_orders` orders at a time (see `_order_chunks`); it can be iterated
+    once. `products` and `customers` are drawn after the last order line, so they can be read only once
+    `orders` is exhausted; `tables()` gives all three for `SourceDatabase.write_tables` in that order.
+    Same config and same `chunk_orders` give the same rows; `generate(config)` holds exactly these rows.
+
+    Parameters
+    ----------
+    config : GeneratorConfig
+        What to generate.
+    chunk_orders : int or None
+        Orders per chunk (None: `CHUNK_ORDERS`); a fixed number, never derived from free memory, because another
+        chunk size draws other rows from the same seed (histories of one chunk are the same for any size).
+    """
+
+    def __init__(self, config: GeneratorConfig, chunk_orders: int | None = None):
+        chunk_orders = CHUNK_ORDERS if chunk_orders is None else chunk_orders
+        if chunk_orders < 1:
+            raise ValueError(f"chunk_orders must be positive, got {chunk_orders}")
+        self.config = config
+        self.chunk_orders = chunk_orders
+        self._world: _World | None = _build_world(config)
+        self.n_orders = len(self._world.basket)
+        self.n_lines = int(self._world.basket.sum())  # purchase lines, before credit notes and bad rows
+        self.n_chunks = -(-self.n_orders // chunk_orders)
+        self._masters: tuple[pd.DataFrame, pd.DataFrame] | None = None
+        self.orders: Iterator[pd.DataFrame] = self._orders()
+
+    def _orders(self) -> Iterator[pd.DataFrame]:
+        world = self._world
+        yield from _order_chunks(world, self.chunk_orders)
+        self._masters = _master_frames(world)
+        self._world = None  # the set-up's arrays are not needed any more
+
+    def _master(self, index: int) -> pd.DataFrame:
+        if self._masters is None:
+            raise RuntimeError("the master tables are drawn after the order lines: exhaust `orders` first")
+        return self._masters[index]
+
+    @property
+    def products(self) -> pd.DataFrame:
+        return self._master(0)
+
+    @property
+    def customers(self) -> pd.DataFrame:
+        return self._master(1)
+
+    def tables(self, orders: Iterable[pd.DataFrame] | None = None) -> dict:
+        """{"orders": the order chunks (or `orders`, e.g. the chunks wrapped for progress), "products": ...,
+        "customers": ...} for `SourceDatabase.write_tables`: the master tables as callables, called after the
+        order lines are written."""
+        return {
+            "orders": self.orders if orders is None else orders,
+            "products": lambda: self.products,
+            "customers": lambda: self.customers,
+        }
+
+
+def generate_stream(config: GeneratorConfig, chunk_orders: int | None = None) -> GeneratedStream:
+    """The generated data of `config` with the order lines as a stream of chunks (see `GeneratedStream`)."""
+    return GeneratedStream(config, chunk_orders)
+
+
+def generate(config: GeneratorConfig, chunk_orders: int | None = None) -> GeneratedData:
+    """Generate orders, products and customers for `config`, the order lines in one frame sorted by
+    (order_ts, order_id, line_no). Deterministic for a given config; the rows of `generate_stream(config)`."""
+    stream = GeneratedStream(config, chunk_orders)
+    chunks = list(stream.orders)
+    if len(chunks) == 1:
+        orders = chunks[0]
+    else:
+        orders = pd.concat(chunks, ignore_index=True)
+        del chunks
+        orders = orders.sort_values(["order_ts", "order_id", "line_no"], kind="stable").reset_index(drop=True)
+    return GeneratedData(orders=orders, products=stream.products, customers=stream.customers)
 
 
 def _returns(
-    orders: pd.DataFrame, rng: np.random.Generator, horizon: pd.Timestamp, open_days: pd.DatetimeIndex | None = None
+    orders: pd.DataFrame,
+    rng: np.random.Generator,
+    horizon: pd.Timestamp,
+    open_days: pd.DatetimeIndex | None = None,
+    first_line_no: int = 1,
 ) -> pd.DataFrame:
     """Credit notes: ~1.5 % of completed lines come back 1-10 days later as negative quantities (on the next
-    open day when the shop has closed days)."""
+    open day when the shop has closed days), numbered on from `first_line_no`."""
     completed = orders[orders["order_status"] == "completed"]
     picked = completed[rng.random(len(completed)) < 0.015].copy()
     picked["order_ts"] = picked["order_ts"] + pd.to_timedelta(rng.integers(1, 11, len(picked)), unit="D")
@@ -455,7 +639,7 @@ def _returns(
         picked["order_ts"] = open_days[position].to_numpy() + (picked["order_ts"] - day).to_numpy()
     picked = picked[picked["order_ts"] < horizon]
     picked["order_id"] = "R" + picked["order_id"].str[1:]
-    picked["line_no"] = np.arange(1, len(picked) + 1)
+    picked["line_no"] = np.arange(first_line_no, first_line_no + len(picked))
     picked["quantity"] = -picked["quantity"]
     return picked
 

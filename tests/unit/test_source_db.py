@@ -1,0 +1,94 @@
+"""SourceDatabase.write_tables: several tables in one transaction, the order lines streamed chunk by chunk."""
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from recsys_assets.core.data.generator import GeneratorConfig, generate, generate_stream
+from recsys_assets.core.stores.source_db import create_sqlite_url, open_for_writing
+
+CONFIG = GeneratorConfig(customers=150, products=200, days=10, lines_per_day=150, seed=8, end_date=dt.date(2026, 6, 30))
+
+
+@pytest.fixture
+def database(tmp_path):
+    return open_for_writing(create_sqlite_url(tmp_path / "source.db"))
+
+
+def stored_orders(database) -> pd.DataFrame:
+    return database.read_all("orders").sort_values(["order_ts", "order_id", "line_no"], kind="stable")
+
+
+def test_streamed_chunks_are_written_as_one_table(database):
+    stream = generate_stream(CONFIG, chunk_orders=80)
+    assert stream.n_chunks > 2
+    database.write_tables(stream.tables())
+    expected = generate(CONFIG, chunk_orders=80)
+    assert database.count_rows("orders") == len(expected.orders)
+    assert database.count_rows("products") == 200 and database.count_rows("customers") == 150
+    stored = stored_orders(database)
+    assert stored["order_id"].tolist() == expected.orders["order_id"].tolist()
+    assert stored["quantity"].tolist() == expected.orders["quantity"].tolist()
+    assert not sa.inspect(database.engine).has_table("orders__staging")
+
+
+def test_a_failing_chunk_leaves_every_previous_table_as_it_was(database):
+    old = generate(CONFIG)
+    database.write_tables({"orders": old.orders, "products": old.products, "customers": old.customers})
+    before = stored_orders(database)
+    new = generate_stream(GeneratorConfig(**{**CONFIG.__dict__, "seed": 9}), chunk_orders=80)
+
+    def failing(chunks):
+        for number, chunk in enumerate(chunks):
+            if number == 2:
+                raise OSError("disk full while writing chunk 3")
+            yield chunk
+
+    tables = {"products": new.tables()["products"], "customers": old.customers}
+    with pytest.raises(OSError, match="chunk 3"):
+        # the orders first (two chunks reach the staging table), then the failure: nothing is committed
+        database.write_tables({"orders": failing(new.orders), **tables})
+    pd.testing.assert_frame_equal(stored_orders(database), before)
+    assert database.count_rows("products") == len(old.products)
+    assert not sa.inspect(database.engine).has_table("orders__staging")
+
+
+def test_chunks_append_and_an_empty_stream_cannot_replace_a_table(database):
+    frames = generate(CONFIG).orders
+    halves = [frames.iloc[: len(frames) // 2], frames.iloc[len(frames) // 2 :]]
+    database.write_tables({"orders": halves[:1]})
+    database.write_tables({"orders": iter(halves[1:])}, append=("orders",))
+    assert database.count_rows("orders") == len(frames)
+    with pytest.raises(ValueError, match="no data frame given for table 'orders'"):
+        database.write_tables({"orders": iter([])})
+    assert database.count_rows("orders") == len(frames)
+
+
+def test_the_sqlite_fast_path_stores_what_pandas_to_sql_stores(database, tmp_path):
+    """Same DDL, same values and storage classes (DATETIME text with microseconds, NULLs, 0/1) as `to_sql`."""
+    frame = pd.DataFrame(
+        {
+            "order_id": pd.array(["A1", None, "Ü3"], dtype=pd.StringDtype("pyarrow")),
+            "customer_id": ["x", None, "z"],
+            "line_no": [1, 2, 3],
+            "quantity": [1.5, float("nan"), -2.0],
+            "active": [True, False, True],
+            "order_ts": pd.to_datetime(["2026-06-01 00:00:00", None, "2026-06-02 10:11:12.123456"], format="ISO8601"),
+        }
+    )
+    database.write_tables({"orders": frame})
+    reference = sa.create_engine(create_sqlite_url(tmp_path / "reference.db"))
+    with reference.begin() as connection:
+        frame.to_sql("orders", connection, index=False)
+
+    def stored(engine):
+        with engine.connect() as connection:
+            ddl = connection.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'orders'").scalar_one()
+            ddl = ddl.replace('"orders"', "orders")  # SQLite quotes the name of a renamed (staging) table
+            typed = ", ".join(f"typeof({column}), {column}" for column in frame.columns)
+            return ddl, connection.exec_driver_sql(f"SELECT {typed} FROM orders ORDER BY line_no").fetchall()
+
+    assert stored(database.engine) == stored(reference)
+    assert stored(reference)[1][0][-2:] == ("text", "2026-06-01 00:00:00.000000")
