@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 
-from ..data.schema import TEXT_DTYPE
 from .training import TrainedModel
 
 BECAUSE_YOU_BOUGHT = "because_you_bought"
@@ -34,6 +35,9 @@ POPULAR_OVERALL = "popular_overall"
 REASONS = (BECAUSE_YOU_BOUGHT, POPULAR_IN_SEGMENT, POPULAR_OVERALL)
 EXPLANATION_COLUMNS = ["reason", "because"]
 CELLS_PER_BATCH = 200_000  # customers x (longest history in the batch): bounds the batch's dense arrays
+# customers x the cells each needs whatever its history (ALS: its factors x factors system): 8 M float32 = 32 MB.
+# Without it a batch of 200 000 one-purchase customers held 200 000 32x32 systems (800 MB, copied by the solve)
+SYSTEM_CELLS_PER_BATCH = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -48,13 +52,19 @@ class ExplainSettings:
             raise ValueError(f"explanation settings must be positive, got {self}")
 
 
-def _batches(lengths: np.ndarray) -> Iterator[np.ndarray]:
-    """Positions of customers grouped by similar history length (little padding), each batch bounded in cells."""
+def _batches(lengths: np.ndarray, cells_per_customer: int = 0) -> Iterator[np.ndarray]:
+    """Positions of customers grouped by similar history length (little padding), each batch bounded in cells:
+    customers x longest history, and customers x `cells_per_customer` (what each needs whatever its history)."""
     order = np.argsort(lengths, kind="stable")
+    most_customers = max(1, SYSTEM_CELLS_PER_BATCH // cells_per_customer) if cells_per_customer > 0 else len(order)
     start = 0
     while start < len(order):
         end = start + 1  # sorted ascending: the batch's longest history is its last customer's
-        while end < len(order) and (end - start + 1) * max(1, int(lengths[order[end]])) <= CELLS_PER_BATCH:
+        while (
+            end < len(order)
+            and end - start < most_customers
+            and (end - start + 1) * max(1, int(lengths[order[end]])) <= CELLS_PER_BATCH
+        ):
             end += 1
         yield order[start:end]
         start = end
@@ -105,18 +115,20 @@ def _cosine_contributions(factors: np.ndarray, bought: np.ndarray, values, valid
 
 
 def _contributor(model: TrainedModel):
-    """(rows to explain with, contribution function) for the model's family, or None when it explains nothing."""
+    """(rows to explain with, contribution function, cells each customer's batch entry needs beside its history) for
+    the model's family, or None when it explains nothing."""
     recommender, family = model.recommender, model.config.model
     if family == "als":
         confidence = getattr(recommender, "confidence", None)  # models pickled before it was kept: purchases
         rows = (confidence if confidence is not None else model.purchased).tocsr()
-        return rows, lambda b, v, m, i: _als_contributions(recommender, b, v, m, i)
+        factors = recommender.model.item_factors.shape[1]
+        return rows, lambda b, v, m, i: _als_contributions(recommender, b, v, m, i), factors * factors
     if family == "item_knn":
         similarity = recommender.model.similarity.tocsr()
-        return model.purchased, lambda b, v, m, i: _knn_contributions(similarity, b, v, m, i)
+        return model.purchased, lambda b, v, m, i: _knn_contributions(similarity, b, v, m, i), 0
     if family == "bpr":
         factors = np.asarray(recommender.model.item_factors, dtype=np.float64)
-        return model.purchased, lambda b, v, m, i: _cosine_contributions(factors, b, v, m, i)
+        return model.purchased, lambda b, v, m, i: _cosine_contributions(factors, b, v, m, i), 0
     return None
 
 
@@ -130,10 +142,10 @@ def bought_contributions(model: TrainedModel, users: np.ndarray, items: np.ndarr
     contributor = _contributor(model)
     if contributor is None or len(users) == 0:
         return result
-    rows, contribute = contributor
+    rows, contribute, cells_per_customer = contributor
     rows = rows[users].tocsr()
     rows.sort_indices()
-    for batch in _batches(np.diff(rows.indptr)):
+    for batch in _batches(np.diff(rows.indptr), cells_per_customer):
         bought, values, valid = _padded(rows, batch)
         batch_items = items[batch]
         scores = contribute(bought, values, valid, batch_items)
@@ -166,15 +178,18 @@ def segment_favourites(model: TrainedModel, customers: pd.DataFrame, segment_top
     return names, mask
 
 
-def because_texts(ids: np.ndarray, because: np.ndarray) -> np.ndarray:
-    """JSON arrays of the product ids in `because` (rows of item indices, -1 = none), built column by column."""
-    encoded = np.array([json.dumps(str(p)) for p in ids] + [""], dtype=object)  # index -1: the empty string
-    texts = np.full(len(because), "[", dtype=object)
-    for column in range(because.shape[1]):
-        separator = "" if column == 0 else ","
-        parts = np.array([separator + e if e else "" for e in encoded], dtype=object) if separator else encoded
-        texts = texts + parts[because[:, column]]
-    return texts + "]"
+def because_texts(ids: np.ndarray, because: np.ndarray) -> pa.Array:
+    """JSON arrays of the product ids in `because` (rows of item indices, -1 = none; the -1s trail), as one Arrow
+    string array built column by column in Arrow (no Python string per row)."""
+    none = len(ids)  # index of the empty string
+    first = pa.array([json.dumps(str(p)) for p in ids] + [""], type=pa.large_string())
+    rest = pa.array(["," + json.dumps(str(p)) for p in ids] + [""], type=pa.large_string())
+    parts = [
+        (first if column == 0 else rest).take(pa.array(np.where(because[:, column] >= 0, because[:, column], none)))
+        for column in range(because.shape[1])
+    ]
+    text = pa.large_string()
+    return pc.binary_join_element_wise(pa.scalar("[", text), *parts, pa.scalar("]", text), pa.scalar("", text))
 
 
 def explain_lists(
@@ -183,23 +198,25 @@ def explain_lists(
     """`lists` (customer_id, rank, product_id, ...) with `reason` and `because` added (see the module docstring).
 
     `because` is a JSON array of product ids (stored as is by every store); `customers` gives each customer's
-    segment.
+    segment. Rows are grouped by integer customer codes, never by Python strings: at 5 M rows those cost GBs.
     """
     settings = settings or ExplainSettings()
     out = lists.reset_index(drop=True).copy()
     if out.empty:
         out["reason"], out["because"] = pd.Series(dtype=object), pd.Series(dtype=object)
         return out
-    order = np.lexsort((out["rank"].to_numpy(), out["customer_id"].astype(str).to_numpy()))
-    customer_ids = out["customer_id"].astype(str).to_numpy()[order]
-    starts = np.flatnonzero(np.r_[True, customer_ids[1:] != customer_ids[:-1]])
-    counts = np.diff(np.r_[starts, len(customer_ids)])
+    codes, uniques = pd.factorize(out["customer_id"])
+    order = np.lexsort((out["rank"].to_numpy(), codes))
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    counts = np.diff(np.r_[starts, len(order)])
     row_customer = np.repeat(np.arange(len(starts)), counts)
-    slot = np.arange(len(customer_ids)) - np.repeat(starts, counts)
+    slot = np.arange(len(order)) - np.repeat(starts, counts)
     row_items = model.items.index_of(out["product_id"].to_numpy()[order])
     items = np.full((len(starts), int(counts.max())), -1, dtype=np.int64)
     items[row_customer, slot] = row_items
-    users = model.users.index_of(customer_ids[starts])
+    customer_ids = pd.Index(np.asarray(uniques, dtype=object)[sorted_codes[starts]]).astype(str)  # one per customer
+    users = model.users.index_of(customer_ids.to_numpy())
     known = users >= 0
     because = np.full((len(starts), items.shape[1], settings.top), -1, dtype=np.int64)
     because[known] = bought_contributions(model, users[known], items[known], settings.top)
@@ -207,18 +224,14 @@ def explain_lists(
 
     names, favourites = segment_favourites(model, customers, settings.segment_top)
     segment_of = customers.set_index(customers["customer_id"].astype(str))["segment"].astype(str)
-    segment_index = pd.Series(customer_ids).map(segment_of).map({n: i for i, n in enumerate(names)})
-    segment_index = segment_index.fillna(-1).to_numpy(dtype=np.int64)
+    segment_number = pd.Series(segment_of.reindex(customer_ids).to_numpy()).map({n: i for i, n in enumerate(names)})
+    segment_index = np.repeat(segment_number.fillna(-1).to_numpy(dtype=np.int64), counts)
     in_segment = np.zeros(len(row_items), dtype=bool)
     usable = (segment_index >= 0) & (row_items >= 0)
     in_segment[usable] = favourites[segment_index[usable], row_items[usable]]
-    reasons = np.where(
-        (flat >= 0).any(axis=1), BECAUSE_YOU_BOUGHT, np.where(in_segment, POPULAR_IN_SEGMENT, POPULAR_OVERALL)
-    ).astype(object)
-    reason_column = np.empty(len(out), dtype=object)
-    because_column = np.empty(len(out), dtype=object)
-    reason_column[order] = reasons
-    because_column[order] = because_texts(model.items.ids, flat)
-    out["reason"] = pd.Categorical(reason_column, categories=REASONS)  # three values: cheap to store and check
-    out["because"] = pd.array(because_column, dtype=TEXT_DTYPE)
+    reason_codes = np.where((flat >= 0).any(axis=1), 0, np.where(in_segment, 1, 2)).astype(np.int8)  # REASONS
+    position = np.empty_like(order)
+    position[order] = np.arange(len(order))  # row of `out` -> its place in the sorted order
+    out["reason"] = pd.Categorical.from_codes(reason_codes[position], categories=REASONS)  # cheap to store and check
+    out["because"] = pd.arrays.ArrowStringArray(because_texts(model.items.ids, flat).take(pa.array(position)))
     return out

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import scipy.sparse as sp
 
-from ..data.schema import TEXT_DTYPE
 from .candidates import CandidateSpec, TrainingConfig, candidate_input, make_candidate
 from .matrix import IdMap, binary, order_counts
 from .metrics import METRICS, bootstrap_intervals, catalogue_coverage, per_user_metrics
@@ -210,17 +210,22 @@ def recommend_for_customers(
         )
         ids[~known] = cold_ids[0]
         scores[~known] = cold_scores[0]
-    frame = pd.DataFrame(
+    filled = ids.ravel() >= 0
+    row_customer = np.repeat(np.arange(len(customers)), k)[filled]
+    items = ids.ravel()[filled]
+    # Arrow-backed text taken by index (no Python string per row): millions of rows pickle and load ~10x faster
+    # than Python strings, in a fraction of the memory
+    sources = pa.array([model.recommender.name, "popularity_fallback"], type=pa.large_string())
+    return pd.DataFrame(
         {
-            "customer_id": np.repeat(customers.to_numpy(), k),
-            "rank": np.tile(np.arange(1, k + 1), len(customers)),
-            "item": ids.ravel(),
-            "score": scores.ravel().astype(np.float64),  # float64: GX checks its range vectorised (float32: per row)
-            "source": np.repeat(np.where(known, model.recommender.name, "popularity_fallback"), k),
+            "customer_id": _texts(pa.array(customers.to_numpy(), type=pa.large_string()).take(row_customer)),
+            "rank": np.tile(np.arange(1, k + 1), len(customers))[filled],
+            "product_id": _texts(pa.array(model.items.ids.to_numpy(dtype=object), type=pa.large_string()).take(items)),
+            "score": scores.ravel()[filled].astype(np.float64),  # float64: GX checks its range vectorised
+            "source": _texts(sources.take(np.repeat((~known).astype(np.int64), k)[filled])),
         }
     )
-    frame = frame[frame["item"] >= 0]
-    frame.insert(2, "product_id", model.items.id_of(frame["item"].to_numpy()))
-    frame = frame.drop(columns="item").reset_index(drop=True)
-    # Arrow-backed text: millions of rows pickle and load ~10x faster than Python strings, in a third of the memory
-    return frame.astype({"customer_id": TEXT_DTYPE, "product_id": TEXT_DTYPE, "source": TEXT_DTYPE})
+
+
+def _texts(values: pa.Array) -> pd.arrays.ArrowStringArray:
+    return pd.arrays.ArrowStringArray(values)
