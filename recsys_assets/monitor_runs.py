@@ -134,14 +134,6 @@ def reference_data(
     return features, profile
 
 
-def read_partitions(database: SourceDatabase, partitions: list[str]) -> pd.DataFrame:
-    """Source orders of the given daily partitions (one query over their span, then filtered to the days)."""
-    start = pd.Timestamp(partitions[0])
-    end = pd.Timestamp(partitions[-1]) + pd.Timedelta(days=1)
-    orders = database.read_orders(start.to_pydatetime(), end.to_pydatetime())
-    return orders[orders["order_ts"].dt.strftime("%Y-%m-%d").isin(set(partitions))]
-
-
 def current_lines(
     instance: DagsterInstance, database: SourceDatabase, partitions: list[str], folder: str
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -157,11 +149,11 @@ def current_lines(
     frames = {key: cache.load(key, versions[key]) for key in partitions if key in versions}
     missing = [key for key in partitions if frames.get(key) is None]
     for span in contiguous_spans(missing):
-        days = days_of(span)
-        lines = purchase_lines(read_partitions(database, days))
-        day_of_line = lines["order_ts"].dt.strftime("%Y-%m-%d")
-        for day in days:
-            frames[day] = lines[day_of_line == day].reset_index(drop=True)
+        start, end = pd.Timestamp(span[0]), pd.Timestamp(span[1]) + pd.Timedelta(days=1)
+        lines = purchase_lines(database.read_orders(start.to_pydatetime(), end.to_pydatetime()))
+        day_of_line = lines["order_ts"].dt.floor("D")
+        for day in days_of(span):
+            frames[day] = lines[day_of_line == pd.Timestamp(day)].reset_index(drop=True)
             if day in versions:
                 try:
                     cache.save(day, versions[day], frames[day])
