@@ -22,15 +22,22 @@ from .resources.stores import StoreResource
 from .settings import retrain_executor
 from .tags import CONCURRENCY_TAG, RETRAIN_CONCURRENCY, TARGET_TAG
 
-INGEST_SELECTION = AssetSelection.keys("raw_orders")
-# the monitoring group judges the live model; the drift/skew sensors request retraining, not the reverse
-RETRAIN_SELECTION = AssetSelection.all() - INGEST_SELECTION - AssetSelection.groups("monitoring")
+RAW_ORDERS_SELECTION = AssetSelection.keys("raw_orders")
+MASTER_DATA_SELECTION = AssetSelection.keys("products", "customers")
+# the master data are read with the orders, so raw_orders_suite validates the day's ids against today's products
+# and customers (in the same run, from the assets) and the monitors judge with the master data of the newest ingest
+INGEST_SELECTION = RAW_ORDERS_SELECTION | MASTER_DATA_SELECTION
+# the retraining reads the master data again: a retraining launched by hand, or after a backfill of raw_orders alone,
+# cleans against the current ones. The monitoring group judges the live model; the drift/skew sensors request
+# retraining, not the reverse
+RETRAIN_SELECTION = AssetSelection.all() - RAW_ORDERS_SELECTION - AssetSelection.groups("monitoring")
 
 ingest_job = define_asset_job(
     "ingest_job",
     selection=INGEST_SELECTION,
     partitions_def=daily_partitions,
-    description="Read one day (or a range, as a single-run backfill) of orders from the source database.",
+    description="Read one day (or a range, as a single-run backfill) of orders, and the master data, from the "
+    "source database.",
     executor_def=in_process_executor,
 )
 

@@ -10,7 +10,13 @@ Definitions (kept simple on purpose):
 - reference: the source orders from `window_start` to `trained_until` — the data the live model learned from;
   its order features are computed once per model version and cached under <reports>/reference/;
 - current: the materialized `raw_orders` partitions after the day of `trained_until` (the newest
-  `max_current_days` of them), read from the source database.
+  `max_current_days` of them), read from the source database. Their purchase lines are cached per partition
+  under <reports>/current/raw_orders/, keyed by the partition's latest materialization, so a tick reads only the
+  partitions materialized (or re-materialized) since the last one; the order features are computed from them on
+  every evaluation (they depend on the model's reference profile and on the master data);
+- master data: the `products` and `customers` assets as last materialized, loaded through the IO manager (the
+  ingest run refreshes them); while one was never materialized, or for a caller without an IO manager, the
+  source table is read instead (named in the metadata as `master_data`).
 
 Every verdict is also added to the Evidently workspace (project `recsys`, monitoring/workspace.py): the report
 snapshot and its figures, which the dashboard plots. A workspace that cannot be written (a remote `evidently ui`
@@ -25,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from dagster import DagsterInstance, MetadataValue
+from dagster import AssetKey, DagsterInstance, IOManager, MetadataValue, build_input_context
 
 from monitoring.drift import DriftResult
 from monitoring.features import (
@@ -39,9 +45,10 @@ from monitoring.features import (
 from monitoring.reports import ReportFiles, write_report
 
 from .core.stores.files import write_atomically
+from .core.stores.partition_cache import PartitionFrameCache, contiguous_spans, days_of
 from .core.stores.serving_log import read_entries
 from .core.stores.source_db import SourceDatabase
-from .instance.live_model import LiveModel, NoLiveModel, live_model, new_partitions
+from .instance.live_model import LiveModel, NoLiveModel, live_model, new_partitions, partition_versions
 from .resources.monitoring import MonitoringResource
 
 logger = logging.getLogger(__name__)
@@ -49,6 +56,7 @@ logger = logging.getLogger(__name__)
 DRIFT_CHECK = "data_drift"
 SKEW_CHECK = "serving_skew"
 PREDICTION_CHECK = "prediction_drift"
+MASTER_DATA = ("products", "customers")
 
 
 @dataclass
@@ -62,6 +70,7 @@ class CheckOutcome:
     files: ReportFiles | None = None
     skipped: str | None = None
     workspace: dict = field(default_factory=dict)  # the Evidently snapshot ids and URL, or the error
+    inputs: dict = field(default_factory=dict)  # where the inputs came from (master data, partitions read)
 
     @property
     def drifted(self) -> bool:
@@ -73,8 +82,31 @@ class CheckOutcome:
         return f"{label}: {features}"[:250]
 
 
-def _master(database: SourceDatabase) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return database.read_master("products"), database.read_master("customers")
+def _load_asset(instance: DagsterInstance, io_manager: IOManager | None, name: str) -> pd.DataFrame | None:
+    """The value of an unpartitioned asset's latest materialization, None when there is none to load."""
+    key = AssetKey(name)
+    if io_manager is None or instance.get_latest_materialization_event(key) is None:
+        return None
+    try:
+        return io_manager.load_input(build_input_context(asset_key=key, instance=instance))
+    except FileNotFoundError as error:  # a value the storage lost: judge with the source's table
+        logger.warning(f"the {name} asset is materialized but its value cannot be loaded ({error})")
+        return None
+
+
+def master_data(
+    instance: DagsterInstance, database: SourceDatabase, io_manager: IOManager | None
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """(products, customers, where they came from): the assets as last materialized, the source table for one
+    that was never materialized (or without an IO manager)."""
+    frames, from_source = {}, []
+    for name in MASTER_DATA:
+        frames[name] = _load_asset(instance, io_manager, name)
+        if frames[name] is None:
+            from_source.append(name)
+            frames[name] = database.read_master(name)
+    origin = "assets" if not from_source else f"source database for {', '.join(from_source)} (no materialization)"
+    return frames["products"], frames["customers"], origin
 
 
 def reference_data(
@@ -102,12 +134,36 @@ def reference_data(
     return features, profile
 
 
-def read_partitions(database: SourceDatabase, partitions: list[str]) -> pd.DataFrame:
-    """Source orders of the given daily partitions (one query over their span, then filtered to the days)."""
-    start = pd.Timestamp(partitions[0])
-    end = pd.Timestamp(partitions[-1]) + pd.Timedelta(days=1)
-    orders = database.read_orders(start.to_pydatetime(), end.to_pydatetime())
-    return orders[orders["order_ts"].dt.strftime("%Y-%m-%d").isin(set(partitions))]
+def current_lines(
+    instance: DagsterInstance, database: SourceDatabase, partitions: list[str], folder: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """Purchase lines of the raw_orders `partitions`, and which of them were read from the source.
+
+    Each partition's lines are cached under <folder>/current/raw_orders/ with the version of its latest
+    materialization; the partitions without a valid cache entry are read, one query per run of consecutive days.
+    Entries of partitions no longer in the window are dropped. A cache that cannot be read or written costs a read,
+    never the verdict.
+    """
+    versions = partition_versions(instance, partitions)
+    cache = PartitionFrameCache(Path(folder) / "current" / "raw_orders")
+    frames = {key: cache.load(key, versions[key]) for key in partitions if key in versions}
+    missing = [key for key in partitions if frames.get(key) is None]
+    for span in contiguous_spans(missing):
+        start, end = pd.Timestamp(span[0]), pd.Timestamp(span[1]) + pd.Timedelta(days=1)
+        lines = purchase_lines(database.read_orders(start.to_pydatetime(), end.to_pydatetime()))
+        day_of_line = lines["order_ts"].dt.floor("D")
+        for day in days_of(span):
+            frames[day] = lines[day_of_line == pd.Timestamp(day)].reset_index(drop=True)
+            if day in versions:
+                try:
+                    cache.save(day, versions[day], frames[day])
+                except OSError as error:
+                    logger.warning(f"drift current-data cache: cannot write {day} ({error}); read again next time")
+    try:
+        cache.prune({key: versions[key] for key in partitions if key in versions})
+    except OSError as error:
+        logger.warning(f"drift current-data cache: cannot prune {cache.folder} ({error})")
+    return pd.concat([frames[key] for key in partitions], ignore_index=True), missing
 
 
 def live_or_skipped(check: str, instance: DagsterInstance, store) -> LiveModel | CheckOutcome:
@@ -119,7 +175,11 @@ def live_or_skipped(check: str, instance: DagsterInstance, store) -> LiveModel |
 
 
 def run_data_drift(
-    instance: DagsterInstance, database: SourceDatabase, store, monitoring: MonitoringResource
+    instance: DagsterInstance,
+    database: SourceDatabase,
+    store,
+    monitoring: MonitoringResource,
+    io_manager: IOManager | None = None,
 ) -> CheckOutcome:
     """Data drift of the new raw_orders partitions against the training data of the model `store` serves."""
     from monitoring.drift import run_drift_check
@@ -132,9 +192,11 @@ def run_data_drift(
     if not partitions:
         outcome.skipped = f"no raw_orders partition materialized after {model.trained_until} (model {model.version})"
         return outcome
-    products, customers = _master(database)
+    products, customers, outcome.inputs["master_data"] = master_data(instance, database, io_manager)
     reference, profile = reference_data(database, model, products, customers, monitoring.reports_folder())
-    current = order_features(purchase_lines(read_partitions(database, partitions)), products, customers, profile)
+    lines, read = current_lines(instance, database, partitions, monitoring.reports_folder())
+    outcome.inputs["partitions_read"] = len(read)
+    current = order_features(lines, products, customers, profile)
     if len(current) < monitoring.min_current_orders:
         outcome.skipped = (
             f"only {len(current)} orders in raw_orders {partitions[0]}..{partitions[-1]}; "
@@ -162,7 +224,11 @@ def log_window(log_dir: str, days: int) -> tuple[list[str], int]:
 
 
 def run_serving_skew(
-    instance: DagsterInstance, database: SourceDatabase, store, monitoring: MonitoringResource
+    instance: DagsterInstance,
+    database: SourceDatabase,
+    store,
+    monitoring: MonitoringResource,
+    io_manager: IOManager | None = None,
 ) -> CheckOutcome:
     """Skew of the serving log's newest days against the training data of the model `store` serves."""
     from monitoring.skew import check_skew
@@ -181,7 +247,7 @@ def run_serving_skew(
             f"only {len(log)} logged requests in {days[0]}..{days[-1]}; min_requests is {monitoring.min_requests}"
         )
         return outcome
-    products, customers = _master(database)
+    products, customers, outcome.inputs["master_data"] = master_data(instance, database, io_manager)
     reference, profile = reference_data(database, model, products, customers, monitoring.reports_folder())
     result, snapshot = check_skew(log, reference, profile, products, customers, monitoring.skew_thresholds())
     result.extra.update({"model_version": model.version, "log_days": [days[0], days[-1]]})
@@ -189,7 +255,11 @@ def run_serving_skew(
 
 
 def run_prediction_drift(
-    instance: DagsterInstance, database: SourceDatabase, store, monitoring: MonitoringResource
+    instance: DagsterInstance,
+    database: SourceDatabase,
+    store,
+    monitoring: MonitoringResource,
+    io_manager: IOManager | None = None,
 ) -> CheckOutcome:
     """Drift of what is recommended between the live and the previously published version of the store."""
     from monitoring.prediction_drift import check_prediction_drift
@@ -203,7 +273,7 @@ def run_prediction_drift(
     if not older:
         outcome.skipped = f"{store.describe()} holds no two published versions to compare (live: {live})"
         return outcome
-    products, customers = _master(database)
+    products, customers, outcome.inputs["master_data"] = master_data(instance, database, io_manager)
     _, profile = reference_data(database, model, products, customers, monitoring.reports_folder())
     result, snapshot = check_prediction_drift(
         store.read_version(older[0]),
@@ -271,6 +341,7 @@ def outcome_metadata(outcome: CheckOutcome) -> dict:
         "drifted_share": float(round(result.drifted_share, 4)),
         "model_version": outcome.model.version if outcome.model else "none",
         "evaluated": MetadataValue.json(outcome.evaluated),
+        **outcome.inputs,
         "reference_rows": result.reference_rows,
         "current_rows": result.current_rows,
         "report": MetadataValue.path(str(outcome.files.html)),

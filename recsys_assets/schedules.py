@@ -1,4 +1,5 @@
-"""`daily_ingest`: every night, materialize the `raw_orders` partition of the day that just ended.
+"""`daily_ingest`: every night, materialize the `raw_orders` partition of the day that just ended (and, in the same
+run, the master data `products` / `customers` its check validates against).
 
 The downstream assets follow through the `retrain_after_ingest` sensor (recsys_assets/sensors/retrain.py), once per
 batch of new data. Runs carry TRIGGER_TAG = "schedule" (production publishing is routed on it).

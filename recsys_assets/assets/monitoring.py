@@ -13,7 +13,9 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     Config,
+    IOManager,
     Output,
+    ResourceParam,
     TimeWindowPartitionMapping,
     asset,
 )
@@ -48,37 +50,50 @@ def _output(context: AssetExecutionContext, outcome) -> Output[dict]:
     return Output(outcome_summary(outcome), metadata=outcome_metadata(outcome))
 
 
-@asset(group_name="monitoring", deps=[AssetKey("als_model"), AssetKey("raw_orders")], code_version="1")
+# the master data are loaded through the IO manager (as last materialized) inside monitor_runs, shared with the
+# sensors; an input would fail while they were never materialized, the source table is read then
+MASTER_DATA_DEPS = [AssetKey("products"), AssetKey("customers")]
+
+
+@asset(
+    group_name="monitoring", deps=[AssetKey("als_model"), AssetKey("raw_orders"), *MASTER_DATA_DEPS], code_version="1"
+)
 def drift_report(
     context: AssetExecutionContext,
     source: SourceDatabaseResource,
     store: StoreResource,
     monitoring: MonitoringResource,
+    io_manager: ResourceParam[IOManager],
 ) -> Output[dict]:
     """Data drift of the raw_orders partitions newer than the live model against its training data."""
-    return _output(context, run_data_drift(context.instance, source.database(), store.served_store(), monitoring))
+    outcome = run_data_drift(context.instance, source.database(), store.served_store(), monitoring, io_manager)
+    return _output(context, outcome)
 
 
-@asset(group_name="monitoring", deps=[AssetKey("als_model")], code_version="1")
+@asset(group_name="monitoring", deps=[AssetKey("als_model"), *MASTER_DATA_DEPS], code_version="1")
 def skew_report(
     context: AssetExecutionContext,
     source: SourceDatabaseResource,
     store: StoreResource,
     monitoring: MonitoringResource,
+    io_manager: ResourceParam[IOManager],
 ) -> Output[dict]:
     """Training/serving skew: cold starts, inactive items served, who asks versus who the model learned from."""
-    return _output(context, run_serving_skew(context.instance, source.database(), store.served_store(), monitoring))
+    outcome = run_serving_skew(context.instance, source.database(), store.served_store(), monitoring, io_manager)
+    return _output(context, outcome)
 
 
-@asset(group_name="monitoring", deps=[AssetKey("published_recommendations")], code_version="1")
+@asset(group_name="monitoring", deps=[AssetKey("published_recommendations"), *MASTER_DATA_DEPS], code_version="1")
 def prediction_drift_report(
     context: AssetExecutionContext,
     source: SourceDatabaseResource,
     store: StoreResource,
     monitoring: MonitoringResource,
+    io_manager: ResourceParam[IOManager],
 ) -> Output[dict]:
     """Drift of the recommended categories and item popularity between the live and the previous version."""
-    return _output(context, run_prediction_drift(context.instance, source.database(), store.served_store(), monitoring))
+    outcome = run_prediction_drift(context.instance, source.database(), store.served_store(), monitoring, io_manager)
+    return _output(context, outcome)
 
 
 class OnlineMetricsConfig(Config):

@@ -5,7 +5,7 @@
 2. materialize the graph on the days before the drift (the live model learns the old world); raw_orders an earlier
    run (`recsys demo`) left belong to the replaced data: their records and the values outside those days are
    removed first;
-3. ingest the drifted days (raw_orders only, as the daily schedule would);
+3. ingest the drifted days (raw_orders and the master data, as the daily schedule would);
 4. evaluate `drift_sensor` against the persistent instance; record its report as a `drift_report`
    materialization;
 5. launch the retraining run it requested, with its tags, in-process;
@@ -96,7 +96,7 @@ def cmd_demo_drift(args: argparse.Namespace) -> int:
         f"    model {model.version} trained until {model.serving.trained_until} in {time.perf_counter() - started:.1f}s"
     )
 
-    started = step(f"ingesting the drifted days {drift_start} to {end} (raw_orders only)")
+    started = step(f"ingesting the drifted days {drift_start} to {end} (ingest_job selection)")
     ingest_range(instance, resources, drift_start.isoformat(), end.isoformat(), {"loggers": QUIET_LOGS["loggers"]})
     print(f"    done in {time.perf_counter() - started:.1f}s")
 

@@ -1,7 +1,7 @@
 """Materialize the asset graph in this process (CLI and tests): the partition range in one run, then the rest.
 
-The same assets, checks and selections as the Definitions and the jobs (`ingest_job`, then `retrain_job`),
-against the persistent Dagster instance that `make ui` shows.
+The same assets, checks and selections as the Definitions and the jobs (`ingest_job`, then `retrain_job` but for
+the master data, which the ingest run has just read), against the persistent Dagster instance that `make ui` shows.
 """
 
 from __future__ import annotations
@@ -15,13 +15,15 @@ from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult, materiali
 
 from ..assets import ALL_ASSETS
 from ..checks import ALL_CHECKS
-from ..jobs import INGEST_SELECTION, RETRAIN_SELECTION
+from ..jobs import INGEST_SELECTION, MASTER_DATA_SELECTION, RETRAIN_SELECTION
 from ..partitions import PARTITIONS_START, PARTITIONS_START_SOURCE, daily_partitions
 from ..resources import resources_for
 from ..settings import dagster_home
 from ..tags import RANGE_END_TAG, RANGE_START_TAG
 
 INSTANCE_SETTINGS = Path(__file__).resolve().parents[1] / "instance" / "dagster.yaml"
+# after the ingest run (raw_orders and the master data): the rest of retrain_job; the master data were just read
+DOWNSTREAM_SELECTION = RETRAIN_SELECTION - MASTER_DATA_SELECTION
 
 
 @dataclass
@@ -91,7 +93,8 @@ def materialize_graph(
     tags: dict | None = None,
     raise_on_error: bool = True,
 ) -> GraphRun:
-    """Materialize raw_orders for [start, end] (default: the days with orders) in one run, then the rest."""
+    """Materialize raw_orders for [start, end] (default: the days with orders) and the master data in one run, then
+    the rest."""
     resources = resources or resources_for()
     instance = instance or persistent_instance()
     if start is None or end is None:
@@ -112,7 +115,7 @@ def materialize_graph(
     if ingest.success:
         downstream = materialize(
             [*ALL_ASSETS, *ALL_CHECKS],
-            selection=RETRAIN_SELECTION,
+            selection=DOWNSTREAM_SELECTION,
             instance=instance,
             resources=resources,
             run_config=downstream_config,
@@ -160,7 +163,8 @@ def retrain_before(
 
 
 def ingest_range(instance: DagsterInstance, resources: dict, first: str, last: str, run_config: dict | None = None):
-    """Materialize raw_orders for [first, last] in one run (what the daily schedule does day by day)."""
+    """Materialize raw_orders for [first, last] and the master data in one run (what the daily schedule does day by
+    day)."""
     return materialize(
         ALL_ASSETS,
         selection=INGEST_SELECTION,

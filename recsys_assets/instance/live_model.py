@@ -78,3 +78,25 @@ def new_partitions(instance: DagsterInstance, model: LiveModel) -> list[str]:
     """Materialized raw_orders partitions after the live model's training data, oldest first."""
     done = instance.get_materialized_partitions(AssetKey("raw_orders"))
     return sorted(key for key in done if key >= model.first_new_partition())
+
+
+VERSION_PAGE = 500  # materialization records fetched per query when looking up partition versions
+
+
+def partition_versions(instance: DagsterInstance, partitions: list[str], asset: str = "raw_orders") -> dict[str, str]:
+    """The version of each partition's content: storage id and timestamp (ms) of its latest materialization.
+
+    A re-materialized partition gets a new version (the timestamp guards against a storage id reused after the
+    asset's records were wiped). Partitions without a materialization are left out.
+    """
+    wanted, versions, cursor = set(partitions), {}, None
+    records_filter = AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=sorted(wanted))
+    while wanted - versions.keys():
+        result = instance.fetch_materializations(records_filter, limit=VERSION_PAGE, cursor=cursor)
+        for record in result.records:  # newest first: the first record of a partition is its latest
+            if record.partition_key in wanted and record.partition_key not in versions:
+                versions[record.partition_key] = f"{record.storage_id}-{int(record.timestamp * 1000)}"
+        if not result.has_more:
+            break
+        cursor = result.cursor
+    return versions

@@ -6,6 +6,8 @@ and both support what `raw_orders` needs:
   per partition, so later runs can load any day on its own;
 - an input over many daily partitions with `allow_missing_partitions` metadata skips the days never
   materialized (before the data starts, or gaps) instead of failing; the consuming asset reports them.
+- an unpartitioned input with `allow_missing` metadata loads as None while the asset was never materialized
+  (raw_orders_suite falls back to the source's master data then).
 Files are written to a temporary name and renamed, so a killed run never leaves half a value behind.
 """
 
@@ -114,10 +116,16 @@ class PickleIOManager(IOManager):
             return None
 
     def load_input(self, context: InputContext) -> Any:
+        metadata = context.definition_metadata or {}
         if not context.has_asset_partitions:
-            return pickle.loads(self.storage.read(self._name(context)))
+            try:
+                return pickle.loads(self.storage.read(self._name(context)))
+            except FileNotFoundError:
+                if metadata.get("allow_missing"):
+                    return None
+                raise
         keys = list(context.asset_partition_keys)
-        allow_missing = bool((context.definition_metadata or {}).get("allow_missing_partitions"))
+        allow_missing = bool(metadata.get("allow_missing_partitions"))
         values = {}
         for key in keys:
             try:

@@ -1,8 +1,10 @@
 """`drift_sensor` and `skew_sensor`: evaluate new data against the live model and request `retrain_job` on drift.
 
-Each tick is bounded: the reference features are cached per model version, the drift sensor reads only the
-newest `max_current_days` materialized raw_orders days and the skew sensor the newest `skew_window_days`
-serving-log files. The cursor (JSON) records what was evaluated, so the same data never fires twice:
+Each tick is bounded: the reference features are cached per model version, the drift sensor evaluates the
+newest `max_current_days` materialized raw_orders days (reading from the source only those materialized since the
+last tick: the others' purchase lines are cached per partition) and the skew sensor the newest `skew_window_days`
+serving-log files. The master data come from the products/customers assets (through the IO manager).
+The cursor (JSON) records what was evaluated, so the same data never fires twice:
 - drift: {"model_version", "partition"} — the newest raw_orders partition evaluated for that model;
 - skew: {"model_version", "day", "bytes"} — the newest serving-log day file and its size when evaluated.
 A new model version (after retraining) starts afresh. Too little new data leaves the cursor where it was, so
@@ -15,6 +17,8 @@ import json
 from dagster import (
     AssetMaterialization,
     DefaultSensorStatus,
+    IOManager,
+    ResourceParam,
     RunRequest,
     SensorEvaluationContext,
     SensorResult,
@@ -76,6 +80,7 @@ def drift_sensor(
     source: SourceDatabaseResource,
     store: StoreResource,
     monitoring: MonitoringResource,
+    io_manager: ResourceParam[IOManager],
 ):
     model, cursor = _model_and_cursor(context, store)
     if isinstance(model, str):
@@ -85,7 +90,7 @@ def drift_sensor(
         return SkipReason(f"no raw_orders partition after the training data of model {model.version}")
     if cursor.get("model_version") == model.version and partitions[-1] <= cursor.get("partition", ""):
         return SkipReason(f"raw_orders up to {cursor['partition']} already evaluated for model {model.version}")
-    outcome = run_data_drift(context.instance, source.database(), store.served_store(), monitoring)
+    outcome = run_data_drift(context.instance, source.database(), store.served_store(), monitoring, io_manager)
     if outcome.result is None:
         return SkipReason(outcome.skipped)
     newest = outcome.evaluated[-1]
@@ -109,6 +114,7 @@ def skew_sensor(
     source: SourceDatabaseResource,
     store: StoreResource,
     monitoring: MonitoringResource,
+    io_manager: ResourceParam[IOManager],
 ):
     model, cursor = _model_and_cursor(context, store)
     if isinstance(model, str):
@@ -119,7 +125,7 @@ def skew_sensor(
     seen = (cursor.get("model_version"), cursor.get("day"), cursor.get("bytes"))
     if seen == (model.version, days[-1], size):
         return SkipReason(f"serving log up to {days[-1]} ({size} bytes) already evaluated for model {model.version}")
-    outcome = run_serving_skew(context.instance, source.database(), store.served_store(), monitoring)
+    outcome = run_serving_skew(context.instance, source.database(), store.served_store(), monitoring, io_manager)
     if outcome.result is None:
         return SkipReason(outcome.skipped)
     return _result(

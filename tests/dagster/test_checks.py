@@ -11,7 +11,7 @@ from recsys_assets.checks import ALL_CHECKS
 from recsys_assets.cli.local_run import materialize_graph
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.resources import resources_for
-from tests.support.data import write_source
+from tests.support.data import count_source_reads, write_source
 
 DAY = "2026-06-29"  # a Monday of the small dataset (conftest SMALL ends 2026-06-30)
 SHARE = 0.05  # bad lines injected per class: above the suites' 1 % tolerance
@@ -219,3 +219,64 @@ def test_a_closed_day_is_not_an_incident(gated):
     checks = check_evaluations(result)
     assert checks["raw_orders_suite"].passed and checks["raw_orders_volume"].passed
     assert checks["raw_orders_volume"].metadata["closed_days"].value == 1
+
+
+def _with_customer(data, customer_id: str, in_master: bool):
+    """The data with SHARE of DAY's lines ordered by `customer_id`, a customer the master table holds or not."""
+    orders = data.orders.copy()
+    day = (orders["order_ts"].dt.strftime("%Y-%m-%d") == DAY).to_numpy()
+    orders.loc[_pick(day, SHARE, 7), "customer_id"] = customer_id
+    customers = data.customers
+    if in_master:
+        customers = pd.concat([customers, customers.head(1).assign(customer_id=customer_id)], ignore_index=True)
+    return type(data)(orders=orders, products=data.products, customers=customers)
+
+
+def _raw_orders_only(instance, day=DAY):
+    config = {"ops": {"raw_orders_raw_orders_suite": {"config": {"as_of": f"{DAY}T20:00:00"}}}}
+    return materialize(
+        [*ALL_ASSETS, *ALL_CHECKS],
+        selection=AssetSelection.keys("raw_orders"),
+        instance=instance,
+        resources=resources_for("local"),
+        partition_key=day,
+        run_config=config,
+        raise_on_error=False,
+    )
+
+
+def test_raw_orders_suite_validates_against_the_master_data_assets(gated, monkeypatch):
+    """A run of raw_orders alone (a UI backfill) validates against the customers asset, not the source's table."""
+    data, instance = gated["data"], gated["instance"]
+    customers_only = AssetSelection.keys("customers")
+    try:
+        # known to the customers asset, since deleted from the source's table: the asset's ids count
+        write_source(_with_customer(data, "C_ONLY_IN_ASSET", in_master=True))
+        materialize([*ALL_ASSETS, *ALL_CHECKS], selection=customers_only, instance=instance, resources=resources_for())
+        write_source(_with_customer(data, "C_ONLY_IN_ASSET", in_master=False))
+        reads = count_source_reads(monkeypatch)
+        kept = check_evaluations(_raw_orders_only(instance))[SUITE]
+        assert kept.passed, kept.description
+        assert kept.metadata["master_data"].value == "assets" and reads["master"] == []
+        # new in the source's table, not yet in the asset: unknown until the master data are ingested
+        write_source(_with_customer(data, "C_ONLY_IN_SOURCE", in_master=True))
+        unknown = check_evaluations(_raw_orders_only(instance))[SUITE]
+        assert not unknown.passed
+        assert "expect_column_values_to_be_in_set(customer_id)" in unknown.metadata["failed_expectations"].value
+    finally:
+        write_source(data)
+        materialize([*ALL_ASSETS, *ALL_CHECKS], selection=customers_only, instance=instance, resources=resources_for())
+
+
+def test_raw_orders_suite_reads_the_source_while_the_master_data_were_never_materialized(gated, tmp_path, monkeypatch):
+    """A first run of raw_orders alone on a fresh home: the suite falls back to the source's tables (and says so)."""
+    home = tmp_path / "fresh"
+    monkeypatch.setenv("RECSYS_HOME", str(home))
+    write_source(gated["data"])
+    reads = count_source_reads(monkeypatch)
+    with DagsterInstance.ephemeral() as instance:
+        result = _raw_orders_only(instance)
+    suite = check_evaluations(result)[SUITE]
+    assert result.success and suite.passed, suite.description
+    assert suite.metadata["master_data"].value == "source database for customers, products (not materialized yet)"
+    assert sorted(reads["master"]) == ["customers", "products"]

@@ -2,7 +2,8 @@
 
 The live model is recorded as runless materializations of als_model / interactions plus a published store version
 naming it (what the sensors read), so these tests need no training run; the CLI test of demo-drift exercises the
-trained path end to end, tests/dagster/test_live_model.py a model the gate refused.
+trained path end to end, tests/dagster/test_live_model.py a model the gate refused. The drift test counts the
+sensor's reads of the source: master data from the assets, and only the partitions materialized since the last tick.
 """
 
 import datetime as dt
@@ -22,16 +23,18 @@ from dagster import (
 )
 
 from recsys_assets.assets.monitoring import drift_report
+from recsys_assets.assets.source import customers, products
 from recsys_assets.core.data.generator import GeneratorConfig, generate
 from recsys_assets.core.stores.serving_log import append_entries
 from recsys_assets.core.stores.store import LocalRecommendationStore
+from recsys_assets.resources.io_managers import PartitionedPickleIOManager
 from recsys_assets.resources.monitoring import MonitoringResource
 from recsys_assets.resources.source import SourceDatabaseResource
 from recsys_assets.resources.stores import LocalStoreResource
 from recsys_assets.sensors.monitoring import REPORT_TAG, drift_sensor, skew_sensor
 from recsys_assets.settings import local_source_url, local_store_path, serving_log_dir
 from recsys_assets.tags import REASON_TAG, TRIGGER_TAG
-from tests.support.data import write_source
+from tests.support.data import count_source_reads, write_source
 
 END = dt.date(2026, 6, 30)
 DRIFT_START = dt.date(2026, 6, 19)
@@ -59,6 +62,7 @@ def resources(recsys_home):
         "source": SourceDatabaseResource(url=local_source_url()),
         "monitoring": MonitoringResource(report_dir=str(recsys_home / "monitoring")),
         "store": LocalStoreResource(path=str(local_store_path())),
+        "io_manager": PartitionedPickleIOManager(base_dir=str(recsys_home / "storage")),
     }
 
 
@@ -85,14 +89,34 @@ def evaluate(sensor, instance, recsys_home, cursor=None):
     return sensor(build_sensor_context(instance=instance, cursor=cursor, resources=resources(recsys_home)))
 
 
-def test_drift_sensor_requests_retraining_once_per_new_data(recsys_home, dagster_instance, drifted_data):
+def current_reads(reads) -> list[tuple[str, str]]:
+    """The order reads of the current side (the reference is read from the training window's start, 2026-05-10),
+    as (first day, last day) pairs."""
+    return [
+        (start.date().isoformat(), (end - dt.timedelta(days=1)).date().isoformat())
+        for start, end in reads["orders"]
+        if start.date() > dt.date(2026, 5, 10)
+    ]
+
+
+def scores(summary: dict) -> dict:
+    return {f["feature"]: f["score"] for f in summary["features"]}
+
+
+def test_drift_sensor_requests_retraining_once_per_new_data(
+    recsys_home, dagster_instance, drifted_data, monkeypatch, caplog
+):
     write_source(drifted_data)
+    materialize([products, customers], instance=dagster_instance, resources=resources(recsys_home))
     assert isinstance(evaluate(drift_sensor, dagster_instance, recsys_home), SkipReason)  # no model yet
     record_live_model(dagster_instance, "m1", "2026-06-18 17:59:00")
     assert isinstance(evaluate(drift_sensor, dagster_instance, recsys_home), SkipReason)  # no new partition yet
     record_partitions(dagster_instance, dt.date(2026, 5, 10), END)
 
+    reads = count_source_reads(monkeypatch)
     result = evaluate(drift_sensor, dagster_instance, recsys_home)
+    assert reads["master"] == []  # products and customers come from the assets
+    assert current_reads(reads) == [("2026-06-19", "2026-06-30")]  # the whole window, in one query
     assert isinstance(result, SensorResult)
     [request] = result.run_requests
     assert request.run_key == "drift:m1:2026-06-30"
@@ -106,14 +130,34 @@ def test_drift_sensor_requests_retraining_once_per_new_data(recsys_home, dagster
     assert json.loads(result.cursor) == {"model_version": "m1", "partition": "2026-06-30"}
     [event] = result.asset_events
     assert event.asset_key.path == ["drift_report"] and event.metadata["drifted"].value is True
+    assert event.metadata["master_data"].value == "assets" and event.metadata["partitions_read"].value == 12
 
     # same data, same cursor: nothing fires
     again = evaluate(drift_sensor, dagster_instance, recsys_home, cursor=result.cursor)
     assert isinstance(again, SkipReason) and "already evaluated" in again.skip_message
     # a newer partition (no orders on it, but the window still drifts): a new evaluation with a new run key
     record_partitions(dagster_instance, dt.date(2026, 7, 1), dt.date(2026, 7, 1))
+    reads["orders"].clear()
     later = evaluate(drift_sensor, dagster_instance, recsys_home, cursor=result.cursor)
     assert [r.run_key for r in later.run_requests] == ["drift:m1:2026-07-01"]
+    assert reads["orders"] == [(dt.datetime(2026, 7, 1), dt.datetime(2026, 7, 2))]  # the new day only
+    summary_later = json.loads(Path(later.run_requests[0].tags[REPORT_TAG]).with_suffix(".json").read_text())
+    assert scores(summary_later) == scores(summary)  # the cached days give the verdict of reading them again
+    cache = recsys_home / "monitoring" / "current" / "raw_orders"
+    assert len(list(cache.glob("*.pkl"))) == 13
+
+    # a re-materialized day is read again, and so is a damaged cache file (with a warning, not a failed tick)
+    record_partitions(dagster_instance, dt.date(2026, 6, 25), dt.date(2026, 6, 25))
+    [damaged] = cache.glob("2026-06-27.*.pkl")
+    damaged.write_bytes(b"not a pickle")
+    reads["orders"].clear()
+    rerun = evaluate(drift_sensor, dagster_instance, recsys_home)  # no cursor: judge the window again
+    assert current_reads(reads) == [("2026-06-25", "2026-06-25"), ("2026-06-27", "2026-06-27")]
+    assert "2026-06-27" in caplog.text and "unreadable" in caplog.text
+    assert scores(json.loads(Path(rerun.run_requests[0].tags[REPORT_TAG]).with_suffix(".json").read_text())) == (
+        scores(summary)
+    )
+    assert len(list(cache.glob("*.pkl"))) == 13  # the old version of 2026-06-25 is gone
     # the retrained model covers everything: nothing left to compare, the old cursor does not matter
     record_live_model(dagster_instance, "m2", "2026-07-01 18:00:00")
     done = evaluate(drift_sensor, dagster_instance, recsys_home, cursor=later.cursor)
@@ -162,6 +206,8 @@ def test_skew_sensor_fires_on_many_cold_start_customers(recsys_home, dagster_ins
 
     result = evaluate(skew_sensor, dagster_instance, recsys_home)
     [request] = result.run_requests
+    # products and customers were never materialized here: the monitors read the source's tables instead
+    assert result.asset_events[0].metadata["master_data"].value.startswith("source database for products, customers")
     assert request.tags[REASON_TAG].startswith("skew: ") and "cold_start_share" in request.tags[REASON_TAG]
     summary = json.loads(Path(request.tags[REPORT_TAG]).with_suffix(".json").read_text())
     share = {f["feature"]: f["score"] for f in summary["features"]}["cold_start_share"]

@@ -28,3 +28,25 @@ def metadata_of(result, asset_name: str) -> dict:
     """The metadata of `asset_name`'s materialization in a run result, as plain values."""
     [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == asset_name]
     return {key: value.value for key, value in event.materialization.metadata.items()}
+
+
+def count_source_reads(monkeypatch) -> dict[str, list]:
+    """Record every order and master-data read of the source database (a spy around `SourceDatabase`, for tests
+    that bound how often a step or a tick goes back to the source): "orders" lists (start, end) per query,
+    "master" the table names."""
+    from recsys_assets.core.stores.source_db import SourceDatabase
+
+    reads: dict[str, list] = {"orders": [], "master": []}
+    read_orders, read_master = SourceDatabase.read_orders, SourceDatabase.read_master
+
+    def counted_orders(self, start, end):
+        reads["orders"].append((start, end))
+        return read_orders(self, start, end)
+
+    def counted_master(self, table):
+        reads["master"].append(table)
+        return read_master(self, table)
+
+    monkeypatch.setattr(SourceDatabase, "read_orders", counted_orders)
+    monkeypatch.setattr(SourceDatabase, "read_master", counted_master)
+    return reads
