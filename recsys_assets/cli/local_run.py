@@ -2,6 +2,11 @@
 
 The same assets, checks and selections as the Definitions and the jobs (`ingest_job`, then `retrain_job` but for
 the master data, which the ingest run has just read), against the persistent Dagster instance that `make ui` shows.
+
+The runs go through `dagster.execute_job`, not `materialize`: `materialize` (execute_in_process) keeps every step's
+output in memory until the run ends, for `output_for_node` — at 10 M order lines that held the raw orders, the
+interactions, both splits and the lists at once (gigabytes). Here each output lives only while its steps run, and
+`output_for_node` loads it back through the IO manager.
 """
 
 from __future__ import annotations
@@ -11,26 +16,82 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult, materialize
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    Definitions,
+    JobDefinition,
+    build_input_context,
+    build_reconstructable_job,
+    build_resources,
+    define_asset_job,
+    execute_job,
+    in_process_executor,
+    materialize,
+)
+from dagster import JobExecutionResult as DagsterJobResult
 
 from ..assets import ALL_ASSETS
 from ..checks import ALL_CHECKS
 from ..jobs import INGEST_SELECTION, MASTER_DATA_SELECTION, RETRAIN_SELECTION
 from ..partitions import PARTITIONS_START, PARTITIONS_START_SOURCE, daily_partitions
 from ..resources import resources_for
-from ..settings import dagster_home
+from ..settings import current_deployment, dagster_home
 from ..tags import RANGE_END_TAG, RANGE_START_TAG
 
 INSTANCE_SETTINGS = Path(__file__).resolve().parents[1] / "instance" / "dagster.yaml"
 # after the ingest run (raw_orders and the master data): the rest of retrain_job; the master data were just read
 DOWNSTREAM_SELECTION = RETRAIN_SELECTION - MASTER_DATA_SELECTION
+LOCAL_SELECTIONS = {"local_ingest": INGEST_SELECTION, "local_downstream": DOWNSTREAM_SELECTION}
+
+
+def local_job(name: str, deployment: str) -> JobDefinition:
+    """One of the runs of `materialize_graph` as a job over the deployment's resources, executed in this process.
+
+    Module-level so that `execute_job` can rebuild it from its name (`build_reconstructable_job`)."""
+    job = define_asset_job(
+        name,
+        selection=LOCAL_SELECTIONS[name],
+        partitions_def=daily_partitions if name == "local_ingest" else None,
+        executor_def=in_process_executor,
+    )
+    definitions = Definitions(
+        assets=ALL_ASSETS, asset_checks=ALL_CHECKS, jobs=[job], resources=resources_for(deployment)
+    )
+    return definitions.resolve_job_def(name)
+
+
+class RunResult:
+    """A finished run: Dagster's result (events, success, metadata), whose `output_for_node` loads an asset the run
+    materialized back from the IO manager instead of holding every output in memory."""
+
+    def __init__(self, result: DagsterJobResult, deployment: str, instance: DagsterInstance):
+        self._result, self._deployment, self._instance = result, deployment, instance
+
+    def __getattr__(self, name: str):
+        return getattr(self._result, name)
+
+    def output_for_node(self, asset: str):
+        key = AssetKey(asset)
+        if not any(event.asset_key == key for event in self._result.get_asset_materialization_events()):
+            raise ValueError(f"run {self._result.run_id} did not materialize {asset}")
+        with build_resources({"io_manager": resources_for(self._deployment)["io_manager"]}) as built:
+            return built.io_manager.load_input(build_input_context(asset_key=key, instance=self._instance))
+
+
+def run_local_job(
+    name: str, deployment: str, instance: DagsterInstance, run_config: dict, tags: dict, raise_on_error: bool
+) -> RunResult:
+    job = build_reconstructable_job(__name__, local_job.__name__, reconstructable_args=(name, deployment))
+    result = execute_job(job, instance=instance, run_config=run_config, tags=tags, raise_on_error=raise_on_error)
+    return RunResult(result, deployment, instance)
 
 
 @dataclass
 class GraphRun:
     partitions: tuple[str, str]
-    ingest: ExecuteInProcessResult
-    downstream: ExecuteInProcessResult | None
+    ingest: RunResult
+    downstream: RunResult | None
 
 
 def persistent_instance() -> DagsterInstance:
@@ -89,38 +150,25 @@ def materialize_graph(
     end: str | None = None,
     run_config: dict | None = None,
     instance: DagsterInstance | None = None,
-    resources: dict | None = None,
+    deployment: str | None = None,
     tags: dict | None = None,
     raise_on_error: bool = True,
 ) -> GraphRun:
     """Materialize raw_orders for [start, end] (default: the days with orders) and the master data in one run, then
-    the rest."""
-    resources = resources or resources_for()
+    the rest, with the resources of `deployment` (default: RECSYS_DEPLOYMENT)."""
+    deployment = deployment or current_deployment()
     instance = instance or persistent_instance()
     if start is None or end is None:
-        first, last = source_partition_range(resources)
+        first, last = source_partition_range(resources_for(deployment))
         start, end = start or first, end or last
     pd.Timestamp(start), pd.Timestamp(end)  # fail early on a malformed date
     ingest_config, downstream_config = split_run_config(run_config or {})
-    ingest = materialize(
-        [*ALL_ASSETS, *ALL_CHECKS],
-        selection=INGEST_SELECTION,
-        instance=instance,
-        resources=resources,
-        run_config=ingest_config,
-        tags={**(tags or {}), RANGE_START_TAG: start, RANGE_END_TAG: end},
-        raise_on_error=raise_on_error,
-    )
+    range_tags = {**(tags or {}), RANGE_START_TAG: start, RANGE_END_TAG: end}
+    ingest = run_local_job("local_ingest", deployment, instance, ingest_config, range_tags, raise_on_error)
     downstream = None
     if ingest.success:
-        downstream = materialize(
-            [*ALL_ASSETS, *ALL_CHECKS],
-            selection=DOWNSTREAM_SELECTION,
-            instance=instance,
-            resources=resources,
-            run_config=downstream_config,
-            tags=tags or {},
-            raise_on_error=raise_on_error,
+        downstream = run_local_job(
+            "local_downstream", deployment, instance, downstream_config, tags or {}, raise_on_error
         )
     return GraphRun(partitions=(start, end), ingest=ingest, downstream=downstream)
 
@@ -159,7 +207,7 @@ def retrain_before(
         stale = sorted(key for key in done if not first <= key <= last)
         removed = forget_partitions(instance, resources, stale)
         print(f"    forgot the raw_orders of an earlier run ({removed} values outside {first}..{last} removed)")
-    return materialize_graph(first, last, run_config=run_config, instance=instance, resources=resources)
+    return materialize_graph(first, last, run_config=run_config, instance=instance)
 
 
 def ingest_range(instance: DagsterInstance, resources: dict, first: str, last: str, run_config: dict | None = None):

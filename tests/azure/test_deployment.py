@@ -62,7 +62,7 @@ def metadata_of(result, name):
 def test_dev_deployment_end_to_end_then_prod_schedule_and_promotion(
     azure_env, cosmos_emulator, azurite, instance, small_data, monkeypatch, capsys
 ):
-    run = materialize_graph(instance=instance, resources=resources_for("dev"))
+    run = materialize_graph(instance=instance, deployment="dev")
     assert run.ingest.success and run.downstream.success
     published = run.downstream.output_for_node("published_recommendations")
     version = published["version"]
