@@ -101,11 +101,6 @@ def main() -> None:
     os.environ["DAGSTER_HOME"] = str(home / "dagster")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-    from dagster import DagsterInstance
-
-    from recsys_assets.cli.local_run import materialize_graph
-    from recsys_assets.settings import local_source_url
-
     # generated in a child process: the generator's own peak (~1.5 GB at L, streamed) must not count as the graph's
     started = time.perf_counter()
     generated = subprocess.run(
@@ -113,6 +108,13 @@ def main() -> None:
     )
     lines = int(generated.stdout.split()[-1])
     print(f"generated {lines} order lines in {time.perf_counter() - started:.1f}s (excluded)")
+
+    # imported only now: the daily partitions start at the source's first order day, read when the code loads
+    # (imported before the source existed, they started at the default 2026-01-01 and the graph saw half the year)
+    from dagster import DagsterInstance
+
+    from recsys_assets.cli.local_run import materialize_graph
+    from recsys_assets.settings import local_source_url
 
     baseline = None
     if args.baseline:
@@ -136,6 +138,12 @@ def main() -> None:
         sampler.stopped.set()
         sampler.join()
         assert run.ingest.success and run.downstream.success
+        ingested = max(  # every partition of a single-run backfill carries the run's row count
+            event.materialization.metadata["rows"].value
+            for event in run.ingest.get_asset_materialization_events()
+            if event.asset_key.path == ["raw_orders"]
+        )
+        assert ingested == lines, f"the graph ingested {ingested} of the {lines} order lines"
         rows = []
         for result in (run.ingest, run.downstream):
             for step, (start, end) in step_windows(instance, result).items():

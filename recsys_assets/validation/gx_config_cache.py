@@ -7,6 +7,10 @@ validation's time (benchmarks/RESULTS.md, "Scale and steps"). Inside `cached_exp
 is computed once per expectation and state; every caller still gets its own top-level dict (and own nested
 dicts), so GX popping keys or swapping kwargs changes nothing shared. The cache entry is reused only while
 the expectation's field values are the very same objects, so an assignment to a field rebuilds it.
+
+GX also builds a new Expectation from the configuration for every metric it resolves (`to_domain_obj`), and a new
+object always misses the cache: its dump shares the field's list instead of copying it element by element when the
+list is long (`LARGE`), which is what the cache hands out anyway (GX only reads value sets).
 """
 
 from __future__ import annotations
@@ -17,6 +21,20 @@ from contextlib import contextmanager
 from typing import Any
 
 _LOCK = threading.RLock()
+LARGE = 1_000  # a list field this long is shared by the dump, not copied
+
+
+def _dump(plain_dict, expectation) -> dict:
+    """`plain_dict(expectation, exclude_defaults=True)`, with long list fields shared instead of copied."""
+    large = {
+        name: value
+        for name, value in expectation.__dict__.items()
+        if isinstance(value, list) and len(value) >= LARGE
+    }
+    if not large:
+        return plain_dict(expectation, exclude_defaults=True)
+    dumped = plain_dict(expectation, exclude_defaults=True, exclude=set(large))
+    return {**dumped, **large}  # a long list is never a field's default, so exclude_defaults keeps it
 
 
 def _copy_dicts(value: Any) -> Any:
@@ -47,7 +65,7 @@ def cached_expectation_dicts() -> Iterator[None]:
             stale = entry is None or len(entry[1]) != len(state)
             if stale or any(a is not b for a, b in zip(entry[1], state, strict=True)):
                 # the entry keeps `self` alive, so its id cannot be reused by another object meanwhile
-                entry = (self, state, plain_dict(self, exclude_defaults=True))
+                entry = (self, state, _dump(plain_dict, self))
                 cache[id(self)] = entry
             return _copy_dicts(entry[2])
 

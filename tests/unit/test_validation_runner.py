@@ -165,6 +165,10 @@ def test_expectation_dumps_are_memoised_only_inside_a_validation_and_follow_fiel
         first.pop("column")  # a caller's changes stay with the caller
         again = expectation.dict(exclude_defaults=True)
         assert again["column"] == "product_id" and again["value_set"] is first["value_set"]  # not copied again
+        # GX's per-metric copies (`to_domain_obj`) are new objects: a long value set is shared, not copied
+        rebuilt = expectation.configuration.to_domain_obj()
+        dumped = rebuilt.dict(exclude_defaults=True)
+        assert dumped == plain(rebuilt, exclude_defaults=True) and dumped["value_set"] is rebuilt.value_set
         expectation.value_set = ["P1"]  # a new field value: dumped anew
         assert expectation.configuration.kwargs["value_set"] == ["P1"]
         assert expectation.dict() == plain(expectation)  # other arguments: pydantic's own dump
