@@ -27,9 +27,7 @@ LARGE = 1_000  # a list field this long is shared by the dump, not copied
 def _dump(plain_dict, expectation) -> dict:
     """`plain_dict(expectation, exclude_defaults=True)`, with long list fields shared instead of copied."""
     large = {
-        name: value
-        for name, value in expectation.__dict__.items()
-        if isinstance(value, list) and len(value) >= LARGE
+        name: value for name, value in expectation.__dict__.items() if isinstance(value, list) and len(value) >= LARGE
     }
     if not large:
         return plain_dict(expectation, exclude_defaults=True)

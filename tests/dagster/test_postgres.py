@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import sqlalchemy as sa
 import yaml
 
@@ -93,3 +94,28 @@ def test_instance_and_source_on_postgres(recsys_home, tmp_path, monkeypatch, pos
         assert connection.execute(sa.text("SELECT COUNT(*) FROM runs")).scalar() >= 3
         assert connection.execute(sa.text("SELECT COUNT(*) FROM event_logs")).scalar() > 100
         assert connection.execute(sa.text("SELECT COUNT(*) FROM job_ticks")).scalar() > 0
+
+
+def test_source_reads_on_postgres_come_through_adbc_as_the_dbapi_frame(postgres):
+    from recsys_assets.core.stores.arrow_reads import read_arrow
+    from recsys_assets.core.stores.source_db import SourceDatabase
+    from tests.unit.test_source_db import dbapi_read
+
+    data = generate(GeneratorConfig(customers=120, products=150, days=10, lines_per_day=120, seed=5))
+    database = SourceDatabase(postgres.create_database("arrow_source"))
+    database.write_tables({"orders": data.orders, "products": data.products, "customers": data.customers})
+    start, end = data.orders["order_ts"].min().to_pydatetime(), data.orders["order_ts"].max().to_pydatetime()
+    query = sa.text("SELECT * FROM orders WHERE order_ts >= :start AND order_ts < :end")
+    assert read_arrow(database.engine, query, {"start": start, "end": end}) is not None  # the ADBC driver served it
+    through_arrow = database.read_orders(start, end)
+    assert 0 < len(through_arrow) < len(data.orders)
+    pd.testing.assert_frame_equal(
+        through_arrow.sort_values(["order_id", "line_no"], ignore_index=True),
+        dbapi_read(database, start, end).sort_values(["order_id", "line_no"], ignore_index=True),
+    )
+    master = database.read_master("products")
+    pd.testing.assert_frame_equal(
+        master.sort_values("product_id", ignore_index=True),
+        data.products.sort_values("product_id", ignore_index=True),
+        check_dtype=False,
+    )

@@ -92,3 +92,32 @@ def test_the_sqlite_fast_path_stores_what_pandas_to_sql_stores(database, tmp_pat
 
     assert stored(database.engine) == stored(reference)
     assert stored(reference)[1][0][-2:] == ("text", "2026-06-01 00:00:00.000000")
+
+
+def dbapi_read(database, start, end) -> pd.DataFrame:
+    """read_orders through the DBAPI cursor only (the path every database without an ADBC driver takes)."""
+    from unittest import mock
+
+    with mock.patch("recsys_assets.core.stores.source_db.read_arrow", return_value=None):
+        return database.read_orders(start, end)
+
+
+def test_arrow_reads_give_the_dbapi_frame_and_leave_untypable_columns_to_it(database):
+    from recsys_assets.core.stores.arrow_reads import read_arrow
+
+    data = generate(CONFIG)
+    database.write_tables({"orders": data.orders, "products": data.products, "customers": data.customers})
+    start, end = dt.datetime(2026, 6, 22), dt.datetime(2026, 6, 29)
+    query = sa.text("SELECT * FROM orders WHERE order_ts >= :start AND order_ts < :end")
+    assert read_arrow(database.engine, query, {"start": start, "end": end}) is not None  # ADBC served it
+    through_arrow = database.read_orders(start, end)
+    assert 0 < len(through_arrow) < len(data.orders)
+    pd.testing.assert_frame_equal(through_arrow, dbapi_read(database, start, end))
+    with pytest.raises(ValueError, match="only datetimes"):  # ids are never rendered into SQL text
+        read_arrow(database.engine, sa.text("SELECT * FROM orders WHERE customer_id = :c"), {"c": "C1' --"})
+
+    with database.engine.begin() as connection:  # SQLite stores what it is given: a text quantity in a REAL column
+        connection.execute(sa.text("UPDATE orders SET quantity = 'zwei' WHERE rowid = 1200"))
+    assert read_arrow(database.engine, sa.text("SELECT * FROM orders")) is None  # ADBC cannot type it
+    with pytest.raises(Exception, match="quantity"):  # the DBAPI path names the column, as before
+        database.read_all("orders")

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from ..data.schema import ORDER_COLUMNS, SchemaError, conform, conform_lenient, empty
 from ..faults import failpoint
+from .arrow_reads import read_arrow
 
 FAR_FUTURE = dt.datetime(9999, 12, 31)
 
@@ -78,8 +79,13 @@ class SourceDatabase:
             raise SourceDataError(f"source database {safe_url(self.url)} has no table '{name}'")
         return name
 
-    def _read(self, table: str, query: sa.TextClause, params: dict | None = None) -> pd.DataFrame:
+    def _read(self, table: str, query: sa.TextClause, params: dict | None = None, arrow: bool = False) -> pd.DataFrame:
+        """The rows of `query`, typed by the contract of `table`; with `arrow` (datetime parameters only) through
+        the database's ADBC driver when it has one (see arrow_reads), else from the DBAPI cursor."""
         source = f"table '{self.tables.name_of(table)}' of {safe_url(self.url)}"
+        fetched = read_arrow(self.engine, query, params) if arrow else None
+        if fetched is not None:
+            return self._conform(fetched, table, source)
         frames = []
         with self.engine.connect() as connection:
             result = connection.execute(query, params or {})
@@ -106,7 +112,7 @@ class SourceDatabase:
         query = sa.text(f"SELECT {columns} FROM {name} WHERE order_ts >= :start AND order_ts < :end").bindparams(
             sa.bindparam("start", type_=sa.DateTime()), sa.bindparam("end", type_=sa.DateTime())
         )
-        frame = self._read("orders", query, {"start": start, "end": end})
+        frame = self._read("orders", query, {"start": start, "end": end}, arrow=True)
         return frame if len(frame) else empty("orders")
 
     def read_orders_as_stored(self, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
@@ -127,7 +133,7 @@ class SourceDatabase:
     def read_master(self, table: str) -> pd.DataFrame:
         """The whole `products` or `customers` table; an empty table is an error (nothing can be validated)."""
         name = self._require_table(table)
-        frame = self._read(table, sa.text(f"SELECT * FROM {name}"))
+        frame = self._read(table, sa.text(f"SELECT * FROM {name}"), arrow=True)
         if frame.empty:
             raise SourceDataError(f"table '{name}' of source database {safe_url(self.url)} is empty")
         return frame
@@ -135,7 +141,7 @@ class SourceDatabase:
     def read_all(self, table: str) -> pd.DataFrame:
         """A whole table as the contract types it (orders included; may be empty)."""
         name = self._require_table(table)
-        return self._read(table, sa.text(f"SELECT * FROM {name}"))
+        return self._read(table, sa.text(f"SELECT * FROM {name}"), arrow=True)
 
     def read_customer_orders(self, customer_id: str) -> pd.DataFrame:
         """Every order line of one customer (a parameterised query; the id is never put into the SQL text)."""
