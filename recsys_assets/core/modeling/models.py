@@ -54,6 +54,38 @@ class ALSParams:
     random_state: int = 42
 
 
+class PurchasedRows:
+    """Each customer's bought products as implicit's `topk` reads its per-customer filter (`filter[i].indices`),
+    served straight from the CSR arrays: `topk` loops over the customers in Python holding the GIL, and scipy's
+    row indexing cost ~20 µs a customer there (1 s of the 1.7 s to recommend for 43 000 customers at scale M)."""
+
+    __slots__ = ("indices", "indptr", "rows")
+
+    def __init__(self, user_items: sp.csr_matrix, userids: np.ndarray):
+        self.indptr, self.indices, self.rows = user_items.indptr, user_items.indices, np.asarray(userids)
+
+    def __getitem__(self, position: int) -> _Row:
+        row = self.rows[position]
+        return _Row(self.indices[self.indptr[row] : self.indptr[row + 1]])
+
+
+class _Row:
+    __slots__ = ("indices",)
+
+    def __init__(self, indices: np.ndarray):
+        self.indices = indices
+
+
+def top_items(item_vectors, query, N, user_items, userids, filter_already_liked_items, filter_items, threads=0):
+    """implicit's `topk` of `query` against `item_vectors`, leaving out each customer's bought products (the rows
+    `userids` of `user_items`) and `filter_items`: what implicit's own `recommend` does, without its slow filter."""
+    from implicit.cpu.topk import topk
+
+    bought = PurchasedRows(user_items, userids) if filter_already_liked_items else None
+    with threadpool_limits(1, "blas"):
+        return topk(item_vectors, query, N, filter_query_items=bought, filter_items=filter_items, num_threads=threads)
+
+
 class ImplicitFactorModel:
     """fit / recommend / describe of an implicit factor model, always with one BLAS thread (implicit parallelises
     itself). Subclasses set `name` and build `self.model` from `self.params` inside `threadpool_limits`."""
@@ -67,14 +99,19 @@ class ImplicitFactorModel:
             self.model.fit(user_items.tocsr(), show_progress=False)
 
     def recommend(self, userids, user_items, N, filter_already_liked_items=True, filter_items=None):
-        with threadpool_limits(1, "blas"):
-            return self.model.recommend(
-                userids,
-                user_items[userids],
-                N=N,
-                filter_already_liked_items=filter_already_liked_items,
-                filter_items=filter_items,
-            )
+        # implicit's MatrixFactorizationBase.recommend for CPU factors, with the fast bought-products filter
+        model = self.model
+        query = model.user_factors[np.asarray(userids)]
+        return top_items(
+            model.item_factors,
+            query,
+            N,
+            user_items,
+            userids,
+            filter_already_liked_items,
+            filter_items,
+            model.num_threads,
+        )
 
     def describe(self) -> dict:
         return {"model": self.name, **asdict(self.params)}
@@ -139,17 +176,10 @@ class PopularityRecommender:
         self.item_scores = np.asarray((user_items > 0).sum(axis=0), dtype=np.float32).ravel()
 
     def recommend(self, userids, user_items, N, filter_already_liked_items=True, filter_items=None):
-        from implicit.cpu.topk import topk
-
         assert self.item_scores is not None, "fit the popularity model first"
         query = np.ones((len(userids), 1), dtype=np.float32)
-        return topk(
-            self.item_scores.reshape(-1, 1),
-            query,
-            N,
-            filter_query_items=user_items[userids] if filter_already_liked_items else None,
-            filter_items=filter_items,
-            num_threads=0,
+        return top_items(
+            self.item_scores.reshape(-1, 1), query, N, user_items, userids, filter_already_liked_items, filter_items
         )
 
     def describe(self) -> dict:
