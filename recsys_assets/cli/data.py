@@ -162,13 +162,13 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     instance = persistent_instance()
     with step_progress(instance):
         run = materialize_graph(args.start, args.end, run_config=run_config, instance=instance, raise_on_error=False)
-    ok = run.ingest.success and run.downstream is not None and run.downstream.success
+    ok = run.success
     print(
         f"    partitions {run.partitions[0]} to {run.partitions[1]}; {'success' if ok else 'FAILED'} "
         f"in {time.perf_counter() - started:.1f}s"
     )
     if not ok:
-        failed = run.downstream or run.ingest
+        failed = run.runs[-1]
         for event in failed.get_step_failure_events():
             print(f"    step {event.step_key} failed: {event.event_specific_data.error.message.strip()}")
         return 1

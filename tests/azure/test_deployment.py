@@ -63,7 +63,7 @@ def test_dev_deployment_end_to_end_then_prod_schedule_and_promotion(
     azure_env, cosmos_emulator, azurite, instance, small_data, monkeypatch, capsys
 ):
     run = materialize_graph(instance=instance, deployment="dev")
-    assert run.ingest.success and run.downstream.success
+    assert run.success
     published = run.downstream.output_for_node("published_recommendations")
     version = published["version"]
     assert published["target"] == "dev"
