@@ -18,7 +18,9 @@ Only positive contributions count: a bought product that pulls the score down is
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from .training import TrainedModel
 
@@ -145,7 +148,8 @@ def bought_contributions(model: TrainedModel, users: np.ndarray, items: np.ndarr
     rows, contribute, cells_per_customer = contributor
     rows = rows[users].tocsr()
     rows.sort_indices()
-    for batch in _batches(np.diff(rows.indptr), cells_per_customer):
+
+    def explain_batch(batch: np.ndarray) -> None:
         bought, values, valid = _padded(rows, batch)
         batch_items = items[batch]
         scores = contribute(bought, values, valid, batch_items)
@@ -160,6 +164,11 @@ def bought_contributions(model: TrainedModel, users: np.ndarray, items: np.ndarr
         best_scores = np.take_along_axis(scores, best, axis=1)
         chosen = np.where(np.isfinite(best_scores), np.take_along_axis(bought[..., None], best, axis=1), -1)
         result[batch, :, :depth] = chosen.transpose(0, 2, 1)
+
+    # batches hold distinct customers and numpy's solves and matmuls release the GIL: one thread per core, each
+    # with a single-threaded BLAS
+    with threadpool_limits(1, "blas"), ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        list(pool.map(explain_batch, _batches(np.diff(rows.indptr), cells_per_customer)))
     return result
 
 
