@@ -17,6 +17,7 @@ from dagster import (
 from pydantic import Field
 
 from .core.lifecycle.promotion import promote_version
+from .hooks import STEP_HOOKS
 from .partitions import daily_partitions
 from .resources.stores import StoreResource
 from .settings import retrain_executor
@@ -39,6 +40,7 @@ ingest_job = define_asset_job(
     description="Read one day (or a range, as a single-run backfill) of orders, and the master data, from the "
     "source database.",
     executor_def=in_process_executor,
+    hooks=STEP_HOOKS,
 )
 
 
@@ -58,6 +60,7 @@ retrain_job = define_asset_job(
     # one retraining at a time: the instance's run queue limits runs with this tag (instance/dagster.yaml)
     tags={CONCURRENCY_TAG: RETRAIN_CONCURRENCY},
     executor_def=_retrain_executor(),
+    hooks=STEP_HOOKS,
 )
 
 

@@ -88,9 +88,10 @@ def interactions(
     window = load_window(context.resources.io_manager, materialized, config.window_days)
     context.log.info(f"interactions: {window.describe()}")
     failpoint("interactions.loaded")
-    in_window = list(window.frames.values())
+    partitions_used = len(window.frames)
     first_day, last_day = window.first_day, window.last_day
-    orders = pd.concat(in_window, ignore_index=True)
+    orders = pd.concat(window.frames.values(), ignore_index=True)
+    window.frames.clear()  # copied into `orders`: freed before cleaning (gigabytes at 10 M lines)
     result = clean_orders(orders, products, customers, CleaningRules(max_quantity=config.max_quantity))
     kept = result.interactions
     if kept.empty:
@@ -110,7 +111,7 @@ def interactions(
         "window_end": str(last_day.date()),
         "window_days": window.days,
         "window_rule": window.rule,
-        "partitions_used": len(in_window),
+        "partitions_used": partitions_used,
         "empty_partitions_after_last_order": window.empty_after,
         "dropped_rows": result.dropped_total,
         "dropped_share": float(round(dropped_share, 6)),

@@ -67,6 +67,7 @@ def recommendations(
             "model_version": als_model.version,
             "model": model.config.label,
             "published_popularity": MetadataValue.bool(model.config.model == "popularity"),
+            "lists": published_family(lists),  # what the model gate judges, without loading the lists
             "why": model_metrics.get("verdict", ""),
             "explain_seconds": round(explain_seconds, 3),
             **{f"reason_{r}": int(n) for r, n in lists["reason"].value_counts().items()},
@@ -84,7 +85,7 @@ def publish_version(model_version: str, lists: pd.DataFrame) -> str:
 def published_family(lists: pd.DataFrame) -> str:
     """Which lists a set of recommendations holds: ``popularity`` when every customer gets popularity's list,
     else the model's name (from the `source` column)."""
-    sources = set(lists["source"].astype(str)) - {"popularity_fallback"} if len(lists) else set()
+    sources = {str(source) for source in lists["source"].dropna().unique()} - {"popularity_fallback"}
     return "popularity" if sources <= {"popularity"} else ",".join(sorted(sources))
 
 

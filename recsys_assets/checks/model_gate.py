@@ -10,13 +10,14 @@ from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetIn,
+    AssetKey,
     Config,
     MetadataValue,
     asset_check,
 )
 from pydantic import Field
 
-from ..assets.publishing import published_family, recommendations
+from ..assets.publishing import recommendations
 from ..core.data.split import TemporalSplit
 from ..core.lifecycle.model_gate import judge_candidate, score_champion
 from ..core.modeling.artifact import ModelArtifact
@@ -33,6 +34,18 @@ class ModelGateConfig(Config):
         1.0, description="The candidate's MAP@K must exceed the popularity baseline's times this factor."
     )
     keep_models: int = Field(5, description="Model artifacts kept in the registry (the live champion always).")
+
+
+def published_lists(context: AssetCheckExecutionContext) -> str:
+    """Whose lists the run's `recommendations` hold ("popularity" or the model family), from the materialization's
+    metadata: the gate never loads the lists themselves (millions of rows at scale)."""
+    event = context.instance.get_latest_materialization_event(AssetKey("recommendations"))
+    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    if "lists" in metadata:
+        return str(metadata["lists"].value)
+    if "published_popularity" in metadata:  # materialized before the "lists" entry existed
+        return "popularity" if metadata["published_popularity"].value else str(metadata["model"].value)
+    raise ValueError("model_gate: recommendations has no materialization to judge; materialize it first")
 
 
 @asset_check(
@@ -52,7 +65,6 @@ class ModelGateConfig(Config):
 def model_gate(
     context: AssetCheckExecutionContext,
     config: ModelGateConfig,
-    recommendations: pd.DataFrame,
     model_metrics: dict,
     als_model: ModelArtifact,
     train_test_split: TemporalSplit,
@@ -63,7 +75,7 @@ def model_gate(
     registry = models.registry()
     k = int(model_metrics["k"])
     exclude_purchased = bool(run_config_value(context, "model_metrics", "exclude_purchased", True))
-    published = published_family(recommendations)
+    published = published_lists(context)
     candidate_is_popularity = published == "popularity"
     popularity_map = float(model_metrics["popularity"]["map"])
     candidate_map = popularity_map if candidate_is_popularity else float(model_metrics["model"]["map"])

@@ -37,6 +37,7 @@ from dagster import JobExecutionResult as DagsterJobResult
 
 from ..assets import ALL_ASSETS
 from ..checks import ALL_CHECKS
+from ..hooks import STEP_HOOKS
 from ..jobs import INGEST_SELECTION, MASTER_DATA_SELECTION, RAW_ORDERS_SELECTION, RETRAIN_SELECTION
 from ..partitions import PARTITIONS_START, PARTITIONS_START_SOURCE, daily_partitions
 from ..resources import resources_for
@@ -62,6 +63,7 @@ def local_job(name: str, deployment: str) -> JobDefinition:
         selection=LOCAL_SELECTIONS[name],
         partitions_def=daily_partitions if name == "local_ingest" else None,
         executor_def=in_process_executor,
+        hooks=STEP_HOOKS,
     )
     definitions = Definitions(
         assets=ALL_ASSETS, asset_checks=ALL_CHECKS, jobs=[job], resources=resources_for(deployment)

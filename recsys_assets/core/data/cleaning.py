@@ -156,5 +156,6 @@ def clean_orders(
         mask = mask_of(orders)
         dropped[name] = int((mask & ~gone).sum())  # counted under the first rule that drops a line
         gone |= mask
-    frame, dropped["returned_or_credit"] = net_returns(orders[~gone])
+    # one copy of the kept lines, with only the columns the interactions keep
+    frame, dropped["returned_or_credit"] = net_returns(orders.loc[~gone, INTERACTION_COLUMNS])
     return CleaningResult(interactions=to_interactions(frame), dropped=dropped, input_rows=len(orders))

@@ -24,7 +24,7 @@ from ..faults import failpoint
 from .candidates import TrainingConfig
 from .metrics import METRICS, bootstrap_intervals, catalogue_coverage, per_user_metrics
 from .models import recommend_all
-from .training import PreparedData, TrainedModel, fit_prepared, holdout_relevance, prepare
+from .training import PreparedData, TrainedModel, drop_interactions, fit_prepared, holdout_relevance, prepare
 
 POPULARITY = TrainingConfig(model="popularity")
 METRIC_COLUMNS = ("map", "precision", "recall", "ndcg", "auc", "coverage")
@@ -270,6 +270,9 @@ def prepare_validation(
     for config in candidates:
         if config.model != "popularity":
             data.counts(config.half_life_days)
+    if any(config.model != "popularity" for config in candidates):
+        # every candidate's matrix is built: the candidates' steps load the matrices, not the table behind them
+        drop_interactions(data)
     relevant = holdout_relevance(fit_prepared(data, POPULARITY), split.validation, settings.exclude_purchased)
     customers = np.flatnonzero(np.diff(relevant.indptr) > 0)
     if len(customers) == 0:

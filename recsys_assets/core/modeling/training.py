@@ -39,13 +39,18 @@ class TrainedModel:
 
 
 def data_fingerprint(interactions: pd.DataFrame) -> str:
-    """A short, stable hash of the interactions' content (the data version of a model): SHA-256 of the columns as
-    one Arrow IPC stream (names, types and values; no pandas metadata), ten times faster than hashing each row."""
-    table = pa.Table.from_pandas(interactions, preserve_index=False).replace_schema_metadata(None).combine_chunks()
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return hashlib.sha256(sink.getvalue()).hexdigest()[:12]
+    """A short, stable hash of the interactions' content (the data version of a model): SHA-256 of each column as
+    an Arrow IPC stream (name, type and values; no pandas metadata), a column at a time so that only one column is
+    ever copied; twice as fast as hashing each row."""
+    digest = hashlib.sha256()
+    for name in interactions.columns:
+        column = pa.Table.from_pandas(interactions[[name]], preserve_index=False)
+        column = column.replace_schema_metadata(None).combine_chunks()
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, column.schema) as writer:
+            writer.write_table(column)
+        digest.update(sink.getvalue())
+    return digest.hexdigest()[:12]
 
 
 def model_version(fingerprint: str, config: TrainingConfig) -> str:
@@ -55,24 +60,38 @@ def model_version(fingerprint: str, config: TrainingConfig) -> str:
 
 @dataclass
 class PreparedData:
-    """Id maps and matrices of one interactions table, built once and shared by every candidate fitted on it."""
+    """Id maps and matrices of one interactions table, built once and shared by every candidate fitted on it.
 
-    interactions: pd.DataFrame
+    `interactions` may be dropped (`drop_interactions`) once the count matrices the candidates need are built: the
+    matrices then travel to the candidates' steps without the table behind them."""
+
+    interactions: pd.DataFrame | None
     users: IdMap
     items: IdMap
     purchased: sp.csr_matrix
     popularity: PopularityRecommender
     trained_until: pd.Timestamp
     popularity_seconds: float = 0.0
+    n_interactions: int = 0
     _counts: dict = field(default_factory=dict, repr=False)
 
     def counts(self, half_life_days: float | None) -> sp.csr_matrix:
         """Distinct-order counts, decayed with `half_life_days` (cached per half-life)."""
         if half_life_days not in self._counts:
+            if self.interactions is None:
+                raise ValueError(
+                    f"no order counts with half-life {half_life_days} were built before the interactions were "
+                    f"dropped (built: {sorted(self._counts, key=str)})"
+                )
             self._counts[half_life_days] = order_counts(
                 self.interactions, self.users, self.items, self.trained_until, half_life_days
             )
         return self._counts[half_life_days]
+
+
+def drop_interactions(data: PreparedData) -> None:
+    """Forget the interactions table of `data` (its matrices and the counts built so far stay)."""
+    data.interactions = None
 
 
 def prepare(interactions: pd.DataFrame) -> PreparedData:
@@ -92,6 +111,7 @@ def prepare(interactions: pd.DataFrame) -> PreparedData:
         popularity=popularity,
         trained_until=interactions["order_ts"].max(),
         popularity_seconds=popularity_seconds,
+        n_interactions=len(interactions),
     )
 
 
@@ -112,7 +132,7 @@ def fit_prepared(data: PreparedData, config: TrainingConfig) -> TrainedModel:
         config=config,
         fit_seconds=seconds,
         trained_until=data.trained_until,
-        n_interactions=len(data.interactions),
+        n_interactions=data.n_interactions,
     )
 
 
