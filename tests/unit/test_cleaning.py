@@ -48,6 +48,12 @@ def test_drop_exact_duplicates_keeps_first_and_lines_differing_in_one_column():
     kept, dropped = drop_exact_duplicates(lines(line(), line(), line(no=2)))
     assert dropped == 1
     assert kept["line_no"].tolist() == [1, 2]
+    # the same order and line number with another quantity is a correction, not a copy; a missing order id too
+    kept, dropped = drop_exact_duplicates(
+        lines(line(qty=2.0), line(order=None), line(qty=3.0), line(order=None), line(qty=2.0), line(order=None, no=2))
+    )
+    assert dropped == 2
+    assert kept["quantity"].tolist() == [2.0, 1.0, 3.0, 1.0]
 
 
 def test_drop_missing_ids_catches_nulls_and_blanks():
