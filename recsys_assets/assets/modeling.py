@@ -48,6 +48,7 @@ from ..core.modeling.training import (
     inactive_item_indices,
     model_version,
     train,
+    train_each,
 )
 from ..core.modeling.verdict import judge_offline
 from ..settings import git_commit
@@ -262,11 +263,11 @@ def select_and_refit(
         selection = finish_selection(validation_data, results, config.selection_settings(), seconds, context.log.info)
         training = selection.winner_config
     context.log.info(f"als_model: fitting {training.label} on {len(train_test_split.train)} training interactions")
-    evaluation = train(train_test_split.train, training)
-    serving = evaluation
     if config.refit_on_all_data:
-        context.log.info(f"als_model: refitting on all {len(interactions)} interactions to serve")
-        serving = train(interactions, training)
+        context.log.info(f"als_model: and on all {len(interactions)} interactions to serve, at the same time")
+        evaluation, serving = train_each([(train_test_split.train, training), (interactions, training)])
+    else:
+        evaluation = serving = train(train_test_split.train, training)
     data_version = data_fingerprint(interactions)
     version = model_version(data_version, training)
     artifact = ModelArtifact(

@@ -13,7 +13,7 @@ from recsys_assets.core.data.split import global_time_validation, per_customer_r
 from recsys_assets.core.modeling.candidates import GridSpec, TrainingConfig, candidate_grid
 from recsys_assets.core.modeling.metrics import ranking_metrics
 from recsys_assets.core.modeling.models import recommend_all
-from recsys_assets.core.modeling.selection import CandidateResult, SelectionSettings, choose, select_model
+from recsys_assets.core.modeling.selection import POPULARITY, CandidateResult, SelectionSettings, choose, select_model
 from recsys_assets.core.modeling.training import fit_prepared, holdout_relevance, prepare
 from tests.support.random_purchases import random_purchases
 
@@ -151,3 +151,21 @@ def test_item_knn_metrics_agree_with_implicit_evaluation(structured):
     assert ours["map"] == pytest.approx(theirs["map"], abs=1e-6)
     assert ours["ndcg"] == pytest.approx(theirs["ndcg"], abs=1e-6)
     assert ours["auc"] == pytest.approx(theirs["auc"], abs=1e-6)
+
+
+def test_fits_side_by_side_in_worker_processes_give_the_models_fitted_here(structured):
+    from recsys_assets.core.modeling.training import train, train_each
+
+    als, bpr = TrainingConfig(), candidate_grid(SMALL_GRID)[-1]
+    assert bpr.model == "bpr"
+    jobs = [(structured.train, als), (structured.test, als), (structured.train, bpr), (structured.train, POPULARITY)]
+    side_by_side = train_each(jobs, min_nnz=0)  # the second and third fit in worker processes
+    for (interactions, config), model in zip(jobs, side_by_side, strict=True):
+        alone = train(interactions, config)
+        assert model.config == config and list(model.users.ids) == list(alone.users.ids)
+        if config.model == "als":  # deterministic; BPR's parallel SGD is not, on any process
+            np.testing.assert_array_equal(model.recommender.model.item_factors, alone.recommender.model.item_factors)
+        if config.model != "popularity":
+            factors = model.recommender.model.item_factors
+            assert model.fit_seconds > 0 and factors.shape == alone.recommender.model.item_factors.shape
+            assert np.abs(factors).max() > 0.05  # trained, not the initial noise

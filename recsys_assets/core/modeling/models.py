@@ -193,6 +193,39 @@ def fit_timed(model: Recommender, user_items: sp.csr_matrix) -> float:
     return time.perf_counter() - started
 
 
+def fit_in_workers(tasks: list[tuple[Recommender, sp.csr_matrix]]) -> list[tuple[Recommender, float]]:
+    """Fit each (model, matrix), the first here and the others in worker processes at the same time; the fitted
+    models and their fit seconds, in order.
+
+    A worker is a fresh interpreter running `fit_worker` on pickles in a private temporary folder: not a fork (this
+    process runs threads and OpenMP, which a fork copies half-locked) and not multiprocessing's spawn (which
+    re-imports the caller's main script, whatever it does at top level)."""
+    import pickle
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    if len(tasks) < 2:
+        return [(model, fit_timed(model, matrix)) for model, matrix in tasks]
+    with tempfile.TemporaryDirectory(prefix="recsys-fit-") as folder:
+        workers = []
+        for number, task in enumerate(tasks[1:], 1):
+            task_file, result_file = Path(folder, f"task{number}.pickle"), Path(folder, f"result{number}.pickle")
+            task_file.write_bytes(pickle.dumps(task, pickle.HIGHEST_PROTOCOL))
+            command = [sys.executable, "-m", "recsys_assets.core.modeling.fit_worker", str(task_file), str(result_file)]
+            workers.append((subprocess.Popen(command, stderr=subprocess.PIPE), result_file))
+        here = (tasks[0][0], fit_timed(*tasks[0]))
+        fitted = [here]
+        for worker, result_file in workers:
+            _, errors = worker.communicate()
+            if worker.returncode != 0:
+                tail = errors.decode(errors="replace").strip()[-2000:]
+                raise RuntimeError(f"a model fitted in a worker process failed (exit {worker.returncode}): {tail}")
+            fitted.append(pickle.loads(result_file.read_bytes()))
+        return fitted
+
+
 def recommend_all(
     model: Recommender,
     user_items: sp.csr_matrix,

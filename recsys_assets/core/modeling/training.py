@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +16,7 @@ import scipy.sparse as sp
 from .candidates import CandidateSpec, TrainingConfig, candidate_input, make_candidate
 from .matrix import IdMap, binary, order_counts
 from .metrics import METRICS, bootstrap_intervals, catalogue_coverage, per_user_metrics
-from .models import PopularityRecommender, Recommender, fit_timed, recommend_all
+from .models import PopularityRecommender, Recommender, fit_in_workers, fit_timed, recommend_all
 
 __all__ = ["CandidateSpec", "PreparedData", "TrainedModel", "TrainingConfig", "prepare", "train"]
 
@@ -118,11 +119,44 @@ def prepare(interactions: pd.DataFrame) -> PreparedData:
 def fit_prepared(data: PreparedData, config: TrainingConfig) -> TrainedModel:
     """Fit the candidate `config` on prepared data (the popularity candidate reuses the fitted baseline)."""
     if config.model == "popularity":
-        recommender, seconds = data.popularity, data.popularity_seconds
-    else:
-        weights = candidate_input(config, data.counts(config.half_life_days), data.purchased)
-        recommender = make_candidate(config)
-        seconds = fit_timed(recommender, weights)
+        return _trained(data, config, data.popularity, data.popularity_seconds)
+    recommender = make_candidate(config)
+    seconds = fit_timed(recommender, candidate_input(config, data.counts(config.half_life_days), data.purchased))
+    return _trained(data, config, recommender, seconds)
+
+
+# a fit on fewer non-zeros takes well under a second: a worker process would cost more than it saves
+PARALLEL_FIT_MIN_NNZ = 300_000
+
+
+def train_each(
+    jobs: list[tuple[pd.DataFrame, TrainingConfig]], min_nnz: int = PARALLEL_FIT_MIN_NNZ
+) -> list[TrainedModel]:
+    """`train` for each (interactions, config), the fits side by side on a machine with several cores.
+
+    implicit's ALS and BPR use one core however many threads they are given here (their many small BLAS calls
+    serialise inside OpenBLAS), while two processes fit two models in the time of one (benchmarks/RESULTS.md). So
+    the first fit runs in this process and the others in worker processes (`fit_in_workers`), each handed the
+    matrix it fits on; the id maps stay here. Small fits, one core or a GPU fit run one after the other here."""
+    prepared = [prepare(interactions) for interactions, _ in jobs]
+    tasks = [
+        (make_candidate(config), candidate_input(config, data.counts(config.half_life_days), data.purchased))
+        for data, (_, config) in zip(prepared, jobs, strict=True)
+        if config.model != "popularity"
+    ]
+    big = [task for task in tasks if task[1].nnz >= min_nnz]
+    parallel = len(big) > 1 and (os.cpu_count() or 1) > 1 and not any(getattr(r, "gpu", False) for r, _ in big)
+    fitted = iter(fit_in_workers(tasks) if parallel else [(r, fit_timed(r, m)) for r, m in tasks])
+    models = []
+    for data, (_, config) in zip(prepared, jobs, strict=True):
+        if config.model == "popularity":
+            models.append(_trained(data, config, data.popularity, data.popularity_seconds))
+        else:
+            models.append(_trained(data, config, *next(fitted)))
+    return models
+
+
+def _trained(data: PreparedData, config: TrainingConfig, recommender: Recommender, seconds: float) -> TrainedModel:
     return TrainedModel(
         recommender=recommender,
         popularity=data.popularity,
