@@ -5,7 +5,7 @@
 Generates the scale's data into a temporary home, ingests it (in-process), then runs `retrain_job` twice with
 `dagster job execute`: with the default in-process executor, and with RECSYS_EXECUTOR=multiprocess (two
 processes at once on these 2 cores). For each run it reports the wall time of the candidate steps
-(`als_model.fit_candidate[...]`) from first start to last end, the sum of their durations, the steps at once
+(`als_model.fit_candidates[...]`) from first start to last end, the sum of their durations, the steps at once
 (sum / wall: 1.0 is one step at a time) and the busy cores of the machine in that window (from /proc/stat: ALS
 and BPR fit on implicit's threads, so one step alone may already use both cores).
 """
@@ -73,7 +73,7 @@ def candidate_windows(instance, run_id: str) -> dict[str, tuple[float, float]]:
     windows: dict[str, list[float]] = {}
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
-        candidate = event and event.step_key and "fit_candidate" in event.step_key
+        candidate = event and event.step_key and "fit_candidates" in event.step_key
         if candidate and event.event_type_value in ("STEP_START", "STEP_SUCCESS"):
             windows.setdefault(event.step_key, []).append(entry.timestamp)
     return {step: (min(ts), max(ts)) for step, ts in windows.items()}

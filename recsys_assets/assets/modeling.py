@@ -38,7 +38,7 @@ from ..core.modeling.selection import (
     describe_result,
     finish_selection,
     prepare_validation,
-    score_candidate,
+    score_candidates,
     with_popularity,
 )
 from ..core.modeling.training import (
@@ -229,21 +229,35 @@ def validation_data(
     return validation
 
 
-@op(out=DynamicOut(TrainingConfig), description="One step per candidate of the grid (popularity always included).")
+@op(
+    out=DynamicOut(list),
+    description="One step per model family of the grid (popularity always included), with the family's candidates.",
+)
 def candidate_specs(context: OpExecutionContext, config: ModelConfig):
     grid = with_popularity(config.candidate_grid()) if config.select_model else []
-    context.log.info(f"model selection: {len(grid)} candidates, each fitted in its own step")
-    for spec in grid:
-        yield DynamicOutput(spec, mapping_key=re.sub(r"[^A-Za-z0-9_]", "_", spec.label))
+    families = {spec.model: [] for spec in grid}
+    for number, spec in enumerate(grid, 1):
+        families[spec.model].append((number, spec))
+    context.log.info(f"model selection: {len(grid)} candidates in {len(families)} steps, one per family")
+    for family, specs in families.items():
+        yield DynamicOutput(specs, mapping_key=re.sub(r"[^A-Za-z0-9_]", "_", family))
 
 
-@op(description="Fit one candidate on the inner training data and score it on the validation customers.")
-def fit_candidate(
-    context: OpExecutionContext, config: ModelConfig, validation_data: ValidationData, spec: TrainingConfig
-) -> CandidateResult:
-    result = score_candidate(validation_data, spec, config.selection_settings())
-    context.log.info(f"candidate {describe_result(result, config.selection_settings())}")
-    return result
+@op(description="Fit one family's candidates side by side on the inner training data and score them on validation.")
+def fit_candidates(
+    context: OpExecutionContext,
+    config: ModelConfig,
+    validation_data: ValidationData,
+    specs: list[tuple[int, TrainingConfig]],
+) -> list[CandidateResult]:
+    settings = config.selection_settings()
+    total = len(with_popularity(config.candidate_grid()))
+    numbers = {spec.label: number for number, spec in specs}
+
+    def report(result: CandidateResult) -> None:
+        context.log.info(f"candidate {numbers[result.label]} of {total}: {describe_result(result, settings)}")
+
+    return score_candidates(validation_data, [spec for _, spec in specs], settings, report)
 
 
 @op(description="Choose the candidate, refit it on the training part (scored) and on all data (serves).")
@@ -251,7 +265,7 @@ def select_and_refit(
     context: OpExecutionContext,
     config: ModelConfig,
     validation_data: ValidationData | None,
-    results: list[CandidateResult],
+    results: list[list[CandidateResult]],
     train_test_split: TemporalSplit,
     interactions: pd.DataFrame,
 ) -> Output[ModelArtifact]:
@@ -259,8 +273,9 @@ def select_and_refit(
     selection = None
     training = config.training_config()
     if validation_data is not None:
-        seconds = validation_data.seconds + sum(r.fit_seconds + r.score_seconds for r in results if not r.error)
-        selection = finish_selection(validation_data, results, config.selection_settings(), seconds, context.log.info)
+        scored = [result for family in results for result in family]
+        seconds = validation_data.seconds + sum(r.fit_seconds + r.score_seconds for r in scored if not r.error)
+        selection = finish_selection(validation_data, scored, config.selection_settings(), seconds, context.log.info)
         training = selection.winner_config
     context.log.info(f"als_model: fitting {training.label} on {len(train_test_split.train)} training interactions")
     if config.refit_on_all_data:
@@ -298,17 +313,18 @@ def select_and_refit(
 def model_config(config: ModelConfig) -> dict:
     """`ops: {als_model: {config: {...}}}` as before: one ModelConfig for every step of the selection."""
     settings = {"config": config.model_dump()}
-    return {name: settings for name in ("validation_data", "candidate_specs", "fit_candidate", "select_and_refit")}
+    return {name: settings for name in ("validation_data", "candidate_specs", "fit_candidates", "select_and_refit")}
 
 
 @graph_asset(group_name="modeling", config=model_config, code_version="3")
 def als_model(train_test_split: TemporalSplit, interactions: pd.DataFrame) -> ModelArtifact:
     """The selected model: every candidate (ALS grid, item-kNN, BPR, popularity) is fitted on the training part
-    minus a validation split and scored on it, each in its own step (`fit_candidate[<label>]`, so an executor with
-    several processes or pods fits them side by side); the best is refitted on the training part (scored by
-    model_metrics on the hold-out) and on all data (serves). Popularity wins unless a model beats it beyond noise."""
+    minus a validation split and scored on it, one step per family (`fit_candidates[<family>]`: an executor with
+    several processes or pods runs the families side by side, and a family's candidates fit side by side on the
+    step's cores); the best is refitted on the training part (scored by model_metrics on the hold-out) and on all
+    data (serves). Popularity wins unless a model beats it beyond noise."""
     validation = validation_data(train_test_split)
-    results = candidate_specs().map(lambda spec: fit_candidate(validation, spec))
+    results = candidate_specs().map(lambda specs: fit_candidates(validation, specs))
     return select_and_refit(validation, results.collect(), train_test_split, interactions)
 
 

@@ -136,7 +136,7 @@ def test_materialize_reports_each_step_as_it_ends(recsys_home, capsys):
     assert steps.index("customers") < steps.index("raw_orders") < steps.index("interactions")
     assert steps.index("products") < steps.index("raw_orders") and "published_recommendations" in steps
     # model selection's steps, one per candidate (als_model is a graph asset)
-    assert "als_model.select_and_refit" in steps and "als_model.fit_candidate[popularity]" in steps
+    assert "als_model.select_and_refit" in steps and "als_model.fit_candidates[popularity]" in steps
     [raw] = [line for line in lines if line.split() and line.split()[0] == "raw_orders"]
     assert raw.rstrip().endswith("rows")
 

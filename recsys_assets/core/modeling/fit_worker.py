@@ -2,8 +2,9 @@
 
     python -m recsys_assets.core.modeling.fit_worker TASK RESULT
 
-reads the pickled (model, matrix) of TASK, fits the model, and writes the pickled (fitted model, fit seconds) to
-RESULT. It imports what unpickling the model needs (numpy, scipy, implicit), nothing of Dagster or pandas.
+reads the pickled (model, matrix) of TASK, fits the model, and writes to RESULT the pickled (fitted model, fit
+seconds), or the exception the fit raised (as a RuntimeError naming it). It imports what unpickling the model needs
+(numpy, scipy, implicit), nothing of Dagster or pandas.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from .models import fit_timed
 
 def main(task_path: str, result_path: str) -> None:
     model, matrix = pickle.loads(Path(task_path).read_bytes())
-    seconds = fit_timed(model, matrix)
-    Path(result_path).write_bytes(pickle.dumps((model, seconds), pickle.HIGHEST_PROTOCOL))
+    try:
+        outcome = (model, fit_timed(model, matrix))
+    except Exception as error:  # reported to the caller with the model it belongs to
+        outcome = RuntimeError(f"{type(error).__name__}: {error}")
+    Path(result_path).write_bytes(pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL))
 
 
 if __name__ == "__main__":

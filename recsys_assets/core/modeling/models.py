@@ -193,9 +193,36 @@ def fit_timed(model: Recommender, user_items: sp.csr_matrix) -> float:
     return time.perf_counter() - started
 
 
-def fit_in_workers(tasks: list[tuple[Recommender, sp.csr_matrix]]) -> list[tuple[Recommender, float]]:
-    """Fit each (model, matrix), the first here and the others in worker processes at the same time; the fitted
-    models and their fit seconds, in order.
+# a fit on fewer non-zeros takes well under a second: a worker process would cost more than it saves
+PARALLEL_FIT_MIN_NNZ = 300_000
+
+FitOutcome = tuple[Recommender, float] | Exception  # the fitted model and its seconds, or why it failed
+
+
+def _fit_here(model: Recommender, matrix: sp.csr_matrix) -> FitOutcome:
+    try:
+        return model, fit_timed(model, matrix)
+    except Exception as error:  # one failing model must not stop the others
+        return error
+
+
+def fit_side_by_side(
+    tasks: list[tuple[Recommender, sp.csr_matrix]], min_nnz: int = PARALLEL_FIT_MIN_NNZ
+) -> list[FitOutcome]:
+    """Fit each (model, matrix); for each, the fitted model and its fit seconds, or the exception it raised.
+
+    implicit's ALS and BPR use one core however many threads they are given here (their many small BLAS calls
+    serialise inside OpenBLAS), while two processes fit two models in the time of one (benchmarks/RESULTS.md).
+    So with several cores and more than one large fit, the first fits here and the others in worker processes at
+    the same time (`fit_in_workers`); small fits, one core, or fits on a GPU run one after the other here."""
+    large = [model for model, matrix in tasks if matrix.nnz >= min_nnz]
+    if len(large) > 1 and (os.cpu_count() or 1) > 1 and not any(getattr(m, "gpu", False) for m in large):
+        return fit_in_workers(tasks)
+    return [_fit_here(model, matrix) for model, matrix in tasks]
+
+
+def fit_in_workers(tasks: list[tuple[Recommender, sp.csr_matrix]]) -> list[FitOutcome]:
+    """Fit each (model, matrix), the first here and the others in worker processes at the same time.
 
     A worker is a fresh interpreter running `fit_worker` on pickles in a private temporary folder: not a fork (this
     process runs threads and OpenMP, which a fork copies half-locked) and not multiprocessing's spawn (which
@@ -207,7 +234,7 @@ def fit_in_workers(tasks: list[tuple[Recommender, sp.csr_matrix]]) -> list[tuple
     from pathlib import Path
 
     if len(tasks) < 2:
-        return [(model, fit_timed(model, matrix)) for model, matrix in tasks]
+        return [_fit_here(model, matrix) for model, matrix in tasks]
     with tempfile.TemporaryDirectory(prefix="recsys-fit-") as folder:
         workers = []
         for number, task in enumerate(tasks[1:], 1):
@@ -215,15 +242,17 @@ def fit_in_workers(tasks: list[tuple[Recommender, sp.csr_matrix]]) -> list[tuple
             task_file.write_bytes(pickle.dumps(task, pickle.HIGHEST_PROTOCOL))
             command = [sys.executable, "-m", "recsys_assets.core.modeling.fit_worker", str(task_file), str(result_file)]
             workers.append((subprocess.Popen(command, stderr=subprocess.PIPE), result_file))
-        here = (tasks[0][0], fit_timed(*tasks[0]))
-        fitted = [here]
+        outcomes = [_fit_here(*tasks[0])]
         for worker, result_file in workers:
             _, errors = worker.communicate()
-            if worker.returncode != 0:
+            if worker.returncode == 0 and result_file.exists():
+                outcomes.append(pickle.loads(result_file.read_bytes()))
+            else:
                 tail = errors.decode(errors="replace").strip()[-2000:]
-                raise RuntimeError(f"a model fitted in a worker process failed (exit {worker.returncode}): {tail}")
-            fitted.append(pickle.loads(result_file.read_bytes()))
-        return fitted
+                outcomes.append(
+                    RuntimeError(f"the worker process fitting it failed (exit {worker.returncode}): {tail}")
+                )
+        return outcomes
 
 
 def recommend_all(

@@ -21,10 +21,18 @@ import scipy.sparse as sp
 
 from ..data.split import MIN_EVALUABLE_CUSTOMERS, NOISE_BELOW_CUSTOMERS, ValidationSplit, validation_split
 from ..faults import failpoint
-from .candidates import TrainingConfig
+from .candidates import TrainingConfig, candidate_input, make_candidate
 from .metrics import METRICS, bootstrap_intervals, catalogue_coverage, per_user_metrics
-from .models import recommend_all
-from .training import PreparedData, TrainedModel, drop_interactions, fit_prepared, holdout_relevance, prepare
+from .models import fit_side_by_side, recommend_all
+from .training import (
+    PreparedData,
+    TrainedModel,
+    drop_interactions,
+    fit_prepared,
+    holdout_relevance,
+    prepare,
+    trained,
+)
 
 POPULARITY = TrainingConfig(model="popularity")
 METRIC_COLUMNS = ("map", "precision", "recall", "ndcg", "auc", "coverage")
@@ -233,7 +241,7 @@ def score(
 class ValidationData:
     """What every candidate is fitted and scored on: the inner training data (indexed once, shared), the
     validation purchases and the customers scored. Built once per selection; each candidate can then be fitted
-    on its own (in its own step or process) with `score_candidate`."""
+    on its own (in its own step or process) with `score_candidates`."""
 
     data: PreparedData
     relevant: sp.csr_matrix
@@ -297,17 +305,52 @@ def prepare_validation(
 def score_candidate(validation: ValidationData, config: TrainingConfig, settings: SelectionSettings) -> CandidateResult:
     """Fit one candidate on the inner training data and score it on the validation customers. A candidate that
     fails is returned with its error (one broken candidate must not stop the others); popularity never fails."""
-    try:
-        model = fit_prepared(validation.data, config)
-        metrics, per_user, seconds = score(
-            model, validation.relevant, validation.customers, settings.k, settings.exclude_purchased
-        )
-        failpoint("selection.candidate")
-        return CandidateResult(config, metrics, model.fit_seconds, seconds, per_user_map=per_user)
-    except Exception as error:
+    return score_candidates(validation, [config], settings)[0]
+
+
+def score_candidates(
+    validation: ValidationData,
+    configs: Sequence[TrainingConfig],
+    settings: SelectionSettings,
+    log: Callable[[CandidateResult], None] | None = None,
+) -> list[CandidateResult]:
+    """`score_candidate` for each of `configs`, their fits side by side on a machine with several cores
+    (`fit_side_by_side`); `log` is called with each result as it is scored."""
+    data = validation.data
+    outcomes: list = []
+    tasks = []
+    for config in configs:
         if config.model == "popularity":
-            raise
-        return CandidateResult(config, {}, math.nan, math.nan, error=f"{type(error).__name__}: {error}")
+            outcomes.append((data.popularity, data.popularity_seconds))
+            continue
+        try:
+            tasks.append(
+                (make_candidate(config), candidate_input(config, data.counts(config.half_life_days), data.purchased))
+            )
+            outcomes.append(None)  # filled by the fit below
+        except Exception as error:
+            outcomes.append(error)
+    fitted = iter(fit_side_by_side(tasks))
+    outcomes = [next(fitted) if outcome is None else outcome for outcome in outcomes]
+    results = []
+    for config, outcome in zip(configs, outcomes, strict=True):
+        try:
+            if isinstance(outcome, Exception):
+                raise outcome
+            model = trained(data, config, *outcome)
+            metrics, per_user, seconds = score(
+                model, validation.relevant, validation.customers, settings.k, settings.exclude_purchased
+            )
+            failpoint("selection.candidate")
+            result = CandidateResult(config, metrics, model.fit_seconds, seconds, per_user_map=per_user)
+        except Exception as error:
+            if config.model == "popularity":
+                raise
+            result = CandidateResult(config, {}, math.nan, math.nan, error=f"{type(error).__name__}: {error}")
+        if log is not None:
+            log(result)
+        results.append(result)
+    return results
 
 
 def describe_result(result: CandidateResult, settings: SelectionSettings) -> str:
@@ -370,8 +413,10 @@ def select_model(
         f"model selection: {len(grid)} candidates, {validation.inner_train_rows} rows to fit, "
         f"{len(validation.customers)} customers to validate ({validation.description})"
     )
-    results = []
-    for number, config in enumerate(grid, 1):
-        results.append(score_candidate(validation, config, settings))
-        log(f"  candidate {number} of {len(grid)}, {describe_result(results[-1], settings)}")
+    numbers = {config.label: number for number, config in enumerate(grid, 1)}
+
+    def report(result: CandidateResult) -> None:
+        log(f"  candidate {numbers[result.label]} of {len(grid)}, {describe_result(result, settings)}")
+
+    results = score_candidates(validation, grid, settings, report)
     return finish_selection(validation, results, settings, time.perf_counter() - started, log)

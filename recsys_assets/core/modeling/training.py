@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,7 +15,7 @@ import scipy.sparse as sp
 from .candidates import CandidateSpec, TrainingConfig, candidate_input, make_candidate
 from .matrix import IdMap, binary, order_counts
 from .metrics import METRICS, bootstrap_intervals, catalogue_coverage, per_user_metrics
-from .models import PopularityRecommender, Recommender, fit_in_workers, fit_timed, recommend_all
+from .models import PARALLEL_FIT_MIN_NNZ, PopularityRecommender, Recommender, fit_side_by_side, fit_timed, recommend_all
 
 __all__ = ["CandidateSpec", "PreparedData", "TrainedModel", "TrainingConfig", "prepare", "train"]
 
@@ -119,44 +118,38 @@ def prepare(interactions: pd.DataFrame) -> PreparedData:
 def fit_prepared(data: PreparedData, config: TrainingConfig) -> TrainedModel:
     """Fit the candidate `config` on prepared data (the popularity candidate reuses the fitted baseline)."""
     if config.model == "popularity":
-        return _trained(data, config, data.popularity, data.popularity_seconds)
+        return trained(data, config, data.popularity, data.popularity_seconds)
     recommender = make_candidate(config)
     seconds = fit_timed(recommender, candidate_input(config, data.counts(config.half_life_days), data.purchased))
-    return _trained(data, config, recommender, seconds)
-
-
-# a fit on fewer non-zeros takes well under a second: a worker process would cost more than it saves
-PARALLEL_FIT_MIN_NNZ = 300_000
+    return trained(data, config, recommender, seconds)
 
 
 def train_each(
     jobs: list[tuple[pd.DataFrame, TrainingConfig]], min_nnz: int = PARALLEL_FIT_MIN_NNZ
 ) -> list[TrainedModel]:
-    """`train` for each (interactions, config), the fits side by side on a machine with several cores.
-
-    implicit's ALS and BPR use one core however many threads they are given here (their many small BLAS calls
-    serialise inside OpenBLAS), while two processes fit two models in the time of one (benchmarks/RESULTS.md). So
-    the first fit runs in this process and the others in worker processes (`fit_in_workers`), each handed the
-    matrix it fits on; the id maps stay here. Small fits, one core or a GPU fit run one after the other here."""
+    """`train` for each (interactions, config), the fits side by side on a machine with several cores
+    (`fit_side_by_side`: each worker is handed the matrix it fits on; the id maps stay here)."""
     prepared = [prepare(interactions) for interactions, _ in jobs]
-    tasks = [
-        (make_candidate(config), candidate_input(config, data.counts(config.half_life_days), data.purchased))
+    fitted = [
+        (data, config, candidate_input(config, data.counts(config.half_life_days), data.purchased))
         for data, (_, config) in zip(prepared, jobs, strict=True)
         if config.model != "popularity"
     ]
-    big = [task for task in tasks if task[1].nnz >= min_nnz]
-    parallel = len(big) > 1 and (os.cpu_count() or 1) > 1 and not any(getattr(r, "gpu", False) for r, _ in big)
-    fitted = iter(fit_in_workers(tasks) if parallel else [(r, fit_timed(r, m)) for r, m in tasks])
+    outcomes = iter(fit_side_by_side([(make_candidate(config), matrix) for _, config, matrix in fitted], min_nnz))
     models = []
     for data, (_, config) in zip(prepared, jobs, strict=True):
         if config.model == "popularity":
-            models.append(_trained(data, config, data.popularity, data.popularity_seconds))
-        else:
-            models.append(_trained(data, config, *next(fitted)))
+            models.append(trained(data, config, data.popularity, data.popularity_seconds))
+            continue
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        models.append(trained(data, config, *outcome))
     return models
 
 
-def _trained(data: PreparedData, config: TrainingConfig, recommender: Recommender, seconds: float) -> TrainedModel:
+def trained(data: PreparedData, config: TrainingConfig, recommender: Recommender, seconds: float) -> TrainedModel:
+    """`recommender` (fitted on `data` in `seconds`) with the id maps and matrices it scores and recommends with."""
     return TrainedModel(
         recommender=recommender,
         popularity=data.popularity,
