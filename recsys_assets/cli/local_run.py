@@ -45,7 +45,7 @@ from ..settings import current_deployment, dagster_home
 from ..tags import RANGE_END_TAG, RANGE_START_TAG
 
 INSTANCE_SETTINGS = Path(__file__).resolve().parents[1] / "instance" / "dagster.yaml"
-# after the ingest run (raw_orders and the master data): the rest of retrain_job; the master data were just read
+# after the master data run and the ingest run: the rest of retrain_job (the master data were just read)
 DOWNSTREAM_SELECTION = RETRAIN_SELECTION - MASTER_DATA_SELECTION
 LOCAL_SELECTIONS = {
     "local_master_data": MASTER_DATA_SELECTION,

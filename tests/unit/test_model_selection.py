@@ -169,3 +169,16 @@ def test_fits_side_by_side_in_worker_processes_give_the_models_fitted_here(struc
             factors = model.recommender.model.item_factors
             assert model.fit_seconds > 0 and factors.shape == alone.recommender.model.item_factors.shape
             assert np.abs(factors).max() > 0.05  # trained, not the initial noise
+
+
+def test_a_fit_failing_in_a_worker_is_reported_for_its_model_only(structured):
+    from recsys_assets.core.modeling.models import ALSParams, ALSRecommender, fit_in_workers
+    from recsys_assets.core.modeling.training import prepare
+
+    matrix = prepare(structured.train).purchased
+    tasks = [(ALSRecommender(ALSParams(iterations=2)), matrix) for _ in range(3)]
+    tasks[1] = (ALSRecommender(ALSParams(iterations=2)), np.zeros((3, 3)))  # not a sparse matrix
+    outcomes = fit_in_workers(tasks, cores=2)  # two rounds: tasks 0 and 1 together, then task 2 alone
+    assert isinstance(outcomes[1], RuntimeError) and "AttributeError" in str(outcomes[1])
+    for model, seconds in (outcomes[0], outcomes[2]):
+        assert model.model.item_factors.shape[0] == matrix.shape[1] and seconds > 0

@@ -221,12 +221,21 @@ def fit_side_by_side(
     return [_fit_here(model, matrix) for model, matrix in tasks]
 
 
-def fit_in_workers(tasks: list[tuple[Recommender, sp.csr_matrix]]) -> list[FitOutcome]:
-    """Fit each (model, matrix), the first here and the others in worker processes at the same time.
+def fit_in_workers(tasks: list[tuple[Recommender, sp.csr_matrix]], cores: int | None = None) -> list[FitOutcome]:
+    """Fit each (model, matrix), `cores` at a time (default: every core): in each round the first here and the
+    others in worker processes at the same time.
 
     A worker is a fresh interpreter running `fit_worker` on pickles in a private temporary folder: not a fork (this
     process runs threads and OpenMP, which a fork copies half-locked) and not multiprocessing's spawn (which
     re-imports the caller's main script, whatever it does at top level)."""
+    at_once = max(1, cores or os.cpu_count() or 1)
+    outcomes: list[FitOutcome] = []
+    for first in range(0, len(tasks), at_once):
+        outcomes += _fit_round(tasks[first : first + at_once])
+    return outcomes
+
+
+def _fit_round(tasks: list[tuple[Recommender, sp.csr_matrix]]) -> list[FitOutcome]:
     import pickle
     import subprocess
     import sys
