@@ -177,3 +177,15 @@ def test_expectation_dumps_are_memoised_only_inside_a_validation_and_follow_fiel
             assert Expectation.dict is memo
         assert Expectation.dict is memo
     assert Expectation.dict is plain and "dict" not in Expectation.__dict__
+
+
+def test_a_validated_frame_is_not_kept_alive_by_great_expectations():
+    import gc
+    import weakref
+
+    batch = orders_batch({"2026-06-01": _orders("2026-06-01")})
+    alive = weakref.ref(batch)
+    assert validate_frame(batch, "raw_orders", PARAMETERS, ["partition", "order_id", "line_no"]).success
+    del batch
+    gc.collect()
+    assert alive() is None  # GX's execution engine let go of the batch: 1.5 GB at 10 M order lines
