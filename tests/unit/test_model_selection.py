@@ -182,3 +182,4 @@ def test_a_fit_failing_in_a_worker_is_reported_for_its_model_only(structured):
     assert isinstance(outcomes[1], RuntimeError) and "AttributeError" in str(outcomes[1])
     for model, seconds in (outcomes[0], outcomes[2]):
         assert model.model.item_factors.shape[0] == matrix.shape[1] and seconds > 0
+        assert model.model.num_threads == 0  # fitted on a share of the cores, recommends on all of them again

@@ -228,11 +228,29 @@ def fit_in_workers(tasks: list[tuple[Recommender, sp.csr_matrix]], cores: int | 
     A worker is a fresh interpreter running `fit_worker` on pickles in a private temporary folder: not a fork (this
     process runs threads and OpenMP, which a fork copies half-locked) and not multiprocessing's spawn (which
     re-imports the caller's main script, whatever it does at top level)."""
-    at_once = max(1, cores or os.cpu_count() or 1)
+    cores = max(1, cores or os.cpu_count() or 1)
     outcomes: list[FitOutcome] = []
-    for first in range(0, len(tasks), at_once):
-        outcomes += _fit_round(tasks[first : first + at_once])
+    for first in range(0, len(tasks), cores):
+        batch = tasks[first : first + cores]
+        # the fits of a round share the cores: implicit's own threads split between them, not multiplied by them;
+        # the fitted models (here or unpickled from a worker) recommend with their own setting again
+        own = [_set_threads(model, max(1, cores // len(batch))) for model, _ in batch]
+        for outcome, threads in zip(_fit_round(batch), own, strict=True):
+            if not isinstance(outcome, Exception):
+                _set_threads(outcome[0], threads)
+            outcomes.append(outcome)
+        for (model, _), threads in zip(batch, own, strict=True):
+            _set_threads(model, threads)
     return outcomes
+
+
+def _set_threads(model: Recommender, threads: int | None) -> int | None:
+    """Set the implicit threads of `model` (when it has them); the setting it had before."""
+    inner = getattr(model, "model", None)
+    if threads is None or not hasattr(inner, "num_threads"):
+        return getattr(inner, "num_threads", None)
+    before, inner.num_threads = inner.num_threads, threads
+    return before
 
 
 def _fit_round(tasks: list[tuple[Recommender, sp.csr_matrix]]) -> list[FitOutcome]:
