@@ -74,7 +74,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
         f"{len(stream.products)} products, {len(stream.customers)} customers to {safe_url(url)} "
         f"in {time.perf_counter() - started:.1f}s"
     )
+    report_replaced_orders(url)
     return 0
+
+
+def report_replaced_orders(url: str) -> None:
+    """The orders of `url` were replaced: forget what the graph had read from the old ones (local_run)."""
+    from ..settings import dagster_home
+
+    if not (dagster_home() / "dagster.yaml").exists():
+        return  # no Dagster instance yet, so nothing was read (and Dagster need not be imported)
+    from .local_run import forget_replaced_orders
+
+    done = forget_replaced_orders(url)
+    if done:
+        print(f"    {done}")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -102,6 +116,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     print(f"imported into {safe_url(url)}:")
     for line in summary.lines():
         print(f"    {line}")
+    if not args.append:
+        report_replaced_orders(url)
     return 0
 
 

@@ -2,9 +2,8 @@
 
 `recsys demo-drift`:
 1. generate orders whose world changes from `--drift-start` (default: 14 days before the last order day);
-2. materialize the graph on the days before the drift (the live model learns the old world); raw_orders an earlier
-   run (`recsys demo`) left belong to the replaced data: their records and the values outside those days are
-   removed first;
+2. materialize the graph on the days before the drift (the live model learns the old world); the raw_orders an
+   earlier run (`recsys demo`) left belong to the replaced data and were forgotten by the generate step;
 3. ingest the drifted days (raw_orders and the master data, as the daily schedule would);
 4. evaluate `drift_sensor` against the persistent instance; record its report as a `drift_report`
    materialization;
@@ -51,18 +50,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def generate_then_train(args: argparse.Namespace, first: str, last: str, why: str):
-    """Generate the demo's data (`args`), then train and publish on [first, last] only (see `retrain_before`).
+    """Generate the demo's data (`args`; this forgets the raw_orders read from earlier data), then train and
+    publish on [first, last] only, so the published model knows nothing after `last`.
 
     Returns (instance, resources, the graph run, the training step's start time), or None when a step failed.
     """
     from ..resources import resources_for
-    from .local_run import persistent_instance, retrain_before
+    from .local_run import materialize_graph, persistent_instance
 
     if cmd_generate(args) != 0:
         return None
     resources, instance = resources_for(), persistent_instance()
     started = step(f"training and publishing on {first} to {last} {why}")
-    run = retrain_before(instance, resources, first, last, QUIET_LOGS)
+    run = materialize_graph(first, last, run_config=QUIET_LOGS, instance=instance)
     if not run.downstream or not run.downstream.success:
         print("    the training run failed; see `make ui`")
         return None

@@ -212,26 +212,40 @@ def forget_partitions(instance: DagsterInstance, resources: dict, keys: list[str
         )
     removed = 0
     folder = Path(base_dir, *AssetKey(asset).path)
-    for key in keys:
-        for path in folder.glob(f"{key}*"):  # the value, whatever suffix its storage format adds
+    forgotten = set(keys)
+    for path in folder.glob("*") if folder.is_dir() else []:
+        if path.name.split(".")[0] in forgotten:  # the value, whatever suffix its storage format adds
             path.unlink()
             removed += 1
     instance.wipe_assets([AssetKey(asset)])
     return removed
 
 
-def retrain_before(
-    instance: DagsterInstance, resources: dict, first: str, last: str, run_config: dict | None = None
-) -> GraphRun:
-    """For the demos, which replace the whole source first: forget the raw_orders an earlier run left (see
-    `forget_partitions`; values inside [first, last] are overwritten anyway), then materialize the graph on
-    [first, last] only, so the published model knows nothing after `last`."""
+def forget_replaced_orders(url: str) -> str | None:
+    """After `generate` or `import-orders` replaced the orders of the deployment's source database: the raw_orders
+    values materialized from the old orders no longer describe it, and `interactions` would take those dated after
+    the new last order day (a demo's newest days after a real export's) for the newest orders. Locally they are
+    forgotten, so the next `recsys materialize` reads every day from the new orders. Returns what was done, for the
+    user, or None when nothing had been read from this database."""
+    from ..settings import source_url
+
+    if url != source_url():
+        return None  # another database than the graph reads
+    deployment = current_deployment()
+    if deployment != "local":
+        return (
+            f"the raw_orders partitions of the {deployment} deployment were read from the previous orders: "
+            "materialize raw_orders again over every partition (a backfill) before the next retrain"
+        )
+    instance = persistent_instance()
     done = instance.get_materialized_partitions(AssetKey("raw_orders"))
-    if done:
-        stale = sorted(key for key in done if not first <= key <= last)
-        removed = forget_partitions(instance, resources, stale)
-        print(f"    forgot the raw_orders of an earlier run ({removed} values outside {first}..{last} removed)")
-    return materialize_graph(first, last, run_config=run_config, instance=instance)
+    if not done:
+        return None
+    removed = forget_partitions(instance, resources_for(deployment), sorted(done))
+    return (
+        f"forgot the {len(done)} raw_orders partitions read from the previous orders ({removed} stored values "
+        "removed): `recsys materialize` reads every day from the new ones"
+    )
 
 
 def ingest_range(instance: DagsterInstance, resources: dict, first: str, last: str, run_config: dict | None = None):
