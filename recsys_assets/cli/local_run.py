@@ -41,7 +41,7 @@ from ..hooks import STEP_HOOKS
 from ..jobs import INGEST_SELECTION, MASTER_DATA_SELECTION, RAW_ORDERS_SELECTION, RETRAIN_SELECTION
 from ..partitions import PARTITIONS_START, PARTITIONS_START_SOURCE, daily_partitions
 from ..resources import resources_for
-from ..settings import current_deployment, dagster_home
+from ..settings import current_deployment, dagster_home, source_url
 from ..tags import RANGE_END_TAG, RANGE_START_TAG
 
 INSTANCE_SETTINGS = Path(__file__).resolve().parents[1] / "instance" / "dagster.yaml"
@@ -227,8 +227,6 @@ def forget_replaced_orders(url: str) -> str | None:
     the new last order day (a demo's newest days after a real export's) for the newest orders. Locally they are
     forgotten, so the next `recsys materialize` reads every day from the new orders. Returns what was done, for the
     user, or None when nothing had been read from this database."""
-    from ..settings import source_url
-
     if url != source_url():
         return None  # another database than the graph reads
     deployment = current_deployment()
