@@ -197,28 +197,21 @@ def materialize_graph(
     return GraphRun(partitions=(start, end), master_data=master_data, ingest=ingest, downstream=downstream)
 
 
-def forget_partitions(instance: DagsterInstance, resources: dict, keys: list[str], asset: str = "raw_orders") -> int:
-    """Remove the stored values of `asset`'s partitions `keys` (local data folder) and the asset's materialization
-    records (all of them: Dagster's SQLite event log cannot wipe single partitions).
-
-    For a demo that replaces the whole source: values an earlier dataset left would otherwise be read as if they
-    came from the new one. The caller materializes the days it needs again. Returns how many values were removed.
-    """
+def forget_partitions(instance: DagsterInstance, resources: dict, asset: str = "raw_orders") -> int:
+    """Remove every stored value of `asset`'s partitions (local data folder) and the asset's materialization records
+    (`forget_replaced_orders`). Returns how many values were removed."""
     base_dir = getattr(resources.get("io_manager"), "base_dir", None)
     if base_dir is None:
         raise ValueError(
             f"removing {asset} partitions needs the local deployment's folder storage; this deployment stores asset "
-            "values elsewhere (run the demos with RECSYS_DEPLOYMENT=local)"
+            "values elsewhere"
         )
-    removed = 0
     folder = Path(base_dir, *AssetKey(asset).path)
-    forgotten = set(keys)
-    for path in folder.glob("*") if folder.is_dir() else []:
-        if path.name.split(".")[0] in forgotten:  # the value, whatever suffix its storage format adds
-            path.unlink()
-            removed += 1
+    values = list(folder.iterdir()) if folder.is_dir() else []
+    for path in values:
+        path.unlink()
     instance.wipe_assets([AssetKey(asset)])
-    return removed
+    return len(values)
 
 
 def forget_replaced_orders(url: str) -> str | None:
@@ -239,7 +232,7 @@ def forget_replaced_orders(url: str) -> str | None:
     done = instance.get_materialized_partitions(AssetKey("raw_orders"))
     if not done:
         return None
-    removed = forget_partitions(instance, resources_for(deployment), sorted(done))
+    removed = forget_partitions(instance, resources_for(deployment))
     return (
         f"forgot the {len(done)} raw_orders partitions read from the previous orders ({removed} stored values "
         "removed): `recsys materialize` reads every day from the new ones"

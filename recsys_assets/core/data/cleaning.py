@@ -164,9 +164,9 @@ def clean_orders(
     """Apply every cleaning rule in order; count the lines each one drops."""
     as_of = rules.as_of if rules.as_of is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)
     masks = [
-        ("cancelled", lambda f: cancelled_lines(f)),
-        ("duplicate_line", lambda f: duplicate_lines(f)),
-        ("missing_value", lambda f: missing_value_lines(f)),
+        ("cancelled", cancelled_lines),
+        ("duplicate_line", duplicate_lines),
+        ("missing_value", missing_value_lines),
         ("unknown_customer", lambda f: unknown_lines(f, "customer_id", customers["customer_id"])),
         ("unknown_product", lambda f: unknown_lines(f, "product_id", products["product_id"])),
         ("absurd_quantity", lambda f: absurd_quantity_lines(f, rules.max_quantity)),

@@ -21,13 +21,14 @@ import scipy.sparse as sp
 
 from ..data.split import MIN_EVALUABLE_CUSTOMERS, NOISE_BELOW_CUSTOMERS, ValidationSplit, validation_split
 from ..faults import failpoint
-from .candidates import TrainingConfig, candidate_input, make_candidate
+from .candidates import TrainingConfig
 from .metrics import METRICS, bootstrap_intervals, catalogue_coverage, per_user_metrics
-from .models import fit_side_by_side, recommend_all
+from .models import recommend_all
 from .training import (
     PreparedData,
     TrainedModel,
     drop_interactions,
+    fit_outcomes,
     fit_prepared,
     holdout_relevance,
     prepare,
@@ -302,36 +303,18 @@ def prepare_validation(
     )
 
 
-def score_candidate(validation: ValidationData, config: TrainingConfig, settings: SelectionSettings) -> CandidateResult:
-    """Fit one candidate on the inner training data and score it on the validation customers. A candidate that
-    fails is returned with its error (one broken candidate must not stop the others); popularity never fails."""
-    return score_candidates(validation, [config], settings)[0]
-
-
 def score_candidates(
     validation: ValidationData,
     configs: Sequence[TrainingConfig],
     settings: SelectionSettings,
     log: Callable[[CandidateResult], None] | None = None,
 ) -> list[CandidateResult]:
-    """`score_candidate` for each of `configs`, their fits side by side on a machine with several cores
-    (`fit_side_by_side`); `log` is called with each result as it is scored."""
+    """Fit each of `configs` on the inner training data, side by side on a machine with several cores
+    (`fit_outcomes`), and score it on the validation customers; `log` is called with each result as it is scored.
+    A candidate that fails is returned with its error (one broken candidate must not stop the others); popularity
+    never fails."""
     data = validation.data
-    outcomes: list = []
-    tasks = []
-    for config in configs:
-        if config.model == "popularity":
-            outcomes.append((data.popularity, data.popularity_seconds))
-            continue
-        try:
-            tasks.append(
-                (make_candidate(config), candidate_input(config, data.counts(config.half_life_days), data.purchased))
-            )
-            outcomes.append(None)  # filled by the fit below
-        except Exception as error:
-            outcomes.append(error)
-    fitted = iter(fit_side_by_side(tasks))
-    outcomes = [next(fitted) if outcome is None else outcome for outcome in outcomes]
+    outcomes = fit_outcomes([(data, config) for config in configs])
     results = []
     for config, outcome in zip(configs, outcomes, strict=True):
         try:

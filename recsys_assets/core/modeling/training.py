@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,7 +16,15 @@ import scipy.sparse as sp
 from .candidates import CandidateSpec, TrainingConfig, candidate_input, make_candidate
 from .matrix import IdMap, binary, order_counts
 from .metrics import METRICS, bootstrap_intervals, catalogue_coverage, per_user_metrics
-from .models import PARALLEL_FIT_MIN_NNZ, PopularityRecommender, Recommender, fit_side_by_side, fit_timed, recommend_all
+from .models import (
+    PARALLEL_FIT_MIN_NNZ,
+    FitOutcome,
+    PopularityRecommender,
+    Recommender,
+    fit_side_by_side,
+    fit_timed,
+    recommend_all,
+)
 
 __all__ = ["CandidateSpec", "PreparedData", "TrainedModel", "TrainingConfig", "prepare", "train"]
 
@@ -117,35 +126,49 @@ def prepare(interactions: pd.DataFrame) -> PreparedData:
 
 def fit_prepared(data: PreparedData, config: TrainingConfig) -> TrainedModel:
     """Fit the candidate `config` on prepared data (the popularity candidate reuses the fitted baseline)."""
-    if config.model == "popularity":
-        return trained(data, config, data.popularity, data.popularity_seconds)
-    recommender = make_candidate(config)
-    seconds = fit_timed(recommender, candidate_input(config, data.counts(config.half_life_days), data.purchased))
-    return trained(data, config, recommender, seconds)
+    return fit_each([(data, config)])[0]
+
+
+def fit_outcomes(
+    jobs: Sequence[tuple[PreparedData, TrainingConfig]], min_nnz: int = PARALLEL_FIT_MIN_NNZ
+) -> list[FitOutcome]:
+    """For each (prepared data, config): the fitted recommender and its fit seconds, or the exception that stopped
+    it (popularity reuses the fitted baseline); the fits side by side on a machine with several cores
+    (`fit_side_by_side`: each worker is handed the matrix it fits on; the id maps stay here)."""
+    outcomes: list[FitOutcome | None] = []
+    tasks = []
+    for data, config in jobs:
+        if config.model == "popularity":
+            outcomes.append((data.popularity, data.popularity_seconds))
+            continue
+        try:
+            matrix = candidate_input(config, data.counts(config.half_life_days), data.purchased)
+            tasks.append((make_candidate(config), matrix))
+            outcomes.append(None)  # filled by the fits below
+        except Exception as error:  # one broken candidate must not stop the others
+            outcomes.append(error)
+    fitted = iter(fit_side_by_side(tasks, min_nnz))
+    return [next(fitted) if outcome is None else outcome for outcome in outcomes]
+
+
+def fit_each(
+    jobs: Sequence[tuple[PreparedData, TrainingConfig]], min_nnz: int = PARALLEL_FIT_MIN_NNZ
+) -> list[TrainedModel]:
+    """`fit_prepared` for each (prepared data, config), the fits side by side (`fit_outcomes`); the first failure
+    is raised."""
+    models = []
+    for (data, config), outcome in zip(jobs, fit_outcomes(jobs, min_nnz), strict=True):
+        if isinstance(outcome, Exception):
+            raise outcome
+        models.append(trained(data, config, *outcome))
+    return models
 
 
 def train_each(
     jobs: list[tuple[pd.DataFrame, TrainingConfig]], min_nnz: int = PARALLEL_FIT_MIN_NNZ
 ) -> list[TrainedModel]:
-    """`train` for each (interactions, config), the fits side by side on a machine with several cores
-    (`fit_side_by_side`: each worker is handed the matrix it fits on; the id maps stay here)."""
-    prepared = [prepare(interactions) for interactions, _ in jobs]
-    fitted = [
-        (data, config, candidate_input(config, data.counts(config.half_life_days), data.purchased))
-        for data, (_, config) in zip(prepared, jobs, strict=True)
-        if config.model != "popularity"
-    ]
-    outcomes = iter(fit_side_by_side([(make_candidate(config), matrix) for _, config, matrix in fitted], min_nnz))
-    models = []
-    for data, (_, config) in zip(prepared, jobs, strict=True):
-        if config.model == "popularity":
-            models.append(trained(data, config, data.popularity, data.popularity_seconds))
-            continue
-        outcome = next(outcomes)
-        if isinstance(outcome, Exception):
-            raise outcome
-        models.append(trained(data, config, *outcome))
-    return models
+    """`train` for each (interactions, config), the fits side by side (`fit_each`)."""
+    return fit_each([(prepare(interactions), config) for interactions, config in jobs], min_nnz)
 
 
 def trained(data: PreparedData, config: TrainingConfig, recommender: Recommender, seconds: float) -> TrainedModel:
