@@ -22,6 +22,7 @@ from ..core.data.split import TemporalSplit
 from ..core.lifecycle.model_gate import judge_candidate, score_champion
 from ..core.modeling.artifact import ModelArtifact
 from ..resources.models import ModelRegistryResource
+from ..resources.source import SourceDatabaseResource
 from ..resources.stores import StoreResource
 from .run_config import run_config_value
 
@@ -71,6 +72,7 @@ def model_gate(
     products: pd.DataFrame,
     store: StoreResource,
     models: ModelRegistryResource,
+    source: SourceDatabaseResource,
 ) -> AssetCheckResult:
     registry = models.registry()
     k = int(model_metrics["k"])
@@ -90,6 +92,7 @@ def model_gate(
         exclude_purchased,
         popularity_map,
         candidate_is_popularity,
+        orders_replaced_at=source.database().orders_replaced_at(),
     )
     champion_version, champion_map, note = champion.version, champion.map, champion.note
     verdict = judge_candidate(

@@ -68,7 +68,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             )
 
     # one transaction: the orders streamed chunk by chunk into a staging table, then products and customers
-    open_for_writing(url).write_tables(stream.tables(orders=with_progress(stream.orders)))
+    open_for_writing(url).write_tables(stream.tables(orders=with_progress(stream.orders)), new_history=True)
     print(
         f"    wrote {written['lines']} order lines ({config.start_date()} to {config.resolved_end_date()}), "
         f"{len(stream.products)} products, {len(stream.customers)} customers to {safe_url(url)} "

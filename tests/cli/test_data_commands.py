@@ -179,3 +179,40 @@ def test_replacing_the_orders_forgets_the_days_read_from_the_old_ones(recsys_hom
     metadata = event.asset_materialization.metadata
     assert metadata["window_end"].value == "2026-06-20"
     assert metadata["input_rows"].value == SourceDatabase(local_source_url()).count_rows("orders")
+
+
+def test_an_imported_shop_gets_recommendations_though_the_demo_model_is_live(recsys_home, tmp_path, capsys):
+    """`make demo`, then the shop's own export, on which no model beats popularity: the demo's model learned from
+    another order history, so it is no champion to keep, and the shop's popularity lists are published."""
+    from recsys_assets.core.stores.store import LocalRecommendationStore
+    from tests.support.random_purchases import random_purchases
+
+    scale = ["--customers", "800", "--products", "800", "--days", "30", "--lines-per-day", "600"]
+    assert main(["generate", *scale, "--seed", "3", "--end-date", "2026-06-30"]) == 0
+    assert main(["materialize"]) == 0
+    store = LocalRecommendationStore(recsys_home / "store.sqlite")
+    demo_version = store.live_version()
+    assert store.versions()[0].metadata["published_model"] != "popularity"  # the demo's model is live
+
+    shop = random_purchases(end_date=dt.date(2026, 6, 20))  # structureless: popularity wins
+    for table in ("orders", "products", "customers"):
+        getattr(shop, table).to_parquet(tmp_path / f"{table}.parquet")
+    files = ["--products", str(tmp_path / "products.parquet"), "--customers", str(tmp_path / "customers.parquet")]
+    assert main(["import-orders", str(tmp_path / "orders.parquet"), *files]) == 0
+    single_als = tmp_path / "single_als.yaml"
+    single_als.write_text("ops: {als_model: {config: {select_model: false}}}\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["materialize", "--config", str(single_als)]) == 0, capsys.readouterr().out
+    live = next(v for v in store.versions() if v.version == store.live_version())
+    assert live.version != demo_version and live.metadata["published_model"] == "popularity"
+    gate = latest_gate_note()
+    assert f"the live version {demo_version}" in gate and "another order history" in gate
+
+
+def latest_gate_note() -> str:
+    """Why the latest model_gate had (or had not) a champion to compare with."""
+    from dagster import AssetCheckKey, AssetKey, DagsterInstance
+
+    key = AssetCheckKey(AssetKey("recommendations"), "model_gate")
+    record = DagsterInstance.get().event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
+    return str(record.event.dagster_event.event_specific_data.metadata["champion_note"].value)

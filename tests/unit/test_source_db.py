@@ -66,6 +66,20 @@ def test_chunks_append_and_an_empty_stream_cannot_replace_a_table(database):
     assert database.count_rows("orders") == len(frames)
 
 
+def test_a_new_order_history_is_recorded_with_its_tables_and_only_with_them(database):
+    data = generate(CONFIG)
+    database.write_tables({"orders": data.orders})
+    assert database.orders_replaced_at() is None  # a plain write is no new history
+    before = pd.Timestamp.now(tz="UTC")
+    database.write_tables({"orders": data.orders, "products": data.products}, new_history=True)
+    replaced = database.orders_replaced_at()
+    assert before <= replaced <= pd.Timestamp.now(tz="UTC")
+    with pytest.raises(ValueError, match="no data frame given"):  # rolled back: no new history either
+        database.write_tables({"orders": iter([])}, new_history=True)
+    database.write_tables({"orders": data.orders.iloc[:5]}, append=("orders",))
+    assert database.orders_replaced_at() == replaced
+
+
 def test_the_sqlite_fast_path_stores_what_pandas_to_sql_stores(database, tmp_path):
     """Same DDL, same values and storage classes (DATETIME text with microseconds, NULLs, 0/1) as `to_sql`."""
     frame = pd.DataFrame(

@@ -104,7 +104,7 @@ def judge_candidate(
 
 @dataclass(frozen=True)
 class ChampionScore:
-    version: str | None  # None: nothing is live
+    version: str | None  # None: nothing is live (or nothing that learned from the current order history)
     map: float | None  # None: the champion cannot be scored on the candidate's hold-out (see `note`)
     note: str
 
@@ -120,11 +120,14 @@ def score_champion(
     exclude_purchased: bool,
     popularity_map: float | None = None,
     candidate_is_popularity: bool = False,
+    orders_replaced_at: pd.Timestamp | None = None,
 ) -> ChampionScore:
     """MAP@K of the live champion on the candidate's hold-out, or None with the reason (`note`).
 
-    The champion is the model version recorded in the live store version's metadata. When that version serves
-    popularity lists (`published_model`), it is scored as popularity on the candidate's hold-out
+    The champion is the model version recorded in the live store version's metadata. A version published before
+    the orders were last replaced as a whole (`orders_replaced_at`: a demo's lists when the shop's own export was
+    imported) learned from another order history: it is no champion, as if nothing were live. When the live version
+    serves popularity lists (`published_model`), it is scored as popularity on the candidate's hold-out
     (`popularity_map`). Otherwise its `evaluation` model (fitted before its own cutoff) is scored, unless it saw
     data from the candidate's hold-out.
     """
@@ -132,6 +135,13 @@ def score_champion(
     if live is None:
         return ChampionScore(None, None, "nothing is published yet")
     info = next((v for v in store.versions() if v.version == live), None)
+    if info is not None and orders_replaced_at is not None and pd.Timestamp(info.published_at) < orders_replaced_at:
+        return ChampionScore(
+            None,
+            None,
+            f"the live version {live} (published {info.published_at}) learned from the orders replaced on "
+            f"{orders_replaced_at.isoformat()}, another order history",
+        )
     metadata = info.metadata if info else {}
     version = metadata.get("model_version")
     if version is None:

@@ -110,7 +110,7 @@ def import_files(
         derived_products, derived_customers = derive_master_data(orders)
         frames.setdefault("products", derived_products)
         frames.setdefault("customers", derived_customers)
-    database.write_tables(frames, append=("orders",) if append else ())
+    database.write_tables(frames, append=("orders",) if append else (), new_history=not append)
     stamps = orders["order_ts"].dropna()
     return ImportSummary(
         written={table: len(frame) for table, frame in frames.items()},

@@ -34,6 +34,13 @@ class SourceTables:
 
 READ_CHUNK_ROWS = 200_000  # rows fetched and typed at a time when reading a table
 
+# when the orders were last replaced by another history (`import-orders` without --append, `generate`): a model
+# published before that learned from other orders (core/lifecycle/model_gate.py). Written with the new tables, in
+# their transaction; a source that nothing here wrote simply has no such table.
+ORDERS_REPLACED = sa.Table(
+    "recsys_orders_replaced", sa.MetaData(), sa.Column("replaced_at", sa.DateTime(), nullable=False)
+)
+
 
 def safe_url(url: str) -> str:
     """The URL with any password masked, fit for logs and error messages."""
@@ -192,8 +199,12 @@ class SourceDatabase:
         with self.engine.connect() as connection:
             return int(connection.execute(sa.text(f"SELECT COUNT(*) FROM {name}")).scalar_one())
 
-    def write_tables(self, frames: Mapping[str, TableData], append: tuple[str, ...] = ()) -> None:
-        """Replace (or, for the tables in `append`, extend) several tables in ONE transaction.
+    def write_tables(
+        self, frames: Mapping[str, TableData], append: tuple[str, ...] = (), new_history: bool = False
+    ) -> None:
+        """Replace (or, for the tables in `append`, extend) several tables in ONE transaction; with `new_history`
+        (`import-orders` without --append, `generate`) also record that the orders now hold another order history
+        (`orders_replaced_at`).
 
         Each replaced table is written to a staging table first, then the old one is dropped and the staging
         table renamed: a failure or a kill at any point leaves every table as it was (leftover staging tables of
@@ -226,6 +237,18 @@ class SourceDatabase:
                     connection.execute(sa.text(f"ALTER TABLE {staging} RENAME TO {name}"))
                 for column in INDEXED_COLUMNS[table]:
                     connection.execute(sa.text(f"CREATE INDEX IF NOT EXISTS ix_{name}_{column} ON {name} ({column})"))
+            if new_history:
+                ORDERS_REPLACED.create(connection, checkfirst=True)
+                now = pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()
+                connection.execute(ORDERS_REPLACED.insert().values(replaced_at=now))
+
+    def orders_replaced_at(self) -> pd.Timestamp | None:
+        """When the orders were last replaced as a whole (UTC), or None when nothing here ever replaced them."""
+        if not sa.inspect(self.engine).has_table(ORDERS_REPLACED.name):
+            return None
+        with self.engine.connect() as connection:
+            value = connection.execute(sa.select(sa.func.max(ORDERS_REPLACED.c.replaced_at))).scalar_one()
+        return None if value is None else pd.Timestamp(value).tz_localize("UTC")
 
 
 # a table's data for `write_tables`: a frame, frames in chunks, or a callable giving either when its turn comes
