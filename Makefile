@@ -7,7 +7,7 @@ export RECSYS_HOME ?= $(CURDIR)/.recsys
 export DAGSTER_HOME ?= $(RECSYS_HOME)/dagster
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: postgres install demo demo-drift demo-online test ui monitor-ui lint format benchmark clean chromium serve benchmark-serving tools benchmark-cosmos smoke-dev benchmark-selection
+.PHONY: docs docs-build postgres install demo demo-drift demo-online test ui monitor-ui lint format benchmark clean chromium serve benchmark-serving tools benchmark-cosmos smoke-dev benchmark-selection
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -102,3 +102,11 @@ smoke-dev: install
 	printf 'telemetry:\n  enabled: false\n' > $(SMOKE_HOME)/dagster/dagster.yaml
 	$(SMOKE_ENV) $(BIN)/recsys generate --customers 400 --products 400 --days 20 --lines-per-day 300 --seed 1
 	$(SMOKE_ENV) $(BIN)/recsys materialize
+
+# The docs site (docs/, mkdocs.yml), built offline from PyPI packages; the reference pages are generated from the code.
+DOCS_PORT ?= 8002
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve -a 127.0.0.1:$(DOCS_PORT)
+
+docs-build: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
