@@ -1,7 +1,7 @@
 """Monitoring assets: data drift, training/serving skew and prediction drift reports (Evidently HTML + JSON), and
 the online metrics (what customers bought after being served; model against the control group).
 
-Each materialization runs the same check the sensors run (`recsys_assets/monitor_runs.py`) and links the
+Each materialization runs the same check the sensors run (`recsys_assets/watch/live_checks.py`) and links the
 HTML report in its metadata. They are not part of `retrain_job`: they judge the live model (the one the store
 serves), not a new one.
 """
@@ -23,7 +23,11 @@ from pydantic import Field
 
 from monitoring.online import OnlineSettings
 
-from ..monitor_runs import (
+from ..partitions import daily_partitions
+from ..resources.monitoring import MonitoringResource
+from ..resources.source import SourceDatabaseResource
+from ..resources.stores import StoreResource
+from ..watch.live_checks import (
     add_to_workspace,
     outcome_metadata,
     outcome_summary,
@@ -32,11 +36,7 @@ from ..monitor_runs import (
     run_serving_skew,
     workspace_metadata,
 )
-from ..online_runs import online_metadata, run_online_metrics, write_day_file
-from ..partitions import daily_partitions
-from ..resources.monitoring import MonitoringResource
-from ..resources.source import SourceDatabaseResource
-from ..resources.stores import StoreResource
+from ..watch.online import online_metadata, run_online_metrics, write_day_file
 
 
 def _output(context: AssetExecutionContext, outcome) -> Output[dict]:
@@ -50,7 +50,7 @@ def _output(context: AssetExecutionContext, outcome) -> Output[dict]:
     return Output(outcome_summary(outcome), metadata=outcome_metadata(outcome))
 
 
-# the master data are loaded through the IO manager (as last materialized) inside monitor_runs, shared with the
+# the master data are loaded through the IO manager (as last materialized) inside watch/live_checks.py, shared with the
 # sensors; an input would fail while they were never materialized, the source table is read then
 MASTER_DATA_DEPS = [AssetKey("products"), AssetKey("customers")]
 

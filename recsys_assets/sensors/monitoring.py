@@ -28,11 +28,11 @@ from dagster import (
 
 from ..instance.live_model import LiveModel, NoLiveModel, live_model, new_partitions
 from ..jobs import retrain_job
-from ..monitor_runs import CheckOutcome, log_window, outcome_metadata, run_data_drift, run_serving_skew
 from ..resources.monitoring import MonitoringResource
 from ..resources.source import SourceDatabaseResource
 from ..resources.stores import StoreResource
 from ..tags import REASON_TAG, REPORT_TAG, TRIGGER_TAG
+from ..watch.live_checks import CheckOutcome, log_window, outcome_metadata, run_data_drift, run_serving_skew
 
 SENSOR_INTERVAL_SECONDS = 3600
 

@@ -44,12 +44,12 @@ from monitoring.features import (
 )
 from monitoring.reports import ReportFiles, write_report
 
-from .core.stores.files import write_atomically
-from .core.stores.partition_cache import PartitionFrameCache, contiguous_spans, days_of
-from .core.stores.serving_log import read_entries
-from .core.stores.source_db import SourceDatabase
-from .instance.live_model import LiveModel, NoLiveModel, live_model, new_partitions, partition_versions
-from .resources.monitoring import MonitoringResource
+from ..core.stores.files import write_atomically
+from ..core.stores.partition_cache import PartitionFrameCache, contiguous_spans, days_of
+from ..core.stores.serving_log import read_entries
+from ..core.stores.source_db import SourceDatabase
+from ..instance.live_model import LiveModel, NoLiveModel, live_model, new_partitions, partition_versions
+from ..resources.monitoring import MonitoringResource
 
 logger = logging.getLogger(__name__)
 
