@@ -13,7 +13,7 @@ from monitoring.workspace import PROJECT_NAME
 from recsys_assets.cli.main import main
 from recsys_assets.resources.monitoring import MonitoringResource
 from recsys_assets.tags import REASON_TAG, TRIGGER_TAG
-from recsys_assets.watch.live_checks import add_to_workspace
+from recsys_assets.watch.results import add_to_workspace
 from tests.support.evidently_ui import evidently_ui
 
 
