@@ -123,6 +123,21 @@ def current_lines(
     return pd.concat([frames[key] for key in partitions], ignore_index=True), missing
 
 
+def current_data(
+    instance: DagsterInstance,
+    database: SourceDatabase,
+    partitions: list[str],
+    products: pd.DataFrame,
+    customers: pd.DataFrame,
+    profile: ReferenceProfile,
+    folder: str,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Order features of the raw_orders `partitions` (scored against the live model's reference profile), and
+    which partitions were read from the source."""
+    lines, read = current_lines(instance, database, partitions, folder)
+    return order_features(lines, products, customers, profile), read
+
+
 def log_window(log_dir: str, days: int) -> tuple[list[str], int]:
     """The newest `days` serving-log day files (ISO dates) and the byte size of the newest one."""
     files = sorted(Path(log_dir).glob("*.jsonl")) if Path(log_dir).exists() else []

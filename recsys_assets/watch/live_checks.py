@@ -11,13 +11,13 @@ import datetime as dt
 import pandas as pd
 from dagster import DagsterInstance
 
-from monitoring.features import CATEGORICAL_FEATURES, NUMERICAL_FEATURES, order_features
+from monitoring.features import CATEGORICAL_FEATURES, NUMERICAL_FEATURES
 
 from ..core.stores.serving_log import read_entries
 from ..core.stores.source_db import SourceDatabase
 from ..instance.live_model import LiveModel, NoLiveModel, live_model, new_partitions
 from ..resources.monitoring import MonitoringResource
-from .inputs import current_lines, log_window, master_data, reference_data
+from .inputs import current_data, log_window, master_data, reference_data
 from .results import CheckOutcome, record
 
 DRIFT_CHECK = "data_drift"
@@ -55,10 +55,10 @@ def run_data_drift(
         outcome.skipped = f"no raw_orders partition materialized after {model.trained_until} (model {model.version})"
         return outcome
     products, customers, outcome.inputs["master_data"] = master_data(database, products, customers)
-    reference, profile = reference_data(database, model, products, customers, monitoring.reports_folder())
-    lines, read = current_lines(instance, database, partitions, monitoring.reports_folder())
+    folder = monitoring.reports_folder()
+    reference, profile = reference_data(database, model, products, customers, folder)
+    current, read = current_data(instance, database, partitions, products, customers, profile, folder)
     outcome.inputs["partitions_read"] = len(read)
-    current = order_features(lines, products, customers, profile)
     if len(current) < monitoring.min_current_orders:
         outcome.skipped = (
             f"only {len(current)} orders in raw_orders {partitions[0]}..{partitions[-1]}; "
