@@ -1,21 +1,21 @@
 """Monitoring assets: data drift, training/serving skew and prediction drift reports (Evidently HTML + JSON), and
 the online metrics (what customers bought after being served; model against the control group).
 
-Each materialization runs the same check the sensors run (`recsys_assets/monitor_runs.py`) and links the
+Each materialization runs the same check the sensors run (`recsys_assets/watch/live_checks.py`) and links the
 HTML report in its metadata. They are not part of `retrain_job`: they judge the live model (the one the store
 serves), not a new one.
 """
 
 import datetime as dt
 
+import pandas as pd
 from dagster import (
     AssetDep,
     AssetExecutionContext,
+    AssetIn,
     AssetKey,
     Config,
-    IOManager,
     Output,
-    ResourceParam,
     TimeWindowPartitionMapping,
     asset,
 )
@@ -23,20 +23,13 @@ from pydantic import Field
 
 from monitoring.online import OnlineSettings
 
-from ..monitor_runs import (
-    add_to_workspace,
-    outcome_metadata,
-    outcome_summary,
-    run_data_drift,
-    run_prediction_drift,
-    run_serving_skew,
-    workspace_metadata,
-)
-from ..online_runs import online_metadata, run_online_metrics, write_day_file
 from ..partitions import daily_partitions
 from ..resources.monitoring import MonitoringResource
 from ..resources.source import SourceDatabaseResource
 from ..resources.stores import StoreResource
+from ..watch.live_checks import run_data_drift, run_prediction_drift, run_serving_skew
+from ..watch.online import online_metadata, run_online_metrics, write_day_file
+from ..watch.results import add_to_workspace, outcome_metadata, outcome_summary, workspace_metadata
 
 
 def _output(context: AssetExecutionContext, outcome) -> Output[dict]:
@@ -50,49 +43,64 @@ def _output(context: AssetExecutionContext, outcome) -> Output[dict]:
     return Output(outcome_summary(outcome), metadata=outcome_metadata(outcome))
 
 
-# the master data are loaded through the IO manager (as last materialized) inside monitor_runs, shared with the
-# sensors; an input would fail while they were never materialized, the source table is read then
-MASTER_DATA_DEPS = [AssetKey("products"), AssetKey("customers")]
+# The master data flow in as inputs, as last materialized; while one was never materialized it loads as None
+# (`allow_missing`, see resources/io_managers.py) and the check reads the source's table instead, as the sensors do.
+MASTER_DATA_INS = {name: AssetIn(metadata={"allow_missing": True}) for name in ("products", "customers")}
+# The checks judge the live model (the version the store serves, which the gate may have kept over the newest
+# als_model) and read only the raw_orders days after its training window, cached per partition: no asset value
+# or fixed partition mapping says which, so these stay dependencies; the data are read in watch/inputs.py.
+LIVE_MODEL_DEPS = [AssetKey("als_model")]
 
 
 @asset(
-    group_name="monitoring", deps=[AssetKey("als_model"), AssetKey("raw_orders"), *MASTER_DATA_DEPS], code_version="1"
+    group_name="monitoring",
+    ins=MASTER_DATA_INS,
+    deps=[*LIVE_MODEL_DEPS, AssetKey("raw_orders")],
+    code_version="1",
 )
 def drift_report(
     context: AssetExecutionContext,
+    products: pd.DataFrame | None,
+    customers: pd.DataFrame | None,
     source: SourceDatabaseResource,
     store: StoreResource,
     monitoring: MonitoringResource,
-    io_manager: ResourceParam[IOManager],
 ) -> Output[dict]:
     """Data drift of the raw_orders partitions newer than the live model against its training data."""
-    outcome = run_data_drift(context.instance, source.database(), store.served_store(), monitoring, io_manager)
+    database, served = source.database(), store.served_store()
+    outcome = run_data_drift(context.instance, database, served, monitoring, products, customers)
     return _output(context, outcome)
 
 
-@asset(group_name="monitoring", deps=[AssetKey("als_model"), *MASTER_DATA_DEPS], code_version="1")
+@asset(group_name="monitoring", ins=MASTER_DATA_INS, deps=LIVE_MODEL_DEPS, code_version="1")
 def skew_report(
     context: AssetExecutionContext,
+    products: pd.DataFrame | None,
+    customers: pd.DataFrame | None,
     source: SourceDatabaseResource,
     store: StoreResource,
     monitoring: MonitoringResource,
-    io_manager: ResourceParam[IOManager],
 ) -> Output[dict]:
     """Training/serving skew: cold starts, inactive items served, who asks versus who the model learned from."""
-    outcome = run_serving_skew(context.instance, source.database(), store.served_store(), monitoring, io_manager)
+    database, served = source.database(), store.served_store()
+    outcome = run_serving_skew(context.instance, database, served, monitoring, products, customers)
     return _output(context, outcome)
 
 
-@asset(group_name="monitoring", deps=[AssetKey("published_recommendations"), *MASTER_DATA_DEPS], code_version="1")
+# the two versions compared are read from the store the API serves (not from the value of the last publish run,
+# which may have gone to another target)
+@asset(group_name="monitoring", ins=MASTER_DATA_INS, deps=[AssetKey("published_recommendations")], code_version="1")
 def prediction_drift_report(
     context: AssetExecutionContext,
+    products: pd.DataFrame | None,
+    customers: pd.DataFrame | None,
     source: SourceDatabaseResource,
     store: StoreResource,
     monitoring: MonitoringResource,
-    io_manager: ResourceParam[IOManager],
 ) -> Output[dict]:
     """Drift of the recommended categories and item popularity between the live and the previous version."""
-    outcome = run_prediction_drift(context.instance, source.database(), store.served_store(), monitoring, io_manager)
+    database, served = source.database(), store.served_store()
+    outcome = run_prediction_drift(context.instance, database, served, monitoring, products, customers)
     return _output(context, outcome)
 
 
@@ -107,7 +115,9 @@ class OnlineMetricsConfig(Config):
 @asset(
     group_name="monitoring",
     partitions_def=daily_partitions,
-    # a day's servings are judged by the orders of that day and the attribution window after it
+    # a day's servings are judged by the orders of that day and the attribution window after it; the window's
+    # length is run config (attribution_days, up to any number of days) which a fixed partition mapping cannot
+    # follow, so the lines are read from the source, restricted to the ingested raw_orders days (watch/online.py)
     deps=[
         AssetDep(
             "raw_orders",

@@ -138,7 +138,7 @@ def cmd_demo_drift(args: argparse.Namespace) -> int:
 
     started = step("prediction drift: what the retrained model recommends versus the previous version")
     predictions = materialize(
-        [prediction_drift_report], instance=instance, resources=resources, run_config=QUIET_LOGS
+        ALL_ASSETS, selection=[prediction_drift_report], instance=instance, resources=resources, run_config=QUIET_LOGS
     ).output_for_node("prediction_drift_report")
     if predictions.get("skipped"):
         print(f"    no verdict: {predictions['skipped']}")

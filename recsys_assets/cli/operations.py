@@ -69,7 +69,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     from ..core.lifecycle.model_history import format_table
     from ..instance.model_versions import model_versions
-    from ..instance.online_history import online_days
+    from ..watch.online_history import online_days
     from .local_run import persistent_instance
     from .output import format_online
 

@@ -3,7 +3,9 @@
 Each tick is bounded: the reference features are cached per model version, the drift sensor evaluates the
 newest `max_current_days` materialized raw_orders days (reading from the source only those materialized since the
 last tick: the others' purchase lines are cached per partition) and the skew sensor the newest `skew_window_days`
-serving-log files. The master data come from the products/customers assets (through the IO manager).
+serving-log files. The master data come from the products/customers assets as last materialized: a sensor has no
+asset inputs, so it loads them through the IO manager (`watch.inputs.stored_master_data`) and hands them to the
+same check the assets run.
 The cursor (JSON) records what was evaluated, so the same data never fires twice:
 - drift: {"model_version", "partition"} — the newest raw_orders partition evaluated for that model;
 - skew: {"model_version", "day", "bytes"} — the newest serving-log day file and its size when evaluated.
@@ -28,11 +30,13 @@ from dagster import (
 
 from ..instance.live_model import LiveModel, NoLiveModel, live_model, new_partitions
 from ..jobs import retrain_job
-from ..monitor_runs import CheckOutcome, log_window, outcome_metadata, run_data_drift, run_serving_skew
 from ..resources.monitoring import MonitoringResource
 from ..resources.source import SourceDatabaseResource
 from ..resources.stores import StoreResource
 from ..tags import REASON_TAG, REPORT_TAG, TRIGGER_TAG
+from ..watch.inputs import log_window, stored_master_data
+from ..watch.live_checks import run_data_drift, run_serving_skew
+from ..watch.results import CheckOutcome, outcome_metadata
 
 SENSOR_INTERVAL_SECONDS = 3600
 
@@ -90,7 +94,9 @@ def drift_sensor(
         return SkipReason(f"no raw_orders partition after the training data of model {model.version}")
     if cursor.get("model_version") == model.version and partitions[-1] <= cursor.get("partition", ""):
         return SkipReason(f"raw_orders up to {cursor['partition']} already evaluated for model {model.version}")
-    outcome = run_data_drift(context.instance, source.database(), store.served_store(), monitoring, io_manager)
+    products, customers = stored_master_data(context.instance, io_manager)
+    database, served = source.database(), store.served_store()
+    outcome = run_data_drift(context.instance, database, served, monitoring, products, customers)
     if outcome.result is None:
         return SkipReason(outcome.skipped)
     newest = outcome.evaluated[-1]
@@ -125,7 +131,9 @@ def skew_sensor(
     seen = (cursor.get("model_version"), cursor.get("day"), cursor.get("bytes"))
     if seen == (model.version, days[-1], size):
         return SkipReason(f"serving log up to {days[-1]} ({size} bytes) already evaluated for model {model.version}")
-    outcome = run_serving_skew(context.instance, source.database(), store.served_store(), monitoring, io_manager)
+    products, customers = stored_master_data(context.instance, io_manager)
+    database, served = source.database(), store.served_store()
+    outcome = run_serving_skew(context.instance, database, served, monitoring, products, customers)
     if outcome.result is None:
         return SkipReason(outcome.skipped)
     return _result(

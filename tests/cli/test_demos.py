@@ -11,9 +11,9 @@ from dagster import AssetKey, DagsterInstance, RunsFilter
 
 from monitoring.workspace import PROJECT_NAME
 from recsys_assets.cli.main import main
-from recsys_assets.monitor_runs import add_to_workspace
 from recsys_assets.resources.monitoring import MonitoringResource
 from recsys_assets.tags import REASON_TAG, TRIGGER_TAG
+from recsys_assets.watch.results import add_to_workspace
 from tests.support.evidently_ui import evidently_ui
 
 

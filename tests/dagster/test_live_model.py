@@ -67,5 +67,6 @@ def test_monitors_judge_the_published_model_not_the_refused_one(refused):
             for i, customer in enumerate(customers)
         ],
     )
-    result = materialize([skew_report], instance=instance, resources=resources_for("local"))
+    result = materialize(ALL_ASSETS, selection=[skew_report], instance=instance, resources=resources_for("local"))
     assert metadata_of(result, "skew_report")["model_version"] == champion
+    assert metadata_of(result, "skew_report")["master_data"] == "assets"  # the inputs, as the graph run left them

@@ -94,7 +94,7 @@ def test_kill_while_writing_the_drift_reference_cache_never_breaks_later_checks(
         "import pandas as pd, sys\n"
         "from recsys_assets.core.stores.source_db import SourceDatabase\n"
         "from recsys_assets.instance.live_model import LiveModel\n"
-        "from recsys_assets.monitor_runs import reference_data\n"
+        "from recsys_assets.watch.inputs import reference_data\n"
         "from recsys_assets.settings import local_source_url\n"
         "db = SourceDatabase(local_source_url())\n"
         "model = LiveModel('m1', pd.Timestamp('2026-06-20'), pd.Timestamp('2026-06-01'))\n"

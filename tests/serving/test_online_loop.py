@@ -24,12 +24,12 @@ from recsys_assets.core.stores.alert_sinks import alerts_path, read_alerts
 from recsys_assets.core.stores.serving_log import read_entries
 from recsys_assets.core.stores.source_db import SourceDatabase, open_for_writing
 from recsys_assets.core.stores.store import LocalRecommendationStore
-from recsys_assets.monitor_runs import run_serving_skew
 from recsys_assets.resources import resources_for
 from recsys_assets.resources.monitoring import MonitoringResource
 from recsys_assets.serving.app import create_app
 from recsys_assets.settings import local_source_url, local_store_path, monitoring_dir, serving_log_dir
 from recsys_assets.tags import RANGE_END_TAG, RANGE_START_TAG
+from recsys_assets.watch.live_checks import run_serving_skew
 from tests.support.serving import app_server
 
 KEY = "online-test-key"

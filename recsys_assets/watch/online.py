@@ -33,9 +33,9 @@ from monitoring.online import (
     summarise,
 )
 
-from .core.stores.serving_log import read_entries
-from .core.stores.source_db import SourceDatabase
-from .settings import ONLINE_FOLDER
+from ..core.stores.serving_log import read_entries
+from ..core.stores.source_db import SourceDatabase
+from ..settings import ONLINE_FOLDER
 
 ONLINE_ASSET = AssetKey("online_metrics")
 

@@ -2,7 +2,7 @@
 
 from dagster import DagsterInstance
 
-from ..online_runs import ONLINE_ASSET
+from .online import ONLINE_ASSET
 
 ONLINE_SCAN = 2_000  # online_metrics materializations scanned (newest first)
 
