@@ -33,6 +33,8 @@ from recsys_assets.settings import local_source_url, local_store_path, monitorin
 from recsys_assets.tags import RANGE_END_TAG, RANGE_START_TAG
 from tests.support.serving import app_server
 
+pytestmark = pytest.mark.slow
+
 KEY = "online-test-key"
 CONTROL = ControlGroup(0.4, "salt-0")  # 5 of the 12 customers in control, the cold one not
 CUSTOMERS = [f"C{i:02d}" for i in range(1, 13)]

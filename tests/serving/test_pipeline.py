@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pytest
 from fastapi.testclient import TestClient
 
 from recsys_assets.cli.local_run import materialize_graph
@@ -9,6 +10,8 @@ from recsys_assets.core.data.generator import GeneratorConfig, generate
 from recsys_assets.serving.app import create_app
 from recsys_assets.serving.serving_settings import ServingSettings
 from tests.support.data import write_source
+
+pytestmark = pytest.mark.slow
 
 
 def test_served_lists_are_the_published_recommendations(recsys_home, instance, monkeypatch):

@@ -21,6 +21,8 @@ from recsys_assets.serving.serving_settings import ServingSettings
 from tests.support.data import write_source
 from tests.support.serving import app_server, lists_for, publish, tiny_data
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
