@@ -25,7 +25,7 @@ test: install tools chromium postgres
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
-# The quick loop (about a minute): every test that needs no service and runs no graph. The lanes are pytest markers
+# The quick loop (about 70 s of CPU): every test that needs no service and runs no graph. The lanes are pytest markers
 # (pyproject.toml, tests/conftest.py); docs/how-to/develop.md lists them.
 FAST_LANE := not emulator and not postgres and not browser and not slow
 test-fast: install

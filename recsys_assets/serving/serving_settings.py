@@ -60,11 +60,6 @@ class ServingSettings:
             raise ValueError("the serving API needs at least one store")
         if self.api_key is None and not self.allow_no_auth:
             raise MissingApiKeyError(f"set {API_KEY_ENV} (or start with --insecure-no-auth for a local experiment)")
-        # paths given as strings are accepted; the fields always hold Path or None
-        for name in ("log_dir", "monitoring_dir"):
-            value = getattr(self, name)
-            if value is not None and not isinstance(value, Path):
-                object.__setattr__(self, name, Path(value))
 
     @classmethod
     def from_env(cls, refresh_seconds: float = 10.0, allow_no_auth: bool = False) -> ServingSettings:
