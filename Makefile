@@ -7,7 +7,7 @@ export RECSYS_HOME ?= $(CURDIR)/.recsys
 export DAGSTER_HOME ?= $(RECSYS_HOME)/dagster
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: docs docs-build postgres install demo demo-drift demo-online test ui monitor-ui lint format benchmark clean chromium serve benchmark-serving tools benchmark-cosmos smoke-dev benchmark-selection
+.PHONY: docs docs-build postgres install demo demo-drift demo-online test test-fast test-services ui monitor-ui lint format benchmark clean chromium serve benchmark-serving tools benchmark-cosmos smoke-dev benchmark-selection
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,16 @@ test: install tools chromium postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The quick loop (about 70 s of CPU): every test that needs no service and runs no graph. The lanes are pytest markers
+# (pyproject.toml, tests/conftest.py); docs/how-to/develop.md lists them.
+FAST_LANE := not emulator and not postgres and not browser and not slow
+test-fast: install
+	$(BIN)/pytest -q -m "$(FAST_LANE)"
+
+# Only the tests that start the emulators, PostgreSQL or Chromium.
+test-services: install tools chromium postgres
+	$(BIN)/pytest -q -m "emulator or postgres or browser"
 
 UI_PORT ?= 3000
 ui: install

@@ -1,4 +1,10 @@
-"""Shared fixtures: an isolated RECSYS_HOME per test, and small generated source databases."""
+"""Shared fixtures: an isolated RECSYS_HOME per test, and small generated source databases; the test lanes.
+
+Lanes (markers registered in pyproject.toml): a test that uses the `cosmos_emulator` or `azurite` fixture is marked
+`emulator`, one that uses `postgres` is marked `postgres` (see `pytest_collection_modifyitems`). Tests that start
+those services or Chromium without the fixtures, and tests that run the whole graph or Dagster processes, carry
+their marker (`emulator`, `browser`, `slow`) in their own module. `make test-fast` runs what has none of them.
+"""
 
 from __future__ import annotations
 
@@ -50,6 +56,17 @@ def postgres():
 def instance():
     with DagsterInstance.ephemeral() as ephemeral:
         yield ephemeral
+
+
+# fixture -> the lane marker every test using it gets (the fixture starts that service)
+FIXTURE_LANES = {"cosmos_emulator": "emulator", "azurite": "emulator", "postgres": "postgres"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture in item.fixturenames:
+            if fixture in FIXTURE_LANES:
+                item.add_marker(FIXTURE_LANES[fixture])
 
 
 def pytest_configure(config):

@@ -110,6 +110,7 @@ def cmd_demo_online(args: argparse.Namespace) -> int:
     from ..checks import ALL_CHECKS
     from ..core.lifecycle.control_group import ControlGroup
     from ..serving.app import create_app
+    from ..serving.serving_settings import ServingSettings
     from ..serving.stores import serving_source, serving_stores
     from ..settings import control_salt, monitoring_dir, serving_log_dir
     from .demos import generate_then_train
@@ -134,8 +135,16 @@ def cmd_demo_online(args: argparse.Namespace) -> int:
     started = step(f"serving every customer on {day} through the HTTP API ({control.share:.0%} control group)")
     api_key = os.environ.get("RECSYS_API_KEY") or "demo-online-key"
     clock = [dt.datetime.combine(day, dt.time(5), tzinfo=dt.UTC).timestamp()]
-    app = create_app(serving_stores(), serving_source(), api_key, serving_log_dir(), control=control,
-                     clock=lambda: clock[0], monitoring_dir=monitoring_dir())  # fmt: skip
+    settings = ServingSettings(
+        stores=serving_stores(),
+        source=serving_source(),
+        api_key=api_key,
+        log_dir=serving_log_dir(),
+        control=control,
+        clock=lambda: clock[0],
+        monitoring_dir=monitoring_dir(),
+    )
+    app = create_app(settings)
     customers = serving_source().read_master("customers")["customer_id"].astype(str).tolist()
     with serving_in_thread(app) as base:
         served = serve_customers(base, customers, api_key, day, clock, args.seed)

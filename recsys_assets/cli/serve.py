@@ -10,14 +10,16 @@ from pathlib import Path
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ..serving.app import app_from_environment
+    from ..serving.app import create_app
     from ..serving.auth import MissingApiKeyError
+    from ..serving.serving_settings import ServingSettings
 
     try:
-        app = app_from_environment(refresh_seconds=args.refresh_seconds, allow_no_auth=args.insecure_no_auth)
+        settings = ServingSettings.from_env(refresh_seconds=args.refresh_seconds, allow_no_auth=args.insecure_no_auth)
     except MissingApiKeyError as error:
         print(f"recsys serve: error: {error}", file=sys.stderr)
         return 2
+    app = create_app(settings)
     print(f"==> serving on http://{args.host}:{args.port} (review page /, API docs /docs)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, workers=1, access_log=args.access_log, log_level=args.log_level)
     return 0

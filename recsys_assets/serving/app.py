@@ -1,4 +1,4 @@
-"""The serving API: `create_app(stores, source, api_key, log_dir)` builds the FastAPI app (routes in routes.py).
+"""The serving API: `create_app(settings)` builds the FastAPI app from a `ServingSettings` (routes in routes.py).
 
 The app owns the long-lived parts: one live reader per store target (refreshed in the background), the
 catalogue of product and customer names, and the serving-log writer; it starts and stops them with its
@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import gc
 import logging
-import time
-from collections.abc import Callable
 from contextlib import asynccontextmanager
 from importlib import resources
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -22,16 +19,86 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..core.lifecycle.control_group import ControlGroup
-from ..core.stores.source_db import SourceDatabase
-from ..core.stores.store import RecommendationStore, StoreError
+from ..core.stores.store import StoreError
 from ..core.stores.store_reader import LiveRecommendations
-from .auth import API_KEY_ENV, API_KEY_HEADER, MissingApiKeyError
+from .auth import API_KEY_HEADER
 from .catalog import Catalog
 from .log_writer import ServingLogWriter
 from .routes import InvalidRequest, ServingState, SourceUnavailable, router
+from .serving_settings import ServingSettings
 
 logger = logging.getLogger(__name__)
+
+
+def create_app(settings: ServingSettings) -> FastAPI:
+    """The API over `settings.stores` (the first is the default target); see `ServingSettings` for the rest."""
+    state = serving_state(settings)
+    app = FastAPI(
+        title="recsys serving API",
+        version="1",
+        description=f"Recommendations of the live model version. Send the API key in the `{API_KEY_HEADER}` header.",
+        lifespan=lambda _app: lifespan(state),
+        docs_url=None,  # served below from the installed Swagger UI package: no CDN, works on an intranet
+        redoc_url=None,
+    )
+    app.state.serving = state
+    add_offline_docs(app)
+    add_error_handlers(app)
+    app.include_router(router)
+    return app
+
+
+def serving_state(settings: ServingSettings) -> ServingState:
+    """The readers, catalogue and log writer of `settings`, not started yet (the lifespan starts them)."""
+    catalog = Catalog(settings.source)
+
+    # called by the readers' threads, which start after `state` below exists: a new live version may rename too
+    def reload_catalog(_version: str) -> None:
+        if state.started:  # at start the lifespan loads the catalogue once for all targets
+            catalog.reload()
+            gc.freeze()
+
+    readers = {
+        name: LiveRecommendations(store, settings.refresh_seconds, on_reload=reload_catalog)
+        for name, store in settings.stores.items()
+    }
+    state = ServingState(
+        readers=readers,
+        catalog=catalog,
+        writer=ServingLogWriter(settings.log_dir) if settings.log_dir is not None else None,
+        api_key=settings.api_key,
+        source=settings.source,
+        page=resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8"),
+        control=settings.control,
+        clock=settings.clock,
+        monitoring_dir=settings.monitoring_dir,
+        evidently_url=settings.evidently_url,
+        evidently_ui_url=settings.evidently_ui_url,
+    )
+    return state
+
+
+@asynccontextmanager
+async def lifespan(state: ServingState):
+    """Load the catalogue, start the readers and the log writer; stop them when the server stops."""
+    await run_in_threadpool(state.catalog.reload)
+    for reader in state.readers.values():
+        await run_in_threadpool(reader.start)
+    state.started = True
+    # The loaded lists are long-lived and hold no reference cycles: move them out of the cyclic collector's
+    # sight so full collections stay short (no multi-10-ms pauses on the request path).
+    gc.freeze()
+    if state.writer is not None:
+        state.writer.start()
+    if state.api_key is None:
+        logger.warning("serving WITHOUT an API key (--insecure-no-auth): every client can read every list")
+    try:
+        yield
+    finally:
+        for reader in state.readers.values():
+            reader.stop()
+        if state.writer is not None:
+            state.writer.close()
 
 
 def _error(status: int, error: str, message: str, details: list | None = None, headers: dict | None = None):
@@ -40,91 +107,8 @@ def _error(status: int, error: str, message: str, details: list | None = None, h
     )
 
 
-def _page() -> str:
-    return resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
-
-
-def create_app(
-    stores: dict[str, RecommendationStore],
-    source: SourceDatabase | None,
-    api_key: str | None,
-    log_dir: str | Path | None,
-    refresh_seconds: float = 10.0,
-    allow_no_auth: bool = False,
-    control: ControlGroup | None = None,
-    clock: Callable[[], float] | None = None,
-    monitoring_dir: str | Path | None = None,
-    evidently: tuple[str, str] = ("", ""),
-) -> FastAPI:
-    """The API over `stores` (target name -> store; the first is the default target).
-
-    `api_key` None is refused unless `allow_no_auth` (a deliberate, logged choice for local experiments).
-    `log_dir` None disables the serving log (tests of other parts); `refresh_seconds` is how often each store's
-    live pointer is checked in the background. `control` is the control group (default: none); `clock` stamps
-    the serving log (default `time.time`; the online demo serves on simulated days); `monitoring_dir` holds the
-    monitors' summaries and the online_metrics figures (/reports, /metrics, /health); `evidently` is the remote
-    `evidently ui` URL ("" for none) and the URL people open it at.
-    """
-    if not stores:
-        raise ValueError("create_app needs at least one store")
-    if api_key is None and not allow_no_auth:
-        raise MissingApiKeyError(f"set {API_KEY_ENV} (or start with --insecure-no-auth for a local experiment)")
-    catalog = Catalog(source)
-    started = False
-
-    def reload_catalog(_version: str) -> None:  # a new live version: names may have changed too
-        if started:  # at start the lifespan loads the catalogue once for all targets
-            catalog.reload()
-            gc.freeze()
-
-    readers = {
-        name: LiveRecommendations(store, refresh_seconds, on_reload=reload_catalog) for name, store in stores.items()
-    }
-    writer = ServingLogWriter(log_dir) if log_dir is not None else None
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI):
-        nonlocal started
-        await run_in_threadpool(catalog.reload)
-        for reader in readers.values():
-            await run_in_threadpool(reader.start)
-        started = True
-        # The loaded lists are long-lived and hold no reference cycles: move them out of the cyclic collector's
-        # sight so full collections stay short (no multi-10-ms pauses on the request path).
-        gc.freeze()
-        if writer is not None:
-            writer.start()
-        if api_key is None:
-            logger.warning("serving WITHOUT an API key (--insecure-no-auth): every client can read every list")
-        try:
-            yield
-        finally:
-            for reader in readers.values():
-                reader.stop()
-            if writer is not None:
-                writer.close()
-
-    app = FastAPI(
-        title="recsys serving API",
-        version="1",
-        description=f"Recommendations of the live model version. Send the API key in the `{API_KEY_HEADER}` header.",
-        lifespan=lifespan,
-        docs_url=None,  # served below from the installed Swagger UI package: no CDN, works on an intranet
-        redoc_url=None,
-    )
-    add_offline_docs(app)
-    app.state.serving = ServingState(
-        readers,
-        catalog,
-        writer,
-        api_key,
-        source,
-        _page(),
-        control or ControlGroup(),
-        clock or time.time,
-        Path(monitoring_dir) if monitoring_dir is not None else None,
-        *evidently,
-    )
+def add_error_handlers(app: FastAPI) -> None:
+    """Every error as JSON `{"error": <stable code>, "message", "details"}`; internal details go to the log only."""
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException):
@@ -160,9 +144,6 @@ def create_app(
         message = "; ".join(f"{'.'.join(map(str, d['location']))}: {d['message']}" for d in error.details)
         return _error(422, "invalid_request", message, error.details)
 
-    app.include_router(router)
-    return app
-
 
 DOCS_ASSETS = "/docs/assets"
 
@@ -191,29 +172,3 @@ def add_offline_docs(app: FastAPI) -> None:
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
     async def docs_redirect():
         return get_swagger_ui_oauth2_redirect_html()
-
-
-def app_from_environment(refresh_seconds: float = 10.0, allow_no_auth: bool = False) -> FastAPI:
-    """The app of the configured deployment: its serving stores, source database and serving log folder."""
-    from ..settings import (
-        control_salt,
-        control_share,
-        evidently_ui_url,
-        evidently_url,
-        monitoring_dir,
-        serving_log_dir,
-    )
-    from .auth import api_key_from_env
-    from .stores import serving_source, serving_stores
-
-    return create_app(
-        serving_stores(),
-        serving_source(),
-        api_key_from_env(),
-        serving_log_dir(),
-        refresh_seconds=refresh_seconds,
-        allow_no_auth=allow_no_auth,
-        control=ControlGroup(control_share(), control_salt()),
-        monitoring_dir=monitoring_dir(),
-        evidently=(evidently_url(), evidently_ui_url(evidently_url())),
-    )

@@ -15,7 +15,7 @@ Endpoints:
 Every live `/recommendations` answer is queued for the serving log (written by a background thread); requests
 carrying the `X-Recsys-Traffic` header (load tests, probes, the review page) are logged apart as synthetic
 traffic. The routes read what they serve from `request.app.state.serving` (a `ServingState`, built by
-`app.create_app`).
+`app.create_app` from a `ServingSettings`).
 """
 
 from __future__ import annotations
@@ -174,11 +174,12 @@ def parse_recommendations_request(path_params, query_params) -> tuple[str, int, 
     return customer_id, k, query_params.get("target"), version
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ServingState:
     """What the routes serve from: one live reader per target (the first is the default), the catalogue of
     names, the serving log writer, the API key (None: no auth), the source database (purchase history), the
-    control group and the clock that timestamps the serving log (time.time; a demo may simulate days)."""
+    control group and the clock that timestamps the serving log (time.time; a demo may simulate days).
+    `started`: the app's lifespan has loaded the catalogue and started the readers."""
 
     readers: dict[str, LiveRecommendations]
     catalog: Catalog
@@ -191,6 +192,7 @@ class ServingState:
     monitoring_dir: Path | None = None  # the monitors' summaries and online_metrics' <online>/<day>.json
     evidently_url: str = ""  # a remote `evidently ui` holding the workspace ("" : the folder summaries)
     evidently_ui_url: str = ""  # where people open the Evidently UI
+    started: bool = False
 
     def latest_online(self) -> dict | None:
         """The figures of the newest day online_metrics has materialized (None: none yet)."""

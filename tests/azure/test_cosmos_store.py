@@ -13,6 +13,9 @@ from recsys_assets.core.stores.store import StoreError
 from tests.support.emulators import start_cosmos, stop
 from tests.support.fault_proxy import FaultProxy
 
+# starts the Cosmos DB emulator (some tests without the session fixture)
+pytestmark = pytest.mark.emulator
+
 _names = itertools.count()
 
 

@@ -22,6 +22,8 @@ from recsys_assets.settings import DeploymentError
 from recsys_assets.tags import TARGET_TAG, TRIGGER_TAG
 from tests.support.fault_proxy import FaultProxy
 
+pytestmark = pytest.mark.slow
+
 _names = itertools.count()
 
 

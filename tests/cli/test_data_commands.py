@@ -12,6 +12,8 @@ from recsys_assets.cli.main import main
 from recsys_assets.core.stores.source_db import SourceDatabase
 from recsys_assets.settings import local_source_url
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -16,6 +16,8 @@ from recsys_assets.tags import REASON_TAG, TRIGGER_TAG
 from recsys_assets.watch.results import add_to_workspace
 from tests.support.evidently_ui import evidently_ui
 
+pytestmark = pytest.mark.slow
+
 
 def test_demo_drift_fires_and_retrains(recsys_home, capsys, monkeypatch, tmp_path):
     args = ["--customers", "800", "--products", "600", "--days", "40", "--lines-per-day", "500"]

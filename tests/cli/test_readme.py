@@ -24,9 +24,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from recsys_assets.core.data.generator import GeneratorConfig, generate
 from tests.support.dagster_processes import READY_QUERY, ROOT, free_port
+
+pytestmark = pytest.mark.slow
 
 README = ROOT / "README.md"
 NOT_RUN = {

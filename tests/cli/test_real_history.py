@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from recsys_assets.core.stores.erp_csv import CsvDialect, read_erp_csv, write_erp_csv
 from recsys_assets.core.stores.store import LocalRecommendationStore
+
+pytestmark = pytest.mark.slow
 
 RECSYS = Path(sys.executable).parent / "recsys"
 LAST_ORDER_DAY = dt.date.today() - dt.timedelta(days=8)

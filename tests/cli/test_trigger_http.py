@@ -11,6 +11,8 @@ from recsys_assets.cli.main import main
 from recsys_assets.tags import TRIGGER_TAG
 from tests.support import dagster_processes
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def webserver(recsys_home, tmp_path):

@@ -6,9 +6,13 @@ import datetime as dt
 import os
 from pathlib import Path
 
+import pytest
+
 from recsys_assets.cli.local_run import INSTANCE_SETTINGS
 from recsys_assets.tags import CONCURRENCY_TAG, REASON_TAG, TRIGGER_TAG
 from tests.support import dagster_processes
+
+pytestmark = pytest.mark.slow
 
 # what the UI sends for "Materialize... > All partitions > Launch backfill" on raw_orders
 LAUNCH_BACKFILL = """

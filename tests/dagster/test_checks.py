@@ -13,6 +13,8 @@ from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.resources import resources_for
 from tests.support.data import count_source_reads, write_source
 
+pytestmark = pytest.mark.slow
+
 DAY = "2026-06-29"  # a Monday of the small dataset (conftest SMALL ends 2026-06-30)
 SHARE = 0.05  # bad lines injected per class: above the suites' 1 % tolerance
 

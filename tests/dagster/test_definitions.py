@@ -5,9 +5,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_definitions_validate_from_workspace(recsys_home):
     dagster = Path(sys.executable).parent / "dagster"
     result = subprocess.run(
@@ -83,6 +86,7 @@ def _retrain_executor_in_fresh_process(env: dict[str, str]) -> subprocess.Comple
     )
 
 
+@pytest.mark.slow
 def test_retrain_executor_is_chosen_by_the_environment():
     default = _retrain_executor_in_fresh_process({"RECSYS_EXECUTOR": ""})
     assert default.stdout.split()[0] == "in_process", default.stderr

@@ -16,6 +16,8 @@ from recsys_assets.resources import resources_for
 from recsys_assets.settings import local_store_path, serving_log_dir
 from tests.support.data import metadata_of, write_source
 
+pytestmark = pytest.mark.slow
+
 WORSE_MODEL = {"ops": {"als_model": {"config": {"select_model": False, "factors": 1, "iterations": 1}}}}
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from recsys_assets.cli.local_run import materialize_graph
 from recsys_assets.core.modeling.candidates import GridSpec
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from tests.support.data import metadata_of, write_source
 from tests.support.random_purchases import random_purchases
+
+pytestmark = pytest.mark.slow
 
 SMALL_GRID = GridSpec(als_weighting=("log",), bpr_iterations=10)
 

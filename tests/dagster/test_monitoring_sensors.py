@@ -36,6 +36,8 @@ from recsys_assets.settings import local_source_url, local_store_path, serving_l
 from recsys_assets.tags import REASON_TAG, TRIGGER_TAG
 from tests.support.data import count_source_reads, write_source
 
+pytestmark = pytest.mark.slow
+
 END = dt.date(2026, 6, 30)
 DRIFT_START = dt.date(2026, 6, 19)
 CONFIG = GeneratorConfig(customers=1_000, products=800, days=52, lines_per_day=600, seed=11, end_date=END)

@@ -7,6 +7,8 @@ from recsys_assets.core.stores.source_db import SourceDataError
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from tests.support.data import metadata_of
 
+pytestmark = pytest.mark.slow
+
 
 def test_whole_graph_beats_popularity_and_publishes(small_source, recsys_home, instance, small_data):
     run = materialize_graph(instance=instance)

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 import yaml
 
@@ -23,6 +24,8 @@ from recsys_assets.core.data.generator import GeneratorConfig, generate
 from recsys_assets.core.stores.erp_csv import write_erp_csv
 from tests.dagster.test_backfill_daemon import BACKFILL_STATUS, DONE, LAUNCH_BACKFILL
 from tests.support import dagster_processes
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = 20

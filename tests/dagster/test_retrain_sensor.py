@@ -16,6 +16,8 @@ from dagster import (
 
 from recsys_assets.tags import REASON_TAG, TRIGGER_TAG
 
+pytestmark = pytest.mark.slow
+
 UTC = dt.UTC
 
 

@@ -21,6 +21,8 @@ from recsys_assets.core.data.generator import GeneratorConfig, generate
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from tests.support.data import write_source
 
+pytestmark = pytest.mark.slow
+
 RECSYS = Path(sys.executable).parent / "recsys"
 ROOT = Path(__file__).resolve().parents[2]
 KILLED = -signal.SIGKILL

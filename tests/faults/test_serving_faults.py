@@ -14,6 +14,7 @@ from recsys_assets.core.stores.serving_log import log_file
 from recsys_assets.core.stores.source_db import SourceDatabase
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.serving.app import create_app
+from recsys_assets.serving.serving_settings import ServingSettings
 from tests.support.data import write_source
 from tests.support.serving import lists_for, publish, tiny_data
 
@@ -25,7 +26,8 @@ def test_a_loaded_version_keeps_serving_when_the_store_is_gone(recsys_home):
     data = tiny_data()
     store = LocalRecommendationStore(recsys_home / "store.sqlite")
     publish(store, lists_for(data), "v1", "m1")
-    app = create_app({"local": store}, SourceDatabase(write_source(data)), KEY, None, refresh_seconds=0.05)
+    source = SourceDatabase(write_source(data))
+    app = create_app(ServingSettings(stores={"local": store}, source=source, api_key=KEY, refresh_seconds=0.05))
     customer = data.customers["customer_id"].iloc[0]
     with TestClient(app) as client:
         assert client.get(f"/recommendations/{customer}", headers=HEADERS).status_code == 200
@@ -47,7 +49,10 @@ def test_a_full_disk_for_the_serving_log_loses_log_entries_not_requests(recsys_h
     log_dir.mkdir()
     # today's log file is /dev/full: every write fails with ENOSPC, exactly like a full disk
     log_file(log_dir, dt.datetime.now(dt.UTC).date()).symlink_to("/dev/full")
-    app = create_app({"local": store}, SourceDatabase(write_source(data)), KEY, log_dir, refresh_seconds=60)
+    source = SourceDatabase(write_source(data))
+    app = create_app(
+        ServingSettings(stores={"local": store}, source=source, api_key=KEY, log_dir=log_dir, refresh_seconds=60)
+    )
     customers = data.customers["customer_id"].head(50).tolist()
     with TestClient(app) as client:
         statuses = [client.get(f"/recommendations/{c}", headers=HEADERS).status_code for c in customers]

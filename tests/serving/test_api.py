@@ -14,6 +14,7 @@ from recsys_assets.core.stores.source_db import SourceDatabase
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.serving.app import create_app
 from recsys_assets.serving.auth import MissingApiKeyError
+from recsys_assets.serving.serving_settings import ServingSettings
 from tests.support.data import write_source
 from tests.support.serving import lists_for, publish, tiny_data
 
@@ -31,7 +32,14 @@ def served(recsys_home, data):
     url = write_source(data)
     store = LocalRecommendationStore(recsys_home / "store.sqlite")
     publish(store, lists_for(data), "m1-aaaa", "m1")
-    app = create_app({"local": store}, SourceDatabase(url), KEY, recsys_home / "serving_log", refresh_seconds=0.05)
+    settings = ServingSettings(
+        stores={"local": store},
+        source=SourceDatabase(url),
+        api_key=KEY,
+        log_dir=recsys_home / "serving_log",
+        refresh_seconds=0.05,
+    )
+    app = create_app(settings)
     with TestClient(app) as client:
         yield client, store, recsys_home
     # leaving the block ran the shutdown: the serving log is flushed
@@ -178,7 +186,8 @@ def test_served_requests_reach_the_serving_log(recsys_home, data):
     publish(store, lists_for(data), "m1-aaaa", "m1")
     log_dir = recsys_home / "serving_log"
     known, cold = data.customers["customer_id"].iloc[0], data.customers["customer_id"].iloc[-1]
-    with TestClient(create_app({"local": store}, SourceDatabase(url), KEY, log_dir)) as client:
+    settings = ServingSettings(stores={"local": store}, source=SourceDatabase(url), api_key=KEY, log_dir=log_dir)
+    with TestClient(create_app(settings)) as client:
         for customer in (known, cold, "NEW-CUSTOMER"):
             assert client.get(f"/recommendations/{customer}", params={"k": 3}, headers=HEADERS).status_code == 200
         assert client.get("/recommendations/x", params={"k": 0}, headers=HEADERS).status_code == 422  # not logged
@@ -207,7 +216,7 @@ def test_new_live_version_is_picked_up_in_the_background(served, data):
 
 def test_no_live_version_is_503_and_unhealthy(recsys_home, data):
     store = LocalRecommendationStore(recsys_home / "store.sqlite")
-    with TestClient(create_app({"local": store}, None, KEY, None)) as client:
+    with TestClient(create_app(ServingSettings(stores={"local": store}, api_key=KEY))) as client:
         response = client.get("/recommendations/C000001", headers=HEADERS)
         assert response.status_code == 503 and "no live version" in response.json()["message"]
         health = client.get("/health")
@@ -217,13 +226,18 @@ def test_no_live_version_is_503_and_unhealthy(recsys_home, data):
 def test_app_refuses_to_start_without_key(recsys_home):
     store = LocalRecommendationStore(recsys_home / "store.sqlite")
     with pytest.raises(MissingApiKeyError, match="RECSYS_API_KEY"):
-        create_app({"local": store}, None, None, None)
+        ServingSettings(stores={"local": store})
+
+
+def test_app_refuses_to_start_without_a_store():
+    with pytest.raises(ValueError, match="at least one store"):
+        ServingSettings(stores={}, api_key=KEY)
 
 
 def test_insecure_no_auth_serves_without_key(recsys_home, data):
     store = LocalRecommendationStore(recsys_home / "store.sqlite")
     publish(store, lists_for(data), "m1-aaaa", "m1")
-    with TestClient(create_app({"local": store}, None, None, None, allow_no_auth=True)) as client:
+    with TestClient(create_app(ServingSettings(stores={"local": store}, allow_no_auth=True))) as client:
         response = client.get(f"/recommendations/{data.customers['customer_id'].iloc[0]}")
         assert response.status_code == 200 and response.json()["items"][0]["name"] is None  # no source: no names
         assert client.get("/health").json()["auth"] is False
@@ -265,7 +279,9 @@ class BrokenSource:
 
 
 def test_every_error_is_json_with_a_stable_code_and_no_internal_text(recsys_home, caplog):
-    app = create_app({"remote": BrokenStore()}, BrokenSource(), KEY, None, refresh_seconds=60)
+    app = create_app(
+        ServingSettings(stores={"remote": BrokenStore()}, source=BrokenSource(), api_key=KEY, refresh_seconds=60)
+    )
     with TestClient(app, raise_server_exceptions=False) as client:
         answers = {
             "store": client.get("/recommendations/C000001", headers=HEADERS),

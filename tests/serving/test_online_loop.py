@@ -27,10 +27,13 @@ from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.resources import resources_for
 from recsys_assets.resources.monitoring import MonitoringResource
 from recsys_assets.serving.app import create_app
+from recsys_assets.serving.serving_settings import ServingSettings
 from recsys_assets.settings import local_source_url, local_store_path, monitoring_dir, serving_log_dir
 from recsys_assets.tags import RANGE_END_TAG, RANGE_START_TAG
 from recsys_assets.watch.live_checks import run_serving_skew
 from tests.support.serving import app_server
+
+pytestmark = pytest.mark.slow
 
 KEY = "online-test-key"
 CONTROL = ControlGroup(0.4, "salt-0")  # 5 of the 12 customers in control, the cold one not
@@ -117,14 +120,16 @@ def serve_everyone(base: str, clock: Clock, day: dt.date, hour: int) -> dict[str
 
 def app(store, database, clock):
     return create_app(
-        {"local": store},
-        database,
-        KEY,
-        serving_log_dir(),
-        0.2,
-        control=CONTROL,
-        clock=clock,
-        monitoring_dir=monitoring_dir(),
+        ServingSettings(
+            stores={"local": store},
+            source=database,
+            api_key=KEY,
+            log_dir=serving_log_dir(),
+            refresh_seconds=0.2,
+            control=CONTROL,
+            clock=clock,
+            monitoring_dir=monitoring_dir(),
+        )
     )
 
 

@@ -2,12 +2,16 @@
 
 import datetime as dt
 
+import pytest
 from fastapi.testclient import TestClient
 
 from recsys_assets.cli.local_run import materialize_graph
 from recsys_assets.core.data.generator import GeneratorConfig, generate
-from recsys_assets.serving.app import app_from_environment
+from recsys_assets.serving.app import create_app
+from recsys_assets.serving.serving_settings import ServingSettings
 from tests.support.data import write_source
+
+pytestmark = pytest.mark.slow
 
 
 def test_served_lists_are_the_published_recommendations(recsys_home, instance, monkeypatch):
@@ -20,7 +24,7 @@ def test_served_lists_are_the_published_recommendations(recsys_home, instance, m
     published = run.downstream.output_for_node("published_recommendations")
     monkeypatch.setenv("RECSYS_API_KEY", "pipeline-key")
     headers = {"X-API-Key": "pipeline-key"}
-    with TestClient(app_from_environment()) as client:
+    with TestClient(create_app(ServingSettings.from_env())) as client:
         health = client.get("/health").json()
         assert health["targets"]["local"]["live_version"] == published["version"]
         products = data.products.set_index("product_id")

@@ -17,8 +17,11 @@ from recsys_assets.core.stores.serving_log import read_entries, synthetic_dir
 from recsys_assets.core.stores.source_db import SourceDatabase
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.serving.app import create_app
+from recsys_assets.serving.serving_settings import ServingSettings
 from tests.support.data import write_source
 from tests.support.serving import app_server, lists_for, publish, tiny_data
+
+pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -50,14 +53,15 @@ def server(recsys_home):
     publish(prod, lists_for(data), "prod-m1-bbbb", "prod-m1")
     summary = {"drifted": True, "drifted_features": ["unit_price"], "evidently": {"url": "http://ui.test/p/r1"}}
     write_report(recsys_home / "monitoring", "data_drift", summary, stamp="20260630T080000000000Z")
-    app = create_app(
-        {"dev": dev, "prod": prod},
-        SourceDatabase(url),
-        KEY,
-        recsys_home / "serving_log",
+    settings = ServingSettings(
+        stores={"dev": dev, "prod": prod},
+        source=SourceDatabase(url),
+        api_key=KEY,
+        log_dir=recsys_home / "serving_log",
         monitoring_dir=recsys_home / "monitoring",
-        evidently=("", "http://ui.test"),
+        evidently_ui_url="http://ui.test",
     )
+    app = create_app(settings)
     with app_server(app) as base:
         yield f"{base}/", data, {"dev": dev, "prod": prod}
 

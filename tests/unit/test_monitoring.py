@@ -59,6 +59,7 @@ def check(data, thresholds=None):
     return result, snapshot
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [11, 12, 13])
 def test_no_false_alarm_on_same_distribution(seed):
     result, _ = check(generated(seed))
@@ -69,6 +70,7 @@ def test_no_false_alarm_on_same_distribution(seed):
     assert max(f.score for f in result.features) < 0.08, result.markdown()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [("category_surge", "main_category"), ("price_shift", "unit_price"), ("segment_mix", "customer_segment")],
@@ -81,6 +83,7 @@ def test_injected_drift_is_found_in_the_right_feature(kind, expected):
     assert by_name[expected].method == ("jensenshannon" if expected in CATEGORICAL_FEATURES else "wasserstein")
 
 
+@pytest.mark.slow
 def test_thresholds_are_configurable():
     data = generated(11)
     strict, _ = check(data, DriftThresholds(numerical_threshold=0.001, categorical_threshold=0.001))
@@ -89,6 +92,7 @@ def test_thresholds_are_configurable():
     assert "unit_price" not in lenient.drifted_features
 
 
+@pytest.mark.slow
 def test_a_sample_gives_the_verdict_of_the_full_data():
     ref, cur, _ = split_features(generated(21, "category_surge"))
     full, _ = run_drift_check("d", ref, cur, NUMERICAL_FEATURES, CATEGORICAL_FEATURES, DriftThresholds())
@@ -192,6 +196,7 @@ def serving_log(customer_ids, items, day="2026-07-01"):
     )
 
 
+@pytest.mark.slow
 def test_skew_found_with_many_cold_start_customers_and_absent_without():
     data = generated(11)
     lines = purchase_lines(data.orders)

@@ -1,0 +1,91 @@
+"""`ServingSettings`: everything `create_app` needs, as one frozen value (`ServingSettings.from_env()` for a
+deployment, built by hand in tests and demos).
+
+Imports core and settings only (no FastAPI), so building the settings checks the configuration before any server
+part starts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.lifecycle.control_group import ControlGroup
+from ..core.stores.source_db import SourceDatabase
+from ..core.stores.store import RecommendationStore
+from .auth import API_KEY_ENV, MissingApiKeyError
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServingSettings:
+    """What the serving API serves and how.
+
+    stores
+        Target name -> recommendation store; the first is the default target.
+    source
+        The source database (purchase history, product and customer names); None: ids only, no history.
+    api_key
+        The key clients send in the `X-API-Key` header. None is refused unless `allow_no_auth` (a deliberate,
+        logged choice for local experiments).
+    log_dir
+        The serving log folder the skew and online monitors read; None disables the log (tests of other parts).
+    refresh_seconds
+        How often each store's live pointer is checked in the background.
+    control
+        The control group served the popularity list (default: none).
+    clock
+        Stamps the serving log (default `time.time`; the online demo serves on simulated days).
+    monitoring_dir
+        The monitors' summaries and the online_metrics figures (/reports, /metrics, /health); None: none.
+    evidently_url, evidently_ui_url
+        A remote `evidently ui` holding the workspace ("": the folder summaries) and where people open it.
+    """
+
+    stores: Mapping[str, RecommendationStore]
+    source: SourceDatabase | None = None
+    api_key: str | None = None
+    allow_no_auth: bool = False
+    log_dir: Path | None = None
+    refresh_seconds: float = 10.0
+    control: ControlGroup = field(default_factory=ControlGroup)
+    clock: Callable[[], float] = time.time
+    monitoring_dir: Path | None = None
+    evidently_url: str = ""
+    evidently_ui_url: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.stores:
+            raise ValueError("the serving API needs at least one store")
+        if self.api_key is None and not self.allow_no_auth:
+            raise MissingApiKeyError(f"set {API_KEY_ENV} (or start with --insecure-no-auth for a local experiment)")
+
+    @classmethod
+    def from_env(cls, refresh_seconds: float = 10.0, allow_no_auth: bool = False) -> ServingSettings:
+        """The configured deployment's settings: its serving stores and source database, RECSYS_API_KEY, the
+        serving log and monitoring folders, the control group and the Evidently UI addresses."""
+        from ..settings import (
+            control_salt,
+            control_share,
+            evidently_ui_url,
+            evidently_url,
+            monitoring_dir,
+            serving_log_dir,
+        )
+        from .auth import api_key_from_env
+        from .stores import serving_source, serving_stores
+
+        remote = evidently_url()
+        return cls(
+            stores=serving_stores(),
+            source=serving_source(),
+            api_key=api_key_from_env(),
+            allow_no_auth=allow_no_auth,
+            log_dir=serving_log_dir(),
+            refresh_seconds=refresh_seconds,
+            control=ControlGroup(control_share(), control_salt()),
+            monitoring_dir=monitoring_dir(),
+            evidently_url=remote,
+            evidently_ui_url=evidently_ui_url(remote),
+        )

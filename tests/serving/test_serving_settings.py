@@ -1,0 +1,33 @@
+"""`ServingSettings.from_env()`: what `recsys serve` reads from the environment, and the settings it refuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from recsys_assets.core.lifecycle.control_group import ControlGroup
+from recsys_assets.core.stores.store import LocalRecommendationStore
+from recsys_assets.serving.auth import MissingApiKeyError
+from recsys_assets.serving.serving_settings import ServingSettings
+
+
+def test_from_env_reads_the_local_deployment(recsys_home, monkeypatch):
+    monkeypatch.setenv("RECSYS_API_KEY", "env-key")
+    monkeypatch.setenv("RECSYS_SERVING_LOG_DIR", str(recsys_home / "log-here"))
+    monkeypatch.setenv("RECSYS_MONITORING_DIR", str(recsys_home / "reports-here"))
+    monkeypatch.setenv("RECSYS_CONTROL_SHARE", "0.1")
+    monkeypatch.setenv("RECSYS_CONTROL_SALT", "salt-2")
+    monkeypatch.setenv("RECSYS_EVIDENTLY_URL", "http://evidently.test/")
+    monkeypatch.delenv("RECSYS_EVIDENTLY_UI_URL", raising=False)
+    settings = ServingSettings.from_env(refresh_seconds=0.5)
+    assert list(settings.stores) == ["local"] and isinstance(settings.stores["local"], LocalRecommendationStore)
+    assert settings.api_key == "env-key" and not settings.allow_no_auth and settings.refresh_seconds == 0.5
+    assert settings.log_dir == recsys_home / "log-here" and settings.monitoring_dir == recsys_home / "reports-here"
+    assert settings.control == ControlGroup(0.1, "salt-2")
+    assert settings.evidently_url == settings.evidently_ui_url == "http://evidently.test"
+
+
+def test_from_env_without_a_key_is_refused_unless_asked_for(recsys_home, monkeypatch):
+    monkeypatch.delenv("RECSYS_API_KEY", raising=False)
+    with pytest.raises(MissingApiKeyError, match="RECSYS_API_KEY"):
+        ServingSettings.from_env()
+    assert ServingSettings.from_env(allow_no_auth=True).api_key is None
