@@ -82,7 +82,7 @@ def test_worse_model_is_refused_and_the_champion_keeps_serving(gated):
         selection=AssetSelection.all() - AssetSelection.keys("raw_orders"),
         instance=gated["instance"],
         resources=resources_for("local"),
-        run_config={"ops": {"als_model": {"config": {"select_model": False, "factors": 1, "iterations": 1}}}},
+        run_config={"ops": {"als_model": {"config": {"select_model": False, "als": {"factors": 1, "iterations": 1}}}}},
         raise_on_error=False,
     )
     assert not result.success

@@ -16,7 +16,7 @@ from recsys_assets.resources import resources_for
 from recsys_assets.settings import local_store_path, serving_log_dir
 from tests.support.data import metadata_of, write_source
 
-WORSE_MODEL = {"ops": {"als_model": {"config": {"select_model": False, "factors": 1, "iterations": 1}}}}
+WORSE_MODEL = {"ops": {"als_model": {"config": {"select_model": False, "als": {"factors": 1, "iterations": 1}}}}}
 
 
 @pytest.fixture
