@@ -350,6 +350,7 @@ def model_metrics(
         "popularity": results["popularity"],
         "intervals": intervals,
         "confidence": config.confidence,
+        "exclude_purchased": config.exclude_purchased,  # the model gate scores the champion the same way
         "holdout": train_test_split.description,
         "beats_popularity": verdict.beats_popularity,
         "publish_popularity": verdict.publish_popularity,
