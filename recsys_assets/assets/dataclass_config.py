@@ -52,7 +52,7 @@ def dataclass_config(core: type, name: str, exclude: Iterable[str] = ()) -> type
             continue
         default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
         default = list(default) if isinstance(default, tuple) else default
-        description = descriptions.get(field.name)
+        description = descriptions[field.name].replace("``", "") if field.name in descriptions else None  # no RST
         fields[field.name] = (_config_type(hints[field.name]), Field(default, description=description))
     config = create_model(name, __base__=DataclassConfig, __doc__=(core.__doc__ or "").split("\n")[0], **fields)
     config.core = core
