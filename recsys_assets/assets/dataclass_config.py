@@ -41,9 +41,10 @@ def _config_type(hint: Any) -> Any:
     return hint
 
 
-def dataclass_config(core: type, name: str, exclude: Iterable[str] = ()) -> type[DataclassConfig]:
+def dataclass_config(core: type, name: str, module: str, exclude: Iterable[str] = ()) -> type[DataclassConfig]:
     """A `DataclassConfig` named `name` with the fields of dataclass `core` except `exclude` and nested dataclasses
-    (their own group configures them)."""
+    (their own group configures them). Assign it to `name` in `module` (the caller's `__name__`): it then pickles
+    like a class written there."""
     hints = typing.get_type_hints(core)
     descriptions = parameter_descriptions(core)
     fields = {}
@@ -54,6 +55,8 @@ def dataclass_config(core: type, name: str, exclude: Iterable[str] = ()) -> type
         default = list(default) if isinstance(default, tuple) else default
         description = descriptions[field.name].replace("``", "") if field.name in descriptions else None  # no RST
         fields[field.name] = (_config_type(hints[field.name]), Field(default, description=description))
-    config = create_model(name, __base__=DataclassConfig, __doc__=(core.__doc__ or "").split("\n")[0], **fields)
+    config = create_model(
+        name, __base__=DataclassConfig, __module__=module, __doc__=(core.__doc__ or "").split("\n")[0], **fields
+    )
     config.core = core
     return config

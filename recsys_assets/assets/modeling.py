@@ -102,10 +102,10 @@ def train_test_split(
 # The ALS weighting settings shared by the single ALS and the grid are set once, in `training`; `als.random_state`
 # seeds the single ALS, every candidate and the validation sample.
 _SHARED_WITH_GRID = ("bm25_k1", "bm25_b", "half_life_days")
-ALSRunConfig = dataclass_config(ALSParams, "ALSRunConfig")
-TrainingRunConfig = dataclass_config(TrainingConfig, "TrainingRunConfig", exclude=("model",))
-GridRunConfig = dataclass_config(GridSpec, "GridRunConfig", exclude=(*_SHARED_WITH_GRID, "random_state"))
-SelectionRunConfig = dataclass_config(SelectionSettings, "SelectionRunConfig", exclude=("seed",))
+ALSRunConfig = dataclass_config(ALSParams, "ALSRunConfig", __name__)
+TrainingRunConfig = dataclass_config(TrainingConfig, "TrainingRunConfig", __name__, exclude=("model",))
+GridRunConfig = dataclass_config(GridSpec, "GridRunConfig", __name__, exclude=(*_SHARED_WITH_GRID, "random_state"))
+SelectionRunConfig = dataclass_config(SelectionSettings, "SelectionRunConfig", __name__, exclude=("seed",))
 
 
 class ModelConfig(Config):

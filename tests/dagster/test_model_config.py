@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import pytest
 from dagster import DagsterInvalidConfigError, validate_run_config
@@ -42,6 +43,11 @@ def test_every_core_field_is_configurable_once_and_described(group):
     assert not undescribed, f"{CORE[group].__name__}: document {undescribed} in its docstring's Parameters"
 
 
+def test_the_config_pickles_like_a_written_class():
+    config = ModelConfig(grid={"bpr_factors": []})
+    assert pickle.loads(pickle.dumps(config)) == config
+
+
 def test_shared_settings_reach_the_grid_and_the_selection():
     config = ModelConfig(
         als={"random_state": 7, "factors": 4},
@@ -73,7 +79,7 @@ def test_a_new_dataclass_field_needs_no_config_edit():
         rate: float = 0.5
         decay: float = 0.9
 
-    config = dataclass_config(Params, "ParamsConfig")
+    config = dataclass_config(Params, "ParamsConfig", __name__)
     assert config.model_fields["decay"].description == "Step and its decay."
     assert config().to_core() == Params()
     assert config(sizes=[3], decay=0.1).to_core() == Params(sizes=(3,), decay=0.1)
