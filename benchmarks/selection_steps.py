@@ -105,7 +105,7 @@ def main() -> None:
 
     dagster = Path(sys.executable).parent / "dagster"
     config = home / "run.yaml"
-    grid = HEAVY_GRID if args.heavy else {}
+    grid = {"grid": HEAVY_GRID} if args.heavy else {}
     config.write_text(yaml.safe_dump({**quiet, "ops": {"als_model": {"config": grid}}}))
     rows = []
     for executor in ("in_process", "multiprocess"):

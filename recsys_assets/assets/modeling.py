@@ -52,6 +52,7 @@ from ..core.modeling.training import (
 )
 from ..core.modeling.verdict import judge_offline
 from ..settings import git_commit
+from .dataclass_config import dataclass_config
 
 
 class SplitConfig(Config):
@@ -97,122 +98,45 @@ def train_test_split(
     )
 
 
-# one source of defaults: the core dataclasses (the Launchpad shows these values)
-_ALS = ALSParams()
-_TRAINING = TrainingConfig()
-_GRID = GridSpec()
-_SELECTION = SelectionSettings()
+# One source of settings: each group below is derived from a core dataclass (fields, defaults, descriptions).
+# The ALS weighting settings shared by the single ALS and the grid are set once, in `training`; `als.random_state`
+# seeds the single ALS, every candidate and the validation sample.
+_SHARED_WITH_GRID = ("bm25_k1", "bm25_b", "half_life_days")
+ALSRunConfig = dataclass_config(ALSParams, "ALSRunConfig", __name__)
+TrainingRunConfig = dataclass_config(TrainingConfig, "TrainingRunConfig", __name__, exclude=("model",))
+GridRunConfig = dataclass_config(GridSpec, "GridRunConfig", __name__, exclude=(*_SHARED_WITH_GRID, "random_state"))
+SelectionRunConfig = dataclass_config(SelectionSettings, "SelectionRunConfig", __name__, exclude=("seed",))
 
 
 class ModelConfig(Config):
-    # the single ALS, fitted alone when select_model is false
-    factors: int = Field(_ALS.factors, description="Latent factors of ALS (select_model: false).")
-    regularization: float = Field(_ALS.regularization, description="L2 regularisation of ALS (select_model: false).")
-    iterations: int = Field(_ALS.iterations, description="ALS iterations (select_model: false).")
-    weighting: str = Field(
-        _TRAINING.weighting, description="Confidence weighting: bm25, log or linear (select_model: false)."
-    )
-    alpha: float = Field(_TRAINING.alpha, description="Scale of the ALS confidence values.")
-    bm25_k1: float = _TRAINING.bm25_k1
-    bm25_b: float = _TRAINING.bm25_b
-    half_life_days: float | None = Field(
-        _TRAINING.half_life_days, description="Age decay of orders; None for no decay."
-    )
-    random_state: int = _ALS.random_state
-    refit_on_all_data: bool = Field(True, description="Refit the serving model on train + hold-out.")
-    # model selection (issue 7): the grid, and how candidates are compared
     select_model: bool = Field(True, description="Choose the model among the candidate grid on a validation split.")
-    als_factors: list[int] = Field(list(_GRID.als_factors), description="ALS grid: latent factors.")
-    als_regularization: list[float] = Field(list(_GRID.als_regularization), description="ALS grid: L2 regularisation.")
-    als_iterations: list[int] = Field(list(_GRID.als_iterations), description="ALS grid: iterations.")
-    als_weighting: list[str] = Field(
-        list(_GRID.als_weighting), description="ALS grid: confidence weighting (bm25, or alpha-scaled log / linear)."
+    refit_on_all_data: bool = Field(True, description="Refit the serving model on train + hold-out.")
+    als: ALSRunConfig = Field(
+        default_factory=ALSRunConfig,
+        description="The single ALS, fitted alone when select_model is false; random_state also seeds every "
+        "candidate and the validation sample.",
     )
-    als_alpha: list[float] = Field(list(_GRID.als_alpha), description="ALS grid: confidence scale alpha.")
-    knn_similarities: list[str] = Field(list(_GRID.knn_similarities), description="Item-kNN grid: cosine and/or bm25.")
-    knn_neighbours: list[int] = Field(
-        list(_GRID.knn_neighbours), description="Item-kNN grid: neighbours per product (K)."
+    training: TrainingRunConfig = Field(
+        default_factory=TrainingRunConfig,
+        description="Confidence weighting of the single ALS; bm25_k1, bm25_b and half_life_days apply to the grid too.",
     )
-    bpr_factors: list[int] = Field(list(_GRID.bpr_factors), description="BPR grid: latent factors (empty: no BPR).")
-    bpr_learning_rate: float = Field(_GRID.bpr_learning_rate, description="BPR SGD learning rate.")
-    bpr_regularization: float = Field(_GRID.bpr_regularization, description="BPR L2 regularisation.")
-    bpr_iterations: int = Field(_GRID.bpr_iterations, description="BPR epochs.")
-    validation_strategy: str = Field(
-        _SELECTION.strategy,
-        description="auto (from the data, like the hold-out), global_time (last validation_days) or "
-        "per_customer_recent (validation_fraction).",
+    grid: GridRunConfig = Field(
+        default_factory=GridRunConfig, description="The candidate grid (popularity is always a candidate)."
     )
-    validation_days: int = Field(
-        _SELECTION.validation_days, description="Days of the training data that validate (global_time)."
-    )
-    validation_fraction: float = Field(
-        _SELECTION.validation_fraction, description="Share of each customer's orders that validate."
-    )
-    selection_k: int = Field(_SELECTION.k, description="K of the validation MAP@K that picks the model.")
-    exclude_purchased: bool = Field(
-        _SELECTION.exclude_purchased, description="Validation lists leave out already-bought products."
-    )
-    max_validation_customers: int = Field(
-        _SELECTION.max_validation_customers, description="Customers scored on validation (seeded sample)."
-    )
-    min_improvement: float = Field(
-        _SELECTION.min_improvement,
-        description="Relative validation-MAP margin over popularity a model needs to be chosen.",
-    )
-    confidence: float = Field(
-        _SELECTION.confidence,
-        description="A model beats popularity only if this bootstrap interval of its paired validation lead is > 0.",
-    )
-    min_evaluable_customers: int = Field(
-        _SELECTION.min_evaluable_customers,
-        description="auto validation: a global window must leave this many customers.",
+    selection: SelectionRunConfig = Field(
+        default_factory=SelectionRunConfig, description="How candidates are compared on the validation split."
     )
 
     def training_config(self) -> TrainingConfig:
         """The single ALS (what trains when select_model is false)."""
-        return TrainingConfig(
-            weighting=self.weighting,
-            alpha=self.alpha,
-            bm25_k1=self.bm25_k1,
-            bm25_b=self.bm25_b,
-            half_life_days=self.half_life_days,
-            als=ALSParams(self.factors, self.regularization, self.iterations, self.random_state),
-        )
+        return self.training.to_core(als=self.als.to_core())
 
     def candidate_grid(self) -> list[TrainingConfig]:
-        return candidate_grid(
-            GridSpec(
-                als_factors=tuple(self.als_factors),
-                als_regularization=tuple(self.als_regularization),
-                als_iterations=tuple(self.als_iterations),
-                als_weighting=tuple(self.als_weighting),
-                als_alpha=tuple(self.als_alpha),
-                knn_similarities=tuple(self.knn_similarities),
-                knn_neighbours=tuple(self.knn_neighbours),
-                bpr_factors=tuple(self.bpr_factors),
-                bpr_learning_rate=self.bpr_learning_rate,
-                bpr_regularization=self.bpr_regularization,
-                bpr_iterations=self.bpr_iterations,
-                bm25_k1=self.bm25_k1,
-                bm25_b=self.bm25_b,
-                half_life_days=self.half_life_days,
-                random_state=self.random_state,
-            )
-        )
+        shared = {name: getattr(self.training, name) for name in _SHARED_WITH_GRID}
+        return candidate_grid(self.grid.to_core(**shared, random_state=self.als.random_state))
 
     def selection_settings(self) -> SelectionSettings:
-        return SelectionSettings(
-            strategy=self.validation_strategy,
-            validation_days=self.validation_days,
-            validation_fraction=self.validation_fraction,
-            k=self.selection_k,
-            exclude_purchased=self.exclude_purchased,
-            max_validation_customers=self.max_validation_customers,
-            min_improvement=self.min_improvement,
-            confidence=self.confidence,
-            min_evaluable_customers=self.min_evaluable_customers,
-            seed=self.random_state,
-        )
+        return self.selection.to_core(seed=self.als.random_state)
 
 
 @op(description="Carve the validation split from the training part and index it (once for every candidate).")
@@ -426,6 +350,7 @@ def model_metrics(
         "popularity": results["popularity"],
         "intervals": intervals,
         "confidence": config.confidence,
+        "exclude_purchased": config.exclude_purchased,  # the model gate scores the champion the same way
         "holdout": train_test_split.description,
         "beats_popularity": verdict.beats_popularity,
         "publish_popularity": verdict.publish_popularity,

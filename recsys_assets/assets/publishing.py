@@ -8,9 +8,11 @@ from dagster import AssetExecutionContext, Config, MetadataValue, Output, asset
 from pydantic import Field
 
 from ..core.data.schema import TEXT_DTYPE
+from ..core.lifecycle.model_registration import register_candidate
 from ..core.modeling.artifact import ModelArtifact
 from ..core.modeling.explain import ExplainSettings, explain_lists
 from ..core.modeling.training import as_popularity, inactive_item_indices, recommend_for_customers
+from ..resources.models import ModelRegistryResource
 from ..resources.stores import StoreResource
 from ..tags import TARGET_TAG
 
@@ -21,6 +23,7 @@ class RecommendationsConfig(Config):
     explain: bool = Field(True, description="Explain every item: the bought products behind it, or why popular.")
     explain_top: int = Field(3, description="Bought products named per item at most.")
     segment_top: int = Field(50, description="'Popular in your segment': among the segment's N most bought.")
+    keep_models: int = Field(5, description="Model artifacts kept in the registry (the live model always).")
 
 
 @asset(group_name="publishing", code_version="1")
@@ -31,12 +34,15 @@ def recommendations(
     model_metrics: dict,
     customers: pd.DataFrame,
     products: pd.DataFrame,
+    models: ModelRegistryResource,
+    store: StoreResource,
 ) -> Output[pd.DataFrame]:
     """Top-K active products per customer of the master data from the selected model; customers the model never
     saw get popularity. When the model showed no lead over popularity beyond noise on the hold-out
     (`model_metrics`), the popularity lists are published instead (`source` = ``popularity``): popularity is a
     valid model, and a shop is never left without lists. Each item carries its explanation (`reason`, and
-    `because`: the bought products behind it, see core/modeling/explain.py)."""
+    `because`: the bought products behind it, see core/modeling/explain.py). The model is registered for the model
+    gate (`models`): once published, later candidates are scored against it."""
     model = als_model.serving
     popularity_instead = bool(model_metrics.get("publish_popularity")) and model.config.model != "popularity"
     if popularity_instead:
@@ -56,6 +62,10 @@ def recommendations(
     cold = lists.loc[lists["source"] == "popularity_fallback", "customer_id"].nunique()
     preview = lists.head(3 * config.k).to_markdown(index=False) if len(lists) else "(empty)"
     context.log.info(f"recommendations: {len(per_customer)} customers, {cold} cold starts")
+    # here rather than in the gate: a check only judges; the registry then holds every model that went to the gate
+    registration = register_candidate(models.registry(), als_model, store.store(), config.keep_models)
+    if registration.pruned:
+        context.log.info(f"recommendations: model registry pruned {registration.pruned}")
     return Output(
         lists,
         metadata={
@@ -69,6 +79,8 @@ def recommendations(
             "published_popularity": MetadataValue.bool(model.config.model == "popularity"),
             "lists": published_family(lists),  # what the model gate judges, without loading the lists
             "why": model_metrics.get("verdict", ""),
+            "registered_model": registration.version,
+            "registry_pruned": MetadataValue.json(registration.pruned),
             "explain_seconds": round(explain_seconds, 3),
             **{f"reason_{r}": int(n) for r, n in lists["reason"].value_counts().items()},
             "preview": MetadataValue.md(preview),

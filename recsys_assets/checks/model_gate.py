@@ -1,7 +1,8 @@
 """The model gate: a blocking check on `recommendations` that keeps a worse model from being published.
 
 The candidate must beat popularity and must not be worse than the live champion beyond a tolerance (MAP@K on
-the same hold-out); the decision is `core.lifecycle.model_gate`, this check gathers its inputs and records it.
+the same hold-out); the decision is `core.lifecycle.model_gate`, this check gathers its inputs and reports it. It only
+reads: the candidate was registered by `recommendations`, and the settings it needs arrive with its inputs.
 """
 
 import pandas as pd
@@ -24,7 +25,6 @@ from ..core.modeling.artifact import ModelArtifact
 from ..resources.models import ModelRegistryResource
 from ..resources.source import SourceDatabaseResource
 from ..resources.stores import StoreResource
-from .run_config import run_config_value
 
 
 class ModelGateConfig(Config):
@@ -34,7 +34,6 @@ class ModelGateConfig(Config):
     min_lift_over_popularity: float = Field(
         1.0, description="The candidate's MAP@K must exceed the popularity baseline's times this factor."
     )
-    keep_models: int = Field(5, description="Model artifacts kept in the registry (the live champion always).")
 
 
 def published_lists(context: AssetCheckExecutionContext) -> str:
@@ -76,7 +75,8 @@ def model_gate(
 ) -> AssetCheckResult:
     registry = models.registry()
     k = int(model_metrics["k"])
-    exclude_purchased = bool(run_config_value(context, "model_metrics", "exclude_purchased", True))
+    # the champion is scored as model_metrics scored the candidate (outputs of older runs lack the setting)
+    exclude_purchased = bool(model_metrics.get("exclude_purchased", True))
     published = published_lists(context)
     candidate_is_popularity = published == "popularity"
     popularity_map = float(model_metrics["popularity"]["map"])
@@ -107,8 +107,6 @@ def model_gate(
         champion_live=champion_version is not None,
         lead_is_real=bool(model_metrics.get("beats_popularity", True)),
     )
-    registry.save(als_model)
-    registry.prune(config.keep_models, protect={v for v in (champion_version, als_model.version) if v})
     log = context.log.info if verdict.passed else context.log.error
     log(f"model_gate: model {als_model.version} {verdict.message()}")
     return AssetCheckResult(

@@ -8,10 +8,11 @@ from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 
 from recsys_assets.assets import ALL_ASSETS
 from recsys_assets.checks import ALL_CHECKS
+from recsys_assets.checks.model_gate import model_gate
 from recsys_assets.cli.local_run import materialize_graph
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.resources import resources_for
-from tests.support.data import count_source_reads, write_source
+from tests.support.data import count_source_reads, metadata_of, write_source
 
 pytestmark = pytest.mark.slow
 
@@ -75,6 +76,29 @@ def test_clean_run_passes_every_check(gated):
     assert store_of(gated["home"]).live_version() is not None
 
 
+def registry_state(registry) -> dict:
+    return {path.name: (path.stat().st_mtime_ns, path.stat().st_size) for path in registry.root.glob("*")}
+
+
+def test_the_gate_only_judges_the_model_registered_by_recommendations(gated):
+    """The model gate has no side effects: evaluating it again leaves the registry and the store as they were."""
+    registry = resources_for("local")["models"].registry()
+    store = store_of(gated["home"])
+    candidate = gated["clean"].downstream.output_for_node("als_model").version
+    assert candidate in registry.versions()  # registered by the recommendations step
+    assert metadata_of(gated["clean"].downstream, "recommendations")["registered_model"] == candidate
+    registry_before, store_before = registry_state(registry), (store.live_version(), store.versions())
+    result = materialize(
+        [*ALL_ASSETS, *ALL_CHECKS],
+        selection=AssetSelection.checks(model_gate),
+        instance=gated["instance"],
+        resources=resources_for("local"),
+    )
+    assert result.success and check_evaluations(result)["model_gate"].passed
+    assert registry_state(registry) == registry_before
+    assert (store.live_version(), store.versions()) == store_before
+
+
 def test_worse_model_is_refused_and_the_champion_keeps_serving(gated):
     store = store_of(gated["home"])
     live_before = store.live_version()
@@ -84,7 +108,7 @@ def test_worse_model_is_refused_and_the_champion_keeps_serving(gated):
         selection=AssetSelection.all() - AssetSelection.keys("raw_orders"),
         instance=gated["instance"],
         resources=resources_for("local"),
-        run_config={"ops": {"als_model": {"config": {"select_model": False, "factors": 1, "iterations": 1}}}},
+        run_config={"ops": {"als_model": {"config": {"select_model": False, "als": {"factors": 1, "iterations": 1}}}}},
         raise_on_error=False,
     )
     assert not result.success

@@ -18,7 +18,7 @@ from tests.support.data import metadata_of, write_source
 
 pytestmark = pytest.mark.slow
 
-WORSE_MODEL = {"ops": {"als_model": {"config": {"select_model": False, "factors": 1, "iterations": 1}}}}
+WORSE_MODEL = {"ops": {"als_model": {"config": {"select_model": False, "als": {"factors": 1, "iterations": 1}}}}}
 
 
 @pytest.fixture

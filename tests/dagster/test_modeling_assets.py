@@ -39,7 +39,7 @@ def test_pipeline_publishes_the_selected_model(small_source, recsys_home, instan
 def test_pipeline_publishes_popularity_when_nothing_beats_it(recsys_home, instance):
     data = random_purchases()
     write_source(data)
-    run_config = {"ops": {"als_model": {"config": {"validation_strategy": "per_customer_recent"}}}}
+    run_config = {"ops": {"als_model": {"config": {"selection": {"strategy": "per_customer_recent"}}}}}
     run = materialize_graph(instance=instance, run_config=run_config)
     assert run.downstream.success
     meta = metadata_of(run.downstream, "als_model")

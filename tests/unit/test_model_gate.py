@@ -3,8 +3,10 @@
 import pytest
 
 from recsys_assets.core.lifecycle.model_gate import judge_candidate
+from recsys_assets.core.lifecycle.model_registration import Registration, register_candidate
 from recsys_assets.core.modeling.artifact import ModelArtifact
 from recsys_assets.core.stores.model_registry import ModelRegistry
+from recsys_assets.core.stores.store import VersionInfo
 
 
 def test_candidate_must_beat_popularity():
@@ -71,3 +73,32 @@ def test_registry_saves_loads_and_prunes_but_keeps_the_champion(tmp_path):
     assert sorted(registry.versions()) == ["a", "c", "d"]
     with pytest.raises(ValueError, match="invalid model version"):
         registry.load("../x")
+
+
+class _Store:
+    """What registration reads of a recommendation store: the live version and its metadata."""
+
+    def __init__(self, live: str | None, model_version: str | None):
+        self.live = live
+        self.infos = [VersionInfo(live, "2026-06-30T00:00:00", 1, 1, {"model_version": model_version})] if live else []
+
+    def live_version(self) -> str | None:
+        return self.live
+
+    def versions(self) -> list[VersionInfo]:
+        return self.infos
+
+
+def test_registering_a_candidate_keeps_it_and_the_live_model(tmp_path):
+    import os
+
+    registry = ModelRegistry(tmp_path / "models")
+    for i, version in enumerate(["live", "b", "c"]):
+        os.utime(registry.save(_artifact(version)), (1_000 + i, 1_000 + i))  # "live" the oldest
+    registration = register_candidate(registry, _artifact("new"), _Store("live-1234", "live"), keep=2)
+    assert registration == Registration("new", "live", ["b"])
+    assert sorted(registry.versions()) == ["c", "live", "new"]
+    os.utime(registry.root / "new.pkl", (2_000, 2_000))  # older than the next candidate, whatever the clock
+    # nothing live: only the newest `keep` stay, the candidate among them
+    registration = register_candidate(registry, _artifact("newer"), _Store(None, None), keep=1)
+    assert registration.live_model_version is None and registry.versions() == ["newer"]

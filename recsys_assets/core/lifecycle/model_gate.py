@@ -13,7 +13,7 @@ import pandas as pd
 from ..data.split import TemporalSplit
 from ..modeling.training import evaluate, inactive_item_indices
 from ..stores.model_registry import ModelRegistry
-from ..stores.store import RecommendationStore
+from ..stores.store import RecommendationStore, VersionInfo
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,12 @@ def judge_candidate(
     return GateVerdict(beats_popularity and keeps_up, candidate_map, popularity_map, champion_map, reasons)
 
 
+def live_version_info(store: RecommendationStore, live: str | None = None) -> VersionInfo | None:
+    """What the store records about its live version (`live`, else asked), or None when nothing is live."""
+    live = live or store.live_version()
+    return next((v for v in store.versions() if v.version == live), None) if live else None
+
+
 @dataclass(frozen=True)
 class ChampionScore:
     version: str | None  # None: nothing is live (or nothing that learned from the current order history)
@@ -134,7 +140,7 @@ def score_champion(
     live = store.live_version()
     if live is None:
         return ChampionScore(None, None, "nothing is published yet")
-    info = next((v for v in store.versions() if v.version == live), None)
+    info = live_version_info(store, live)
     if info is not None and orders_replaced_at is not None and pd.Timestamp(info.published_at) < orders_replaced_at:
         return ChampionScore(
             None,

@@ -119,6 +119,35 @@ class GridSpec:
 
     Popularity is always added by model selection. The defaults run in bounded time (see benchmarks/
     RESULTS.md): two ALS weightings, cosine and BM25 item-kNN, one BPR.
+
+    Parameters
+    ----------
+    als_factors : tuple of int
+        ALS grid: latent factors.
+    als_regularization : tuple of float
+        ALS grid: L2 regularisation.
+    als_iterations : tuple of int
+        ALS grid: iterations.
+    als_weighting : tuple of str
+        ALS grid: confidence weighting (``bm25``, or alpha-scaled ``log`` / ``linear``).
+    als_alpha : tuple of float
+        ALS grid: confidence scale alpha.
+    knn_similarities : tuple of str
+        Item-kNN grid: ``cosine`` and/or ``bm25``.
+    knn_neighbours : tuple of int
+        Item-kNN grid: neighbours per product (K).
+    bpr_factors : tuple of int
+        BPR grid: latent factors (empty: no BPR).
+    bpr_learning_rate, bpr_regularization : float
+        BPR: SGD learning rate and L2 regularisation.
+    bpr_iterations : int
+        BPR epochs.
+    bm25_k1, bm25_b : float
+        ALS BM25 saturation and length normalisation of every ``bm25`` candidate.
+    half_life_days : float or None
+        Age decay of orders of every ALS and item-kNN candidate; None for no decay.
+    random_state : int
+        Seed of every ALS and BPR candidate.
     """
 
     als_factors: tuple[int, ...] = (ALSParams.factors,)

@@ -1,0 +1,34 @@
+"""Registering a candidate model: the registry keeps every model that went to the gate, so that once published it
+can be scored as the champion of a later candidate; the newest N are kept, and always the live one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..modeling.artifact import ModelArtifact
+from ..stores.model_registry import ModelRegistry
+from ..stores.store import RecommendationStore
+from .model_gate import live_version_info
+
+
+@dataclass(frozen=True)
+class Registration:
+    version: str
+    live_model_version: str | None  # the model behind the store's live version (kept whatever `keep` says)
+    pruned: list[str] = field(default_factory=list)
+
+
+def live_model_version(store: RecommendationStore) -> str | None:
+    """The model version recorded with the store's live version; None when nothing is live or it records none."""
+    info = live_version_info(store)
+    return info.metadata.get("model_version") if info else None
+
+
+def register_candidate(
+    registry: ModelRegistry, artifact: ModelArtifact, store: RecommendationStore, keep: int
+) -> Registration:
+    """Save `artifact` and prune the registry to the newest `keep` versions, never the candidate or the live model."""
+    registry.save(artifact)
+    live = live_model_version(store)
+    pruned = registry.prune(keep, protect={v for v in (artifact.version, live) if v})
+    return Registration(artifact.version, live, pruned)
