@@ -1,8 +1,6 @@
 """The docs site builds strictly (a broken link or anchor fails `make test`), and its reference pages are generated
 from the code: every asset, job, schedule, sensor, configurable node, endpoint and command appears."""
 
-from __future__ import annotations
-
 import html
 import json
 import os
@@ -12,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from dagster import Config, job, op
+from pydantic import Field
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -44,8 +44,8 @@ def test_the_reference_pages_show_the_definitions(site):
         assert f'id="asset-{key.to_user_string().replace("_", "-")}"' in assets, key
         for check in graph.get(key).check_keys:
             assert check.name in assets, check
-    for job in defs.jobs:
-        assert f'id="job-{job.name.replace("_", "-")}"' in assets, job.name
+    for asset_job in defs.jobs:
+        assert f'id="job-{asset_job.name.replace("_", "-")}"' in assets, asset_job.name
 
     automation = page_text(site, "reference/automation")
     for schedule in defs.schedules:
@@ -105,3 +105,34 @@ def test_a_broken_link_fails_the_build(tmp_path):
     built = mkdocs_build(config, tmp_path / "site")
     assert built.returncode != 0
     assert "no-such-page.md" in built.stdout + built.stderr
+
+
+class Grid(Config):
+    factors: list[int] = Field([32, 64], description="ALS factors tried.")
+
+
+class Outer(Config):
+    k: int = Field(10, description="List length.")
+    grid: Grid = Field(default_factory=Grid, description="The candidates.")
+
+
+@op
+def configured(config: Outer) -> None:
+    del config
+
+
+@job
+def nested():
+    configured()
+
+
+def test_nested_config_classes_render_as_dotted_fields():
+    """Config classes nested in a Config (as the model config may become) get one row per leaf field."""
+    sys.path.insert(0, str(ROOT / "docs" / "hooks"))
+    from refgen.run_config import field_rows
+
+    ops = nested.run_config_schema.config_type.fields["ops"].config_type
+    rows = field_rows(ops.fields["configured"].config_type.fields["config"].config_type)
+    assert [row[0] for row in rows] == ["`k`", "`grid`", "`grid.factors`"]
+    assert rows[0][1:4] == ["int", "no", "`10`"] and rows[0][4] == "List length."
+    assert rows[2][1:4] == ["list[int]", "no", "`[32, 64]`"] and rows[2][4] == "ALS factors tried."
