@@ -1,0 +1,1 @@
+"""Tests of the docs site: the strict build and the screenshots it shows."""
