@@ -1,19 +1,25 @@
-"""The README's commands, in the order a reader meets them, in one fresh data folder.
+"""The commands of the README, the tutorial and the how-to guides, in the order a reader meets them, in one fresh
+data folder: the README, then the tutorial (a reader who ran the README's `make demo` does not run it again), then
+the how-to guides in the site's order.
 
-Every command of every ```bash block is either run — as written, with only these substitutions so that the test
-stays bounded and cannot collide with servers already on this machine — or listed in NOT_RUN with the reason and
-the test that covers it instead. A new README command that is neither fails this test.
+Every command of every ```bash block of those pages is either run — as written, with only these substitutions so
+that the test stays bounded and cannot collide with servers already on this machine — or listed in NOT_RUN with the
+reason and the test that covers it instead. A new command that is neither fails this test; so does a how-to page
+with commands that is not walked (HOW_TO_NOT_WALKED says why a page is left out).
 
-Substitutions: RECSYS_DEMO_SCALE=small (the demos on 800 customers); `recsys generate`'s scale flags → small
-ones; free loopback ports instead of 3000 / 8000 / 8001 (`UI_PORT`, `--port`, `MONITOR_UI_PORT`, and the URLs);
-`--duration 2` for the load test; the example files `orders.csv` etc. → files the test writes; the optional
-`[...]` flags are used, except `--append` (it would mix the example files into the data they replace).
-Long-running commands (`make ui`, `recsys serve`, `make monitor-ui`) are started in the background, checked
-over HTTP, and stopped by PID (a reader presses Ctrl-C); `recsys serve` stays up for the commands that use it.
+Substitutions: RECSYS_DEMO_SCALE=small (the demos on 800 customers); `recsys generate`'s scale flags → small ones (a
+realistic history: 300 customers over 90 days); free loopback ports instead of 3000 / 8000 / 8001 (`UI_PORT`,
+`--port`, `MONITOR_UI_PORT`, and the URLs); `--duration 2` for the load test; the example files `orders.csv` etc. →
+files the test writes, and the folder `my-erp-export` → one in the test's folder; the optional `[...]` flags are
+used, except `--append` (it would mix the example files into the data they replace); the dates of `recsys
+materialize --start … --end …` → the last week of the data. Long-running commands (`make ui`, `recsys serve`, `make
+monitor-ui`) are started in the background, checked over HTTP, and stopped by PID (a reader presses Ctrl-C); `recsys
+serve` stays up for the commands that use it, until the next page starts it again.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -32,6 +38,22 @@ from tests.support.dagster_processes import READY_QUERY, ROOT, free_port
 pytestmark = pytest.mark.slow
 
 README = ROOT / "README.md"
+TUTORIAL = ROOT / "docs" / "tutorial.md"
+HOW_TO = [  # in the site's order (mkdocs.yml)
+    ROOT / "docs" / "how-to" / name
+    for name in (
+        "import-your-orders.md",
+        "serve-and-review.md",
+        "review-drift.md",
+        "run-a-backfill.md",
+        "add-a-business-rule.md",
+        "operate.md",
+        "deploy-azure-aks.md",
+    )
+]
+HOW_TO_NOT_WALKED = {
+    "develop.md": "commands for contributors (make test, make lint, make format): the test suite and CI run them",
+}
 NOT_RUN = {
     r"^make test\b": "the test suite itself",
     r"benchmarks/": "a benchmark, run by hand (results in benchmarks/RESULTS.md)",
@@ -39,6 +61,7 @@ NOT_RUN = {
     r"^curl -s http://127\.0\.0\.1:3000/graphql": "the same GraphQL calls: tests/cli/test_trigger_http.py",
 }
 SMALL_GENERATE = {"--customers": "300", "--products": "300", "--days": "30", "--lines-per-day": "200"}
+SMALL_REALISTIC = {"--customers": "300", "--days": "90"}  # a quarter: closed weekends and sparse customers still show
 
 
 def without_comment(line: str) -> str:
@@ -54,11 +77,11 @@ def without_comment(line: str) -> str:
     return line.rstrip()
 
 
-def readme_commands() -> list[str]:
-    """Every shell command of the README's bash blocks, as written, in order (continuation lines and multi-line
+def page_commands(page: Path = README) -> list[str]:
+    """Every shell command of the page's bash blocks, as written, in order (continuation lines and multi-line
     quotes joined, trailing comments removed)."""
     commands = []
-    for block in re.findall(r"```bash\n(.*?)```", README.read_text(encoding="utf-8"), re.S):
+    for block in re.findall(r"```bash\n(.*?)```", page.read_text(encoding="utf-8"), re.S):
         pending = ""
         for line in block.splitlines():
             pending = f"{pending}\n{line}" if pending else line
@@ -92,11 +115,17 @@ class Walkthrough:
         for port, free in self.ports.items():
             command = command.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free}")
         for name in ("orders.csv", "products.csv", "customers.csv"):
-            command = re.sub(rf"(?<![\w/]){re.escape(name)}", str(self.files / name), command)
+            command = re.sub(rf"(?<![\w/-]){re.escape(name)}", str(self.files / name), command)
+        command = re.sub(r"(?<![\w/])my-erp-export", str(self.files / "my-erp-export"), command)
+        if command.startswith(".venv/bin/recsys materialize --start"):
+            yesterday = dt.date.today() - dt.timedelta(days=1)  # the demos' data ends yesterday
+            week = f"--start {yesterday - dt.timedelta(days=6)} --end {yesterday}"
+            command = re.sub(r"--start \S+ --end \S+", week, command)
         if command.startswith((".venv/bin/recsys import-orders", ".venv/bin/recsys generate")):
             command = command.replace("[--append]", "").replace("[", "").replace("]", "")
         if command.startswith(".venv/bin/recsys generate"):
-            for flag, value in SMALL_GENERATE.items():
+            small = SMALL_REALISTIC if "--realistic" in command else SMALL_GENERATE
+            for flag, value in small.items():
                 command = re.sub(rf"{flag} \d+", f"{flag} {value}", command)
         if "recsys load-test" in command:
             command = re.sub(r"--duration \d+", "--duration 2", command)
@@ -106,7 +135,7 @@ class Walkthrough:
         result = subprocess.run(["bash", "-c", command], cwd=ROOT, env=self.env, capture_output=True, text=True,
                                 timeout=timeout)  # fmt: skip
         assert result.returncode == 0, (
-            f"README command failed: {command}\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+            f"documented command failed: {command}\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
         )
         self.ran.append(command)
         return result.stdout
@@ -159,51 +188,69 @@ def example_files(folder: Path) -> None:
     data.customers.to_csv(folder / "customers.csv", index=False)
 
 
+def walked_pages() -> list[Path]:
+    """The README, the tutorial, then the how-to guides; every how-to page with commands is walked or excused."""
+    with_commands = {page.name for page in (ROOT / "docs" / "how-to").glob("*.md") if page_commands(page)}
+    unwalked = with_commands - {page.name for page in HOW_TO} - set(HOW_TO_NOT_WALKED)
+    assert not unwalked, f"how-to pages with commands that no test runs: {sorted(unwalked)}"
+    return [README, TUTORIAL, *HOW_TO]
+
+
 def test_readme_commands_work_in_reading_order(tmp_path):
-    commands = readme_commands()
-    assert commands[:2] == ["make demo", "make test"]
+    pages = walked_pages()
+    assert page_commands(README)[:2] == ["make demo", "make test"]
+    assert "recsys import-orders" in " ".join(page_commands(TUTORIAL))
     files, logs = tmp_path / "files", tmp_path / "logs"
     files.mkdir(), logs.mkdir()
     example_files(files)
     walk = Walkthrough(tmp_path / "home", files, logs)
-    skipped = []
+    skipped, repeated = [], []
+    server = None
     try:
-        for original in commands:
-            reason = next((why for pattern, why in NOT_RUN.items() if re.search(pattern, original)), None)
-            if reason:
-                skipped.append(original)
-                continue
-            command = walk.substitute(original)
-            if command.startswith("make ui"):
-                server = walk.background(f"make ui UI_PORT={walk.ports['3000']}", "make-ui")
-                url = f"http://127.0.0.1:{walk.ports['3000']}/graphql"
-                walk.wait_for(
-                    server, "make-ui", lambda u=url: "recsys" in httpx.post(u, json={"query": READY_QUERY}).text
-                )
-                walk.stop(server)  # the daemon's sensors would otherwise act on the next commands' runs
-            elif command.startswith("make monitor-ui"):
-                server = walk.background(f"make monitor-ui MONITOR_UI_PORT={walk.ports['8001']}", "monitor-ui")
-                url = f"http://127.0.0.1:{walk.ports['8001']}/api/projects"
-                walk.wait_for(server, "monitor-ui", lambda u=url: "recsys" in httpx.get(u).text)
-                walk.stop(server)
-            elif command.startswith(".venv/bin/recsys serve"):
-                server = walk.background(f"{command} --port {walk.ports['8000']}", "serve")
-                health = f"http://127.0.0.1:{walk.ports['8000']}/health"
-                walk.wait_for(server, "serve", lambda u=health: httpx.get(u).status_code == 200)
-            elif command.startswith("export "):
-                name, _, value = command.removeprefix("export ").partition("=")
-                walk.env[name] = walk.run(f"echo {value}").strip()
-            else:
-                out = walk.run(command)
-                if command.startswith("curl") and "/recommendations/" in command:
-                    assert len(json.loads(out)["items"]) == 5, out
-                if command == ".venv/bin/recsys models":  # after demo-online: the online figures per model version
-                    assert re.search(r"\d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d +\d+ +\d+\.\d\d%", out), out
+        for page in pages:
+            for original in page_commands(page):
+                reason = next((why for pattern, why in NOT_RUN.items() if re.search(pattern, original)), None)
+                if reason:
+                    skipped.append(original)
+                    continue
+                if original == "make demo" and "make demo" in walk.ran:
+                    repeated.append(original)  # the tutorial's first step, already run from the README
+                    continue
+                command = walk.substitute(original)
+                if command.startswith("make ui"):
+                    ui = walk.background(f"make ui UI_PORT={walk.ports['3000']}", "make-ui")
+                    url = f"http://127.0.0.1:{walk.ports['3000']}/graphql"
+                    walk.wait_for(
+                        ui, "make-ui", lambda u=url: "recsys" in httpx.post(u, json={"query": READY_QUERY}).text
+                    )
+                    walk.stop(ui)  # the daemon's sensors would otherwise act on the next commands' runs
+                elif command.startswith("make monitor-ui"):
+                    monitor = walk.background(f"make monitor-ui MONITOR_UI_PORT={walk.ports['8001']}", "monitor-ui")
+                    url = f"http://127.0.0.1:{walk.ports['8001']}/api/projects"
+                    walk.wait_for(monitor, "monitor-ui", lambda u=url: "recsys" in httpx.get(u).text)
+                    walk.stop(monitor)
+                elif command.startswith(".venv/bin/recsys serve"):
+                    if server is not None:
+                        walk.stop(server)  # the reader stopped the previous page's server (Ctrl-C)
+                    server = walk.background(f"{command} --port {walk.ports['8000']}", "serve")
+                    health = f"http://127.0.0.1:{walk.ports['8000']}/health"
+                    walk.wait_for(server, "serve", lambda u=health: httpx.get(u).status_code == 200)
+                elif command.startswith("export "):
+                    name, _, value = command.removeprefix("export ").partition("=")
+                    walk.env[name] = walk.run(f"echo {value}").strip()
+                else:
+                    out = walk.run(command)
+                    if command.startswith("curl") and "/recommendations/" in command:
+                        assert len(json.loads(out)["items"]) == 5, out
+                    if command == ".venv/bin/recsys models":  # after demo-online: the online figures per version
+                        assert re.search(r"\d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d +\d+ +\d+\.\d\d%", out), out
         ran = " | ".join(walk.ran)
-        for expected in ("make demo", "make ui", "recsys import-orders", "recsys materialize", "recsys generate",
-                         "recsys serve", "recsys load-test", "make demo-drift", "make monitor-ui", "make demo-online",
-                         "recsys models"):  # fmt: skip
+        for expected in ("make demo", "make ui", "recsys generate --realistic", "recsys export-orders",
+                         "recsys import-orders", "recsys profile", "recsys materialize", "recsys materialize --start",
+                         "recsys generate", "recsys serve", "recsys load-test", "make demo-drift", "make monitor-ui",
+                         "make demo-online", "recsys models"):  # fmt: skip
             assert expected in ran, f"{expected!r} was not run: {ran}"
-        assert len(skipped) == 7, skipped  # make test, a benchmark, three trigger and two GraphQL examples
+        assert repeated == ["make demo"], repeated
+        assert len(skipped) == 6, skipped  # make test, three trigger and two GraphQL examples
     finally:
         walk.stop_all()
