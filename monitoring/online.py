@@ -4,7 +4,7 @@ Inputs: serving-log entries of one day (`recsys_assets.core.stores.serving_log`:
 store_version, group, source, items) and purchase lines (`features.purchase_lines`: order_ts, customer_id,
 product_id, quantity, unit_price).
 
-Definitions (README "Online evaluation"):
+Definitions (docs: explanation/monitoring.md):
 - exposure: a customer served lists of one (model_version, store_version, source, group) on the day; its time
   is the first such serving, its items the union of the items served then, K their number. Repeated requests of
   the same customer on the same day are one exposure, so a customer who reloads a page is not counted twice;

@@ -15,7 +15,7 @@ from pathlib import Path
 
 DEPLOYMENTS = ("local", "dev", "prod")
 DEFAULT_PARTITIONS_START = "2026-01-01"
-# what the dev / prod deployments cannot run without (see README, "Azure: Cosmos DB and storage")
+# what the dev / prod deployments cannot run without (docs: how-to/deploy-azure-aks.md)
 AZURE_REQUIRED = ("RECSYS_SOURCE_URL", "COSMOS_ENDPOINT", "COSMOS_KEY", "AZURE_STORAGE_ACCOUNT_URL")
 
 
@@ -143,7 +143,7 @@ def check_azure_environment(deployment: str) -> None:
     if missing:
         raise DeploymentError(
             f"RECSYS_DEPLOYMENT={deployment} needs the environment variable(s) {', '.join(missing)} "
-            "(see the README section 'Azure: Cosmos DB and storage')"
+            "(see the docs: Deploy to Azure and AKS)"
         )
 
 

@@ -58,7 +58,7 @@ from .dataclass_config import dataclass_config
 class SplitConfig(Config):
     test_strategy: str = Field(
         "auto",
-        description="auto (from the data, see README 'Reading the metrics'), global_time (the last test_days) or "
+        description="auto (from the data, see the docs: Evaluation and noise), global_time (the last test_days) or "
         "per_customer_recent (each customer's most recent test_fraction of orders).",
     )
     test_days: int | None = Field(

@@ -2,7 +2,7 @@
 
 Reads the verdict `online_metrics` computed for the period ending with its partition (monitoring/online.py). It
 warns (it does not block: online_metrics feeds nothing) and records an alert (alerts.jsonl, optional webhook);
-it never starts a retraining — see README "Online evaluation" for why.
+it never starts a retraining — see the docs' Monitoring explanation for why.
 """
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, asset_check

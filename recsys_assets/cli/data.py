@@ -198,7 +198,7 @@ def add_commands(commands) -> None:
     generate.add_argument(
         "--realistic",
         action="store_true",
-        help="a shop's real history: 3 years, closed weekends and holidays, sparse customers (see README)",
+        help="a shop's real history: 3 years, closed weekends and holidays, sparse customers (docs: import)",
     )
     for key, value in DEMO_SCALE.items():
         generate.add_argument(
@@ -249,6 +249,6 @@ def add_commands(commands) -> None:
     materialize.add_argument("--start", help="first raw_orders partition (default: first order day)")
     materialize.add_argument("--end", help="last raw_orders partition (default: last order day)")
     materialize.add_argument(
-        "--config", type=Path, help="run config YAML, the Launchpad's format (see README 'Run configuration')"
+        "--config", type=Path, help="run config YAML, the Launchpad's format (see the docs: Run configuration)"
     )
     materialize.set_defaults(func=cmd_materialize)

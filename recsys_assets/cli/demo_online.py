@@ -9,7 +9,7 @@
 
 The generated customers do not see the lists: their purchases come from the generator alone. The figures
 therefore measure how well each arm's lists anticipate what customers buy next, not what the lists make them
-buy — on a real shop the same asset measures both together (README "Online evaluation").
+buy — on a real shop the same asset measures both together (docs: explanation/monitoring.md).
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def cmd_demo_online(args: argparse.Namespace) -> int:
     print(f"    done in {time.perf_counter() - started:.1f}s; window complete: {figures['window_complete']}")
     print_online(figures)
     print("""
-    Read it in README "Online evaluation". `recsys models` lists the figures per model version, the review page
+    Read it in the docs' Monitoring explanation. `recsys models` lists the figures per model version, the review page
     (`recsys serve`, then /) and `make monitor-ui` show them too; `make ui` plots online_metrics per day.""")
     return 0
 

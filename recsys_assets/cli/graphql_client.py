@@ -1,8 +1,8 @@
 """Start the pipeline from another system through the Dagster webserver's GraphQL API (`recsys trigger`).
 
-Dagster's own `DagsterGraphQLClient` does the GraphQL; any HTTP client can send the same two operations (see the
-README for curl): `launchRun(executionParams: {selector: {repositoryLocationName, repositoryName, jobName},
-runConfigData, executionMetadata: {tags}})` and `runOrError(runId) { ... on Run { status } }`.
+Dagster's own `DagsterGraphQLClient` does the GraphQL; any HTTP client can send the same two operations
+(docs/how-to/operate.md shows curl): `launchRun(executionParams: {selector: {repositoryLocationName, repositoryName,
+jobName}, runConfigData, executionMetadata: {tags}})` and `runOrError(runId) { ... on Run { status } }`.
 """
 
 from __future__ import annotations

@@ -85,7 +85,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         print("no als_model materialization in this Dagster instance yet (run `recsys materialize`)")
         return 0
     print(format_table(versions))
-    print("\nonline (serving log joined with later orders; materialize online_metrics, see README):")
+    print("\nonline (serving log joined with later orders; materialize online_metrics; docs: Monitoring):")
     print(format_online(online) if online else "    no online_metrics materialization yet")
     return 0
 

@@ -2,8 +2,8 @@
 
 `RECSYS_FAILPOINT=<name>` (or `<name>:<n>`, the n-th time the point is reached) kills the process there with
 SIGKILL, the way an out-of-memory killer or a lost node stops a run: no clean-up code runs. Unset, a fail point
-costs one dictionary lookup. The points sit in the middle of every write the product must survive (see README,
-"Reliability").
+costs one dictionary lookup. The points sit in the middle of every write the product must survive (see the docs'
+Reliability reference).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The resources of the dev and prod deployments, read from the environment (see README, "Azure").
+"""The resources of the dev and prod deployments, read from the environment (docs: how-to/deploy-azure-aks.md).
 
 Secrets (`COSMOS_KEY`, `AZURE_STORAGE_KEY`) reach Dagster only as `EnvVar`s, resolved when a run starts and
 never written to the run config or a log. Settings that are not secret are read at load time (settings.py).

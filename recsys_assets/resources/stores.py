@@ -45,7 +45,7 @@ class CosmosStoreResource(StoreResource):
     dev_database: str = "recsys-dev"
     prod_database: str = "recsys-prod"
     container: str = "recommendations"
-    concurrency: int = Field(32, description="Document writes in flight at once (see README: RU budget).")
+    concurrency: int = Field(32, description="Document writes in flight at once (docs: Deploy to Azure, RU budget).")
     batch_customers: int = Field(1000, description="Documents built and written per batch (bounds memory).")
     max_retries: int = Field(8, description="Retries of a document write answered 429/503.")
     max_retry_wait_s: float = Field(10.0, description="Longest single wait between retries.")

@@ -1,4 +1,4 @@
-"""The routes of the serving API and the review page (see README "Serving API and review page").
+"""The routes of the serving API and the review page (docs: how-to/serve-and-review.md).
 
 Endpoints:
 - `GET /recommendations/{customer_id}?k=&target=&version=`  the live list with names, categories, scores, model

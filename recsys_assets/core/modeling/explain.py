@@ -8,7 +8,7 @@ Every item of a list gets a `reason` and `because` (a JSON array of up to `top` 
     confidences the model was fitted on;
   * item-kNN: the neighbourhood terms S[j, i] of the bought products j (the score is their sum);
   * BPR (its score is no sum over bought products): the bought products most similar to the item in the
-    model's factor space (cosine), an approximation named as such in the README;
+    model's factor space (cosine), an approximation named as such in the docs;
 - `popular_in_segment`: no bought product contributes (popularity lists, cold starts, the popular products that
   fill short kNN lists) and the product is among the `segment_top` most bought of the customer's segment;
 - `popular_overall`: otherwise.

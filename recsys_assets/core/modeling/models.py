@@ -121,7 +121,7 @@ GPU_ENV = "RECSYS_ALS_GPU"
 
 
 def als_on_gpu() -> bool:
-    """`RECSYS_ALS_GPU=true` fits ALS on a CUDA GPU (implicit built with CUDA; see README "Production")."""
+    """`RECSYS_ALS_GPU=true` fits ALS on a CUDA GPU (implicit built with CUDA; see the docs: Production engines)."""
     wanted = os.environ.get(GPU_ENV, "").strip().lower() in ("1", "true", "yes", "on")
     if not wanted:
         return False
