@@ -153,3 +153,54 @@ def test_a_killed_run_s_fit_folder_is_swept_by_the_next_round(tmp_path):
         assert Path(ours).exists()  # a living process's folder is left alone
     finally:
         os.rmdir(ours)
+
+
+WATCHED = """
+import sys, time
+from recsys_assets.core.modeling import fit_worker
+# as on a system without prctl: the watchdog thread alone must end this process when its parent goes
+fit_worker.sys.platform = "darwin"
+assert fit_worker.die_with_parent(int(sys.argv[1])) == "watchdog"
+print("watching", flush=True)
+time.sleep(60)
+"""
+
+
+def test_without_the_parent_death_signal_the_watchdog_ends_the_worker(tmp_path):
+    """A middle process starts a watched child and is killed: the child exits within the watchdog's period."""
+    middle_code = f"""
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", {WATCHED!r}, str(os.getpid())], stdout=subprocess.PIPE, text=True)
+assert child.stdout.readline().strip() == "watching"
+print(child.pid, flush=True)
+time.sleep(60)
+"""
+    with adopting_orphans():
+        middle = subprocess.Popen(
+            [sys.executable, "-c", middle_code],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        child = psutil.Process(int(middle.stdout.readline()))
+        middle.kill()
+        middle.wait(timeout=10)
+        assert_gone([child], within=5)
+
+
+def test_a_worker_whose_parent_is_already_gone_exits_at_once():
+    started = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from recsys_assets.core.modeling.fit_worker import die_with_parent; "
+            "die_with_parent(1); print('still here')",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 1 and "still here" not in started.stdout
