@@ -150,8 +150,8 @@ def test_a_hostile_table_name_is_refused_naming_the_setting_and_runs_no_sql(tmp_
     open_for_writing(url).write_tables({"orders": data.orders, "products": data.products, "customers": data.customers})
     with pytest.raises(SourceDataError, match="source setting customers_table = .* is not a table name"):
         SourceTables(customers=hostile)
-    with pytest.raises(SourceDataError, match="source setting orders_table"):
-        SourceDatabaseResource(url=url, orders_table=hostile).database()
+    with pytest.raises(ValueError, match="source setting orders_table = .* is not a table name"):
+        SourceDatabaseResource(url=url, orders_table=hostile)  # refused as soon as the resource is configured
     # nothing was executed: the table the hostile name tried to drop is still there, whole
     assert SourceDatabase(url).count_rows("customers") == len(data.customers)
 
