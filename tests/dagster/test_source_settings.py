@@ -50,7 +50,5 @@ def test_a_hostile_table_name_in_the_run_config_stops_the_run_naming_the_setting
     unusual = run_with(url, "Order Lines", instance)
     assert unusual.success
     [materialization] = unusual.get_asset_materialization_events()
-    assert (
-        materialization.materialization.metadata["rows"].value
-        == (data.orders["order_ts"].dt.strftime("%F") == DAY).sum()
-    )
+    expected = (data.orders["order_ts"].dt.strftime("%F") == DAY).sum()
+    assert expected > 0 and materialization.materialization.metadata["rows"].value == expected
