@@ -52,3 +52,24 @@ def test_a_hostile_table_name_in_the_run_config_stops_the_run_naming_the_setting
     [materialization] = unusual.get_asset_materialization_events()
     expected = (data.orders["order_ts"].dt.strftime("%F") == DAY).sum()
     assert expected > 0 and materialization.materialization.metadata["rows"].value == expected
+
+
+def test_unusual_table_names_on_postgres(postgres):
+    """PostgreSQL folds unquoted names to lower case: mixed case and spaces work only if every statement quotes."""
+    import sqlalchemy as sa
+
+    from recsys_assets.core.stores.source_db import SourceDatabase
+
+    data = generate(GeneratorConfig(customers=60, products=50, days=3, lines_per_day=40, seed=6))
+    tables = SourceTables(orders="Order Lines", products="Artikel", customers="select")
+    database = SourceDatabase(postgres.create_database("unusual_names"), tables)
+    for _ in range(2):  # the second write replaces through the staging tables and renames
+        database.write_tables({"orders": data.orders, "products": data.products, "customers": data.customers})
+    assert {"Order Lines", "Artikel", "select"} <= set(sa.inspect(database.engine).get_table_names())
+    assert database.count_rows("orders") == len(data.orders)
+    assert len(database.read_all("orders")) == len(data.orders)  # through ADBC
+    assert len(database.read_master("customers")) == len(data.customers)
+    customer = str(data.orders["customer_id"].iloc[0])
+    assert len(database.read_customer_orders(customer)) == (data.orders["customer_id"] == customer).sum()  # DBAPI
+    first, last = database.order_time_range()
+    assert first == data.orders["order_ts"].min() and last == data.orders["order_ts"].max()
