@@ -8,7 +8,9 @@ seconds), or the exception the fit raised (as a RuntimeError naming it). It impo
 
 The worker dies with the process that started it (PARENT_PID): a killed or cancelled run must not leave workers
 fitting for nobody with their matrices in memory. On Linux the kernel sends it SIGKILL when its parent dies
-(prctl PR_SET_PDEATHSIG); elsewhere a watchdog thread exits when its parent changes.
+(prctl PR_SET_PDEATHSIG); elsewhere a watchdog thread exits when its parent changes. (Linux sends the signal when
+the parent's *thread* that started the worker ends: `models._fit_round` waits for its workers in that thread, so
+that is never before the fit is over.)
 """
 
 from __future__ import annotations
