@@ -71,7 +71,7 @@ def run_failure_alert(context: RunFailureSensorContext) -> Alert:
 def alert_on_run_failure(context: RunFailureSensorContext):
     alert = run_failure_alert(context)
     delivery = raise_alert(alert, recsys_home())
-    context.log.warning(f"alert recorded in {delivery.path}: {alert.message}")
+    context.log.warning(f"alert {delivery.describe()}: {alert.message}")
 
 
 def _metric_threshold_alerts(context: MultiAssetSensorEvaluationContext):

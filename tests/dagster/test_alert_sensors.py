@@ -83,3 +83,35 @@ def test_run_failure_sensor_records_the_failed_step(recsys_home, small_data):
     assert alert["details"]["trigger"] == "sensor" and alert["details"]["run_id"] == result.run_id
     assert "no raw_orders partition is materialized" in alert["details"]["failed_steps"]["interactions"]
     assert "step interactions failed" in alert["message"] and result.run_id in alert["message"]
+
+
+def test_raw_orders_succeeds_and_its_alert_leaves_when_recsys_home_is_full(tmp_path, monkeypatch, instance):
+    """A future-dated line makes raw_orders raise an alert; with RECSYS_HOME on a full filesystem the alert file
+    cannot be written, yet the webhook gets the alert and the partition materializes."""
+    import pandas as pd
+    from dagster import materialize
+
+    from recsys_assets.assets.source import raw_orders
+    from recsys_assets.core.data.generator import GeneratorConfig, generate
+    from recsys_assets.core.stores.source_db import create_sqlite_url, open_for_writing
+    from recsys_assets.resources.source import SourceDatabaseResource
+    from tests.support.full_disk import full_folder
+
+    data = generate(GeneratorConfig(customers=50, products=40, days=3, lines_per_day=30, seed=4))
+    future = data.orders.head(1).assign(order_id="O-FUTURE", order_ts=pd.Timestamp.now() + pd.Timedelta(days=30))
+    url = create_sqlite_url(tmp_path / "source.db")
+    open_for_writing(url).write_tables(
+        {"orders": pd.concat([data.orders, future]), "products": data.products, "customers": data.customers}
+    )
+    day = data.orders["order_ts"].min().strftime("%Y-%m-%d")
+    with full_folder(tmp_path) as home, Webhook() as hook:
+        monkeypatch.setenv("RECSYS_HOME", str(home))
+        monkeypatch.setenv("RECSYS_ALERT_WEBHOOK_URL", hook.url())
+        result = materialize(
+            [raw_orders], partition_key=day, instance=instance, resources={"source": SourceDatabaseResource(url=url)}
+        )
+        assert result.success
+        [posted] = hook.received
+        assert posted["json"]["kind"] == "future_dated_lines" and "O-FUTURE" in posted["json"]["message"]
+        if (home / "filler").exists():  # a real full tmpfs (else the alert file is /dev/full, which reads forever)
+            assert read_alerts(home / "alerts.jsonl") == []

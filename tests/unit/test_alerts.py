@@ -126,3 +126,40 @@ def test_any_webhook_failure_is_contained_and_never_logs_the_token(tmp_path, mak
     assert delivery.webhook_status is None and delivery.webhook_error
     assert "SECRET-TOKEN" not in caplog.text and "SECRET-TOKEN" not in delivery.webhook_error
     assert "alert webhook" in caplog.text and [a["message"] for a in read_alerts(tmp_path / "alerts.jsonl")] == ["boom"]
+
+
+def test_a_full_disk_keeps_neither_the_webhook_nor_the_caller_from_the_alert(tmp_path, caplog):
+    """RECSYS_HOME on a full filesystem: the webhook still gets the alert, the write failure is logged with the
+    whole alert, nothing is raised; once space is free again the file takes new alerts, with no half-written line."""
+    from tests.support.full_disk import full_folder
+
+    with full_folder(tmp_path) as home, Webhook() as hook:
+        with caplog.at_level(logging.INFO, logger="recsys_assets.core.stores.alert_sinks"):
+            delivery = raise_alert(Alert("freshness", "published_recommendations", "stale"), home, hook.url())
+        assert [posted["json"]["message"] for posted in hook.received] == ["stale"]
+        assert delivery.webhook_status == 200 and "No space left on device" in delivery.file_error
+        assert "NOT recorded" in delivery.describe() and "HTTP 200" in delivery.describe()
+        assert "could not be written" in caplog.text and '"message": "stale"' in caplog.text
+        if (home / "filler").exists():  # a real full tmpfs: free it, and the next alert is recorded whole
+            assert read_alerts(home / "alerts.jsonl") == []
+            (home / "filler").unlink()
+            raise_alert(Alert("freshness", "published_recommendations", "stale again"), home, hook.url())
+            assert [alert["message"] for alert in read_alerts(home / "alerts.jsonl")] == ["stale again"]
+
+
+def test_a_full_disk_and_a_failing_webhook_still_leave_the_alert_in_the_log(tmp_path, caplog):
+    from tests.support.full_disk import full_folder
+
+    logs = caplog.at_level(logging.INFO, logger="recsys_assets.core.stores.alert_sinks")
+    with full_folder(tmp_path) as home, Webhook(status=503) as hook, logs:
+        delivery = raise_alert(Alert("run_failure", "ingest_job", "boom"), home, hook.url())
+    assert delivery.webhook_status is None and "503" in delivery.webhook_error and delivery.file_error
+    assert "ALERT run_failure [ingest_job] boom" in caplog.text and '"message": "boom"' in caplog.text
+
+
+def test_a_line_cut_short_is_skipped_when_reading(tmp_path):
+    path = tmp_path / "alerts.jsonl"
+    raise_alert(Alert("run_failure", "ingest_job", "first"), tmp_path, webhook_url="")
+    with path.open("a") as handle:
+        handle.write('{"kind": "run_fail')  # what a crash in the middle of a write leaves
+    assert [alert["message"] for alert in read_alerts(path)] == ["first"]

@@ -135,3 +135,57 @@ def test_arrow_reads_give_the_dbapi_frame_and_leave_untypable_columns_to_it(data
     assert read_arrow(database.engine, sa.text("SELECT * FROM orders")) is None  # ADBC cannot type it
     with pytest.raises(Exception, match="quantity"):  # the DBAPI path names the column, as before
         database.read_all("orders")
+
+
+HOSTILE_NAMES = ["orders; DROP TABLE customers", 'orders" --', "sales.orders", "", " orders", "x" * 64, "1orders"]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_NAMES)
+def test_a_hostile_table_name_is_refused_naming_the_setting_and_runs_no_sql(tmp_path, hostile):
+    from recsys_assets.core.stores.source_db import SourceDatabase, SourceDataError, SourceTables
+    from recsys_assets.resources.source import SourceDatabaseResource
+
+    url = create_sqlite_url(tmp_path / "source.db")
+    data = generate(CONFIG)
+    open_for_writing(url).write_tables({"orders": data.orders, "products": data.products, "customers": data.customers})
+    with pytest.raises(SourceDataError, match="source setting customers_table = .* is not a table name"):
+        SourceTables(customers=hostile)
+    with pytest.raises(ValueError, match="source setting orders_table = .* is not a table name"):
+        SourceDatabaseResource(url=url, orders_table=hostile)  # refused as soon as the resource is configured
+    # nothing was executed: the table the hostile name tried to drop is still there, whole
+    assert SourceDatabase(url).count_rows("customers") == len(data.customers)
+
+
+def test_a_legitimate_unusual_table_name_is_quoted_in_every_statement(tmp_path):
+    """Spaces, mixed case and an SQL keyword as table names: written, replaced, read (ADBC and DBAPI), counted."""
+    from recsys_assets.resources.source import SourceDatabaseResource
+
+    url = create_sqlite_url(tmp_path / "source.db")
+    open_for_writing(url)
+    names = {"orders_table": "Order Lines", "products_table": "Select", "customers_table": "Kunden"}
+    resource = SourceDatabaseResource(url=url, **names)
+    database = resource.database()
+    data = generate(CONFIG)
+    for _ in range(2):  # the second write replaces the tables through the staging table and the rename
+        database.write_tables({"orders": data.orders, "products": data.products, "customers": data.customers})
+    database.write_tables({"orders": data.orders.head(5)}, append=("orders",))
+    inspector = sa.inspect(database.engine)
+    assert {"Order Lines", "Select", "Kunden"} <= set(inspector.get_table_names())
+    assert {index["name"] for index in inspector.get_indexes("Order Lines")} == {
+        "ix_Order Lines_order_ts",
+        "ix_Order Lines_customer_id",
+    }
+    assert database.count_rows("orders") == len(data.orders) + 5
+    assert len(database.read_all("orders")) == len(data.orders) + 5
+    assert len(database.read_master("products")) == len(data.products)
+    first, last = database.order_time_range()
+    assert (
+        len(database.read_orders(first.to_pydatetime(), last.to_pydatetime() + dt.timedelta(seconds=1)))
+        == len(data.orders) + 5
+    )
+    customer = str(data.orders["customer_id"].iloc[0])
+    assert (
+        len(database.read_customer_orders(customer))
+        == (data.orders["customer_id"] == customer).sum() + (data.orders.head(5)["customer_id"] == customer).sum()
+    )
+    assert len(database.read_order_times(first.to_pydatetime(), last.to_pydatetime())) > 0

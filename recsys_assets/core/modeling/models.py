@@ -7,6 +7,7 @@ shape (len(userids), N). Slots a candidate cannot fill (too few unfiltered items
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -195,8 +196,36 @@ def fit_timed(model: Recommender, user_items: sp.csr_matrix) -> float:
 
 # a fit on fewer non-zeros takes well under a second: a worker process would cost more than it saves
 PARALLEL_FIT_MIN_NNZ = 300_000
+PARALLEL_FIT_MIN_NNZ_ENV = "RECSYS_PARALLEL_FIT_MIN_NNZ"
+# a worker fitting one model longer than this is stopped and its fit reported as failed (a hung BLAS, a model far
+# too large for the machine): an hour is ~60x the largest fit measured here (scale L)
+FIT_TIMEOUT_ENV = "RECSYS_FIT_TIMEOUT_SECONDS"
+DEFAULT_FIT_TIMEOUT_SECONDS = 3600.0
 
 FitOutcome = tuple[Recommender, float] | Exception  # the fitted model and its seconds, or why it failed
+
+
+def _positive_env(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {text!r}")
+    return value
+
+
+def parallel_fit_min_nnz() -> int:
+    """Non-zeros from which a fit is worth a worker process (`RECSYS_PARALLEL_FIT_MIN_NNZ`, default 300 000)."""
+    return int(_positive_env(PARALLEL_FIT_MIN_NNZ_ENV, PARALLEL_FIT_MIN_NNZ))
+
+
+def fit_timeout_seconds() -> float:
+    """Seconds a worker may take to fit one model (`RECSYS_FIT_TIMEOUT_SECONDS`, default an hour)."""
+    return _positive_env(FIT_TIMEOUT_ENV, DEFAULT_FIT_TIMEOUT_SECONDS)
 
 
 def _fit_here(model: Recommender, matrix: sp.csr_matrix) -> FitOutcome:
@@ -207,35 +236,45 @@ def _fit_here(model: Recommender, matrix: sp.csr_matrix) -> FitOutcome:
 
 
 def fit_side_by_side(
-    tasks: list[tuple[Recommender, sp.csr_matrix]], min_nnz: int = PARALLEL_FIT_MIN_NNZ
+    tasks: list[tuple[Recommender, sp.csr_matrix]], min_nnz: int | None = None, timeout: float | None = None
 ) -> list[FitOutcome]:
     """Fit each (model, matrix); for each, the fitted model and its fit seconds, or the exception it raised.
 
     implicit's ALS and BPR use one core however many threads they are given here (their many small BLAS calls
     serialise inside OpenBLAS), while two processes fit two models in the time of one (benchmarks/RESULTS.md).
     So with several cores and more than one large fit, the first fits here and the others in worker processes at
-    the same time (`fit_in_workers`); small fits, one core, or fits on a GPU run one after the other here."""
+    the same time (`fit_in_workers`); small fits, one core, or fits on a GPU run one after the other here.
+    `min_nnz` defaults to `parallel_fit_min_nnz()`, `timeout` (per worker) to `fit_timeout_seconds()`."""
+    min_nnz = parallel_fit_min_nnz() if min_nnz is None else min_nnz
     large = [model for model, matrix in tasks if matrix.nnz >= min_nnz]
     if len(large) > 1 and (os.cpu_count() or 1) > 1 and not any(getattr(m, "gpu", False) for m in large):
-        return fit_in_workers(tasks)
+        return fit_in_workers(tasks, timeout=timeout)
     return [_fit_here(model, matrix) for model, matrix in tasks]
 
 
-def fit_in_workers(tasks: list[tuple[Recommender, sp.csr_matrix]], cores: int | None = None) -> list[FitOutcome]:
+def fit_in_workers(
+    tasks: list[tuple[Recommender, sp.csr_matrix]], cores: int | None = None, timeout: float | None = None
+) -> list[FitOutcome]:
     """Fit each (model, matrix), `cores` at a time (default: every core): in each round the first here and the
     others in worker processes at the same time.
 
     A worker is a fresh interpreter running `fit_worker` on pickles in a private temporary folder: not a fork (this
     process runs threads and OpenMP, which a fork copies half-locked) and not multiprocessing's spawn (which
-    re-imports the caller's main script, whatever it does at top level)."""
+    re-imports the caller's main script, whatever it does at top level).
+
+    No worker outlives this process or its fit: a worker still fitting `timeout` seconds after it started (default
+    `fit_timeout_seconds()`) is killed and its fit reported as failed; an exception here (a cancelled run's
+    interrupt) kills the round's workers before it propagates; and a worker dies with this process when this
+    process is killed (the parent-death signal, see `fit_worker`)."""
     cores = max(1, cores or os.cpu_count() or 1)
+    timeout = fit_timeout_seconds() if timeout is None else timeout
     outcomes: list[FitOutcome] = []
     for first in range(0, len(tasks), cores):
         batch = tasks[first : first + cores]
         # the fits of a round share the cores: implicit's own threads split between them, not multiplied by them;
         # the fitted models (here or unpickled from a worker) recommend with their own setting again
         own = [_set_threads(model, max(1, cores // len(batch))) for model, _ in batch]
-        for outcome, threads in zip(_fit_round(batch), own, strict=True):
+        for outcome, threads in zip(_fit_round(batch, timeout), own, strict=True):
             if not isinstance(outcome, Exception):
                 _set_threads(outcome[0], threads)
             outcomes.append(outcome)
@@ -253,7 +292,10 @@ def _set_threads(model: Recommender, threads: int | None) -> int | None:
     return before
 
 
-def _fit_round(tasks: list[tuple[Recommender, sp.csr_matrix]]) -> list[FitOutcome]:
+FIT_FOLDER_PREFIX = "recsys-fit-"  # + the pid of the process that made it: `sweep_fit_folders` reads it back
+
+
+def _fit_round(tasks: list[tuple[Recommender, sp.csr_matrix]], timeout: float) -> list[FitOutcome]:
     import pickle
     import subprocess
     import sys
@@ -262,24 +304,74 @@ def _fit_round(tasks: list[tuple[Recommender, sp.csr_matrix]]) -> list[FitOutcom
 
     if len(tasks) < 2:
         return [_fit_here(model, matrix) for model, matrix in tasks]
-    with tempfile.TemporaryDirectory(prefix="recsys-fit-") as folder:
+    sweep_fit_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{FIT_FOLDER_PREFIX}{os.getpid()}-") as folder:
         workers = []
-        for number, task in enumerate(tasks[1:], 1):
-            task_file, result_file = Path(folder, f"task{number}.pickle"), Path(folder, f"result{number}.pickle")
-            task_file.write_bytes(pickle.dumps(task, pickle.HIGHEST_PROTOCOL))
-            command = [sys.executable, "-m", "recsys_assets.core.modeling.fit_worker", str(task_file), str(result_file)]
-            workers.append((subprocess.Popen(command, stderr=subprocess.PIPE), result_file))
-        outcomes = [_fit_here(*tasks[0])]
-        for worker, result_file in workers:
+        try:
+            for number, task in enumerate(tasks[1:], 1):
+                task_file, result_file = Path(folder, f"task{number}.pickle"), Path(folder, f"result{number}.pickle")
+                task_file.write_bytes(pickle.dumps(task, pickle.HIGHEST_PROTOCOL))
+                module = "recsys_assets.core.modeling.fit_worker"
+                command = [sys.executable, "-m", module, str(task_file), str(result_file), str(os.getpid())]
+                deadline = time.monotonic() + timeout
+                workers.append((subprocess.Popen(command, stderr=subprocess.PIPE), result_file, deadline))
+            outcomes = [_fit_here(*tasks[0])]
+            for worker, result_file, deadline in workers:
+                outcomes.append(_worker_outcome(worker, result_file, deadline, timeout))
+            return outcomes
+        finally:  # an interrupt (a cancelled run) or any error here: no worker keeps fitting for nobody
+            for worker, _, _ in workers:
+                if worker.poll() is None:
+                    worker.kill()
+                    worker.wait()
+
+
+def _worker_outcome(worker, result_file, deadline: float, timeout: float) -> FitOutcome:
+    import pickle
+    import subprocess
+
+    try:
+        _, errors = worker.communicate(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        if worker.poll() is not None:  # it finished in time, while an earlier worker was waited for
             _, errors = worker.communicate()
-            if worker.returncode == 0 and result_file.exists():
-                outcomes.append(pickle.loads(result_file.read_bytes()))
-            else:
-                tail = errors.decode(errors="replace").strip()[-2000:]
-                outcomes.append(
-                    RuntimeError(f"the worker process fitting it failed (exit {worker.returncode}): {tail}")
-                )
-        return outcomes
+        else:
+            worker.kill()
+            worker.communicate()
+            return RuntimeError(
+                f"the worker process fitting it was still fitting after the fit timeout of {timeout:g} s and was "
+                f"stopped (raise {FIT_TIMEOUT_ENV} for fits that take longer)"
+            )
+    if worker.returncode == 0 and result_file.exists():
+        return pickle.loads(result_file.read_bytes())
+    tail = errors.decode(errors="replace").strip()[-2000:]
+    return RuntimeError(f"the worker process fitting it failed (exit {worker.returncode}): {tail}")
+
+
+def sweep_fit_folders() -> int:
+    """Remove the temporary fit folders (their pickled matrices) of processes that are gone: a killed run cannot
+    remove its own. Returns how many were removed."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    removed = 0
+    for folder in Path(tempfile.gettempdir()).glob(f"{FIT_FOLDER_PREFIX}*-*"):
+        owner = folder.name[len(FIT_FOLDER_PREFIX) :].split("-", 1)[0]
+        if folder.is_dir() and owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive, and not ours to sweep
+        return True
+    return True
 
 
 def recommend_all(

@@ -17,7 +17,6 @@ from .candidates import CandidateSpec, TrainingConfig, candidate_input, make_can
 from .matrix import IdMap, binary, order_counts
 from .metrics import METRICS, bootstrap_intervals, catalogue_coverage, per_user_metrics
 from .models import (
-    PARALLEL_FIT_MIN_NNZ,
     FitOutcome,
     PopularityRecommender,
     Recommender,
@@ -129,12 +128,12 @@ def fit_prepared(data: PreparedData, config: TrainingConfig) -> TrainedModel:
     return fit_each([(data, config)])[0]
 
 
-def fit_outcomes(
-    jobs: Sequence[tuple[PreparedData, TrainingConfig]], min_nnz: int = PARALLEL_FIT_MIN_NNZ
-) -> list[FitOutcome]:
+def fit_outcomes(jobs: Sequence[tuple[PreparedData, TrainingConfig]], min_nnz: int | None = None) -> list[FitOutcome]:
     """For each (prepared data, config): the fitted recommender and its fit seconds, or the exception that stopped
     it (popularity reuses the fitted baseline); the fits side by side on a machine with several cores
-    (`fit_side_by_side`: each worker is handed the matrix it fits on; the id maps stay here)."""
+    (`fit_side_by_side`: each worker is handed the matrix it fits on; the id maps stay here). Fits from `min_nnz`
+    non-zeros go to workers (default: the `RECSYS_PARALLEL_FIT_MIN_NNZ` setting); a worker over the fit timeout
+    (`RECSYS_FIT_TIMEOUT_SECONDS`) is stopped and its outcome is the error saying so."""
     outcomes: list[FitOutcome | None] = []
     tasks = []
     for data, config in jobs:
@@ -151,9 +150,7 @@ def fit_outcomes(
     return [next(fitted) if outcome is None else outcome for outcome in outcomes]
 
 
-def fit_each(
-    jobs: Sequence[tuple[PreparedData, TrainingConfig]], min_nnz: int = PARALLEL_FIT_MIN_NNZ
-) -> list[TrainedModel]:
+def fit_each(jobs: Sequence[tuple[PreparedData, TrainingConfig]], min_nnz: int | None = None) -> list[TrainedModel]:
     """`fit_prepared` for each (prepared data, config), the fits side by side (`fit_outcomes`); the first failure
     is raised."""
     models = []
@@ -164,9 +161,7 @@ def fit_each(
     return models
 
 
-def train_each(
-    jobs: list[tuple[pd.DataFrame, TrainingConfig]], min_nnz: int = PARALLEL_FIT_MIN_NNZ
-) -> list[TrainedModel]:
+def train_each(jobs: list[tuple[pd.DataFrame, TrainingConfig]], min_nnz: int | None = None) -> list[TrainedModel]:
     """`train` for each (interactions, config), the fits side by side (`fit_each`)."""
     return fit_each([(prepare(interactions), config) for interactions, config in jobs], min_nnz)
 

@@ -1,11 +1,13 @@
-"""Where alerts go: one JSON line per alert in `RECSYS_HOME/alerts.jsonl`, and the optional webhook POST.
+"""Where alerts go: the log, the optional webhook POST, and one JSON line per alert in `RECSYS_HOME/alerts.jsonl`.
 
-When `RECSYS_ALERT_WEBHOOK_URL` is set the alert is also POSTed there as JSON. The webhook URL may carry a
-secret token, so only its scheme and host are ever logged.
+When `RECSYS_ALERT_WEBHOOK_URL` is set the alert is POSTed there as JSON. The webhook URL may carry a secret token,
+so only its scheme and host are ever logged. The webhook goes first and the file second, and neither failure stops
+the other: a full or read-only `RECSYS_HOME` (when alerts matter most) must not keep the alert from leaving.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -25,16 +27,37 @@ def alerts_path(home: Path) -> Path:
     return Path(home) / "alerts.jsonl"
 
 
+def alert_line(alert: Alert) -> str:
+    return json.dumps(alert.as_dict(), sort_keys=True, default=str)
+
+
 def append_alert(path: Path, alert: Alert) -> None:
+    """Append the alert as one JSON line; on a failed write (a full disk) the file is cut back to its size before,
+    so a half-written line cannot merge with the next alert."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(alert.as_dict(), sort_keys=True, default=str) + "\n")
+    size = path.stat().st_size if path.exists() else 0
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(alert_line(alert) + "\n")
+    except OSError:
+        with contextlib.suppress(OSError):  # cutting frees space, so it works on a full disk; else the error stands
+            os.truncate(path, size)
+        raise
 
 
 def read_alerts(path: Path) -> list[dict]:
+    """The recorded alerts, oldest first; a line that is not JSON (a write cut short) is skipped and logged."""
     if not Path(path).exists():
         return []
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    alerts = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            alerts.append(json.loads(line))
+        except json.JSONDecodeError:
+            logger.warning("alert file %s: line %d is not a whole alert, skipped", path, number)
+    return alerts
 
 
 def redact_url(url: str) -> str:
@@ -74,31 +97,50 @@ def describe_failure(error: BaseException, url: str) -> str:
 
 @dataclass(frozen=True)
 class Delivery:
-    """Where an alert went: the log file, and the webhook status (None when no webhook is configured)."""
+    """Where an alert went: the webhook status (None when no webhook is configured or it failed) and the alert
+    file, each with the reason it failed (None when it did not)."""
 
     path: Path
     webhook_status: int | None
     webhook_error: str | None
+    file_error: str | None = None
+
+    def describe(self) -> str:
+        """One line for a log: where the alert went and what failed."""
+        parts = [f"recorded in {self.path}" if self.file_error is None else f"NOT recorded in {self.path}"]
+        if self.webhook_status is not None:
+            parts.append(f"posted to the webhook (HTTP {self.webhook_status})")
+        elif self.webhook_error is not None:
+            parts.append(f"webhook failed: {self.webhook_error}")
+        if self.file_error is not None:
+            parts.append(f"alert file failed: {self.file_error}")
+        return "; ".join(parts)
 
 
 def raise_alert(alert: Alert, home: Path, webhook_url: str | None = None) -> Delivery:
-    """Record `alert` in `home/alerts.jsonl`, log it, and POST it to the webhook if one is configured.
+    """Log `alert`, POST it to the webhook if one is configured, and record it in `home/alerts.jsonl`.
 
-    A failing webhook never loses the alert and never fails the caller (a sensor tick, a check): the alert is
-    already in the file, and whatever the failure (refused connection, bad URL, broken HTTP, error status), it is
-    logged and returned with the webhook's host only.
+    Neither sink fails the caller (a sensor tick, a check, `raw_orders`) nor stops the other: whatever the webhook's
+    failure (refused connection, bad URL, broken HTTP, error status) or the file's (full disk, read-only or missing
+    folder), it is logged and returned, with the webhook's host only. The webhook goes first, so an alert about a
+    full disk still leaves the machine; the log line goes before both, so even with both failing it is in the logs.
     """
     path = alerts_path(home)
-    append_alert(path, alert)
     logger.warning("ALERT %s [%s] %s", alert.kind, alert.source, alert.message)
     url = webhook_url if webhook_url is not None else os.environ.get(WEBHOOK_ENV, "").strip()
-    if not url:
-        return Delivery(path, None, None)
+    status, webhook_error = None, None
+    if url:
+        try:
+            status = post_webhook(url, alert)
+            logger.info("alert posted to webhook %s (HTTP %s)", redact_url(url), status)
+        except Exception as error:  # any failure of the webhook stays here: the file still gets the alert
+            webhook_error = describe_failure(error, url)
+            logger.error("alert webhook %s failed: %s", redact_url(url), webhook_error)
+    file_error = None
     try:
-        status = post_webhook(url, alert)
-    except Exception as error:  # any failure of the webhook stays here: the alert is recorded
-        message = describe_failure(error, url)
-        logger.error("alert webhook %s failed: %s", redact_url(url), message)
-        return Delivery(path, None, message)
-    logger.info("alert posted to webhook %s (HTTP %s)", redact_url(url), status)
-    return Delivery(path, status, None)
+        append_alert(path, alert)
+    except Exception as error:  # a full or read-only disk: the alert went to the log (and the webhook) already
+        file_error = f"{type(error).__name__}: {error}"[:300]
+        line = alert_line(alert)
+        logger.error("alert file %s could not be written (%s); the alert is in this log: %s", path, file_error, line)
+    return Delivery(path, status, webhook_error, file_error)

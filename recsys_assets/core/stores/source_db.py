@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +23,35 @@ class SourceDataError(RuntimeError):
     """The source database or one of its tables is missing, empty or unreadable."""
 
 
+# SQL has no parameters for identifiers, so a table name from the settings goes into the SQL text: only plain names
+# are accepted (letters, digits, underscores, inner spaces; at most 63 characters, PostgreSQL's limit), and every use
+# is quoted by the database's own dialect (`SourceDatabase.quote`), so mixed case, spaces and reserved words work
+TABLE_NAME = re.compile(r"[A-Za-z_](?:[A-Za-z0-9_ ]{0,61}[A-Za-z0-9_])?")
+
+
+def check_table_name(name: object, setting: str) -> str:
+    """`name` when it is a plain table name; otherwise a SourceDataError naming the `setting` it came from."""
+    if isinstance(name, str) and TABLE_NAME.fullmatch(name):
+        return name
+    raise SourceDataError(
+        f"source setting {setting} = {name!r} is not a table name this product accepts: use letters, digits, "
+        "underscores and spaces inside, starting with a letter or an underscore, at most 63 characters (no quotes, "
+        "dots or semicolons; a schema is chosen in the database URL, e.g. PostgreSQL's "
+        "?options=-csearch_path%3Dsales)"
+    )
+
+
 @dataclass(frozen=True)
 class SourceTables:
+    """The names of the contract's three tables in the source database (the `source` resource's `*_table`)."""
+
     orders: str = "orders"
     products: str = "products"
     customers: str = "customers"
+
+    def __post_init__(self):
+        for table in ("orders", "products", "customers"):
+            check_table_name(getattr(self, table), f"{table}_table")
 
     def name_of(self, table: str) -> str:
         return getattr(self, table)
@@ -76,7 +101,12 @@ class SourceDatabase:
                 _transactional_sqlite(self._engine)
         return self._engine
 
+    def quote(self, name: str) -> str:
+        """`name` as an identifier in this database's SQL (quoted by its dialect where needed)."""
+        return self.engine.dialect.identifier_preparer.quote(name)
+
     def _require_table(self, table: str) -> str:
+        """The quoted name of `table` (an error naming it when the database does not have it)."""
         name = self.tables.name_of(table)
         try:
             present = sa.inspect(self.engine).has_table(name)
@@ -84,7 +114,7 @@ class SourceDatabase:
             raise SourceDataError(f"cannot connect to source database {safe_url(self.url)}: {error}") from error
         if not present:
             raise SourceDataError(f"source database {safe_url(self.url)} has no table '{name}'")
-        return name
+        return self.quote(name)
 
     def _read(self, table: str, query: sa.TextClause, params: dict | None = None, arrow: bool = False) -> pd.DataFrame:
         """The rows of `query`, typed by the contract of `table`; with `arrow` (datetime parameters only) through
@@ -142,7 +172,8 @@ class SourceDatabase:
         name = self._require_table(table)
         frame = self._read(table, sa.text(f"SELECT * FROM {name}"), arrow=True)
         if frame.empty:
-            raise SourceDataError(f"table '{name}' of source database {safe_url(self.url)} is empty")
+            shown = self.tables.name_of(table)
+            raise SourceDataError(f"table '{shown}' of source database {safe_url(self.url)} is empty")
         return frame
 
     def read_all(self, table: str) -> pd.DataFrame:
@@ -197,7 +228,7 @@ class SourceDatabase:
         if not sa.inspect(self.engine).has_table(name):
             return 0
         with self.engine.connect() as connection:
-            return int(connection.execute(sa.text(f"SELECT COUNT(*) FROM {name}")).scalar_one())
+            return int(connection.execute(sa.text(f"SELECT COUNT(*) FROM {self.quote(name)}")).scalar_one())
 
     def write_tables(
         self, frames: Mapping[str, TableData], append: tuple[str, ...] = (), new_history: bool = False
@@ -220,7 +251,8 @@ class SourceDatabase:
             for table, data in frames.items():
                 name = self.tables.name_of(table)
                 staging = f"{name}__staging"
-                connection.execute(sa.text(f"DROP TABLE IF EXISTS {staging}"))
+                quoted, quoted_staging = self.quote(name), self.quote(staging)
+                connection.execute(sa.text(f"DROP TABLE IF EXISTS {quoted_staging}"))
                 exists = sa.inspect(connection).has_table(name)
                 extend = table in append and exists
                 target = name if extend else staging
@@ -232,11 +264,12 @@ class SourceDatabase:
                     if not written:
                         raise ValueError(f"no data frame given for table '{name}': nothing to replace it with")
                     if exists:
-                        connection.execute(sa.text(f"DROP TABLE {name}"))
+                        connection.execute(sa.text(f"DROP TABLE {quoted}"))
                     failpoint("import.swap")  # staging written, old table dropped, nothing committed yet
-                    connection.execute(sa.text(f"ALTER TABLE {staging} RENAME TO {name}"))
+                    connection.execute(sa.text(f"ALTER TABLE {quoted_staging} RENAME TO {quoted}"))
                 for column in INDEXED_COLUMNS[table]:
-                    connection.execute(sa.text(f"CREATE INDEX IF NOT EXISTS ix_{name}_{column} ON {name} ({column})"))
+                    index = self.quote(f"ix_{name}_{column}")
+                    connection.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {index} ON {quoted} ({column})"))
             if new_history:
                 ORDERS_REPLACED.create(connection, checkfirst=True)
                 now = pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()
@@ -279,11 +312,12 @@ def _insert(connection: sa.Connection, name: str, frame: pd.DataFrame, create: b
         mode = "replace" if create else "append"
         frame.to_sql(name, connection, if_exists=mode, index=False, chunksize=INSERT_ROWS)
         return
+    quoted = connection.dialect.identifier_preparer.quote_identifier(name)
     if create:
-        connection.execute(sa.text(f'DROP TABLE IF EXISTS "{name}"'))
+        connection.execute(sa.text(f"DROP TABLE IF EXISTS {quoted}"))
         connection.exec_driver_sql(pd.io.sql.get_schema(frame, name, con=connection))
     columns = ", ".join(f'"{column}"' for column in frame.columns)
-    insert = f'INSERT INTO "{name}" ({columns}) VALUES ({", ".join("?" for _ in frame.columns)})'
+    insert = f"INSERT INTO {quoted} ({columns}) VALUES ({', '.join('?' for _ in frame.columns)})"
     for start in range(0, len(frame), INSERT_ROWS):
         part = frame.iloc[start : start + INSERT_ROWS]
         rows = list(zip(*(_sqlite_values(part[column]) for column in part.columns), strict=True))
