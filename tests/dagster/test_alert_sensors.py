@@ -1,5 +1,6 @@
 """The alert sensors: metric thresholds and failed runs become alerts (log, file, webhook)."""
 
+import pytest
 from dagster import (
     AssetMaterialization,
     DagsterInstance,
@@ -10,6 +11,8 @@ from dagster import (
 
 from recsys_assets.core.stores.alert_sinks import read_alerts
 from tests.support.webhook import Webhook
+
+pytestmark = pytest.mark.slow
 
 
 def test_metric_threshold_sensor_alerts_once_per_materialization(recsys_home, monkeypatch):

@@ -3,12 +3,15 @@ the setting; an unusual legitimate one is read."""
 
 import datetime as dt
 
+import pytest
 from dagster import materialize
 
 from recsys_assets.assets.source import raw_orders
 from recsys_assets.core.data.generator import GeneratorConfig, generate
 from recsys_assets.core.stores.source_db import SourceTables, create_sqlite_url, open_for_writing
 from recsys_assets.resources.source import SourceDatabaseResource
+
+pytestmark = pytest.mark.slow
 
 DAY = "2026-06-29"
 

@@ -12,9 +12,12 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from recsys_assets.core.data.generator import GeneratorConfig
 from tests.support import dagster_processes
+
+pytestmark = pytest.mark.slow
 
 LAUNCH_RUN = """
 mutation($p: ExecutionParams!) {
@@ -34,7 +37,7 @@ mutation($id: String!) {
 RUN_STATUS = "query($id: ID!) { runOrError(runId: $id) { __typename ... on Run { status } } }"
 RETRAIN = {"repositoryLocationName": "recsys", "repositoryName": "__repository__", "jobName": "retrain_job"}
 # ALS fits that take minutes here: still fitting, side by side, when the run is stopped
-SLOW_FITS = {"ops": {"als_model": {"config": {"select_model": False, "factors": 64, "iterations": 100_000}}}}
+SLOW_FITS = {"ops": {"als_model": {"config": {"select_model": False, "als": {"factors": 64, "iterations": 100_000}}}}}
 DAYS = 20
 
 
