@@ -134,3 +134,10 @@ def test_master_tables_come_after_the_order_lines():
     for _ in stream.orders:
         pass
     assert len(stream.products) == 300 and len(stream.customers) == 200
+
+
+def test_a_realistic_history_shorter_than_a_customers_shortest_stay_is_generated():
+    # leavers stay at least 60 days; a 30-day history keeps everyone for all of it instead of failing
+    data = generate(GeneratorConfig.realistic(customers=100, days=30, lines_per_day=20, seed=1))
+    days = data.orders["order_ts"].dt.normalize()
+    assert len(data.orders) > 0 and (days.max() - days.min()).days < 30

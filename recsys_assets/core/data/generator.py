@@ -315,7 +315,9 @@ def _orders_within_lifetimes(
     n_customers, n_days = len(activity), len(day_weight)
     first = rng.integers(0, n_days, n_customers) * (rng.random(n_customers) < 0.7)  # 30 % were there from the start
     leaves = rng.random(n_customers) < 0.35
-    last = np.where(leaves, np.minimum(n_days - 1, first + rng.integers(60, n_days + 1, n_customers)), n_days - 1)
+    # a leaver stays at least 60 days (the whole history when it is shorter)
+    stay = rng.integers(min(60, n_days), n_days + 1, n_customers)
+    last = np.where(leaves, np.minimum(n_days - 1, first + stay), n_days - 1)
     cdf = np.concatenate([[0.0], np.cumsum(day_weight)])
     presence = cdf[last + 1] - cdf[first]
     rate = activity * presence
