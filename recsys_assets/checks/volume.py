@@ -61,7 +61,7 @@ def raw_orders_volume(
     if report.findings:
         metadata["findings_table"] = MetadataValue.md(findings_table(report))
     judged = report.trading_days + report.unknown_days
-    stopped = any(f.kind == "no_orders" and f.last_day >= days[0] for f in report.findings)
+    stopped = any(f.kind == "no_orders" for f in report.findings)  # every finding holds a day of this run
     if lines == 0 and judged > 0 and (stopped or report.trading_days == 0):
         message = (
             f"raw_orders {days[0]} to {days[-1]}: not a single order line in {len(days)} day(s), "
