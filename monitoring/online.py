@@ -16,8 +16,14 @@ Definitions (docs: explanation/monitoring.md):
 - arms: `group` model (every source: model lists and popularity fallbacks of cold starts) against group control
   (the popularity list). Comparing arms, not sources, keeps the comparison randomised: cold starts are in both.
 - lift: relative difference of the arms' hit rates, with a confidence interval from the log risk ratio (delta
-  method); the difference of hit rates with a Wald interval. Exposures are treated as independent: a customer
-  exposed on several days of a pooled period counts several times, which makes the interval somewhat narrow.
+  method; with no hit in an arm, 0.5 is added to every cell of the 2 x 2 table for the interval only); the
+  difference of hit rates with a Wald interval. Exposures are treated as independent: a customer exposed on
+  several days of a pooled period counts several times, which makes the interval somewhat narrow;
+- verdict: from the interval of the lift, never from its point estimate alone. `better` when the whole interval
+  lies above `min_lift`, `not_better` (the alert) when the whole interval lies at or below it, `inconclusive`
+  while the interval contains it (with `min_lift` 0: while the data cannot tell the arms apart), and
+  `insufficient_data` below `min_exposures`. With model and control equal, `not_better` comes up in about
+  (1 - confidence) / 2 of the periods (2.5 % at 95 %), not in half of them.
 """
 
 from __future__ import annotations
@@ -47,7 +53,10 @@ class OnlineSettings:
     min_exposures : int
         Exposures each arm needs in the period before a verdict (fewer: "insufficient_data", no alert).
     min_lift : float
-        The model is "not better" when its relative lift over control is at most this (0.0: no higher hit rate).
+        The threshold of the verdict: "not_better" (and the alert) when the whole confidence interval of the
+        relative lift over control lies at or below it, "better" when it lies above, "inconclusive" in between
+        (0.0: the model must have a higher hit rate than control; -0.05: alert only when it is surely more than
+        5 % worse).
     """
 
     attribution_days: int = 14
@@ -181,7 +190,7 @@ class Lift:
     relative_low: float | None
     relative_high: float | None
     confidence: float
-    verdict: str  # better | not_better | insufficient_data
+    verdict: str  # better | not_better | inconclusive | insufficient_data
     reason: str
 
     def as_dict(self) -> dict:
@@ -203,22 +212,28 @@ def compare_arms(counts: dict[str, dict], settings: OnlineSettings | None = None
         low, high = difference - z * se, difference + z * se
         if h_c > 0:
             relative = p_m / p_c - 1
-            if h_m > 0:
-                se_log = math.sqrt(max(0.0, 1 / h_m - 1 / n_m + 1 / h_c - 1 / n_c))
-                log_ratio = math.log(p_m / p_c)
-                rel_low, rel_high = math.exp(log_ratio - z * se_log) - 1, math.exp(log_ratio + z * se_log) - 1
-    if n_m < settings.min_exposures or n_c < settings.min_exposures:
+        # no hit in an arm: the log risk ratio is infinite; 0.5 more in each cell of the table keeps it finite
+        # (Haldane-Anscombe) for the interval, the point estimate stays what was observed
+        add = 0.5 if h_m == 0 or h_c == 0 else 0.0
+        a_m, t_m, a_c, t_c = h_m + add, n_m + 2 * add, h_c + add, n_c + 2 * add
+        se_log = math.sqrt(max(0.0, 1 / a_m - 1 / t_m + 1 / a_c - 1 / t_c))
+        log_ratio = math.log((a_m / t_m) / (a_c / t_c))
+        rel_low, rel_high = math.exp(log_ratio - z * se_log) - 1, math.exp(log_ratio + z * se_log) - 1
+    if min(n_m, n_c) < max(settings.min_exposures, 1):
         verdict = "insufficient_data"
         reason = f"{n_m} model and {n_c} control exposures; a verdict needs {settings.min_exposures} in each arm"
-    elif relative is None:  # no control hit: the model is better exactly when it has any hit
-        verdict = "better" if h_m > 0 else "not_better"
-        reason = f"control had no hit in {n_c} exposures; the model had {h_m} in {n_m}"
     else:
-        verdict = "better" if relative > settings.min_lift else "not_better"
-        interval = f" ({settings.confidence:.0%} CI {rel_low:+.1%} to {rel_high:+.1%})" if rel_low is not None else ""
+        threshold = f"{settings.min_lift:+.1%}"
+        if rel_low > settings.min_lift:
+            verdict, why = "better", f"the whole interval lies above {threshold}"
+        elif rel_high <= settings.min_lift:
+            verdict, why = "not_better", f"the whole interval lies at or below {threshold}"
+        else:
+            verdict, why = "inconclusive", f"the interval contains {threshold}: no verdict until more exposures"
+        lift = "undefined (control had no hit)" if relative is None else f"{relative:+.1%}"
         reason = (
-            f"hit rate {p_m:.2%} (model, {n_m} exposures) vs {p_c:.2%} (control, {n_c}): lift {relative:+.1%}"
-            f"{interval}; the model must beat control by more than {settings.min_lift:+.1%}"
+            f"hit rate {p_m:.2%} (model, {n_m} exposures) vs {p_c:.2%} (control, {n_c}): lift {lift} "
+            f"({settings.confidence:.0%} CI {rel_low:+.1%} to {rel_high:+.1%}); {why}"
         )
     return Lift(n_m, n_c, p_m, p_c, difference, low, high, relative, rel_low, rel_high, settings.confidence,
                 verdict, reason)  # fmt: skip

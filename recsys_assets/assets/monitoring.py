@@ -108,7 +108,10 @@ class OnlineMetricsConfig(Config):
     attribution_days: int = Field(14, description="Orders up to N days after a serving are attributed to it.")
     alert_period_days: int = Field(28, description="Days pooled for the model-vs-control verdict and its alert.")
     min_exposures: int = Field(200, description="Exposures each arm needs in the period before a verdict.")
-    min_lift: float = Field(0.0, description="The model is 'not better' when its lift over control is at most this.")
+    min_lift: float = Field(
+        0.0,
+        description="Alert threshold: 'not_better' when the whole interval of the lift over control is at most this.",
+    )
     confidence: float = Field(0.95, description="Level of the confidence intervals.")
 
 

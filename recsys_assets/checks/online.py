@@ -1,6 +1,8 @@
-"""`model_beats_control`: the alert when the model is no better than the control group over the alert period.
+"""`model_beats_control`: the alert when the model is surely no better than the control group over the alert period.
 
-Reads the verdict `online_metrics` computed for the period ending with its partition (monitoring/online.py). It
+Reads the verdict `online_metrics` computed for the period ending with its partition (monitoring/online.py): from
+the interval of the lift, so only `not_better` (the whole interval at or below `min_lift`) alerts; `inconclusive`
+(the interval still contains it) and `insufficient_data` pass and say so. It
 warns (it does not block: online_metrics feeds nothing) and records an alert (alerts.jsonl, optional webhook);
 it never starts a retraining — see the docs' Monitoring explanation for why.
 """
@@ -18,7 +20,8 @@ from ..settings import recsys_home
     asset=online_metrics,
     name="model_beats_control",
     partitions_def=daily_partitions,
-    description="Warn and alert when the model's hit rate does not beat the control group's over the alert period.",
+    description="Warn and alert when the whole confidence interval of the model's lift over the control group lies at "
+    "or below min_lift over the alert period (no verdict while the interval contains it).",
 )
 def model_beats_control(context: AssetCheckExecutionContext, online_metrics: dict) -> AssetCheckResult:
     period = online_metrics["period"]

@@ -1,9 +1,10 @@
-"""`raw_orders_volume`: each ingested day against the shop's weekday rhythm (rule: core/data/volume.py, settings:
-expectations/raw_orders_volume.json).
+"""`raw_orders_volume`: each ingested day against what chance allows for its weekday (rule: core/data/volume.py,
+settings: expectations/raw_orders_volume.json).
 
-A day with no or unusual volume on a day the shop usually trades is a WARNING (the run goes on) and an alert
-with the numbers; closed days (weekends, holidays, a summer break) are normal. A run of trading days without a
-single order line is an ERROR and blocks everything downstream.
+Findings (a day or a row of days whose count chance does not explain, ranked, each with its usual range) are a
+WARNING (the run goes on) and one alert; closed days (weekends, holidays, a summer break) and a small shop's quiet
+days are normal. Only a run without a single order line on days where that is itself a finding (the source is
+empty or the export stopped) is an ERROR and blocks everything downstream.
 """
 
 import datetime as dt
@@ -12,7 +13,7 @@ import pandas as pd
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, MetadataValue, asset_check
 
 from ..assets.source import raw_orders
-from ..core.data.volume import VolumeRule, daily_counts, judge_volume
+from ..core.data.volume import VolumeReport, VolumeRule, chance, daily_counts, judge_volume
 from ..core.lifecycle.alerts import Alert
 from ..core.stores.alert_sinks import raise_alert
 from ..partitions import daily_partitions
@@ -21,6 +22,7 @@ from ..settings import recsys_home
 from ..validation.suites import expectations_dir
 
 SETTINGS_FILE = "raw_orders_volume.json"
+SHOWN = 5  # findings in the check's description and the alert's message; metadata and details hold more
 
 
 @asset_check(
@@ -28,8 +30,8 @@ SETTINGS_FILE = "raw_orders_volume.json"
     name="raw_orders_volume",
     blocking=True,
     partitions_def=daily_partitions,
-    description="Daily order volume against the same weekday of the trailing weeks: closed days are fine, an "
-    "unusual trading day warns and alerts, a run of trading days without any line blocks.",
+    description="Daily order volume against what chance allows for the weekday's level: closed and quiet days are "
+    "fine, findings (grouped, ranked, with their usual range) warn and alert, an export that stopped blocks.",
 )
 def raw_orders_volume(
     context: AssetCheckExecutionContext, raw_orders, source: SourceDatabaseResource
@@ -38,7 +40,7 @@ def raw_orders_volume(
     settings = expectations_dir() / SETTINGS_FILE
     rule = VolumeRule.from_json(settings)
     days = sorted(dt.date.fromisoformat(key) for key in frames)
-    history_start = days[0] - dt.timedelta(weeks=rule.trailing_weeks)
+    history_start = days[0] - dt.timedelta(days=rule.history_days())
     history = source.database().read_order_times(
         dt.datetime.combine(history_start, dt.time()), dt.datetime.combine(days[0], dt.time())
     )
@@ -52,22 +54,28 @@ def raw_orders_volume(
         "trading_days": report.trading_days,
         "closed_days": report.closed_days,
         "days_without_history": report.unknown_days,
-        "unusual_days": len(report.findings),
+        "findings": len(report.findings),
+        "false_alarms_per_year": rule.false_alarms_per_year,
         "settings_file": MetadataValue.path(str(settings)),
     }
     if report.findings:
-        metadata["findings"] = MetadataValue.md("\n".join(f"- {f.message()}" for f in report.findings[:200]))
-    if lines == 0 and report.trading_days + report.unknown_days > 0:
+        metadata["findings_table"] = MetadataValue.md(findings_table(report))
+    judged = report.trading_days + report.unknown_days
+    stopped = any(f.kind == "no_orders" for f in report.findings)  # every finding holds a day of this run
+    if lines == 0 and judged > 0 and (stopped or report.trading_days == 0):
         message = (
             f"raw_orders {days[0]} to {days[-1]}: not a single order line in {len(days)} day(s), "
             f"{report.trading_days} of them usual trading days ({report.unknown_days} without history to judge): "
             "the source is empty or unreachable for this range"
         )
+        if stopped:
+            message += f"; {report.findings[0].message()}"
         context.log.error(message)
         return AssetCheckResult(passed=False, severity=AssetCheckSeverity.ERROR, description=message, metadata=metadata)
     if report.findings:
-        shown = "; ".join(f.message() for f in report.findings[:5])
-        message = f"{len(report.findings)} unusual volume finding(s) on trading days: {shown}"
+        shown = "; ".join(f.message() for f in report.findings[:SHOWN])
+        more = f" (and {len(report.findings) - SHOWN} more)" if len(report.findings) > SHOWN else ""
+        message = f"{len(report.findings)} volume finding(s), the least likely first: {shown}{more}"
         context.log.warning(message)
         raise_alert(
             Alert(
@@ -81,7 +89,20 @@ def raw_orders_volume(
         )
         return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN, description=message, metadata=metadata)
     description = (
-        f"{report.trading_days} trading day(s) with usual volume, {report.closed_days} closed day(s), "
+        f"{report.trading_days} trading day(s) within what chance allows, {report.closed_days} closed day(s), "
         f"{report.unknown_days} without history to judge"
     )
     return AssetCheckResult(passed=True, description=description, metadata=metadata)
+
+
+def findings_table(report: VolumeReport, limit: int = 200) -> str:
+    """The findings as a markdown table, the least likely first."""
+    rows = [
+        "| days | finding | lines | expected | usual range | chance |",
+        "|---|---|---|---|---|---|",
+    ]
+    rows += [
+        f"| {f.span} | {f.kind} | {f.lines} | {f.expected:.0f} | {f.low}-{f.high} | {chance(f.log10_probability)} |"
+        for f in report.findings[:limit]
+    ]
+    return "\n".join(rows)

@@ -42,7 +42,8 @@ COLD = "C12"  # published with the popularity list: defines the list the control
 POPULAR = ["P90", "P91", "P92"]
 DAY_ONE, DAY_TWO = dt.date(2026, 6, 1), dt.date(2026, 6, 21)  # 20 days apart: their 14-day windows do not overlap
 LAST_PARTITION = "2026-07-05"  # DAY_TWO + 14: both windows complete
-ONLINE_CONFIG = {"attribution_days": 14, "alert_period_days": 1, "min_exposures": 1, "min_lift": 0.0}
+# twelve customers: all against none is a verdict at 90 % (not at 95 %), so both verdicts and the alert path run
+ONLINE_CONFIG = {"attribution_days": 14, "alert_period_days": 1, "min_exposures": 1, "min_lift": 0.0, "confidence": 0.9}
 
 
 def own_list(n: int) -> list[str]:

@@ -3,6 +3,7 @@
 import math
 from statistics import NormalDist
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -66,7 +67,8 @@ def test_hand_built_case():
     assert rates(arms["model"])["precision_at_k"] == pytest.approx((1 / 3 + 0) / 2)
     lift = compare_arms(arms, OnlineSettings(min_exposures=1))
     assert lift.model_hit_rate == lift.control_hit_rate == 0.5
-    assert lift.relative_lift == 0.0 and lift.verdict == "not_better"
+    assert lift.relative_lift == 0.0 and lift.verdict == "inconclusive"  # the interval contains 0
+    assert lift.relative_low < 0 < lift.relative_high and "no verdict" in lift.reason
     assert compare_arms(arms).verdict == "insufficient_data"  # 2 exposures are no evidence either way
 
 
@@ -92,11 +94,12 @@ def test_lift_and_intervals_by_hand():
     counts["control"]["hits"] = 40  # control now converts more often than the model
     worse = compare_arms(counts, OnlineSettings(min_exposures=100))
     assert worse.relative_lift == pytest.approx(-0.25) and worse.verdict == "not_better"
-    assert "lift -25.0%" in worse.reason
-    demanding = compare_arms(
-        {**counts, "control": {**counts["control"], "hits": 20}}, OnlineSettings(min_exposures=100, min_lift=0.6)
-    )
-    assert demanding.verdict == "not_better"  # +50 % is not the +60 % asked for
+    assert worse.relative_high < 0 and "lift -25.0%" in worse.reason and "at or below +0.0%" in worse.reason
+    demanding = OnlineSettings(min_exposures=100, min_lift=0.6)
+    counts["control"]["hits"] = 20
+    assert compare_arms(counts, demanding).verdict == "inconclusive"  # +50 %, but +60 % lies in its interval
+    hundredfold = {arm: {key: 100 * value for key, value in c.items()} for arm, c in counts.items()}
+    assert compare_arms(hundredfold, demanding).verdict == "not_better"  # the same +50 %, now surely below +60 %
 
 
 def test_days_pool_by_adding_counts():
@@ -104,3 +107,47 @@ def test_days_pool_by_adding_counts():
     twice = pool([day, day])
     assert twice["model"]["exposures"] == 4 and twice["control"]["hits"] == 2
     assert rates(twice["control"])["hit_rate"] == rates(day["control"])["hit_rate"]
+
+
+def simulated_periods(model_rate: float, control_rate: float, exposures: int, periods: int, seed: int) -> list[str]:
+    """Verdicts of `periods` simulated alert periods: each arm's hits drawn from its true hit rate."""
+    rng = np.random.default_rng(seed)
+    verdicts = []
+    for model_hits, control_hits in zip(
+        rng.binomial(exposures, model_rate, periods), rng.binomial(exposures, control_rate, periods), strict=True
+    ):
+        counts = {
+            "model": {"exposures": exposures, "hits": int(model_hits)},
+            "control": {"exposures": exposures, "hits": int(control_hits)},
+        }
+        verdicts.append(compare_arms(counts).verdict)
+    return verdicts
+
+
+@pytest.mark.parametrize("hit_rate, exposures", [(0.1, 400), (0.03, 250), (0.25, 2000)])
+def test_equal_arms_rarely_raise_not_better(hit_rate, exposures):
+    """Model and control equal: the verdict used to follow the point estimate (not_better in about half of the
+    periods); from the interval, each wrong verdict comes up in about (1 - confidence) / 2 of them."""
+    verdicts = simulated_periods(hit_rate, hit_rate, exposures, periods=2000, seed=7)
+    share = {verdict: verdicts.count(verdict) / len(verdicts) for verdict in set(verdicts)}
+    assert share.get("not_better", 0) < 0.045 and share.get("better", 0) < 0.045  # 0.025 expected
+    assert share["inconclusive"] > 0.9
+
+
+def test_a_clearly_better_or_worse_model_still_gets_its_verdict():
+    better = simulated_periods(0.15, 0.10, 2000, periods=500, seed=8)
+    assert better.count("better") / len(better) > 0.95 and "not_better" not in better
+    worse = simulated_periods(0.07, 0.10, 2000, periods=500, seed=9)
+    assert worse.count("not_better") / len(worse) > 0.9 and "better" not in worse
+
+
+def test_no_hit_in_an_arm_still_has_an_interval():
+    none_in_control = {"model": {"exposures": 300, "hits": 30}, "control": {"exposures": 300, "hits": 0}}
+    lift = compare_arms(none_in_control)
+    assert lift.relative_lift is None and lift.relative_low > 0 and lift.verdict == "better"
+    assert "undefined (control had no hit)" in lift.reason
+    few = {"model": {"exposures": 300, "hits": 1}, "control": {"exposures": 300, "hits": 0}}
+    assert compare_arms(few).verdict == "inconclusive"  # one hit against none is no evidence
+    none_in_model = {"model": {"exposures": 300, "hits": 0}, "control": {"exposures": 300, "hits": 30}}
+    lift = compare_arms(none_in_model)
+    assert lift.relative_lift == -1.0 and lift.relative_high < 0 and lift.verdict == "not_better"

@@ -1,37 +1,83 @@
-"""Order volume against the shop's own rhythm: closed days are business as usual, a silent trading day is not.
+"""Order volume against the shop's own rhythm: what chance allows for a weekday, and the days it does not allow.
 
-A shop closed at weekends, on public holidays or for a summer break has many days without orders; those are
-not data incidents. What is worth a look is a day whose volume does not fit the same weekday of the trailing
-weeks: no order on a day the shop usually trades, or far fewer or far more lines than usual. The rule is
-statistical so that a quiet day in a small shop is not flagged: a day is unusual only when its count is both
-far from the weekday's median (`low_ratio` / `high_ratio`) and improbable under a Poisson law with that median
-(`significance`). The settings live in `expectations/raw_orders_volume.json`, where the data team can change
-them and list holidays.
+A shop closed at weekends, on public holidays or for a summer break has many days without orders, and a small
+shop has quiet days by chance: neither is a data incident. What is worth a look is a day, or a run of days, whose
+count chance does not explain: an export that stopped (the last days empty), a day that lost its lines, a day
+loaded twice.
+
+How a day is judged (the settings live in `expectations/raw_orders_volume.json`):
+
+- its **level** is the mean of the same weekday in the `trailing_weeks` before it without the lowest and the
+  highest week (listed holidays left out): one lost or doubled day in those weeks barely moves it. A weekday that
+  traded in fewer than `min_trading_share` of them is **closed**: a day without orders there is normal and is not
+  judged;
+- what **chance** allows around that level comes from a count model: lines arrive in orders of several lines
+  and the level drifts between the trailing weeks and today, so counts spread more than a Poisson law says. The
+  spread is measured on the shop itself, on the rule's own forecasts: the dispersion `phi` (variance = phi x
+  level) is the mean of (lines - level)^2 / level over the trading days of the trailing weeks, each against the
+  level its own trailing weeks gave it, never below 1 (Poisson). A day's count is a negative-binomial draw with
+  that mean and variance; its probability of being at least this low (or this high) is its **chance**;
+- **empty days in a row** are judged together (closed days and holidays in between do not break the row): the
+  chance that their total is 0, with the dispersion of such rows measured on the rule's forecasts of rows of
+  that length in the trailing weeks (quiet days cluster, so a row spreads more than independent days would). A
+  stopped export is caught after a few days even in a small shop where one empty day is normal. Rows reaching
+  back into the `lookback_days` before the judged days count, so the nightly run of the third empty day judges
+  it with the two before it;
+- a day (or a row) is a **finding** when its chance is below the level set by the number of false alarms a year
+  the data team accepts (`false_alarms_per_year`): each tail gets `false_alarms_per_year / 730` per day. The level
+  per day does not depend on how many days a run judges, so a nightly run and a four-year backfill give the same
+  verdict on the same day, and a backfill of a shop without incidents reports few findings, not one per quiet
+  day. Consecutive trading days flagged on the same side (too few / too many) are **one finding**.
+
+Findings are ranked by how unlikely they are (smallest chance first); each carries its expected range: the
+total of its days the rule would have accepted at that level. How small a loss can be caught follows from the
+shop's own spread: a day that lost all its lines is caught where the weekday's usual range excludes 0 (a shop of
+about 40 lines a day); a half-loaded day only where the usual range is narrower than half the level (a busy
+shop); a small shop's single quiet day never is, its stopped export is after a few empty days.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import poisson
+from scipy.special import betainc, gammainc, gammaincc
+from scipy.stats import nbinom, poisson
 
 
 @dataclass(frozen=True)
 class VolumeRule:
-    """How unusual a day's volume must be to be reported (see the module docstring)."""
+    """How a day's volume is judged (see the module docstring for what each setting does to the result)."""
 
     trailing_weeks: int = 8
     min_history_weeks: int = 3
     min_trading_share: float = 0.5
-    low_ratio: float = 0.3
-    high_ratio: float = 3.0
-    significance: float = 0.001
+    false_alarms_per_year: float = 0.5
+    lookback_days: int = 14
     holidays: frozenset[dt.date] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.false_alarms_per_year < 365:
+            raise ValueError(f"false_alarms_per_year must lie in (0, 365), got {self.false_alarms_per_year}")
+        if self.trailing_weeks < self.min_history_weeks or self.min_history_weeks < 1:
+            raise ValueError(
+                f"need 1 <= min_history_weeks <= trailing_weeks, got {self.min_history_weeks}, {self.trailing_weeks}"
+            )
+
+    @property
+    def tail_level(self) -> float:
+        """Probability per day and per tail (too few / too many) below which a count is reported."""
+        return self.false_alarms_per_year / (2 * 365)
+
+    def history_days(self) -> int:
+        """Days of counts the rule reads before the first judged day: the trailing weeks of the days whose
+        forecasts measure the dispersion, and the lookback."""
+        return 2 * 7 * self.trailing_weeks + self.lookback_days
 
     @classmethod
     def from_json(cls, path: str | Path) -> VolumeRule:
@@ -47,41 +93,80 @@ class VolumeRule:
         settings = {key: value for key, value in settings.items() if not key.startswith("_")}  # "_notes"
         unknown = set(settings) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"{path}: unknown volume settings {sorted(unknown)}")
+            raise ValueError(
+                f"{path}: unknown volume settings {sorted(unknown)}; known: {sorted(set(cls.__dataclass_fields__))}"
+            )
         return cls(**settings, holidays=frozenset(holidays))
 
 
 @dataclass(frozen=True)
-class VolumeFinding:
-    """A day whose volume does not fit its weekday: `kind` is no_orders, low or high."""
+class DayLevel:
+    """What the rule expects of one day: `status` trading, closed, holiday or unknown (too little history)."""
 
     day: dt.date
+    status: str
+    lines: int
+    level: float = 0.0
+    dispersion: float = 1.0  # variance / mean of the day's count
+    traded_weeks: str = ""  # e.g. "7 of 8": how often this weekday traded in the trailing weeks
+    outlier: bool = False  # reported on its own: left out of what chance allows for the days after it
+
+
+@dataclass(frozen=True)
+class VolumeFinding:
+    """A run of consecutive trading days (one day or more) whose total chance does not explain.
+
+    `kind` is no_orders (not a single line), low or high; `expected` the sum of the days' levels, `low`..`high`
+    the range of totals the rule accepts, `log10_probability` the chance of a total at least this far out.
+    """
+
+    first_day: dt.date
+    last_day: dt.date
     kind: str
+    days: int  # trading days in the run
     lines: int
     expected: float
-    weekday_trading_weeks: str  # e.g. "8 of 8": how often this weekday traded in the trailing weeks
-    last_day: dt.date | None = None  # a run of silent trading days (kind "closed_span") ends here
-    days: int = 1
+    low: int
+    high: int
+    log10_probability: float
+    daily: tuple[tuple[dt.date, int, float], ...] = ()  # (day, lines, level) of each trading day
+
+    @property
+    def span(self) -> str:
+        if self.first_day == self.last_day:
+            return f"{self.first_day} ({self.first_day:%a})"
+        return (
+            f"{self.first_day} ({self.first_day:%a}) to {self.last_day} ({self.last_day:%a}), {self.days} trading days"
+        )
 
     def message(self) -> str:
-        if self.kind == "closed_span":
-            return (
-                f"{self.day} to {self.last_day}: no order line on {self.days} trading days (the same weekdays had a "
-                f"median of {self.expected:g} lines): a closure? List it under holidays in the volume settings"
-            )
-        what = {"no_orders": "no order line", "low": "few order lines", "high": "many order lines"}[self.kind]
-        return (
-            f"{self.day} ({self.day:%A}): {what}: {self.lines} lines where the same weekday of the trailing weeks "
-            f"had a median of {self.expected:g} (traded {self.weekday_trading_weeks} weeks)"
+        what = {"no_orders": "no order line", "low": "too few order lines", "high": "too many order lines"}[self.kind]
+        text = (
+            f"{self.span}: {what}: {self.lines} where {self.expected:.0f} were expected "
+            f"(usual range {self.low}-{self.high}; chance {chance(self.log10_probability)})"
         )
+        if self.kind == "no_orders":
+            lost = "the export stopped" if self.days > 1 else "the day's lines were lost"
+            text += f": a closure? List it under holidays in the volume settings; otherwise {lost}"
+        return text
 
 
 @dataclass(frozen=True)
 class VolumeReport:
-    findings: list[VolumeFinding]
-    trading_days: int  # run days the rhythm expects orders on
-    closed_days: int  # run days the shop usually does not trade on (weekday rhythm or holiday)
-    unknown_days: int  # run days without enough history to judge
+    findings: list[VolumeFinding]  # ranked: the least likely first
+    trading_days: int  # judged days the rhythm expects orders on
+    closed_days: int  # judged days the shop usually does not trade on (weekday rhythm or holiday)
+    unknown_days: int  # judged days without enough history to judge
+    levels: list[DayLevel] = field(default_factory=list)  # every judged day
+
+
+def chance(log10_probability: float) -> str:
+    """A probability as people read it: "about 1 in 2,400", "about 1 in 10^9"."""
+    if log10_probability <= -300:
+        return "below 1 in 10^300"
+    if log10_probability < -6:
+        return f"about 1 in 10^{-log10_probability:.0f}"
+    return f"about 1 in {10**-log10_probability:,.0f}"
 
 
 def daily_counts(order_ts: pd.Series, first: dt.date, last: dt.date) -> pd.Series:
@@ -91,60 +176,212 @@ def daily_counts(order_ts: pd.Series, first: dt.date, last: dt.date) -> pd.Serie
     return counts.reindex(days, fill_value=0).astype(int)
 
 
-def judge_volume(counts: pd.Series, run_days: list[dt.date], rule: VolumeRule) -> VolumeReport:
-    """Compare each day of `run_days` with the same weekday of the `trailing_weeks` before it in `counts`
-    (lines per day, indexed by day, covering the run and the trailing weeks before it)."""
-    findings, trading, closed, unknown = [], 0, 0, 0
-    lookup = {day.date(): int(value) for day, value in counts.items()}
-    for day in run_days:
-        if day in rule.holidays:
-            closed += 1
+def _weekday_level(lookup: dict[dt.date, int], day: dt.date, rule: VolumeRule) -> DayLevel:
+    """Status and level of `day` from the same weekday of the `trailing_weeks` before it (dispersion not set)."""
+    lines = lookup.get(day, 0)
+    if day in rule.holidays:
+        return DayLevel(day, "holiday", lines)
+    own = [
+        lookup[past]
+        for week in range(1, rule.trailing_weeks + 1)
+        if (past := day - dt.timedelta(weeks=week)) in lookup and past not in rule.holidays
+    ]
+    if len(own) < rule.min_history_weeks:
+        return DayLevel(day, "unknown", lines)
+    traded = f"{sum(n > 0 for n in own)} of {len(own)}"
+    if not _trades(own, rule):
+        return DayLevel(day, "closed", lines, traded_weeks=traded)
+    return DayLevel(day, "trading", lines, _level(own), 1.0, traded)
+
+
+def base_levels(lookup: dict[dt.date, int], days: list[dt.date], rule: VolumeRule) -> dict[dt.date, DayLevel]:
+    """Status and level (no dispersion) of `days` and of every day of the trailing weeks before them."""
+    first = min(days) - dt.timedelta(days=7 * rule.trailing_weeks)
+    span = [first + dt.timedelta(days=i) for i in range((max(days) - first).days + 1)]
+    wanted = set(days)
+    return {day: _weekday_level(lookup, day, rule) for day in span if day in lookup or day in wanted}
+
+
+def day_levels(
+    lookup: dict[dt.date, int], days: list[dt.date], rule: VolumeRule, base: dict[dt.date, DayLevel] | None = None
+) -> dict[dt.date, DayLevel]:
+    """Level and dispersion of each of `days` and of the trailing weeks before them (see the module docstring).
+
+    The dispersion is measured on the rule's own forecasts: how far each trading day of the trailing weeks fell
+    from the level its own trailing weeks gave it ((lines - level)^2 / level, averaged). That includes the drift
+    of the level between the trailing weeks and the day, which a spread around the weeks' own mean would miss.
+    Days are measured in order, and a day the rule reports on its own (an `outlier`: a lost or doubled day) does
+    not count toward what chance allows for the weeks after it, so one incident does not blind the check."""
+    window = 7 * rule.trailing_weeks
+    base = base if base is not None else base_levels(lookup, days, rule)
+    threshold = math.log(rule.tail_level)
+    errors: dict[dt.date, float] = {}  # forecast errors of the trading days that were not outliers
+    result = {}
+    for day in sorted(base):
+        level = base[day]
+        if level.status != "trading":
+            result[day] = level
             continue
-        history = [
-            lookup[past]
-            for week in range(1, rule.trailing_weeks + 1)
-            if (past := day - dt.timedelta(weeks=week)) in lookup and past not in rule.holidays
+        past = [
+            error
+            for offset in range(1, window + 1)
+            if (error := errors.get(day - dt.timedelta(days=offset))) is not None
         ]
-        if len(history) < rule.min_history_weeks:
-            unknown += 1
+        if len(past) < rule.min_history_weeks:
+            result[day] = DayLevel(day, "unknown", level.lines)
+            errors[day] = (level.lines - level.level) ** 2 / level.level  # it still informs the days after it
             continue
-        trading_weeks = [n for n in history if n > 0]
-        if len(trading_weeks) < rule.min_trading_share * len(history):
-            closed += 1  # this weekday is usually closed: an order now and then is fine, none is normal
-            continue
-        trading += 1
-        expected = float(np.median(trading_weeks))
-        lines = lookup.get(day, 0)
-        weeks = f"{len(trading_weeks)} of {len(history)}"
-        low_p, high_p = poisson.cdf(lines, expected), poisson.sf(lines - 1, expected)
-        if lines < rule.low_ratio * expected and low_p < rule.significance:
-            findings.append(VolumeFinding(day, "no_orders" if lines == 0 else "low", lines, expected, weeks))
-        elif lines > rule.high_ratio * expected and high_p < rule.significance:
-            findings.append(VolumeFinding(day, "high", lines, expected, weeks))
-    return VolumeReport(group_closures(findings), trading, closed, unknown)
+        dispersion = _dispersion(past)
+        outlier = min(log_tails(level.lines, level.level, dispersion)) < threshold
+        if not outlier:
+            errors[day] = (level.lines - level.level) ** 2 / level.level
+        result[day] = DayLevel(day, "trading", level.lines, level.level, dispersion, level.traded_weeks, outlier)
+    return result
 
 
-def group_closures(findings: list[VolumeFinding], max_gap_days: int = 4) -> list[VolumeFinding]:
-    """Silent trading days close together (a week's closure, Christmas to New Year) as one finding."""
-    grouped: list[VolumeFinding] = []
-    for finding in findings:
-        previous = grouped[-1] if grouped else None
-        joins = (
-            previous is not None
-            and finding.kind == "no_orders"
-            and previous.kind in ("no_orders", "closed_span")
-            and (finding.day - (previous.last_day or previous.day)).days <= max_gap_days
-        )
-        if not joins:
-            grouped.append(finding)
+def row_dispersion(levels: dict[dt.date, DayLevel], first_day: dt.date, length: int, rule: VolumeRule) -> float | None:
+    """The dispersion of the total of `length` consecutive trading days, measured like a day's on the rule's own
+    forecasts of such rows in the trailing weeks before `first_day` (None: too few rows). Quiet days come in
+    clusters (a slow week, a customer who left): a row's total spreads more than independent days would."""
+    start = first_day - dt.timedelta(days=7 * rule.trailing_weeks)
+    trading = [level for day, level in sorted(levels.items()) if start <= day < first_day and level.status == "trading"]
+    errors = []
+    for i in range(len(trading) - length + 1):
+        row = trading[i : i + length]
+        if any(d.outlier for d in row):
             continue
-        grouped[-1] = VolumeFinding(
-            previous.day,
-            "closed_span",
-            0,
-            float(np.median([previous.expected, finding.expected])),
-            previous.weekday_trading_weeks,
-            last_day=finding.day,
-            days=previous.days + 1,
-        )
-    return grouped
+        lines, level = sum(d.lines for d in row), sum(d.level for d in row)
+        errors.append((lines - level) ** 2 / level)
+    return _dispersion(errors) if len(errors) >= rule.min_history_weeks else None
+
+
+def _dispersion(errors: list[float]) -> float:
+    """The mean squared forecast error over the level (the moment estimate of variance / mean), never below 1
+    (Poisson). Not trimmed: counts have heavy tails, and a trimmed spread would make every quiet shop's range too
+    narrow; one incident in the window widens it by about 1/n of its own square error for a few weeks."""
+    return max(1.0, float(np.mean(errors)))
+
+
+def _level(values: list[int]) -> float:
+    """The mean of the weeks without the lowest and the highest one (from five weeks on): one lost or doubled
+    day in the trailing weeks barely moves it, and unlike a median it is not biased low for skewed counts."""
+    values = sorted(values)
+    if len(values) >= 5:
+        values = values[1:-1]
+    return max(float(np.mean(values)), 0.5)
+
+
+def _trades(values: list[int], rule: VolumeRule) -> bool:
+    return sum(n > 0 for n in values) >= rule.min_trading_share * len(values)
+
+
+def count_law(mean: float, dispersion: float):
+    """The law of a count with that mean and variance dispersion x mean: negative binomial, Poisson when the
+    dispersion is 1. A sum of such counts with one dispersion has the same law with the summed mean."""
+    if dispersion <= 1.0 + 1e-9:
+        return poisson(mean)
+    return nbinom(mean / (dispersion - 1), 1 / dispersion)
+
+
+def log_tails(lines: int, mean: float, dispersion: float) -> tuple[float, float]:
+    """log P(X <= lines) and log P(X >= lines) under `count_law(mean, dispersion)`, from the incomplete beta and
+    gamma functions directly (a frozen scipy law costs milliseconds, a backfill judges thousands of days).
+    Probabilities below 1e-300 are taken as 1e-300."""
+    if dispersion <= 1.0 + 1e-9:
+        low = gammaincc(lines + 1, mean)
+        high = gammainc(lines, mean) if lines > 0 else 1.0
+    else:
+        n, p = mean / (dispersion - 1), 1 / dispersion
+        low = betainc(n, lines + 1, p)
+        high = betainc(lines, n, 1 - p) if lines > 0 else 1.0
+    return math.log(max(float(low), 1e-300)), math.log(max(float(high), 1e-300))
+
+
+def log_empty(mean: float, dispersion: float) -> float:
+    """log P(X = 0) under `count_law(mean, dispersion)`, exactly."""
+    if dispersion <= 1.0 + 1e-9:
+        return -mean
+    return mean / (dispersion - 1) * math.log(1 / dispersion)
+
+
+def _finding(days: list[DayLevel], flags: list[tuple[str, float, float]], rule: VolumeRule) -> VolumeFinding:
+    """One finding for consecutive flagged trading days: their totals, the range the rule accepts for that total
+    (a sum of counts with one dispersion has the same law), and the chance of all of them together."""
+    total, mean = sum(d.lines for d in days), sum(d.level for d in days)
+    law = count_law(mean, max(flag[2] for flag in flags))
+    side = flags[0][0]
+    kind = "high" if side == "high" else ("no_orders" if total == 0 else "low")
+    low, high = int(law.ppf(rule.tail_level)), int(law.isf(rule.tail_level))
+    daily = tuple((d.day, d.lines, d.level) for d in days)
+    log10_p = sum(flag[1] for flag in flags) / math.log(10)
+    return VolumeFinding(days[0].day, days[-1].day, kind, len(days), total, mean, low, high, log10_p, daily)
+
+
+def judge_volume(counts: pd.Series, run_days: list[dt.date], rule: VolumeRule) -> VolumeReport:
+    """Judge each day of `run_days` against its weekday's level (see the module docstring).
+
+    `counts` holds lines per day, indexed by day, covering the run and `rule.history_days()` before it; days
+    missing from it count as unknown. A run of empty trading days is followed back into the `lookback_days`
+    before the first judged day; a finding is reported when it contains a judged day.
+    """
+    lookup = {pd.Timestamp(day).date(): int(value) for day, value in counts.items()}
+    judged = sorted(set(run_days))
+    if not judged:
+        return VolumeReport([], 0, 0, 0)
+    first = judged[0] - dt.timedelta(days=rule.lookback_days)
+    window = [first + dt.timedelta(days=i) for i in range((judged[-1] - first).days + 1)]
+    wanted = set(judged)
+    levels = day_levels(lookup, [day for day in window if day in lookup or day in wanted], rule)
+    threshold = math.log(rule.tail_level)
+
+    # the trading days in order, cut where a day cannot be judged (closed days and holidays do not cut)
+    stretches: list[list[DayLevel]] = [[]]
+    for day in window:
+        level = levels.get(day)
+        if level is None or level.status == "unknown":
+            stretches.append([])
+        elif level.status == "trading":
+            stretches[-1].append(level)
+
+    findings: list[VolumeFinding] = []
+    for stretch in stretches:
+        # each day's side, the log-probability of a count at least as far out on that side, and its dispersion
+        flagged: list[tuple[str, float, float] | None] = []
+        for level in stretch:
+            low, high = log_tails(level.lines, level.level, level.dispersion)
+            side, log_p = ("low", low) if low < high else ("high", high)
+            flagged.append((side, log_p, level.dispersion) if log_p < threshold else None)
+        # empty days in a row are judged together: a stopped export is caught even where one empty day is not
+        start = 0
+        while start < len(stretch):
+            end = start
+            while end < len(stretch) and stretch[end].lines == 0:
+                end += 1
+            if end - start > 1:
+                row = stretch[start:end]
+                dispersion = row_dispersion(levels, row[0].day, len(row), rule) or max(d.dispersion for d in row)
+                joint = log_empty(sum(d.level for d in row), dispersion)
+                if joint < threshold:
+                    for i in range(start, end):
+                        flagged[i] = ("low", joint / len(row), dispersion)
+            start = max(end, start + 1)
+        # consecutive flagged days on the same side are one finding
+        group: list[int] = []
+        for i in range(len(stretch) + 1):
+            current = flagged[i] if i < len(stretch) else None
+            if group and (current is None or current[0] != flagged[group[-1]][0]):
+                if any(stretch[j].day in wanted for j in group):
+                    findings.append(_finding([stretch[j] for j in group], [flagged[j] for j in group], rule))
+                group = []
+            if current is not None:
+                group.append(i)
+
+    statuses = [levels[day].status for day in judged]
+    findings.sort(key=lambda f: (f.log10_probability, f.first_day))
+    return VolumeReport(
+        findings,
+        trading_days=statuses.count("trading"),
+        closed_days=statuses.count("closed") + statuses.count("holiday"),
+        unknown_days=statuses.count("unknown"),
+        levels=[levels[day] for day in judged],
+    )
