@@ -44,7 +44,7 @@ def model_beats_control(context: AssetCheckExecutionContext, online_metrics: dic
         details={"day": online_metrics["day"], "run_id": context.run.run_id, **metadata},
     )
     delivery = raise_alert(alert, recsys_home())
-    context.log.warning(f"alert recorded in {delivery.path}: {alert.message}")
+    context.log.warning(f"alert {delivery.describe()}: {alert.message}")
     return AssetCheckResult(
         passed=False, severity=AssetCheckSeverity.WARN, description=lift["reason"], metadata=metadata
     )
