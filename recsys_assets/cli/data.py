@@ -273,6 +273,7 @@ def add_commands(commands) -> None:
     )
     importer.add_argument(
         "--columns",
+        metavar="MAPPING",
         help="column mapping: a YAML file (columns: {order_id: InvoiceNo, ...}, currency, credit_note_prefix) or "
         "pairs order_id=InvoiceNo,order_ts=InvoiceDate (default: recognised from English and German ERP names)",
     )
