@@ -148,7 +148,8 @@ class ResolvedMapping:
                 how = f"{RETURNED!r} for {credit}negative quantities, else {COMPLETED!r}"
             else:
                 continue
-            lines.append(f"{target:<16} <- {how}{'   (guessed)' if target in self.guesses else ''}")
+            guess = ("   (recognised)" if target in self.columns else "   (assumed)") if target in self.guesses else ""
+            lines.append(f"{target:<16} <- {how}{guess}")
         return lines
 
     def as_yaml(self) -> str:

@@ -231,6 +231,7 @@ def import_files(
         first_order=stamps.min() if len(stamps) else None,
         last_order=stamps.max() if len(stamps) else None,
         read_as=read_as,
-        mapping=[] if mapping.is_identity() else mapping.describe(),
+        # a confirmed mapping was shown when it was confirmed; a stated one is shown here
+        mapping=[] if mapping.is_identity() or mapping.guesses else mapping.describe(),
         quarantined=quarantined,
     )
