@@ -171,16 +171,20 @@ def decide_decimal(frame: pd.DataFrame, columns: list[str], given: str | None, f
         doubtful = [mark for mark in lone if decimal is None or mark == other[decimal]]
         if doubtful:
             column, lines = lone[doubtful[0]]
+            mark = doubtful[0]
             if decimal is None:
                 reason = "nothing in the file shows which mark is the decimal mark"
+                fix = (
+                    f"Pass --decimal {other[mark]!r} if {mark!r} separates thousands, or --decimal {mark!r} if it is "
+                    "the decimal mark"
+                )
             else:
                 proof_column, proof_lines = proofs[decimal]
                 reason = f"yet column '{proof_column}' writes decimals with {decimal!r} ({proof_lines})"
-            mark = doubtful[0]
+                fix = f"If {mark!r} separates thousands there, pass --decimal {decimal!r}; else correct those lines"
             raise SchemaError(
                 f"column '{column}' has numbers such as {lines} that read as thousands (1{mark}250 = 1250) or as "
-                f"decimals (1{mark}250 = 1.25): {reason}. Pass --decimal ',' if '.' separates thousands, or "
-                "--decimal '.' if it is the decimal mark"
+                f"decimals (1{mark}250 = 1.25): {reason}. {fix}"
             )
     return decimal or "."
 
