@@ -188,3 +188,18 @@ def git_commit() -> str:
         return result.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def import_date_order() -> bool | None:
+    """RECSYS_IMPORT_DATES: `day-first` or `month-first` for imported files whose dates read both ways (03/04/2026);
+    None (unset or `auto`): decided by the values, and refused when they cannot decide."""
+    text = os.environ.get("RECSYS_IMPORT_DATES", "").strip().lower() or "auto"
+    orders = {"day-first": True, "month-first": False, "auto": None}
+    if text not in orders:
+        raise DeploymentError(f"RECSYS_IMPORT_DATES must be day-first, month-first or auto, got {text!r}")
+    return orders[text]
+
+
+def import_currency() -> str | None:
+    """RECSYS_IMPORT_CURRENCY: the currency of imported order lines when the export has no currency column."""
+    return os.environ.get("RECSYS_IMPORT_CURRENCY", "").strip().upper() or None

@@ -92,18 +92,21 @@ def report_replaced_orders(url: str) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from ..core.stores.column_mapping import ColumnMapping
     from ..core.stores.erp_csv import CsvDialect
     from ..core.stores.importer import import_files
     from ..core.stores.source_db import open_for_writing, safe_url
-    from ..settings import local_source_url
+    from ..settings import import_currency, import_date_order, local_source_url
 
     url = args.url or local_source_url()
+    dates = {"day-first": True, "month-first": False, "auto": None}[args.dates]
     dialect = CsvDialect(
         encoding=args.encoding,
         delimiter="\t" if args.delimiter == "tab" else args.delimiter,
         decimal=args.decimal,
-        dayfirst={"day-first": True, "month-first": False, "auto": None}[args.dates],
+        dayfirst=dates if dates is not None else import_date_order(),
     )
+    columns = ColumnMapping.parse(args.columns) if args.columns else ColumnMapping()
     summary = import_files(
         open_for_writing(url),
         args.orders,
@@ -112,6 +115,10 @@ def cmd_import(args: argparse.Namespace) -> int:
         append=args.append,
         allow_empty=args.allow_empty,
         dialect=dialect,
+        columns=columns.with_options(args.currency, args.credit_prefix),
+        confirm=confirm_mapping(args.yes),
+        default_currency=import_currency(),
+        quarantine=args.quarantine_implausible_dates,
     )
     print(f"imported into {safe_url(url)}:")
     for line in summary.lines():
@@ -119,6 +126,35 @@ def cmd_import(args: argparse.Namespace) -> int:
     if not args.append:
         report_replaced_orders(url)
     return 0
+
+
+def interactive() -> bool:
+    """Whether a person can answer a question: stdin and stdout are terminals."""
+    import sys
+
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def confirm_mapping(assume_yes: bool):
+    """The import's question before it reads an export with a guessed column mapping: accepted with --yes, asked
+    on a terminal; otherwise declined (the import then refuses, printing the mapping and the flag)."""
+
+    def confirm(mapping) -> bool:
+        if not (assume_yes or interactive()):
+            return False
+        print("the orders file lacks contract columns; it will be read with this mapping:")
+        for line in mapping.describe():
+            print(f"    {line}")
+        if assume_yes:
+            print("    accepted (--yes)")
+            return True
+        accepted = input("use this mapping? [y/N] ").strip().lower() in ("y", "yes", "j", "ja")
+        if accepted:
+            print("    to skip this question next time, save the mapping and pass --columns FILE:")
+            print("\n".join(f"        {line}" for line in mapping.as_yaml().splitlines()))
+        return accepted
+
+    return confirm
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -223,11 +259,36 @@ def add_commands(commands) -> None:
     importer.add_argument("--encoding", help="CSV text encoding, e.g. latin-1, cp1252, utf-8 (default: detected)")
     importer.add_argument("--delimiter", help="CSV field delimiter: ';', ',', tab or '|' (default: detected)")
     importer.add_argument("--decimal", choices=[",", "."], help="decimal mark of CSV numbers (default: detected)")
-    importer.add_argument(
+    order = importer.add_mutually_exclusive_group()
+    order.add_argument(
         "--dates",
         choices=["auto", "day-first", "month-first"],
         default="auto",
-        help="order of non-ISO dates such as 03.04.2025 (default: detected; ambiguous files are read day-first)",
+        help="order of non-ISO dates such as 03.04.2025 (default: RECSYS_IMPORT_DATES, else decided by the values; "
+        "a file whose dates all read both ways is refused)",
+    )
+    order.add_argument("--dayfirst", dest="dates", action="store_const", const="day-first", help="= --dates day-first")
+    order.add_argument(
+        "--monthfirst", dest="dates", action="store_const", const="month-first", help="= --dates month-first"
+    )
+    importer.add_argument(
+        "--columns",
+        metavar="MAPPING",
+        help="column mapping: a YAML file (columns: {order_id: InvoiceNo, ...}, currency, credit_note_prefix) or "
+        "pairs order_id=InvoiceNo,order_ts=InvoiceDate (default: recognised from English and German ERP names)",
+    )
+    importer.add_argument("-y", "--yes", action="store_true", help="accept the recognised column mapping unasked")
+    importer.add_argument(
+        "--currency", help="currency of every line when the file has none (default: RECSYS_IMPORT_CURRENCY)"
+    )
+    importer.add_argument(
+        "--credit-prefix",
+        help="order numbers starting with it are credit notes, imported as returns ('' for none; default: detected)",
+    )
+    importer.add_argument(
+        "--quarantine-implausible-dates",
+        action="store_true",
+        help="leave out (and count) lines dated 1900/1970-like or far before the rest, instead of refusing the file",
     )
     importer.add_argument("--url", help="SQLAlchemy URL of the source DB (default: the local one)")
     importer.set_defaults(func=cmd_import)

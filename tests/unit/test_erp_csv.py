@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from recsys_assets.core.data.schema import SchemaError
-from recsys_assets.core.stores.erp_csv import CsvDialect, detect_dayfirst, normalise_numbers, read_erp_csv
+from recsys_assets.core.stores.erp_csv import CsvDialect, decide_dayfirst, normalise_numbers, read_erp_csv
 from recsys_assets.core.stores.importer import import_files
 from recsys_assets.core.stores.source_db import open_for_writing
 
@@ -42,12 +42,45 @@ def test_encodings_are_detected(tmp_path, encoding, bom, expected):
     assert dialect.encoding == expected and frame["name"][0] == "Müller" and list(frame.columns)[0] == "customer_id"
 
 
-def test_date_order_is_decided_by_the_values():
-    assert detect_dayfirst(pd.Series(["2025-01-31 08:00", "2025-02-01"])) is None
-    assert detect_dayfirst(pd.Series(["01/02/2025", "13/02/2025"])) is True
-    assert detect_dayfirst(pd.Series(["02/13/2025", "02/01/2025"])) is False
-    assert detect_dayfirst(pd.Series(["01.02.2025"])) is True  # ambiguous: European default
+def dayfirst(values, given=None):
+    return decide_dayfirst(pd.Series(values), "order_ts", given, 2)
+
+
+def test_date_order_is_decided_by_the_values_or_refused():
+    assert dayfirst(["2025-01-31 08:00", "2025-02-01"]) is None
+    assert dayfirst(["01/02/2025", "13/02/2025"]) is True
+    assert dayfirst(["02/13/2025", "02/01/2025"]) is False
+    assert dayfirst(["01.01.2025", "02.02.2025"]) is True  # the same date either way
+    with pytest.raises(SchemaError, match=r"line 2: '01\.02\.2025' is 1 February or 2 January.*--dayfirst"):
+        dayfirst(["01.02.2025"])  # no European default: refused unless said
+    assert dayfirst(["01.02.2025"], given=False) is False
+    with pytest.raises(SchemaError, match=r"day-first dates \(line 2: '13/02/2025'\) and month-first.*line 3"):
+        dayfirst(["13/02/2025", "02/13/2025"])
+    with pytest.raises(SchemaError, match=r"--monthfirst was given.*only be day-first.*line 2: '13/02/2025'"):
+        dayfirst(["13/02/2025"], given=False)
     assert normalise_numbers(pd.Series(["1,234.5", "7-"]), ".").tolist() == ["1234.5", "-7"]
+
+
+def test_numbers_are_read_only_where_the_decimal_mark_is_certain(tmp_path):
+    def read(prices, decimal=None):
+        lines = [f"A{i};1;31.01.2025;0042;X1;1;{price};EUR;completed" for i, price in enumerate(prices)]
+        frame, _ = read_erp_csv(write(tmp_path / "n.csv", lines), CsvDialect(decimal=decimal))
+        return frame["unit_price"].tolist()
+
+    assert read(["1.234,50", "12,5", "1,250"]) == ["1234.50", "12.5", "1.250"]  # 1,250 with a decimal comma: 1.25
+    assert read(["1,234.50", "1.250"]) == ["1234.50", "1.250"]  # a decimal point: 1.250 is 1.25
+    assert read(["1.234.567", "3"]) == ["1234567", "3"]  # repeated groups: thousands points
+    assert read(["12,50", "1.250"], decimal=",") == ["12.50", "1250"]  # said: '.' separates thousands
+    with pytest.raises(SchemaError, match=r"column 'unit_price' has numbers such as line 3: '1\.250'.*line 2: '12,50'"):
+        read(["12,50", "1.250"])
+    with pytest.raises(SchemaError, match=r"nothing in the file shows.*--decimal"):
+        read(["1.250", "2.500"])
+    with pytest.raises(SchemaError, match=r"mixes two decimal conventions: decimal comma \(line 3: '3,25'\).*line 2"):
+        read(["12.5", "3,25"])
+    with pytest.raises(SchemaError, match=r"--decimal '\.' was given.*line 2: '12,5'"):
+        read(["12,5"], decimal=".")
+    with pytest.raises(SchemaError, match=r"no number with either decimal mark: line 2: '1\.2\.3'"):
+        read(["1.2.3"])
 
 
 def test_bad_values_are_named_by_line_and_column(tmp_path):
