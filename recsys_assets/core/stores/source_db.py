@@ -34,9 +34,10 @@ class SourceTables:
 
 READ_CHUNK_ROWS = 200_000  # rows fetched and typed at a time when reading a table
 
-# when the orders were last replaced by another history (`import-orders` without --append, `generate`): a model
-# published before that learned from other orders (core/lifecycle/model_gate.py). Written with the new tables, in
-# their transaction; a source that nothing here wrote simply has no such table.
+# when the orders were last replaced as a whole (`import-orders` without --append, `generate`). Written with the new
+# tables, in their transaction; a source that nothing here wrote simply has no such table. The model gate decides
+# "another order history" from the data (core/lifecycle/order_history.py); this marker only serves champions
+# registered before order-line samples were recorded: one published before it learned from other orders.
 ORDERS_REPLACED = sa.Table(
     "recsys_orders_replaced", sa.MetaData(), sa.Column("replaced_at", sa.DateTime(), nullable=False)
 )
