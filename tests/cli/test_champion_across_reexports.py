@@ -12,7 +12,7 @@ from recsys_assets.core.stores.store import LocalRecommendationStore
 
 pytestmark = pytest.mark.slow
 
-SHOP = ["--realistic", "--customers", "400", "--products", "300", "--days", "150", "--lines-per-day", "30"]
+SHOP = ["--realistic", "--customers", "400", "--products", "300", "--days", "90", "--lines-per-day", "30"]
 END = "2026-06-30"
 
 
