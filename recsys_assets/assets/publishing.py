@@ -9,10 +9,12 @@ from pydantic import Field
 
 from ..core.data.schema import TEXT_DTYPE
 from ..core.lifecycle.model_registration import register_candidate
+from ..core.lifecycle.order_history import sample_history
 from ..core.modeling.artifact import ModelArtifact
 from ..core.modeling.explain import ExplainSettings, explain_lists
 from ..core.modeling.training import as_popularity, inactive_item_indices, recommend_for_customers
 from ..resources.models import ModelRegistryResource
+from ..resources.source import SourceDatabaseResource
 from ..resources.stores import StoreResource
 from ..tags import TARGET_TAG
 
@@ -36,13 +38,16 @@ def recommendations(
     products: pd.DataFrame,
     models: ModelRegistryResource,
     store: StoreResource,
+    source: SourceDatabaseResource,
 ) -> Output[pd.DataFrame]:
     """Top-K active products per customer of the master data from the selected model; customers the model never
     saw get popularity. When the model showed no lead over popularity beyond noise on the hold-out
     (`model_metrics`), the popularity lists are published instead (`source` = ``popularity``): popularity is a
     valid model, and a shop is never left without lists. Each item carries its explanation (`reason`, and
     `because`: the bought products behind it, see core/modeling/explain.py). The model is registered for the model
-    gate (`models`): once published, later candidates are scored against it."""
+    gate (`models`): once published, later candidates are scored against it, as long as the source still holds the
+    order history it learned from (a sample of its order lines is registered with it, read from `source`; see
+    core/lifecycle/order_history.py)."""
     model = als_model.serving
     popularity_instead = bool(model_metrics.get("publish_popularity")) and model.config.model != "popularity"
     if popularity_instead:
@@ -63,7 +68,8 @@ def recommendations(
     preview = lists.head(3 * config.k).to_markdown(index=False) if len(lists) else "(empty)"
     context.log.info(f"recommendations: {len(per_customer)} customers, {cold} cold starts")
     # here rather than in the gate: a check only judges; the registry then holds every model that went to the gate
-    registration = register_candidate(models.registry(), als_model, store.store(), config.keep_models)
+    history = sample_history(source.database().read_orders, als_model.serving.trained_until)
+    registration = register_candidate(models.registry(), als_model, store.store(), config.keep_models, history)
     if registration.pruned:
         context.log.info(f"recommendations: model registry pruned {registration.pruned}")
     return Output(
@@ -80,6 +86,7 @@ def recommendations(
             "lists": published_family(lists),  # what the model gate judges, without loading the lists
             "why": model_metrics.get("verdict", ""),
             "registered_model": registration.version,
+            "registered_order_lines": len(history.lines),  # sampled for the gate's order-history check
             "registry_pruned": MetadataValue.json(registration.pruned),
             "explain_seconds": round(explain_seconds, 3),
             **{f"reason_{r}": int(n) for r, n in lists["reason"].value_counts().items()},

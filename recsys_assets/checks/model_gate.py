@@ -2,7 +2,9 @@
 
 The candidate must beat popularity and must not be worse than the live champion beyond a tolerance (MAP@K on
 the same hold-out); the decision is `core.lifecycle.model_gate`, this check gathers its inputs and reports it. It only
-reads: the candidate was registered by `recommendations`, and the settings it needs arrive with its inputs.
+reads: the candidate was registered by `recommendations` (with a sample of the order lines it learned from), and the
+settings it needs arrive with its inputs. Whether the live champion learned from the order history the source holds
+now is looked up in the source (core/lifecycle/order_history.py), so a nightly full re-export keeps the champion.
 """
 
 import pandas as pd
@@ -74,6 +76,7 @@ def model_gate(
     source: SourceDatabaseResource,
 ) -> AssetCheckResult:
     registry = models.registry()
+    database = source.database()  # read only: the champion's order lines are looked up, nothing is written
     k = int(model_metrics["k"])
     # the champion is scored as model_metrics scored the candidate (outputs of older runs lack the setting)
     exclude_purchased = bool(model_metrics.get("exclude_purchased", True))
@@ -92,7 +95,8 @@ def model_gate(
         exclude_purchased,
         popularity_map,
         candidate_is_popularity,
-        orders_replaced_at=source.database().orders_replaced_at(),
+        orders_replaced_at=database.orders_replaced_at(),
+        find_lines=database.read_order_lines,
     )
     champion_version, champion_map, note = champion.version, champion.map, champion.note
     verdict = judge_candidate(
@@ -121,6 +125,7 @@ def model_gate(
             "candidate_version": als_model.version,
             "champion_version": champion_version or "none",
             "champion_note": note,
+            "champion_history": champion.history or "none",
             "tolerance": config.tolerance,
             "min_lift_over_popularity": config.min_lift_over_popularity,
             "candidate_model": als_model.evaluation.recommender.name,

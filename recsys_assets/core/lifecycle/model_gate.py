@@ -14,6 +14,7 @@ from ..data.split import TemporalSplit
 from ..modeling.training import evaluate, inactive_item_indices
 from ..stores.model_registry import ModelRegistry
 from ..stores.store import RecommendationStore, VersionInfo
+from .order_history import LineFinder, history_overlap
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class ChampionScore:
     version: str | None  # None: nothing is live (or nothing that learned from the current order history)
     map: float | None  # None: the champion cannot be scored on the candidate's hold-out (see `note`)
     note: str
+    history: str = ""  # how the champion's order history was recognised in the source (or not)
 
 
 def score_champion(
@@ -127,46 +129,71 @@ def score_champion(
     popularity_map: float | None = None,
     candidate_is_popularity: bool = False,
     orders_replaced_at: pd.Timestamp | None = None,
+    find_lines: LineFinder | None = None,
 ) -> ChampionScore:
     """MAP@K of the live champion on the candidate's hold-out, or None with the reason (`note`).
 
-    The champion is the model version recorded in the live store version's metadata. A version published before
-    the orders were last replaced as a whole (`orders_replaced_at`: a demo's lists when the shop's own export was
-    imported) learned from another order history: it is no champion, as if nothing were live. When the live version
-    serves popularity lists (`published_model`), it is scored as popularity on the candidate's hold-out
-    (`popularity_map`). Otherwise its `evaluation` model (fitted before its own cutoff) is scored, unless it saw
-    data from the candidate's hold-out.
+    The champion is the model version recorded in the live store version's metadata. It must have learned from the
+    order history the source holds now, else it is no champion, as if nothing were live (a demo's lists when the
+    shop's own export was imported, another shop's export): decided from the data, not from the act of importing,
+    so that a nightly full re-export of the same shop keeps its champion:
+
+    - the order lines sampled from the champion's training window when it was registered (`registry.history`) are
+      looked up in the source (`find_lines`, see core/lifecycle/order_history.py): at least half of them found with
+      the same order id, line number, customer, product and day is the same history;
+    - a champion registered before samples were recorded has none: for it the former rule holds, a version
+      published before the orders were last replaced as a whole (`orders_replaced_at`: `import-orders` without
+      --append, `generate`) learned from another order history. The next model published carries a sample.
+
+    When the live version serves popularity lists (`published_model`), it is scored as popularity on the
+    candidate's hold-out (`popularity_map`). Otherwise its `evaluation` model (fitted before its own cutoff) is
+    scored, unless it saw data from the candidate's hold-out.
     """
     live = store.live_version()
     if live is None:
         return ChampionScore(None, None, "nothing is published yet")
     info = live_version_info(store, live)
-    if info is not None and orders_replaced_at is not None and pd.Timestamp(info.published_at) < orders_replaced_at:
+    metadata = info.metadata if info else {}
+    version = metadata.get("model_version")
+    sample = registry.history(version) if version and find_lines is not None else None
+    history = ""
+    if sample is not None:
+        overlap = history_overlap(sample, find_lines)
+        history = f"model {version}: {overlap.describe()}"
+        if not overlap.same_history:
+            return ChampionScore(
+                None, None, f"the live version {live} learned from another order history: {history}", history
+            )
+    elif info is not None and orders_replaced_at is not None and pd.Timestamp(info.published_at) < orders_replaced_at:
         return ChampionScore(
             None,
             None,
             f"the live version {live} (published {info.published_at}) learned from the orders replaced on "
-            f"{orders_replaced_at.isoformat()}, another order history",
+            f"{orders_replaced_at.isoformat()}, another order history (it records no order-line sample: judged by "
+            "when the orders were last replaced)",
         )
-    metadata = info.metadata if info else {}
-    version = metadata.get("model_version")
+    elif version is not None:
+        history = f"model {version} records no order-line sample; the orders were not replaced since it was published"
     if version is None:
         return ChampionScore(live, None, f"the live version {live} records no model version")
     champion_is_popularity = metadata.get("published_model") == "popularity"
     if champion_is_popularity and popularity_map is not None:
-        return ChampionScore(version, popularity_map, "the live version serves popularity lists: scored as popularity")
+        return ChampionScore(
+            version, popularity_map, "the live version serves popularity lists: scored as popularity", history
+        )
     if version == candidate_version and not candidate_is_popularity:
-        return ChampionScore(version, candidate_map, "the candidate is the live champion")
+        return ChampionScore(version, candidate_map, "the candidate is the live champion", history)
     champion = registry.load(version)
     if champion is None:
-        return ChampionScore(version, None, f"champion model {version} is not in the registry {registry.root}")
+        return ChampionScore(version, None, f"champion model {version} is not in the registry {registry.root}", history)
     if champion.evaluation.trained_until >= split.cutoff:
         return ChampionScore(
             version,
             None,
             f"champion {version} was trained on data up to {champion.evaluation.trained_until}, inside the "
             f"candidate's hold-out (from {split.cutoff}): no fair comparison",
+            history,
         )
     model = champion.evaluation
     scored = evaluate(model, split.test, k, exclude_purchased, inactive_item_indices(model, products))
-    return ChampionScore(version, float(scored["model"]["map"]), "scored on the candidate's hold-out")
+    return ChampionScore(version, float(scored["model"]["map"]), "scored on the candidate's hold-out", history)

@@ -1,5 +1,7 @@
 """Registering a candidate model: the registry keeps every model that went to the gate, so that once published it
-can be scored as the champion of a later candidate; the newest N are kept, and always the live one."""
+can be scored as the champion of a later candidate; the newest N are kept, and always the live one. With each model
+a sample of the order lines it learned from (core/lifecycle/order_history.py), by which the gate later tells
+whether the source still holds that order history."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from ..modeling.artifact import ModelArtifact
 from ..stores.model_registry import ModelRegistry
 from ..stores.store import RecommendationStore
 from .model_gate import live_version_info
+from .order_history import HistorySample
 
 
 @dataclass(frozen=True)
@@ -25,9 +28,19 @@ def live_model_version(store: RecommendationStore) -> str | None:
 
 
 def register_candidate(
-    registry: ModelRegistry, artifact: ModelArtifact, store: RecommendationStore, keep: int
+    registry: ModelRegistry,
+    artifact: ModelArtifact,
+    store: RecommendationStore,
+    keep: int,
+    history: HistorySample | None = None,
 ) -> Registration:
-    """Save `artifact` and prune the registry to the newest `keep` versions, never the candidate or the live model."""
+    """Save `artifact` (and `history`, the order lines it learned from) and prune the registry to the newest `keep`
+    versions, never the candidate or the live model.
+
+    The sample is written before the model: a registered model always has its sample, even after a kill between
+    the two writes (a model without one is judged by the old rule, see `model_gate.score_champion`)."""
+    if history is not None:
+        registry.save_history(artifact.version, history)
     registry.save(artifact)
     live = live_model_version(store)
     pruned = registry.prune(keep, protect={v for v in (artifact.version, live) if v})

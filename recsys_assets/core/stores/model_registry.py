@@ -1,7 +1,9 @@
 """A small filesystem model registry: every judged `ModelArtifact` stored by version, the newest N kept.
 
 The model gate needs the live champion's model to score it on the candidate's hold-out; the champion is the
-model version recorded in the live store version's metadata, looked up here.
+model version recorded in the live store version's metadata, looked up here. Next to each model, a sample of the
+order lines it learned from (`<version>.history.json`, core/lifecycle/order_history.py): small and readable without
+unpickling the model, it tells the gate whether the source still holds that order history.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
+from ..lifecycle.order_history import HistorySample
 from ..modeling.artifact import ModelArtifact
 from .files import write_atomically
 
@@ -45,6 +48,19 @@ class ModelRegistry:
         """Store `artifact` under its version (atomically: a reader never sees half a file)."""
         return write_atomically(self._path(artifact.version), pickle.dumps(artifact, pickle.HIGHEST_PROTOCOL))
 
+    def _history_path(self, version: str) -> Path:
+        return self._path(version).with_suffix(".history.json")
+
+    def save_history(self, version: str, sample: HistorySample) -> Path:
+        """Record the order lines model `version` learned from (atomically)."""
+        return write_atomically(self._history_path(version), sample.to_json().encode("utf-8"))
+
+    def history(self, version: str) -> HistorySample | None:
+        """The order lines recorded with model `version`; None for a model registered before samples were recorded
+        (or registered without one)."""
+        path = self._history_path(version)
+        return HistorySample.from_json(path.read_text(encoding="utf-8")) if path.exists() else None
+
     def load(self, version: str) -> ModelArtifact | None:
         """The artifact of `version`, or None when it is not (or no longer) in the registry."""
         path = self._path(version)
@@ -66,4 +82,5 @@ class ModelRegistry:
         removed = [v for v in self.versions()[keep:] if v not in protect]
         for version in removed:
             self._path(version).unlink(missing_ok=True)
+            self._history_path(version).unlink(missing_ok=True)
         return removed

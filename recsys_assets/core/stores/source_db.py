@@ -59,9 +59,10 @@ class SourceTables:
 
 READ_CHUNK_ROWS = 200_000  # rows fetched and typed at a time when reading a table
 
-# when the orders were last replaced by another history (`import-orders` without --append, `generate`): a model
-# published before that learned from other orders (core/lifecycle/model_gate.py). Written with the new tables, in
-# their transaction; a source that nothing here wrote simply has no such table.
+# when the orders were last replaced as a whole (`import-orders` without --append, `generate`). Written with the new
+# tables, in their transaction; a source that nothing here wrote simply has no such table. The model gate decides
+# "another order history" from the data (core/lifecycle/order_history.py); this marker only serves champions
+# registered before order-line samples were recorded: one published before it learned from other orders.
 ORDERS_REPLACED = sa.Table(
     "recsys_orders_replaced", sa.MetaData(), sa.Column("replaced_at", sa.DateTime(), nullable=False)
 )
@@ -188,6 +189,24 @@ class SourceDatabase:
         query = sa.text(f"SELECT {columns} FROM {name} WHERE customer_id = :customer_id")
         frame = self._read("orders", query, {"customer_id": str(customer_id)})
         return frame if len(frame) else empty("orders")
+
+    def read_order_lines(self, order_ids: list[str], start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
+        """The lines (order_id, line_no, customer_id, product_id, order_ts) of the given orders with
+        start <= order_ts < end: one parameterised query (ids and times bound, the table name quoted by SQLAlchemy),
+        narrowed by the order_ts index. The model gate looks up the order lines a champion learned from
+        (core/lifecycle/order_history.py)."""
+        self._require_table("orders")
+        orders = sa.table(
+            self.tables.name_of("orders"),
+            *(sa.column(name) for name in ("order_id", "line_no", "customer_id", "product_id")),
+            sa.column("order_ts", sa.DateTime()),
+        )
+        query = sa.select(*orders.c).where(
+            orders.c.order_ts >= start, orders.c.order_ts < end, orders.c.order_id.in_([str(i) for i in order_ids])
+        )
+        with self.engine.connect() as connection:
+            result = connection.execute(query)
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
     def order_time_range(self, until: dt.datetime | None = None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         """First and last order_ts, of the lines up to `until` when given (future-dated lines left out)."""
