@@ -1,0 +1,54 @@
+"""deploy/helm-values.yaml checked against what the code reads: every mounted folder is one a setting of the code
+points at, and the model registry folder is a shared claim, writable by the image's non-root user, in every run pod.
+
+The chart's own values.schema.json is not checked here: no package registry this project installs from ships it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+VALUES = ROOT / "deploy" / "helm-values.yaml"
+SETTINGS = ROOT / "recsys_assets" / "settings.py"
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+REGISTRY_ENV = "RECSYS_MODEL_REGISTRY_DIR"
+
+
+def helm_values() -> dict:
+    return yaml.safe_load(VALUES.read_text(encoding="utf-8"))
+
+
+def _code_reads(name: str) -> bool:
+    return re.search(rf"os\.environ\.get\(\"{name}\"\)|os\.environ\[\"{name}\"\]", SETTINGS.read_text()) is not None
+
+
+def test_every_mount_is_a_folder_the_code_reads_and_the_registry_is_shared_by_the_runs():
+    values = helm_values()
+    [deployment] = values["dagster-user-deployments"]["deployments"]
+    env = {item["name"]: item.get("value") for item in deployment["env"]}
+    runs = values["runLauncher"]["config"]["k8sRunLauncher"]
+    mounts = [*deployment.get("volumeMounts", []), *runs.get("volumeMounts", [])]
+    volumes = {volume["name"]: volume for volume in [*deployment.get("volumes", []), *runs.get("volumes", [])]}
+
+    # nothing mounted that no setting of the code points at
+    for mount in mounts:
+        readers = [name for name, value in env.items() if value == mount["mountPath"]]
+        assert readers and all(_code_reads(name) for name in readers), f"{mount['mountPath']} is read by no setting"
+        assert mount["name"] in volumes, f"volume {mount['name']} is mounted but not declared"
+
+    # the registry folder the code reads is the shared claim, mounted in every run pod (where the gate runs),
+    # and writable by the image's non-root user
+    assert _code_reads(REGISTRY_ENV)
+    assert deployment.get("includeConfigInLaunchedRuns", {}).get("enabled", True), "runs must get the env"
+    [registry_mount] = [mount for mount in runs["volumeMounts"] if mount["mountPath"] == env[REGISTRY_ENV]]
+    assert not registry_mount.get("readOnly", False)
+    claim = volumes[registry_mount["name"]]["persistentVolumeClaim"]["claimName"]
+    assert claim in (ROOT / "docs" / "how-to" / "azure-resources.md").read_text(encoding="utf-8")
+    uid = re.search(r"useradd\b.*--uid (\d+)", DOCKERFILE.read_text()).group(1)
+    assert re.search(r"^USER recsys$", DOCKERFILE.read_text(), re.M)
+    security = runs["runK8sConfig"]["podSpecConfig"]["securityContext"]
+    assert security["fsGroup"] == security["runAsUser"] == int(uid)
