@@ -28,6 +28,14 @@ from ..core.data.split import (
     plan_holdout,
 )
 from ..core.modeling.artifact import ModelArtifact
+from ..core.modeling.buy_again import (
+    BUY_AGAIN_METRICS,
+    RANKINGS,
+    BuyAgainSettings,
+    buy_again_markdown,
+    evaluate_buy_again,
+    holdout_as_of,
+)
 from ..core.modeling.candidates import GridSpec, candidate_grid
 from ..core.modeling.models import ALSParams
 from ..core.modeling.selection import (
@@ -288,6 +296,17 @@ class MetricsConfig(Config):
     noise_below_customers: int = Field(
         NOISE_BELOW_CUSTOMERS, description="Fewer hold-out customers than this: the figures are flagged as noise."
     )
+    buy_again_min_gaps: int = Field(
+        BuyAgainSettings.min_gaps, description="Buy again: repeat gaps a product needs for its own reorder interval."
+    )
+    buy_again_prior_gaps: float = Field(
+        BuyAgainSettings.prior_gaps,
+        description="Buy again: weight (in gaps) of the product's interval against the customer's own rhythm.",
+    )
+    buy_again_tolerance: float = Field(
+        BuyAgainSettings.tolerance,
+        description="Buy again: log-scale width of the due window (larger: closer to most-bought first).",
+    )
 
 
 METRIC_NAMES = ("map", "precision", "recall", "ndcg", "auc")
@@ -342,6 +361,7 @@ def model_metrics(
     (context.log.warning if verdict.noise else context.log.info)(
         f"model_metrics: {verdict.reason}" + (f"; {verdict.noise}" if verdict.noise else "")
     )
+    buy_again, buy_again_metadata = buy_again_figures(context, config, train_test_split)
     summary = {
         "k": k,
         "model_version": als_model.version,
@@ -356,6 +376,7 @@ def model_metrics(
         "publish_popularity": verdict.publish_popularity,
         "verdict": verdict.reason,
         "noise": verdict.noise,
+        "buy_again": buy_again,
     }
     return Output(
         summary,
@@ -371,5 +392,49 @@ def model_metrics(
             "model_version": als_model.version,
             "selected_model": model.config.label,
             "summary": MetadataValue.md(table),
+            **buy_again_metadata,
         },
     )
+
+
+def buy_again_figures(context: AssetExecutionContext, config: MetricsConfig, split: TemporalSplit) -> tuple[dict, dict]:
+    """The buy-again ranking and its two baselines on the hold-out's repeat purchases (evaluated, not published):
+    the results and their metadata (keys prefixed with the ranking's name, `buy_again_` for the choice)."""
+    started = time.perf_counter()
+    settings = BuyAgainSettings(config.buy_again_min_gaps, config.buy_again_prior_gaps, config.buy_again_tolerance)
+    results = evaluate_buy_again(
+        split.train,
+        split.test,
+        holdout_as_of(split),
+        config.k,
+        settings,
+        config.confidence,
+        config.noise_below_customers,
+    )
+    seconds = time.perf_counter() - started
+    results["seconds"] = seconds
+    k, intervals = config.k, results["intervals"]
+    metadata: dict = {}
+    for name in RANKINGS:
+        for metric in BUY_AGAIN_METRICS:
+            key = f"{name}_{metric}@{k}"
+            metadata[key] = float(results["rankings"][name][metric])
+            metadata[f"{key}_low"] = float(intervals[f"{name}_{metric}"]["low"])
+            metadata[f"{key}_high"] = float(intervals[f"{name}_{metric}"]["high"])
+    for name in ("buy_again", "popular_bought"):
+        metadata[f"{name}_lead_map@{k}_low"] = float(intervals[f"lead_{name}_map"]["low"])
+        metadata[f"{name}_lead_map@{k}_high"] = float(intervals[f"lead_{name}_map"]["high"])
+    (context.log.warning if results["noise"] else context.log.info)(
+        f"model_metrics: buy again: {results['reason']} in {seconds:.2f}s"
+        + (f"; {results['noise']}" if results["noise"] else "")
+    )
+    return results, {
+        **metadata,
+        "buy_again_choice": results["choice"],
+        "buy_again_reason": results["reason"],
+        "buy_again_evaluable_customers": int(results["evaluable_customers"]),
+        "buy_again_repeat_purchases": int(results["repeat_purchases"]),
+        "buy_again_figures_are_noise": MetadataValue.bool(bool(results["noise"])),
+        "buy_again_seconds": float(round(seconds, 3)),
+        "buy_again_summary": MetadataValue.md(buy_again_markdown(results)),
+    }

@@ -37,6 +37,29 @@ def print_metrics(summary: dict) -> None:
         print(f"    => {summary['verdict']}")
     if summary.get("noise"):
         print(f"    !! {summary['noise']}")
+    if summary.get("buy_again"):
+        print_buy_again(summary["buy_again"])
+
+
+def print_buy_again(results: dict) -> None:
+    """The buy-again ranking next to its two baselines on the hold-out's repeat purchases, with intervals."""
+    k, intervals = results["k"], results["intervals"]
+    level = f"{results.get('confidence', 0.95):.0%}"
+    print(
+        f"\n    buy again (evaluated, not yet published), on repeat purchases: {results['evaluable_customers']} "
+        f"customers bought a product again in the hold-out"
+    )
+    print(f"    {'ranking':<16}" + "".join(f"{f'{m}@{k}':>10}{f'({level} interval)':>20}" for m in ("map", "recall")))
+    for name in ("buy_again", "top_frequency", "popular_bought"):
+        row = f"    {name:<16}"
+        for metric in ("map", "recall"):
+            bounds = intervals[f"{name}_{metric}"]
+            span = f"({bounds['low']:.4f}-{bounds['high']:.4f})"
+            row += f"{results['rankings'][name][metric]:>10.4f}{span:>20}"
+        print(row)
+    print(f"    => {results['reason']}")
+    if results.get("noise"):
+        print(f"    !! {results['noise']}")
 
 
 def _percent(value) -> str:

@@ -34,6 +34,16 @@ def test_pipeline_publishes_the_selected_model(small_source, recsys_home, instan
     metrics = run.downstream.output_for_node("model_metrics")
     assert metrics["model_version"] == artifact.version
     assert metrics["selected_model"] == selection.winner
+    # buy again is evaluated on the repeat purchases of the same hold-out, next to its two baselines
+    meta = metadata_of(run.downstream, "model_metrics")
+    buy_again = metrics["buy_again"]
+    assert meta["buy_again_evaluable_customers"] == buy_again["evaluable_customers"] > 0
+    assert meta["buy_again_choice"] == buy_again["choice"] in ("buy_again", "top_frequency", "popular_bought")
+    for name in ("buy_again", "top_frequency", "popular_bought"):
+        for metric in ("map", "precision", "recall", "ndcg"):
+            assert meta[f"{name}_{metric}@10_low"] <= meta[f"{name}_{metric}@10"] <= meta[f"{name}_{metric}@10_high"]
+    assert meta["buy_again_lead_map@10_low"] <= meta["buy_again_lead_map@10_high"]
+    assert "top_frequency" in meta["buy_again_summary"] and "not yet published" in meta["buy_again_summary"]
 
 
 def test_pipeline_publishes_popularity_when_nothing_beats_it(recsys_home, instance):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from .metrics import Interval, bootstrap_intervals
+
 
 @dataclass(frozen=True)
 class OfflineVerdict:
@@ -40,3 +44,9 @@ def judge_offline(results: dict, k: int, min_evaluable: int, model_is_popularity
         "popularity lists are published",
         noise,
     )
+
+
+def paired_lead(candidate: np.ndarray, baseline: np.ndarray, confidence: float = 0.95, seed: int = 0) -> Interval:
+    """The bootstrap interval of the mean paired difference candidate - baseline (one value per customer, the same
+    customers in the same order): a lead counts only when its lower bound is above zero."""
+    return bootstrap_intervals({"lead": np.asarray(candidate) - np.asarray(baseline)}, confidence, seed=seed)["lead"]
