@@ -312,7 +312,7 @@ class MetricsConfig(Config):
 METRIC_NAMES = ("map", "precision", "recall", "ndcg", "auc")
 
 
-@asset(group_name="modeling", code_version="2")
+@asset(group_name="modeling", code_version="3")
 def model_metrics(
     context: AssetExecutionContext,
     config: MetricsConfig,
