@@ -10,12 +10,11 @@ from dagster import (
     RetryPolicy,
     asset,
 )
-from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.data.schema import empty
-from ..core.lifecycle.alerts import Alert
+from ..core.lifecycle.alerts import future_lines_alert
 from ..core.stores.alert_sinks import raise_alert
-from ..core.stores.source_db import FAR_FUTURE, SourceDataError, split_by_day
+from ..core.stores.source_db import split_by_day
 from ..partitions import daily_partitions
 from ..resources.source import SourceDatabaseResource
 from ..settings import recsys_home
@@ -39,21 +38,19 @@ def raw_orders(context: AssetExecutionContext, source: SourceDatabaseResource) -
     window = context.partition_time_window
     start, end = window.start.replace(tzinfo=None), window.end.replace(tzinfo=None)
     database = source.database()
-    try:
-        frame = database.read_orders(start, end)
-    except (SourceDataError, SQLAlchemyError) as error:
-        # the lines break the data contract (a missing or mistyped column): keep them as stored, so the blocking
-        # raw_orders_suite check names the failed expectations and stops the run before anything downstream
-        context.log.error(f"raw_orders: the order lines break the data contract: {error}")
-        frame = database.read_orders_as_stored(start, end)
+    frame, contract_error = database.read_orders_for_checks(start, end)
+    if contract_error is not None:
+        # kept as stored: the blocking raw_orders_suite check names the failed expectations and stops the run
+        context.log.error(f"raw_orders: the order lines break the data contract: {contract_error}")
     by_day = split_by_day(frame, context.partition_keys)
+    future = database.future_dated_lines()
+    shown_url = database.display_url
     values = {key: by_day[key] if key in by_day else empty("orders") for key in context.partition_keys}
     empty_days = [key for key, value in values.items() if value.empty]
     if empty_days:  # closed days are normal; raw_orders_volume judges them against the shop's rhythm
         context.log.info(f"raw_orders: no order lines on {len(empty_days)} day(s), e.g. {empty_days[:5]}")
-    future = future_dated_lines(database)
     if len(future):
-        alert = future_lines_alert(future, source.display_url())
+        alert = future_lines_alert(future, shown_url)
         context.log.warning(f"raw_orders: {alert.message}")
         raise_alert(alert, recsys_home())
     metadata = {
@@ -62,37 +59,12 @@ def raw_orders(context: AssetExecutionContext, source: SourceDatabaseResource) -
         "empty_partitions": len(empty_days),
         "first_order_ts": str(frame["order_ts"].min()) if len(frame) and "order_ts" in frame else "none",
         "last_order_ts": str(frame["order_ts"].max()) if len(frame) and "order_ts" in frame else "none",
-        "source": source.display_url(),
+        "source": shown_url,
         "future_dated_lines": len(future),
     }
     if len(future):
         metadata["future_dated_sample"] = MetadataValue.md(future.head(10).to_markdown(index=False))
     return Output(values, metadata=metadata)
-
-
-def future_dated_lines(database) -> pd.DataFrame:
-    """Order lines of the source dated after the real clock: no partition holds them, so they are named here."""
-    now = pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()
-    try:
-        return database.read_orders_after(now)
-    except (SourceDataError, SQLAlchemyError):
-        return database.read_orders_as_stored(now, FAR_FUTURE)
-
-
-def future_lines_alert(future: pd.DataFrame, source: str) -> Alert:
-    first, last = future["order_ts"].min(), future["order_ts"].max()
-    orders = sorted(future["order_id"].astype(str).unique())
-    return Alert(
-        kind="future_dated_lines",
-        source="raw_orders",
-        severity="warning",
-        message=(
-            f"{len(future)} order line(s) in {source} are dated in the future ({first} to {last}), e.g. orders "
-            f"{orders[:5]}: they belong to no partition and are not trained on; raw_orders_suite blocks the run "
-            "when they exceed its tolerance. Fix their order_ts in the source."
-        ),
-        details={"lines": len(future), "first": str(first), "last": str(last), "orders": orders[:20]},
-    )
 
 
 def _master_data_output(frame: pd.DataFrame, source: SourceDatabaseResource, extra: dict) -> Output[pd.DataFrame]:

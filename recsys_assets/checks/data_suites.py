@@ -21,7 +21,7 @@ from pydantic import Field
 
 from ..assets.preparation import interactions
 from ..assets.publishing import recommendations
-from ..assets.source import customers, future_dated_lines, products, raw_orders
+from ..assets.source import customers, products, raw_orders
 from ..partitions import daily_partitions
 from ..resources.source import SourceDatabaseResource
 from ..validation.frames import FUTURE_PARTITION, failing_partitions, orders_batch, run_clock
@@ -110,7 +110,7 @@ def raw_orders_suite(
     now = run_clock(config.as_of)
     # the source's future-dated lines are in no partition: validate them with the run so they are named and, above
     # the tolerance, block it (the run's clock may be set back with as_of; "future" is after the real clock)
-    future = future_dated_lines(database)
+    future = database.future_dated_lines()
     batch = orders_batch({**frames, FUTURE_PARTITION: future} if len(future) else frames)
     parameters = {
         "known_customers": known_customers,

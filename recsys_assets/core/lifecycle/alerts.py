@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
+import pandas as pd
+
 MAP_FLOOR_ENV = "RECSYS_ALERT_MAP_FLOOR"
 DROPPED_SHARE_CEILING_ENV = "RECSYS_ALERT_DROPPED_SHARE_CEILING"
 DEFAULT_MAP_FLOOR = 0.01
@@ -97,3 +99,20 @@ def evaluate_thresholds(
                 )
             )
     return alerts
+
+
+def future_lines_alert(future: pd.DataFrame, source: str) -> Alert:
+    """The warning for order lines of `source` dated in the future (`future`: those lines)."""
+    first, last = future["order_ts"].min(), future["order_ts"].max()
+    orders = sorted(future["order_id"].astype(str).unique())
+    return Alert(
+        kind="future_dated_lines",
+        source="raw_orders",
+        severity="warning",
+        message=(
+            f"{len(future)} order line(s) in {source} are dated in the future ({first} to {last}), e.g. orders "
+            f"{orders[:5]}: they belong to no partition and are not trained on; raw_orders_suite blocks the run "
+            "when they exceed its tolerance. Fix their order_ts in the source."
+        ),
+        details={"lines": len(future), "first": str(first), "last": str(last), "orders": orders[:20]},
+    )
