@@ -266,12 +266,12 @@ async def review_page(request: Request) -> HTMLResponse:
 async def recommendations(request: Request):
     """The live recommendations of one customer; unknown customers get the popularity list, flagged."""
     state = _state(request)
-    presented = request.headers.get(API_KEY_HEADER)
-    state.keys.check(Scope.SERVING, presented)
+    # a kept version (`version=`) is for review, the live list for the shop
+    needed = Scope.SERVING if request.query_params.get("version") is None else Scope.REVIEW
+    state.keys.check(needed, request.headers.get(API_KEY_HEADER))
     customer_id, k, target, version = parse_recommendations_request(request.path_params, request.query_params)
     name, reader = state.reader_for(target)
     if version is not None:  # review of a kept version: not served to the shop, so not logged
-        state.keys.check(Scope.REVIEW, presented)
         try:
             lookup = await run_in_threadpool(reader.lookup_version, customer_id, version)
         except KeyError as error:
