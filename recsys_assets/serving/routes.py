@@ -279,6 +279,9 @@ async def recommendations(request: Request):
             raise HTTPException(
                 404, f"version {version!r} is not kept for target {name!r}; GET /versions lists the kept ones"
             ) from error
+        except Exception as error:  # any client or driver error of the store: its text stays in the server log
+            logger.error("reading version %s of %s failed: %s", version, reader.store.describe(), error)
+            raise StoreUnavailable(name) from error
         body, _ = state.catalog.encoder.encode(lookup, k, name)
         return Response(body, media_type="application/json")
     in_control = state.control.group_of(customer_id) == "control"
@@ -292,6 +295,9 @@ async def recommendations(request: Request):
     except NoLiveVersionError as error:
         logger.warning("serving %s: %s", name, error)  # the store's address and error stay in the server log
         raise HTTPException(503, f"target {name} has no live version of the recommendations yet") from error
+    except Exception as error:
+        logger.error("serving %s from %s failed: %s", customer_id, reader.store.describe(), error)
+        raise StoreUnavailable(name) from error
     body, served = state.catalog.encoder.encode(lookup, k, name)
     if state.writer is not None:
         state.writer.record(
