@@ -5,8 +5,6 @@ behind a cut connection: tests/azure/test_cosmos_serving.py.)"""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -17,7 +15,7 @@ from recsys_assets.core.stores.store import LocalRecommendationStore, StoreError
 from recsys_assets.serving.app import create_app
 from recsys_assets.serving.serving_settings import ServingSettings
 from tests.support.data import write_source
-from tests.support.leaks import SCANNED_ROUTES, STATIC, internal_details
+from tests.support.leaks import scan_routes
 from tests.support.serving import lists_for, publish, tiny_data
 
 SERVING_KEY = "scan-serving-key-0123456789"
@@ -32,16 +30,7 @@ SECRET_PARTS = ["db-7.internal.example", "10255", "/var/lib/recsys", "CosmosHttp
 
 
 def scan(client: TestClient, customer: str, specific: list[str]) -> dict[str, list[str]]:
-    """Every route with every key: {"<route> with <key> -> <status>": the internals found} (only the dirty ones)."""
-    found = {}
-    for name, path in SCANNED_ROUTES:
-        for key_name, headers in KEYS.items():
-            response = client.get(path.replace("{c}", customer), headers=headers)
-            details = internal_details(response.text, specific, generic=name not in STATIC)
-            details += internal_details(json.dumps(dict(response.headers)), specific)
-            if details:
-                found[f"{name} with {key_name} -> {response.status_code}"] = details
-    return found
+    return scan_routes(lambda path, headers: client.get(path, headers=headers), customer, KEYS, specific)
 
 
 def test_a_healthy_server_answers_without_internals(recsys_home):
