@@ -15,7 +15,7 @@ from recsys_assets.core.stores.store import LocalRecommendationStore, StoreError
 from recsys_assets.serving.app import create_app
 from recsys_assets.serving.serving_settings import ServingSettings
 from tests.support.data import write_source
-from tests.support.leaks import scan_routes
+from tests.support.leaks import internal_details, scan_routes
 from tests.support.serving import lists_for, publish, tiny_data
 
 SERVING_KEY = "scan-serving-key-0123456789"
@@ -53,7 +53,10 @@ def test_a_healthy_server_answers_without_internals(recsys_home):
     with TestClient(create_app(settings)) as client:
         found = scan(client, str(data.customers["customer_id"].iloc[0]), [str(recsys_home), source_url])
         reports = client.get("/reports", headers=KEYS["review key"]).json()["reports"]
+        wrong_method = client.post("/recommendations/C000001", headers=KEYS["serving key"])
     assert found == {}
+    assert wrong_method.status_code == 405 and wrong_method.json()["error"] == "method_not_allowed"
+    assert internal_details(wrong_method.text, [str(recsys_home)]) == []
     assert [r["check"] for r in reports] == ["data_drift"]  # the report is listed, its file path is not
 
 
