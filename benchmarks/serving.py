@@ -116,9 +116,10 @@ def main() -> int:
     print(f"==> live version {version}: {len(customers)} customers, {len(lists)} rows; +{len(unknown)} unknown ids")
 
     key = secrets.token_urlsafe(24)
+    review_key = secrets.token_urlsafe(24)  # reads /metrics (the serving-log counters) at the end
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server_env = env | {"RECSYS_API_KEY": key}
+    server_env = env | {"RECSYS_API_KEY": key, "RECSYS_REVIEW_KEY": review_key}
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "recsys"), "serve", "--port", str(port)],
         env=server_env,
@@ -161,7 +162,7 @@ def main() -> int:
             summary["client_cpu_us_per_request"] = round(1e6 * (time.process_time() - client_cpu) / result.requests)
             results.append(summary)
             print(f"==> concurrency {concurrency}\n{result.report()}", flush=True)
-        health = httpx.get(f"{url}/health").json()
+        served = httpx.get(f"{url}/metrics", headers={"X-API-Key": review_key}).json()
         status = Path(f"/proc/{server.pid}/status").read_text()
         server_rss_mib = next(int(line.split()[1]) // 1024 for line in status.splitlines() if line.startswith("VmRSS"))
     finally:
@@ -182,7 +183,7 @@ def main() -> int:
         "server_rss_mib": server_rss_mib,
         "uvloop": importlib.util.find_spec("uvloop") is not None,
         "httptools": importlib.util.find_spec("httptools") is not None,
-        "serving_log": health["serving_log"],
+        "serving_log": served["serving_log"],
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
         "nice": args.nice,

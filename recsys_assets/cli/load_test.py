@@ -227,8 +227,12 @@ def functional_check(
     expected_products: list[str],
     expected_version: str | None = None,
     target: str | None = None,
+    review_key: str | None = None,
 ) -> list[str]:
-    """Problems found when asking for `customer_id` (an empty list means the API served the expected list)."""
+    """Problems found when asking for `customer_id` (an empty list means the API served the expected list).
+
+    A customer of the control group is served the popularity list on purpose; its stored list is then read by
+    version, which needs the review key (`review_key`, else `api_key` is tried)."""
     import httpx
 
     base = check_loopback(url)
@@ -241,7 +245,14 @@ def functional_check(
     body = response.json()
     if body.get("group") == "control":  # served the popularity list on purpose: check the stored list by version
         version = {"version": body["store_version"]}
-        body = {**httpx.get(path, params=params | version, headers=headers).json(), "store_version": version["version"]}
+        review_headers = headers | ({API_KEY_HEADER: review_key} if review_key else {})
+        kept = httpx.get(path, params=params | version, headers=review_headers)
+        if kept.status_code != 200:
+            return [
+                f"customer {customer_id} is in the control group; reading its stored list by version answered "
+                f"{kept.status_code}: {kept.text[:300]}"
+            ]
+        body = {**kept.json(), "store_version": version["version"]}
     problems = []
     served = [item["product_id"] for item in body["items"]]
     if served != expected_products:

@@ -2,8 +2,9 @@
 
 The app owns the long-lived parts: one live reader per store target (refreshed in the background), the
 catalogue of product and customer names, and the serving-log writer; it starts and stops them with its
-lifespan and turns every error into JSON with a stable `error` code (unauthorized, not_found, invalid_request,
-unavailable, store_unavailable, source_unavailable, internal_error) and a message without internal details.
+lifespan and turns every error into JSON with a stable `error` code (unauthorized, forbidden, not_found,
+method_not_allowed, invalid_request, unavailable, store_unavailable, source_unavailable, internal_error) and a
+message without internal details (no store address, path, SDK or exception text: those go to the server log).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..core.stores.store import StoreError
 from ..core.stores.store_reader import LiveRecommendations
-from .auth import API_KEY_HEADER
+from .auth import API_KEY_ENV, API_KEY_HEADER, REVIEW_KEY_ENV, AccessDenied
 from .catalog import Catalog
 from .log_writer import ServingLogWriter
-from .routes import InvalidRequest, ServingState, SourceUnavailable, router
+from .routes import InvalidRequest, ServingState, SourceUnavailable, StoreUnavailable, router
 from .serving_settings import ServingSettings
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,11 @@ def create_app(settings: ServingSettings) -> FastAPI:
     app = FastAPI(
         title="recsys serving API",
         version="1",
-        description=f"Recommendations of the live model version. Send the API key in the `{API_KEY_HEADER}` header.",
+        description=(
+            f"Recommendations of the live model version. Send a key in the `{API_KEY_HEADER}` header: the serving "
+            f"key (`{API_KEY_ENV}`) opens `/recommendations` (live lists); the review key (`{REVIEW_KEY_ENV}`) opens "
+            "every route (the review page's data: versions, reports, metrics, customers, history)."
+        ),
         lifespan=lambda _app: lifespan(state),
         docs_url=None,  # served below from the installed Swagger UI package: no CDN, works on an intranet
         redoc_url=None,
@@ -66,7 +71,7 @@ def serving_state(settings: ServingSettings) -> ServingState:
         readers=readers,
         catalog=catalog,
         writer=ServingLogWriter(settings.log_dir) if settings.log_dir is not None else None,
-        api_key=settings.api_key,
+        keys=settings.keys,
         source=settings.source,
         page=resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8"),
         control=settings.control,
@@ -90,8 +95,7 @@ async def lifespan(state: ServingState):
     gc.freeze()
     if state.writer is not None:
         state.writer.start()
-    if state.api_key is None:
-        logger.warning("serving WITHOUT an API key (--insecure-no-auth): every client can read every list")
+    log_key_rules(state)
     try:
         yield
     finally:
@@ -99,6 +103,20 @@ async def lifespan(state: ServingState):
             reader.stop()
         if state.writer is not None:
             state.writer.close()
+
+
+def log_key_rules(state: ServingState) -> None:
+    """Say at start which doors are open, so an operator sees a closed review page before a user does."""
+    keys = state.keys
+    if keys.open:
+        logger.warning("serving WITHOUT API keys (--insecure-no-auth): every client can read every route")
+        return
+    if keys.review is None:
+        logger.warning("no %s: the review endpoints (review page data) are closed; set it to open them", REVIEW_KEY_ENV)
+    if keys.serving is None:
+        logger.warning("no %s: /recommendations opens with the review key only", API_KEY_ENV)
+    elif keys.serving == keys.review:
+        logger.warning("%s equals %s: the shop's key opens the review endpoints too", API_KEY_ENV, REVIEW_KEY_ENV)
 
 
 def _error(status: int, error: str, message: str, details: list | None = None, headers: dict | None = None):
@@ -112,8 +130,19 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException):
-        names = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed", 503: "unavailable"}
+        names = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 503: "unavailable"}
         return _error(error.status_code, names.get(error.status_code, "error"), str(error.detail), None, error.headers)
+
+    @app.exception_handler(AccessDenied)
+    async def access_denied(_request: Request, denied: AccessDenied):
+        if denied.status == 401:
+            return _error(401, "unauthorized", denied.message, None, {"WWW-Authenticate": "ApiKey"})
+        return _error(403, "forbidden", denied.message)
+
+    @app.exception_handler(StoreUnavailable)
+    async def target_store_error(_request: Request, error: StoreUnavailable):
+        message = f"the recommendation store of target {error.target} cannot be read right now; try again later"
+        return _error(503, "store_unavailable", message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError):

@@ -1,7 +1,8 @@
 """Product names and categories, and the customer list, held in memory for the API and the review page.
 
 Loaded from the source database's master data at start and again whenever a served store changes its live version.
-When the source cannot be read the API keeps serving (names and categories are then null) and /health says why.
+When the source cannot be read the API keeps serving (names and categories are then null), /health says it is
+degraded and the server log says why.
 """
 
 from __future__ import annotations
@@ -86,11 +87,15 @@ class Catalog:
                 found.append(customer)
         return found
 
+    @property
+    def status(self) -> str:
+        """ok, not_configured (no source database) or unavailable (the last read failed; see the server log)."""
+        if self.source is None:
+            return "not_configured"
+        return "unavailable" if self.error is not None else "ok"
+
     def stats(self) -> dict:
+        """What the API reports: counts and status, never the error text (that goes to the server log)."""
         data = self.data
-        return {
-            "products": len(data.products),
-            "customers": len(data.customers),
-            "loaded_at": data.loaded_at,
-            "error": self.error,
-        }
+        return {"products": len(data.products), "customers": len(data.customers), "loaded_at": data.loaded_at,
+                "status": self.status}  # fmt: skip

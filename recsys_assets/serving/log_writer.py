@@ -4,7 +4,7 @@ The request handler calls `record(...)` (one deque append of a tuple, about a mi
 writer thread drains the queue in batches every `flush_seconds`, turns the tuples into serving log entries (ISO
 timestamps included) and writes them through `core.serving_log.append_entries`. `close()` writes what is left.
 When the queue is full (the disk cannot keep up) entries are dropped and counted rather than slowing requests
-down; `stats()` reports written and dropped counts for /health. Synthetic traffic (a `traffic` other than
+down; `stats()` reports written and dropped counts for /metrics. Synthetic traffic (a `traffic` other than
 "shop": load tests, probes, the review page) goes to `<log_dir>/synthetic/`, which the monitors never read.
 """
 
@@ -37,7 +37,8 @@ class ServingLogWriter:
         self.synthetic_written = 0
         self.dropped = 0
         self.failed = 0
-        self.last_error: str | None = None
+        self.last_error: str | None = None  # for the server's own use (tests, logs): never sent to clients
+        self.failing = False  # the latest write attempt failed (cleared by the next one that succeeds)
 
     def start(self) -> None:
         if self._thread is None:
@@ -118,10 +119,14 @@ class ServingLogWriter:
             for synthetic in (False, True):
                 part = [e for e in batch if (e.get("traffic") not in (None, SHOP_TRAFFIC)) is synthetic]
                 folder = synthetic_dir(self.log_dir) if synthetic else self.log_dir
+                if not part:
+                    continue
                 try:
-                    written[synthetic] += append_entries(folder, part) if part else 0
+                    written[synthetic] += append_entries(folder, part)
+                    self.failing = False
                 except Exception as error:  # keep serving; report through stats()
                     self.failed += len(part)
+                    self.failing = True
                     self.last_error = f"{type(error).__name__}: {error}"
                     logger.exception("writing %d serving log entries to %s failed", len(part), folder)
             # Small batches and an explicit yield: this thread shares the GIL with the event loop, and a long
@@ -145,12 +150,12 @@ class ServingLogWriter:
         self.flush()
 
     def stats(self) -> dict:
+        """The counters the API reports (no folder, no error text: those stay in the server log)."""
         return {
-            "dir": str(self.log_dir),
             "written": self.written,
             "synthetic_written": self.synthetic_written,
             "pending": len(self._queue),
             "dropped": self.dropped,
             "failed": self.failed,
-            "last_error": self.last_error,
+            "failing": self.failing,
         }

@@ -36,7 +36,7 @@ def folder_reports(monitoring_dir: Path, limit: int) -> list[dict]:
             found.append(
                 {"check": check, "time": path.stem, "drifted": summary.get("drifted"),
                  "details": ", ".join(summary.get("drifted_features") or []) or "no feature drifted",
-                 "url": workspace.get("url"), "html": summary.get("report_html")}
+                 "url": workspace.get("url")}
             )  # fmt: skip
     for path in sorted((monitoring_dir / "online").glob("*.json"))[-limit:]:
         figures = _read(path)
@@ -45,7 +45,7 @@ def folder_reports(monitoring_dir: Path, limit: int) -> list[dict]:
         lift = figures["period"]["lift"]
         found.append(
             {"check": "online_metrics", "time": figures["day"], "drifted": None,
-             "details": f"{lift['verdict']}: {lift['reason']}", "url": None, "html": None}
+             "details": f"{lift['verdict']}: {lift['reason']}", "url": None}
         )  # fmt: skip
     return sorted(found, key=lambda r: r["time"], reverse=True)[:limit]
 
@@ -62,7 +62,7 @@ def service_reports(url: str, ui_url: str, limit: int) -> list[dict]:
     snapshots.sort(key=lambda s: s["timestamp"], reverse=True)
     return [
         {"check": (s.get("name") or "").split(" ")[0], "time": s["timestamp"], "drifted": None,
-         "details": s.get("name") or "", "url": f"{ui_url}/projects/{project['id']}/reports/{s['id']}", "html": None}
+         "details": s.get("name") or "", "url": f"{ui_url}/projects/{project['id']}/reports/{s['id']}"}
         for s in snapshots[:limit]
     ]  # fmt: skip
 
@@ -72,7 +72,8 @@ def latest_reports(monitoring_dir: Path, evidently_url: str, ui_url: str, limit:
     if evidently_url:
         try:
             return {"reports": service_reports(evidently_url, ui_url, limit), "ui": ui_url, "error": None}
-        except Exception as error:  # the page still shows the local summaries
+        except Exception as error:  # the page still shows the local summaries; the why stays in the server log
             logger.warning("listing the snapshots of %s failed: %s", evidently_url, error)
-            return {"reports": folder_reports(monitoring_dir, limit), "ui": ui_url, "error": str(error)[:300]}
+            message = "the Evidently service could not be listed; showing the summaries of the monitoring folder"
+            return {"reports": folder_reports(monitoring_dir, limit), "ui": ui_url, "error": message}
     return {"reports": folder_reports(monitoring_dir, limit), "ui": ui_url, "error": None}

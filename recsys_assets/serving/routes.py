@@ -4,14 +4,17 @@ Endpoints:
 - `GET /recommendations/{customer_id}?k=&target=&version=`  the live list with names, categories, scores, model
   version and explanations; customers absent from the live version get the popularity list flagged
   `"fallback": "popularity"`, customers of the control group the popularity list with `"group": "control"`.
-  `version=` reads a kept version instead (review; never logged, no control group). Key required.
+  `version=` reads a kept version instead (review; never logged, no control group). Serving or review key; a
+  `version=` needs the review key.
 - `GET /customers?q=`, `GET /customers/{customer_id}/history?top=`  customer search and purchase history for the
-  review page. Key required.
-- `GET /health`  stores, live versions, catalogue and serving log state, the latest online verdict. No key (load
-  balancers and probes).
-- `GET /metrics`  serving counters, the control group and the latest online metrics (written by the
-  `online_metrics` asset to <monitoring dir>/online/<day>.json). Key required.
-- `GET /`  the review page (static; it asks for the key and sends it with its API calls).
+  review page. Review key.
+- `GET /versions`, `GET /reports`  the kept versions, the latest monitoring reports. Review key.
+- `GET /health`  ok / degraded / unavailable, per target its live and model version. No key (load balancers and
+  probes), so nothing about stores, addresses, paths or errors: those go to the server log.
+- `GET /metrics`  per-target reader state, catalogue and serving counters, the control group and the latest online
+  metrics (written by the `online_metrics` asset to <monitoring dir>/online/<day>.json). Review key.
+- `GET /`  the review page (static; it asks for the review key and sends it with its API calls).
+Which key opens what: auth.py.
 Every live `/recommendations` answer is queued for the serving log (written by a background thread); requests
 carrying the `X-Recsys-Traffic` header (load tests, probes, the review page) are logged apart as synthetic
 traffic. The routes read what they serve from `request.app.state.serving` (a `ServingState`, built by
@@ -43,7 +46,7 @@ from ..core.stores.serving_log import TRAFFIC_HEADER
 from ..core.stores.source_db import SourceDatabase
 from ..core.stores.store_reader import LiveRecommendations, NoLiveVersionError
 from ..settings import ONLINE_FOLDER
-from .auth import API_KEY_ENV, API_KEY_HEADER, key_matches
+from .auth import API_KEY_ENV, API_KEY_HEADER, REVIEW_KEY_ENV, ApiKeys, Scope
 from .catalog import Catalog
 from .log_writer import ServingLogWriter
 
@@ -86,7 +89,12 @@ class ErrorResponse(BaseModel):
     details: list | None = None
 
 
-ERRORS = {401: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
+ERRORS = {
+    401: {"model": ErrorResponse},
+    403: {"model": ErrorResponse},
+    422: {"model": ErrorResponse},
+    503: {"model": ErrorResponse},
+}
 
 
 RECOMMENDATIONS_PARAMETERS = [
@@ -115,7 +123,7 @@ RECOMMENDATIONS_PARAMETERS = [
         "name": "version",
         "in": "query",
         "required": False,
-        "description": "a kept store version instead of the live one (review: not logged, no control group)",
+        "description": "a kept store version instead of the live one (review key; not logged, no control group)",
         "schema": {"type": "string", "pattern": VERSION_PATTERN},
     },
     {
@@ -132,6 +140,13 @@ _VERSION = re.compile(VERSION_PATTERN)
 
 class SourceUnavailable(Exception):
     """The source database failed while answering; the client learns that, not the database's message."""
+
+
+class StoreUnavailable(Exception):
+    """A store failed while answering (any exception of its client); the client learns which target, not why."""
+
+    def __init__(self, target: str):
+        self.target = target
 
 
 class InvalidRequest(Exception):
@@ -177,14 +192,14 @@ def parse_recommendations_request(path_params, query_params) -> tuple[str, int, 
 @dataclass(kw_only=True)
 class ServingState:
     """What the routes serve from: one live reader per target (the first is the default), the catalogue of
-    names, the serving log writer, the API key (None: no auth), the source database (purchase history), the
+    names, the serving log writer, the API keys (`ApiKeys()`: no auth), the source database (purchase history), the
     control group and the clock that timestamps the serving log (time.time; a demo may simulate days).
     `started`: the app's lifespan has loaded the catalogue and started the readers."""
 
     readers: dict[str, LiveRecommendations]
     catalog: Catalog
     writer: ServingLogWriter | None
-    api_key: str | None
+    keys: ApiKeys
     source: SourceDatabase | None
     page: str
     control: ControlGroup = field(default_factory=ControlGroup)
@@ -212,7 +227,7 @@ class ServingState:
     def reader_for(self, target: str | None) -> tuple[str, LiveRecommendations]:
         name = target or self.default_target
         if name not in self.readers:
-            raise HTTPException(404, f"unknown target {name!r}; configured targets: {sorted(self.readers)}")
+            raise HTTPException(404, f"unknown target {name!r}; the targets are {sorted(self.readers)}")
         return name, self.readers[name]
 
 
@@ -220,16 +235,16 @@ def _state(request: Request) -> ServingState:
     return request.app.state.serving
 
 
-key_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description=f"the value of ${API_KEY_ENV}")
+key_header = APIKeyHeader(
+    name=API_KEY_HEADER,
+    auto_error=False,
+    description=f"the serving key (${API_KEY_ENV}: /recommendations only) or the review key (${REVIEW_KEY_ENV})",
+)
 
 
-async def require_key(request: Request, presented: str | None = Security(key_header)) -> None:
-    """401 unless the request carries the API key (async: no threadpool hop)."""
-    api_key = _state(request).api_key
-    if api_key is not None and not key_matches(api_key, presented):
-        raise HTTPException(
-            401, "missing API key" if presented is None else "wrong API key", headers={"WWW-Authenticate": "ApiKey"}
-        )
+async def require_review_key(request: Request, presented: str | None = Security(key_header)) -> None:
+    """401 without a known key, 403 with the serving key (async: no threadpool hop); see auth.ApiKeys.check."""
+    _state(request).keys.check(Scope.REVIEW, presented)
 
 
 router = APIRouter()
@@ -251,17 +266,22 @@ async def review_page(request: Request) -> HTMLResponse:
 async def recommendations(request: Request):
     """The live recommendations of one customer; unknown customers get the popularity list, flagged."""
     state = _state(request)
-    api_key = state.api_key
-    if api_key is not None and not key_matches(api_key, request.headers.get(API_KEY_HEADER)):
-        missing = request.headers.get(API_KEY_HEADER) is None
-        raise HTTPException(401, "missing API key" if missing else "wrong API key", {"WWW-Authenticate": "ApiKey"})
+    # a kept version (`version=`) is for review, the live list for the shop
+    needed = Scope.SERVING if request.query_params.get("version") is None else Scope.REVIEW
+    state.keys.check(needed, request.headers.get(API_KEY_HEADER))
     customer_id, k, target, version = parse_recommendations_request(request.path_params, request.query_params)
     name, reader = state.reader_for(target)
     if version is not None:  # review of a kept version: not served to the shop, so not logged
         try:
             lookup = await run_in_threadpool(reader.lookup_version, customer_id, version)
         except KeyError as error:
-            raise HTTPException(404, error.args[0]) from error
+            logger.info("serving %s: %s", name, error.args[0])  # it names the store: the log only
+            raise HTTPException(
+                404, f"version {version!r} is not kept for target {name!r}; GET /versions lists the kept ones"
+            ) from error
+        except Exception as error:  # any client or driver error of the store: its text stays in the server log
+            logger.error("reading version %s of %s failed: %s", version, reader.store.describe(), error)
+            raise StoreUnavailable(name) from error
         body, _ = state.catalog.encoder.encode(lookup, k, name)
         return Response(body, media_type="application/json")
     in_control = state.control.group_of(customer_id) == "control"
@@ -275,6 +295,9 @@ async def recommendations(request: Request):
     except NoLiveVersionError as error:
         logger.warning("serving %s: %s", name, error)  # the store's address and error stay in the server log
         raise HTTPException(503, f"target {name} has no live version of the recommendations yet") from error
+    except Exception as error:
+        logger.error("serving %s from %s failed: %s", customer_id, reader.store.describe(), error)
+        raise StoreUnavailable(name) from error
     body, served = state.catalog.encoder.encode(lookup, k, name)
     if state.writer is not None:
         state.writer.record(
@@ -292,7 +315,7 @@ async def recommendations(request: Request):
     return Response(body, media_type="application/json")
 
 
-@router.get("/customers", responses=ERRORS, dependencies=[Depends(require_key)])
+@router.get("/customers", responses=ERRORS, dependencies=[Depends(require_review_key)])
 def search_customers(
     request: Request,
     q: str = Query(..., min_length=1, max_length=64, description="id prefix or part of the name"),
@@ -302,7 +325,7 @@ def search_customers(
     return {"customers": _state(request).catalog.search_customers(q, limit)}
 
 
-@router.get("/customers/{customer_id}/history", responses=ERRORS, dependencies=[Depends(require_key)])
+@router.get("/customers/{customer_id}/history", responses=ERRORS, dependencies=[Depends(require_review_key)])
 def customer_history(
     request: Request,
     customer_id: str = PathParam(..., pattern=CUSTOMER_ID_PATTERN),
@@ -328,43 +351,45 @@ def customer_history(
 
 @router.get("/health")
 def health(request: Request) -> JSONResponse:
-    """Liveness and readiness: 200 when every target has a live version loaded, else 503."""
+    """Liveness and readiness, without a key: 200 "ok" or "degraded" (serving, with problems named in `problems`),
+    503 "unavailable" (a target has no live version loaded). Per target its status, live and model version; never
+    a store address, a path or an error text (those go to the server log)."""
     state = _state(request)
-    targets = {}
+    targets, problems = {}, []
     for name, reader in state.readers.items():
         snapshot, status = reader.snapshot, reader.status
+        if snapshot is None:
+            target_status = "no_live_version"
+            problems.append(f"target {name}: no live version loaded")
+        elif status.error is not None:
+            target_status = "stale"
+            problems.append(f"target {name}: the last check for a new version failed; serving {snapshot.version}")
+        else:
+            target_status = "ok"
         targets[name] = {
-            "store": reader.store.describe(),
-            "strategy": reader.strategy,
+            "status": target_status,
             "live_version": snapshot.version if snapshot else None,
             "model_version": snapshot.model_version if snapshot else None,
-            "customers": snapshot.customers if snapshot else None,
             "loaded_at": _iso(snapshot.loaded_at) if snapshot else None,
             "checked_at": _iso(status.checked_at),
-            "error": status.error,
         }
+    if state.catalog.status == "unavailable":
+        problems.append("product and customer names could not be read; lists are served without them")
+    if state.writer is not None and state.writer.failing:
+        problems.append("the serving log cannot be written; requests are answered, their log entries are lost")
     ready = all(t["live_version"] for t in targets.values())
     body = {
-        "status": "ok" if ready else "unavailable",
+        "status": "unavailable" if not ready else "degraded" if problems else "ok",
         "default_target": state.default_target,
         "targets": targets,
-        "catalog": state.catalog.stats() | {"loaded_at": _iso(state.catalog.data.loaded_at)},
-        "serving_log": state.writer.stats() if state.writer is not None else None,
-        "control_group": {"share": state.control.share},
-        "online": _online_brief(state.latest_online()),
-        "auth": state.api_key is not None,
+        "problems": problems,
+        "auth": not state.keys.open,
+        "review_key": state.keys.review is not None,
     }
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-def _online_brief(figures: dict | None) -> dict | None:
-    if figures is None:
-        return None
-    lift = figures["period"]["lift"]
-    return {"day": figures["day"], "verdict": lift["verdict"], "relative_lift": lift["relative_lift"]}
-
-
-@router.get("/versions", responses=ERRORS, dependencies=[Depends(require_key)])
+@router.get("/versions", responses=ERRORS, dependencies=[Depends(require_review_key)])
 def versions(request: Request) -> dict:
     """The kept versions of every target (newest first; `live` marks the served one), for comparing in the page."""
     state = _state(request)
@@ -373,7 +398,8 @@ def versions(request: Request) -> dict:
         try:
             infos = reader.store.versions()
         except Exception as error:
-            raise HTTPException(503, f"reading the versions of {reader.store.describe()} failed: {error}") from error
+            logger.error("listing the versions of %s failed: %s", reader.store.describe(), error)
+            raise StoreUnavailable(name) from error
         live = reader.version
         found += [
             {"target": name, "version": info.version, "model_version": str(info.metadata.get("model_version", "")),
@@ -383,7 +409,7 @@ def versions(request: Request) -> dict:
     return {"versions": found}
 
 
-@router.get("/reports", responses=ERRORS, dependencies=[Depends(require_key)])
+@router.get("/reports", responses=ERRORS, dependencies=[Depends(require_review_key)])
 def reports(request: Request, limit: int = Query(20, ge=1, le=100)) -> dict:
     """The latest monitoring reports (drift, skew, prediction drift, online metrics) with their Evidently links."""
     from .reports import latest_reports
@@ -394,11 +420,27 @@ def reports(request: Request, limit: int = Query(20, ge=1, le=100)) -> dict:
     return latest_reports(state.monitoring_dir, state.evidently_url, state.evidently_ui_url, limit)
 
 
-@router.get("/metrics", responses=ERRORS, dependencies=[Depends(require_key)])
+@router.get("/metrics", responses=ERRORS, dependencies=[Depends(require_review_key)])
 def metrics(request: Request) -> dict:
-    """Serving counters, the control group, and the figures of the newest online_metrics day (null: none yet)."""
+    """Per target the reader's state, the catalogue and serving counters, the control group, and the figures of the
+    newest online_metrics day (null: none yet)."""
     state = _state(request)
+    targets = {}
+    for name, reader in state.readers.items():
+        snapshot, status = reader.snapshot, reader.status
+        targets[name] = {
+            "strategy": reader.strategy,
+            "live_version": snapshot.version if snapshot else None,
+            "model_version": snapshot.model_version if snapshot else None,
+            "customers": snapshot.customers if snapshot else None,
+            "loaded_at": _iso(snapshot.loaded_at) if snapshot else None,
+            "checked_at": _iso(status.checked_at),
+            "check_failing": status.error is not None,
+            "reloads": status.reloads,
+        }
     return {
+        "targets": targets,
+        "catalog": state.catalog.stats() | {"loaded_at": _iso(state.catalog.data.loaded_at)},
         "serving_log": state.writer.stats() if state.writer is not None else None,
         "control_group": {"share": state.control.share},
         "online": state.latest_online(),

@@ -15,7 +15,7 @@ from pathlib import Path
 from ..core.lifecycle.control_group import ControlGroup
 from ..core.stores.source_db import SourceDatabase
 from ..core.stores.store import RecommendationStore
-from .auth import API_KEY_ENV, MissingApiKeyError
+from .auth import API_KEY_ENV, REVIEW_KEY_ENV, ApiKeys, MissingApiKeyError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,8 +27,11 @@ class ServingSettings:
     source
         The source database (purchase history, product and customer names); None: ids only, no history.
     api_key
-        The key clients send in the `X-API-Key` header. None is refused unless `allow_no_auth` (a deliberate,
-        logged choice for local experiments).
+        The serving key (`RECSYS_API_KEY`): opens the live recommendations only (the shop's front end).
+    review_key
+        The review key (`RECSYS_REVIEW_KEY`): opens the review page's endpoints and the live recommendations; None
+        closes the review endpoints (403). Both keys None is refused unless `allow_no_auth` (a deliberate, logged
+        choice for local experiments: every route open). See auth.py.
     log_dir
         The serving log folder the skew and online monitors read; None disables the log (tests of other parts).
     refresh_seconds
@@ -46,6 +49,7 @@ class ServingSettings:
     stores: Mapping[str, RecommendationStore]
     source: SourceDatabase | None = None
     api_key: str | None = None
+    review_key: str | None = None
     allow_no_auth: bool = False
     log_dir: Path | None = None
     refresh_seconds: float = 10.0
@@ -58,13 +62,23 @@ class ServingSettings:
     def __post_init__(self) -> None:
         if not self.stores:
             raise ValueError("the serving API needs at least one store")
-        if self.api_key is None and not self.allow_no_auth:
-            raise MissingApiKeyError(f"set {API_KEY_ENV} (or start with --insecure-no-auth for a local experiment)")
+        for name, key in ((API_KEY_ENV, self.api_key), (REVIEW_KEY_ENV, self.review_key)):
+            if key is not None and not key.strip():
+                raise ValueError(f"{name} is blank: an empty key would let any client in")
+        if self.keys.open and not self.allow_no_auth:
+            raise MissingApiKeyError(
+                f"set {API_KEY_ENV} (the serving key, for the shop) and/or {REVIEW_KEY_ENV} (the review key, for the "
+                "review page), or start with --insecure-no-auth for a local experiment"
+            )
+
+    @property
+    def keys(self) -> ApiKeys:
+        return ApiKeys(self.api_key, self.review_key)
 
     @classmethod
     def from_env(cls, refresh_seconds: float = 10.0, allow_no_auth: bool = False) -> ServingSettings:
-        """The configured deployment's settings: its serving stores and source database, RECSYS_API_KEY, the
-        serving log and monitoring folders, the control group and the Evidently UI addresses."""
+        """The configured deployment's settings: its serving stores and source database, RECSYS_API_KEY and
+        RECSYS_REVIEW_KEY, the serving log and monitoring folders, the control group and the Evidently UI addresses."""
         from ..settings import (
             control_salt,
             control_share,
@@ -73,7 +87,7 @@ class ServingSettings:
             monitoring_dir,
             serving_log_dir,
         )
-        from .auth import api_key_from_env
+        from .auth import api_key_from_env, review_key_from_env
         from .stores import serving_source, serving_stores
 
         remote = evidently_url()
@@ -81,6 +95,7 @@ class ServingSettings:
             stores=serving_stores(),
             source=serving_source(),
             api_key=api_key_from_env(),
+            review_key=review_key_from_env(),
             allow_no_auth=allow_no_auth,
             log_dir=serving_log_dir(),
             refresh_seconds=refresh_seconds,

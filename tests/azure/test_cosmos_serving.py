@@ -1,6 +1,7 @@
 """`recsys serve` in the dev deployment, reading Cosmos DB (the emulator) through the real HTTP API: answers match
 the store, a live-version switch under load fails no request and never mixes two versions, and the emulator
-going away gives JSON 503s while the server stays up."""
+going away gives JSON 503s while the server stays up, and no answer of any route (with any key) names the
+endpoint, its port, the databases, the SDK or its errors."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ import httpx
 from tests.azure.test_cosmos_store import make_store
 from tests.support.data import write_source
 from tests.support.fault_proxy import FaultProxy
+from tests.support.leaks import internal_details, scan_routes
 from tests.support.serving import ServerProcess, lists_for, tiny_data
 
 KEY = "cosmos-serving-key-0123456789"
+REVIEW_KEY = "cosmos-review-key-0123456789"
+EVIDENTLY_UI = "https://evidently.shop.example"  # a link for people, which /reports hands out on purpose
+KEYS = {"no key": {}, "serving key": {"X-API-Key": KEY}, "review key": {"X-API-Key": REVIEW_KEY}}
 
 
 def test_serving_from_cosmos_switch_under_load_and_emulator_down(recsys_home, cosmos_emulator):
@@ -38,6 +43,8 @@ def test_serving_from_cosmos_switch_under_load_and_emulator_down(recsys_home, co
             "COSMOS_DEV_DATABASE": dev.settings.database,
             "COSMOS_PROD_DATABASE": prod.settings.database,
             "RECSYS_API_KEY": KEY,
+            "RECSYS_REVIEW_KEY": REVIEW_KEY,
+            "RECSYS_EVIDENTLY_UI_URL": EVIDENTLY_UI,
             "RECSYS_CONTROL_SHARE": "0",  # every customer gets the store's list (the control group is tested apart)
         }
         server = ServerProcess(env)
@@ -82,9 +89,22 @@ def test_serving_from_cosmos_switch_under_load_and_emulator_down(recsys_home, co
             proxy.cut_after(writes=0)
             down = httpx.get(f"{server.url}/recommendations/{customers[0]}", headers={"X-API-Key": KEY}, timeout=30)
             assert down.status_code == 503 and down.json()["error"] == "store_unavailable"
-            assert proxy.endpoint.split("//")[1] not in down.text  # no internal address
-            assert httpx.get(f"{server.url}/health", timeout=10).status_code in (200, 503)
+            health = httpx.get(f"{server.url}/health", timeout=10)
+            assert health.status_code in (200, 503)
+            for answer in (down, health):  # no internal address, SDK name or error text while the store is down
+                assert internal_details(answer.text, [proxy.endpoint.split("//")[1], dev.settings.database]) == []
+
             proxy.restore()
+            # every route with every key over the real store: no endpoint, port, database or SDK name (the failing
+            # store's messages are scanned in tests/serving/test_no_internals.py; through this proxy's cut, reads
+            # wait for the SDK's timeouts, minutes for a whole scan)
+            internals = [proxy.endpoint.split("//")[1], str(proxy.port), str(cosmos_emulator.port),
+                         dev.settings.database, prod.settings.database]  # fmt: skip
+
+            def get(path: str, headers: dict):
+                return httpx.get(f"{server.url}{path}", headers=headers, timeout=60)
+
+            assert scan_routes(get, customers[0], KEYS, internals, allowed=[EVIDENTLY_UI]) == {}
             back = httpx.get(f"{server.url}/recommendations/{customers[0]}", headers={"X-API-Key": KEY}, timeout=30)
             assert back.status_code == 200 and back.json()["store_version"] == "v2"
         finally:

@@ -104,7 +104,14 @@ class Walkthrough:
     def __init__(self, home: Path, files: Path, logs: Path):
         self.env = {**os.environ, "RECSYS_HOME": str(home), "DAGSTER_HOME": str(home / "dagster"),
                     "RECSYS_DEMO_SCALE": "small", "DO_NOT_TRACK": "1"}  # fmt: skip
-        for name in ("RECSYS_SOURCE_URL", "RECSYS_DEPLOYMENT", "RECSYS_API_KEY", "MAKEFLAGS", "MAKELEVEL"):
+        for name in (
+            "RECSYS_SOURCE_URL",
+            "RECSYS_DEPLOYMENT",
+            "RECSYS_API_KEY",
+            "RECSYS_REVIEW_KEY",
+            "MAKEFLAGS",
+            "MAKELEVEL",
+        ):
             self.env.pop(name, None)
         self.files, self.logs = files, logs
         self.ports = {"3000": str(free_port()), "8000": str(free_port()), "8001": str(free_port())}

@@ -12,6 +12,7 @@ from tests.support.data import write_source
 from tests.support.serving import ServerProcess, lists_for, publish, tiny_data
 
 KEY = "cli-test-key"
+REVIEW_KEY = "cli-test-review-key"
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def published(recsys_home):
 
 def test_serve_and_load_test(published, recsys_home, monkeypatch, capsys):
     data, store = published
-    server = ServerProcess({"RECSYS_API_KEY": KEY})
+    server = ServerProcess({"RECSYS_API_KEY": KEY, "RECSYS_REVIEW_KEY": REVIEW_KEY})
     try:
         server.wait_ready()
         customer = data.customers["customer_id"].iloc[5]
@@ -33,6 +34,8 @@ def test_serve_and_load_test(published, recsys_home, monkeypatch, capsys):
         assert response.status_code == 200
         assert [i["product_id"] for i in response.json()["items"]] == store.get(customer)["product_id"].tolist()
         assert httpx.get(f"{server.url}/recommendations/{customer}").status_code == 401
+        assert httpx.get(f"{server.url}/versions", headers={"X-API-Key": KEY}).status_code == 403  # the shop's key
+        assert httpx.get(f"{server.url}/versions", headers={"X-API-Key": REVIEW_KEY}).status_code == 200
 
         monkeypatch.setenv("RECSYS_API_KEY", KEY)
         code = main(
@@ -49,7 +52,9 @@ def test_serve_and_load_test(published, recsys_home, monkeypatch, capsys):
         out = capsys.readouterr().out
         assert "FAILED" in out and "answered 401" in out and "failed requests: 20" in out
     finally:
-        server.stop()
+        output = server.stop()
+    assert "serving key (RECSYS_API_KEY): opens /recommendations" in output
+    assert "review key (RECSYS_REVIEW_KEY): opens the review page's data and /recommendations" in output
     # SIGTERM shut the server down cleanly: every served request reached the serving log; the load test and its
     # functional check went to the synthetic log, so the shop's log holds the one request of a "customer"
     entries = read_entries(recsys_home / "serving_log")
@@ -62,6 +67,7 @@ def test_serve_and_load_test(published, recsys_home, monkeypatch, capsys):
 
 def test_serve_refuses_to_start_without_key(published, monkeypatch, capsys):
     monkeypatch.delenv("RECSYS_API_KEY", raising=False)
+    monkeypatch.delenv("RECSYS_REVIEW_KEY", raising=False)
     assert main(["serve", "--port", "1"]) == 2
     assert "RECSYS_API_KEY" in capsys.readouterr().err
 

@@ -19,7 +19,9 @@ from tests.support.data import write_source
 from tests.support.serving import lists_for, publish, tiny_data
 
 KEY = "test-key-0123456789"
-HEADERS = {"X-API-Key": KEY}
+HEADERS = {"X-API-Key": KEY}  # the serving key: /recommendations only
+REVIEW_KEY = "test-review-key-0123456789"
+REVIEW = {"X-API-Key": REVIEW_KEY}
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +38,7 @@ def served(recsys_home, data):
         stores={"local": store},
         source=SourceDatabase(url),
         api_key=KEY,
+        review_key=REVIEW_KEY,
         log_dir=recsys_home / "serving_log",
         refresh_seconds=0.05,
     )
@@ -72,20 +75,25 @@ def test_a_kept_version_is_served_on_request_and_never_logged(served, data):
     client, store, home = served
     publish(store, lists_for(data, shift=1), "m2-bbbb", "m2")
     customer = data.customers["customer_id"].iloc[3]
-    kept = client.get(f"/recommendations/{customer}", params={"version": "m1-aaaa"}, headers=HEADERS).json()
+    kept = client.get(f"/recommendations/{customer}", params={"version": "m1-aaaa"}, headers=REVIEW).json()
     assert kept["store_version"] == "m1-aaaa" and kept["model_version"] == "m1"
     assert [i["product_id"] for i in kept["items"]] == store.get(customer, "m1-aaaa")["product_id"].tolist()
-    newer = client.get(f"/recommendations/{customer}", params={"version": "m2-bbbb"}, headers=HEADERS).json()
+    newer = client.get(f"/recommendations/{customer}", params={"version": "m2-bbbb"}, headers=REVIEW).json()
     assert [i["product_id"] for i in newer["items"]] == store.get(customer, "m2-bbbb")["product_id"].tolist()
-    missing = client.get(f"/recommendations/{customer}", params={"version": "nope"}, headers=HEADERS)
-    assert missing.status_code == 404 and "not kept" in missing.json()["message"]
+    missing = client.get(f"/recommendations/{customer}", params={"version": "nope"}, headers=REVIEW)
+    assert missing.status_code == 404 and missing.json()["message"] == (
+        "version 'nope' is not kept for target 'local'; GET /versions lists the kept ones"
+    )
+    # the shop's key reads the live list only
+    assert client.get(f"/recommendations/{customer}", params={"version": "m1-aaaa"}, headers=HEADERS).status_code == 403
     client.app.state.serving.readers["local"].refresh()  # the server now serves m2
-    listed = client.get("/versions", headers=HEADERS).json()["versions"]
+    listed = client.get("/versions", headers=REVIEW).json()["versions"]
     assert [(v["version"], v["model_version"], v["live"]) for v in listed] == [
         ("m2-bbbb", "m2", True),
         ("m1-aaaa", "m1", False),
     ]
     assert client.get("/versions").status_code == 401
+    assert client.get("/versions", headers=HEADERS).status_code == 403
     client.app.state.serving.writer.flush()
     assert read_entries(home / "serving_log").empty  # reviews of kept versions are not servings
 
@@ -128,17 +136,21 @@ def test_unknown_target_is_404_json(served):
     client, _, _ = served
     response = client.get("/recommendations/C000001", params={"target": "prod"}, headers=HEADERS)
     assert response.status_code == 404
-    assert "unknown target 'prod'" in response.json()["message"]
+    assert response.json()["message"] == "unknown target 'prod'; the targets are ['local']"
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "wrong"}, {"X-API-Key": KEY + "x"}, {"Authorization": KEY}])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-API-Key": "wrong"}, {"X-API-Key": KEY + "x"}, {"X-API-Key": REVIEW_KEY[:-1]}, {"Authorization": KEY}],
+)
 def test_missing_or_wrong_key_is_401(served, headers):
     client, _, _ = served
     for path in ("/recommendations/C000001", "/customers?q=C0", "/customers/C000001/history"):
         response = client.get(path, headers=headers)
         assert response.status_code == 401, path
         assert response.json()["error"] == "unauthorized"
-        assert KEY not in response.text
+        assert response.headers["WWW-Authenticate"] == "ApiKey"
+        assert KEY not in response.text and REVIEW_KEY not in response.text
 
 
 def test_health_docs_and_page_need_no_key(served):
@@ -146,10 +158,12 @@ def test_health_docs_and_page_need_no_key(served):
     health = client.get("/health")
     assert health.status_code == 200
     body = health.json()
-    assert body["status"] == "ok" and body["default_target"] == "local"
-    assert body["targets"]["local"]["live_version"] == "m1-aaaa"
-    assert body["targets"]["local"]["strategy"] == "memory"
-    assert body["catalog"]["products"] == 200 and body["catalog"]["error"] is None
+    assert body["status"] == "ok" and body["default_target"] == "local" and body["problems"] == []
+    assert body["targets"]["local"]["live_version"] == "m1-aaaa" and body["targets"]["local"]["status"] == "ok"
+    assert body["auth"] is True and body["review_key"] is True
+    metrics = client.get("/metrics", headers=REVIEW).json()  # the details are for the review key
+    assert metrics["targets"]["local"]["strategy"] == "memory" and metrics["targets"]["local"]["customers"] == 150
+    assert metrics["catalog"]["products"] == 200 and metrics["catalog"]["status"] == "ok"
     assert client.get("/docs").status_code == 200
     schema = client.get("/openapi.json").json()
     assert "/recommendations/{customer_id}" in schema["paths"]
@@ -160,7 +174,7 @@ def test_health_docs_and_page_need_no_key(served):
 def test_history_matches_source_orders(served, data):
     client, _, _ = served
     customer = data.orders["customer_id"].value_counts().index[0]
-    response = client.get(f"/customers/{customer}/history", params={"top": 5}, headers=HEADERS)
+    response = client.get(f"/customers/{customer}/history", params={"top": 5}, headers=REVIEW)
     assert response.status_code == 200
     body = response.json()
     orders = data.orders[data.orders["customer_id"] == customer]
@@ -174,9 +188,9 @@ def test_history_matches_source_orders(served, data):
 def test_customer_search(served, data):
     client, _, _ = served
     customer = data.customers.iloc[7]
-    found = client.get("/customers", params={"q": customer["customer_id"]}, headers=HEADERS).json()["customers"]
+    found = client.get("/customers", params={"q": customer["customer_id"]}, headers=REVIEW).json()["customers"]
     assert found[0]["customer_id"] == customer["customer_id"]
-    by_name = client.get("/customers", params={"q": customer["name"].lower()}, headers=HEADERS).json()["customers"]
+    by_name = client.get("/customers", params={"q": customer["name"].lower()}, headers=REVIEW).json()["customers"]
     assert customer["customer_id"] in [c["customer_id"] for c in by_name]
 
 
@@ -221,12 +235,15 @@ def test_no_live_version_is_503_and_unhealthy(recsys_home, data):
         assert response.status_code == 503 and "no live version" in response.json()["message"]
         health = client.get("/health")
         assert health.status_code == 503 and health.json()["status"] == "unavailable"
+        assert health.json()["targets"]["local"]["status"] == "no_live_version"
 
 
 def test_app_refuses_to_start_without_key(recsys_home):
     store = LocalRecommendationStore(recsys_home / "store.sqlite")
-    with pytest.raises(MissingApiKeyError, match="RECSYS_API_KEY"):
+    with pytest.raises(MissingApiKeyError, match="RECSYS_API_KEY.*RECSYS_REVIEW_KEY"):
         ServingSettings(stores={"local": store})
+    with pytest.raises(ValueError, match="RECSYS_REVIEW_KEY is blank"):
+        ServingSettings(stores={"local": store}, api_key=KEY, review_key=" ")
 
 
 def test_app_refuses_to_start_without_a_store():
@@ -280,14 +297,21 @@ class BrokenSource:
 
 def test_every_error_is_json_with_a_stable_code_and_no_internal_text(recsys_home, caplog):
     app = create_app(
-        ServingSettings(stores={"remote": BrokenStore()}, source=BrokenSource(), api_key=KEY, refresh_seconds=60)
+        ServingSettings(
+            stores={"remote": BrokenStore()},
+            source=BrokenSource(),
+            api_key=KEY,
+            review_key=REVIEW_KEY,
+            refresh_seconds=60,
+        )
     )
     with TestClient(app, raise_server_exceptions=False) as client:
         answers = {
             "store": client.get("/recommendations/C000001", headers=HEADERS),
-            "source": client.get("/customers/C000001/history", headers=HEADERS),
+            "source": client.get("/customers/C000001/history", headers=REVIEW),
             "validation": client.get("/recommendations/C000001", params={"k": 0}, headers=HEADERS),
             "auth": client.get("/recommendations/C000001"),
+            "scope": client.get("/versions", headers=HEADERS),
             "target": client.get("/recommendations/C000001", params={"target": "nope"}, headers=HEADERS),
         }
     codes = {name: (r.status_code, r.json()["error"]) for name, r in answers.items()}
@@ -296,6 +320,7 @@ def test_every_error_is_json_with_a_stable_code_and_no_internal_text(recsys_home
         "source": (503, "source_unavailable"),
         "validation": (422, "invalid_request"),
         "auth": (401, "unauthorized"),
+        "scope": (403, "forbidden"),
         "target": (404, "not_found"),
     }
     for response in answers.values():

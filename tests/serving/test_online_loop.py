@@ -36,6 +36,7 @@ from tests.support.serving import app_server
 pytestmark = pytest.mark.slow
 
 KEY = "online-test-key"
+REVIEW_KEY = "online-test-review-key"
 CONTROL = ControlGroup(0.4, "salt-0")  # 5 of the 12 customers in control, the cold one not
 CUSTOMERS = [f"C{i:02d}" for i in range(1, 13)]
 COLD = "C12"  # published with the popularity list: defines the list the control group gets
@@ -125,6 +126,7 @@ def app(store, database, clock):
             stores={"local": store},
             source=database,
             api_key=KEY,
+            review_key=REVIEW_KEY,
             log_dir=serving_log_dir(),
             refresh_seconds=0.2,
             control=CONTROL,
@@ -245,11 +247,12 @@ def test_online_loop_through_the_http_api(shop, recsys_home, capsys):
         skew_before = run_serving_skew(instance, database, store, monitoring).result
         with app_server(app(store, database, clock)) as base:
             load = run_load_test(base, [*CUSTOMERS, "NEW-1"] * 20, KEY, duration=10, concurrency=4, max_requests=400)
-            served = httpx.get(f"{base}/metrics", headers={"X-API-Key": KEY}).json()
+            served = httpx.get(f"{base}/metrics", headers={"X-API-Key": REVIEW_KEY}).json()
             assert served["online"]["day"] == DAY_TWO.isoformat()  # the newest day online_metrics materialized
             assert served["online"]["arms"]["control"]["hit_rate"] == 1.0
-            assert httpx.get(f"{base}/health").json()["online"]["verdict"] == "not_better"
+            assert served["online"]["period"]["lift"]["verdict"] == "not_better"
             assert httpx.get(f"{base}/metrics").status_code == 401
+            assert httpx.get(f"{base}/metrics", headers={"X-API-Key": KEY}).status_code == 403  # the shop's key
         assert load.requests == 400 and load.failed == 0
         assert len(read_entries(serving_log_dir())) == 3 * len(CUSTOMERS)
         skew_after = run_serving_skew(instance, database, store, monitoring).result

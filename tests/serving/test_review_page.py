@@ -33,7 +33,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-KEY = "page-test-key"
+KEY = "page-test-key"  # the review key: the page's data needs it (the serving key opens /recommendations only)
+SERVING_KEY = "page-test-serving-key"
 
 if not os.path.exists(CHROMIUM):
     if os.environ.get("CI"):
@@ -56,7 +57,8 @@ def server(recsys_home):
     settings = ServingSettings(
         stores={"dev": dev, "prod": prod},
         source=SourceDatabase(url),
-        api_key=KEY,
+        api_key=SERVING_KEY,
+        review_key=KEY,
         log_dir=recsys_home / "serving_log",
         monitoring_dir=recsys_home / "monitoring",
         evidently_ui_url="http://ui.test",
@@ -184,6 +186,11 @@ def test_review_page_name_search_fallback_and_wrong_key(server, page):
     page.click("#search")
     page.wait_for_selector("#error:not([hidden])")
     assert "401" in page.text_content("#error")
+
+    page.fill("#api-key", SERVING_KEY)  # the shop's key: the page says which key it needs
+    page.click("#search")
+    page.wait_for_function("document.querySelector('#error').textContent.includes('403')")
+    assert "RECSYS_REVIEW_KEY" in page.text_content("#error")
 
 
 def test_api_docs_load_everything_from_the_server(server, page):

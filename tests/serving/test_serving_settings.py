@@ -12,6 +12,7 @@ from recsys_assets.serving.serving_settings import ServingSettings
 
 def test_from_env_reads_the_local_deployment(recsys_home, monkeypatch):
     monkeypatch.setenv("RECSYS_API_KEY", "env-key")
+    monkeypatch.setenv("RECSYS_REVIEW_KEY", "review-env-key")
     monkeypatch.setenv("RECSYS_SERVING_LOG_DIR", str(recsys_home / "log-here"))
     monkeypatch.setenv("RECSYS_MONITORING_DIR", str(recsys_home / "reports-here"))
     monkeypatch.setenv("RECSYS_CONTROL_SHARE", "0.1")
@@ -21,6 +22,7 @@ def test_from_env_reads_the_local_deployment(recsys_home, monkeypatch):
     settings = ServingSettings.from_env(refresh_seconds=0.5)
     assert list(settings.stores) == ["local"] and isinstance(settings.stores["local"], LocalRecommendationStore)
     assert settings.api_key == "env-key" and not settings.allow_no_auth and settings.refresh_seconds == 0.5
+    assert settings.review_key == "review-env-key"
     assert settings.log_dir == recsys_home / "log-here" and settings.monitoring_dir == recsys_home / "reports-here"
     assert settings.control == ControlGroup(0.1, "salt-2")
     assert settings.evidently_url == settings.evidently_ui_url == "http://evidently.test"
@@ -28,6 +30,19 @@ def test_from_env_reads_the_local_deployment(recsys_home, monkeypatch):
 
 def test_from_env_without_a_key_is_refused_unless_asked_for(recsys_home, monkeypatch):
     monkeypatch.delenv("RECSYS_API_KEY", raising=False)
+    monkeypatch.setenv("RECSYS_REVIEW_KEY", "")  # empty counts as unset
     with pytest.raises(MissingApiKeyError, match="RECSYS_API_KEY"):
         ServingSettings.from_env()
-    assert ServingSettings.from_env(allow_no_auth=True).api_key is None
+    settings = ServingSettings.from_env(allow_no_auth=True)
+    assert settings.api_key is None and settings.review_key is None and settings.keys.open
+
+
+def test_either_key_alone_starts_the_server(recsys_home, monkeypatch):
+    monkeypatch.delenv("RECSYS_API_KEY", raising=False)
+    monkeypatch.setenv("RECSYS_REVIEW_KEY", "review-only")
+    review_only = ServingSettings.from_env()
+    assert review_only.api_key is None and review_only.review_key == "review-only" and not review_only.keys.open
+    monkeypatch.delenv("RECSYS_REVIEW_KEY")
+    monkeypatch.setenv("RECSYS_API_KEY", "shop-only")
+    shop_only = ServingSettings.from_env(allow_no_auth=True)  # a key is set: --insecure-no-auth opens nothing
+    assert shop_only.keys.serving == "shop-only" and shop_only.keys.review is None and not shop_only.keys.open
