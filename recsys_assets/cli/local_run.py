@@ -37,6 +37,7 @@ from dagster import JobExecutionResult as DagsterJobResult
 
 from ..assets import ALL_ASSETS
 from ..checks import ALL_CHECKS
+from ..core.faults import failpoint
 from ..hooks import STEP_HOOKS
 from ..jobs import INGEST_SELECTION, MASTER_DATA_SELECTION, RAW_ORDERS_SELECTION, RETRAIN_SELECTION
 from ..partitions import PARTITIONS_START, PARTITIONS_START_SOURCE, daily_partitions
@@ -199,7 +200,10 @@ def materialize_graph(
 
 def forget_partitions(instance: DagsterInstance, resources: dict, asset: str = "raw_orders") -> int:
     """Remove every stored value of `asset`'s partitions (local data folder) and the asset's materialization records
-    (`forget_replaced_orders`). Returns how many values were removed."""
+    (`forget_replaced_orders`). Returns how many values were removed.
+
+    The values go first, the records last: a kill in between leaves records older than the replacement, which the
+    next command finds (`forget_stale_partitions`) and forgets again."""
     base_dir = getattr(resources.get("io_manager"), "base_dir", None)
     if base_dir is None:
         raise ValueError(
@@ -209,7 +213,8 @@ def forget_partitions(instance: DagsterInstance, resources: dict, asset: str = "
     folder = Path(base_dir, *AssetKey(asset).path)
     values = list(folder.iterdir()) if folder.is_dir() else []
     for path in values:
-        path.unlink()
+        path.unlink(missing_ok=True)
+        failpoint("forget.partition")  # some stored values removed, the rest and the records not yet
     instance.wipe_assets([AssetKey(asset)])
     return len(values)
 
@@ -228,11 +233,25 @@ def forget_replaced_orders(url: str) -> str | None:
             f"the raw_orders partitions of the {deployment} deployment were read from the previous orders: "
             "materialize raw_orders again over every partition (a backfill) before the next retrain"
         )
-    instance = persistent_instance()
-    done = instance.get_materialized_partitions(AssetKey("raw_orders"))
-    if not done:
+    return forget_stale_partitions(persistent_instance(), resources_for(deployment))
+
+
+def forget_stale_partitions(instance: DagsterInstance, resources: dict) -> str | None:
+    """Forget the raw_orders partitions when any was materialized before the source's orders were last replaced
+    (`SourceDatabase.orders_replaced_at`, committed with the new tables); what was done, or None.
+
+    Staleness is read from the data, not remembered by the command that replaced the orders: an import killed
+    after its commit and before (or while) forgetting leaves the marker newer than the old partitions' records, and
+    the next import, `generate` or `recsys materialize` finishes the forgetting."""
+    source = resources["source"].process_config_and_initialize()
+    replaced = source.database().orders_replaced_at()
+    if replaced is None:
+        return None  # nothing here ever replaced the orders (an ETL fills the source, or --append imports)
+    oldest = instance.fetch_materializations(AssetKey("raw_orders"), limit=1, ascending=True).records
+    if not oldest or oldest[0].timestamp >= replaced.timestamp():
         return None
-    removed = forget_partitions(instance, resources_for(deployment))
+    done = instance.get_materialized_partitions(AssetKey("raw_orders"))
+    removed = forget_partitions(instance, resources)
     return (
         f"forgot the {len(done)} raw_orders partitions read from the previous orders ({removed} stored values "
         "removed): `recsys materialize` reads every day from the new ones"

@@ -270,6 +270,7 @@ class SourceDatabase:
                 for column in INDEXED_COLUMNS[table]:
                     index = self.quote(f"ix_{name}_{column}")
                     connection.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {index} ON {quoted} ({column})"))
+                failpoint("import.table")  # this table swapped (the n-th hit: the n-th table), nothing committed
             if new_history:
                 ORDERS_REPLACED.create(connection, checkfirst=True)
                 now = pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()
