@@ -233,7 +233,11 @@ def forget_replaced_orders(url: str) -> str | None:
             f"the raw_orders partitions of the {deployment} deployment were read from the previous orders: "
             "materialize raw_orders again over every partition (a backfill) before the next retrain"
         )
-    return forget_stale_partitions(persistent_instance(), resources_for(deployment))
+    instance = persistent_instance()
+    done = instance.get_materialized_partitions(AssetKey("raw_orders"))
+    if not done:
+        return None
+    return _forgot(done, forget_partitions(instance, resources_for(deployment)))
 
 
 def forget_stale_partitions(instance: DagsterInstance, resources: dict) -> str | None:
@@ -242,7 +246,7 @@ def forget_stale_partitions(instance: DagsterInstance, resources: dict) -> str |
 
     Staleness is read from the data, not remembered by the command that replaced the orders: an import killed
     after its commit and before (or while) forgetting leaves the marker newer than the old partitions' records, and
-    the next import, `generate` or `recsys materialize` finishes the forgetting."""
+    `recsys materialize` finishes the forgetting (as would the next replacing import or `generate`)."""
     source = resources["source"].process_config_and_initialize()
     replaced = source.database().orders_replaced_at()
     if replaced is None:
@@ -251,7 +255,10 @@ def forget_stale_partitions(instance: DagsterInstance, resources: dict) -> str |
     if not oldest or oldest[0].timestamp >= replaced.timestamp():
         return None
     done = instance.get_materialized_partitions(AssetKey("raw_orders"))
-    removed = forget_partitions(instance, resources)
+    return _forgot(done, forget_partitions(instance, resources))
+
+
+def _forgot(done: set[str], removed: int) -> str:
     return (
         f"forgot the {len(done)} raw_orders partitions read from the previous orders ({removed} stored values "
         "removed): `recsys materialize` reads every day from the new ones"
