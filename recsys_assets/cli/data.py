@@ -210,7 +210,7 @@ def load_run_config(path: Path | None) -> dict:
 def cmd_materialize(args: argparse.Namespace) -> int:
     from ..resources import resources_for
     from ..settings import current_deployment
-    from .local_run import forget_stale_partitions, materialize_graph, persistent_instance
+    from .local_run import forget_stale_partitions, materialize_graph, persistent_instance, with_run_config_source
     from .progress import step_progress
 
     run_config = {**load_run_config(args.config), **QUIET_LOGS}
@@ -218,7 +218,7 @@ def cmd_materialize(args: argparse.Namespace) -> int:
     instance = persistent_instance()
     if current_deployment() == "local":
         # an import killed after its commit left partitions read from the old orders: forget them first
-        forgotten = forget_stale_partitions(instance, resources_for("local"))
+        forgotten = forget_stale_partitions(instance, with_run_config_source(resources_for("local"), run_config))
         if forgotten:
             print(f"    {forgotten}")
     with step_progress(instance):

@@ -153,6 +153,17 @@ def source_partition_range(resources: dict) -> tuple[str, str]:
     return first, last
 
 
+def with_run_config_source(resources: dict, run_config: dict) -> dict:
+    """`resources` with the `source` a run config sets (its url, table names and column mappings), so that the
+    partition range is read from the tables the runs will read."""
+    config = run_config.get("resources", {}).get("source", {}).get("config")
+    if not config:
+        return resources
+    from ..resources.source import SourceDatabaseResource
+
+    return {**resources, "source": SourceDatabaseResource(**config)}
+
+
 def split_run_config(run_config: dict) -> tuple[dict, dict]:
     """One run config (the Launchpad's, for the whole graph) as the config of the ingest run (raw_orders and its
     checks) and of the downstream run: each run accepts config only for the steps it executes."""
@@ -181,7 +192,7 @@ def materialize_graph(
     deployment = deployment or current_deployment()
     instance = instance or persistent_instance()
     if start is None or end is None:
-        first, last = source_partition_range(resources_for(deployment))
+        first, last = source_partition_range(with_run_config_source(resources_for(deployment), run_config or {}))
         start, end = start or first, end or last
     pd.Timestamp(start), pd.Timestamp(end)  # fail early on a malformed date
     ingest_config, downstream_config = split_run_config(run_config or {})
