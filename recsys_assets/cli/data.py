@@ -80,8 +80,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def report_replaced_orders(url: str) -> None:
     """The orders of `url` were replaced: forget what the graph had read from the old ones (local_run)."""
+    from ..core.faults import failpoint
     from ..settings import dagster_home
 
+    failpoint("import.committed")  # the new tables committed, the partitions read from the old ones not forgotten
     if not (dagster_home() / "dagster.yaml").exists():
         return  # no Dagster instance yet, so nothing was read (and Dagster need not be imported)
     from .local_run import forget_replaced_orders
@@ -206,12 +208,19 @@ def load_run_config(path: Path | None) -> dict:
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
-    from .local_run import materialize_graph, persistent_instance
+    from ..resources import resources_for
+    from ..settings import current_deployment
+    from .local_run import forget_stale_partitions, materialize_graph, persistent_instance, with_run_config_source
     from .progress import step_progress
 
     run_config = {**load_run_config(args.config), **QUIET_LOGS}
     started = step("materializing raw_orders over its partitions, then every downstream asset")
     instance = persistent_instance()
+    if current_deployment() == "local":
+        # an import killed after its commit left partitions read from the old orders: forget them first
+        forgotten = forget_stale_partitions(instance, with_run_config_source(resources_for("local"), run_config))
+        if forgotten:
+            print(f"    {forgotten}")
     with step_progress(instance):
         run = materialize_graph(args.start, args.end, run_config=run_config, instance=instance, raise_on_error=False)
     ok = run.success

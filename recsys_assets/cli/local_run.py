@@ -37,6 +37,7 @@ from dagster import JobExecutionResult as DagsterJobResult
 
 from ..assets import ALL_ASSETS
 from ..checks import ALL_CHECKS
+from ..core.faults import failpoint
 from ..hooks import STEP_HOOKS
 from ..jobs import INGEST_SELECTION, MASTER_DATA_SELECTION, RAW_ORDERS_SELECTION, RETRAIN_SELECTION
 from ..partitions import PARTITIONS_START, PARTITIONS_START_SOURCE, daily_partitions
@@ -152,6 +153,17 @@ def source_partition_range(resources: dict) -> tuple[str, str]:
     return first, last
 
 
+def with_run_config_source(resources: dict, run_config: dict) -> dict:
+    """`resources` with the `source` a run config sets (its url, table names and column mappings), so that the
+    partition range is read from the tables the runs will read."""
+    config = run_config.get("resources", {}).get("source", {}).get("config")
+    if not config:
+        return resources
+    from ..resources.source import SourceDatabaseResource
+
+    return {**resources, "source": SourceDatabaseResource(**config)}
+
+
 def split_run_config(run_config: dict) -> tuple[dict, dict]:
     """One run config (the Launchpad's, for the whole graph) as the config of the ingest run (raw_orders and its
     checks) and of the downstream run: each run accepts config only for the steps it executes."""
@@ -180,7 +192,7 @@ def materialize_graph(
     deployment = deployment or current_deployment()
     instance = instance or persistent_instance()
     if start is None or end is None:
-        first, last = source_partition_range(resources_for(deployment))
+        first, last = source_partition_range(with_run_config_source(resources_for(deployment), run_config or {}))
         start, end = start or first, end or last
     pd.Timestamp(start), pd.Timestamp(end)  # fail early on a malformed date
     ingest_config, downstream_config = split_run_config(run_config or {})
@@ -199,7 +211,10 @@ def materialize_graph(
 
 def forget_partitions(instance: DagsterInstance, resources: dict, asset: str = "raw_orders") -> int:
     """Remove every stored value of `asset`'s partitions (local data folder) and the asset's materialization records
-    (`forget_replaced_orders`). Returns how many values were removed."""
+    (`forget_replaced_orders`). Returns how many values were removed.
+
+    The values go first, the records last: a kill in between leaves records older than the replacement, which the
+    next command finds (`forget_stale_partitions`) and forgets again."""
     base_dir = getattr(resources.get("io_manager"), "base_dir", None)
     if base_dir is None:
         raise ValueError(
@@ -209,7 +224,8 @@ def forget_partitions(instance: DagsterInstance, resources: dict, asset: str = "
     folder = Path(base_dir, *AssetKey(asset).path)
     values = list(folder.iterdir()) if folder.is_dir() else []
     for path in values:
-        path.unlink()
+        path.unlink(missing_ok=True)
+        failpoint("forget.partition")  # some stored values removed, the rest and the records not yet
     instance.wipe_assets([AssetKey(asset)])
     return len(values)
 
@@ -232,7 +248,28 @@ def forget_replaced_orders(url: str) -> str | None:
     done = instance.get_materialized_partitions(AssetKey("raw_orders"))
     if not done:
         return None
-    removed = forget_partitions(instance, resources_for(deployment))
+    return _forgot(done, forget_partitions(instance, resources_for(deployment)))
+
+
+def forget_stale_partitions(instance: DagsterInstance, resources: dict) -> str | None:
+    """Forget the raw_orders partitions when any was materialized before the source's orders were last replaced
+    (`SourceDatabase.orders_replaced_at`, committed with the new tables); what was done, or None.
+
+    Staleness is read from the data, not remembered by the command that replaced the orders: an import killed
+    after its commit and before (or while) forgetting leaves the marker newer than the old partitions' records, and
+    `recsys materialize` finishes the forgetting (as would the next replacing import or `generate`)."""
+    source = resources["source"].process_config_and_initialize()
+    replaced = source.database().orders_replaced_at()
+    if replaced is None:
+        return None  # nothing here ever replaced the orders (an ETL fills the source, or --append imports)
+    oldest = instance.fetch_materializations(AssetKey("raw_orders"), limit=1, ascending=True).records
+    if not oldest or oldest[0].timestamp >= replaced.timestamp():
+        return None
+    done = instance.get_materialized_partitions(AssetKey("raw_orders"))
+    return _forgot(done, forget_partitions(instance, resources))
+
+
+def _forgot(done: set[str], removed: int) -> str:
     return (
         f"forgot the {len(done)} raw_orders partitions read from the previous orders ({removed} stored values "
         "removed): `recsys materialize` reads every day from the new ones"

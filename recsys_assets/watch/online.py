@@ -33,6 +33,7 @@ from monitoring.online import (
     summarise,
 )
 
+from ..core.stores.files import write_atomically
 from ..core.stores.serving_log import read_entries
 from ..core.stores.source_db import SourceDatabase
 from ..settings import ONLINE_FOLDER
@@ -142,13 +143,10 @@ def run_online_metrics(
 
 
 def write_day_file(folder: str | Path, result: OnlineDay) -> Path:
-    """`<folder>/online/<day>.json` (written to a temporary name, then renamed)."""
+    """`<folder>/online/<day>.json` (written to a temporary name, then renamed; a killed writer's temporary file is
+    swept by the next write, `write_atomically`)."""
     target = Path(folder) / ONLINE_FOLDER / f"{result.day}.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(result.summary(), indent=2, default=str), encoding="utf-8")
-    temporary.replace(target)
-    return target
+    return write_atomically(target, json.dumps(result.summary(), indent=2, default=str).encode("utf-8"))
 
 
 def _numbers(prefix: str, values: dict) -> dict:

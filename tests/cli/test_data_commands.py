@@ -218,3 +218,25 @@ def latest_gate_note() -> str:
     key = AssetCheckKey(AssetKey("recommendations"), "model_gate")
     record = DagsterInstance.get().event_log_storage.get_latest_asset_check_execution_by_key([key])[key]
     return str(record.event.dagster_event.event_specific_data.metadata["champion_note"].value)
+
+
+def test_materialize_reads_a_source_with_german_column_names_through_the_run_config(recsys_home, tmp_path, capsys):
+    """`recsys materialize --config`: the source resource's table names and column mappings, no view needed."""
+    import sqlalchemy as sa
+    import yaml
+
+    from recsys_assets.core.data.generator import GeneratorConfig, generate
+    from recsys_assets.core.stores.source_db import create_sqlite_url
+    from tests.dagster.test_source_column_mapping import ARTIKEL, GERMAN, german_source
+
+    data = generate(
+        GeneratorConfig(customers=300, products=200, days=14, lines_per_day=150, seed=6, end_date=dt.date(2026, 6, 30))
+    )
+    url = create_sqlite_url(tmp_path / "erp.db")
+    german_source(sa.create_engine(url), data)
+    settings = {"url": url, "orders_table": "Auftragspositionen", "products_table": "Artikel"}
+    config = {"resources": {"source": {"config": {**settings, "orders_columns": GERMAN, "products_columns": ARTIKEL}}}}
+    path = tmp_path / "erp.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    assert main(["materialize", "--config", str(path)]) == 0, capsys.readouterr()
+    assert "partitions 2026-06-17 to 2026-06-30; success" in capsys.readouterr().out

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from recsys_assets.core.data.generator import GeneratorConfig, generate
@@ -27,6 +28,13 @@ RECSYS = Path(sys.executable).parent / "recsys"
 ROOT = Path(__file__).resolve().parents[2]
 KILLED = -signal.SIGKILL
 DATA = GeneratorConfig(customers=800, products=600, days=30, lines_per_day=500, seed=3, end_date=dt.date(2026, 6, 30))
+# two small shops for the import rows: 14 days in June, then 10 days in July (disjoint partitions)
+SMALL_OLD = GeneratorConfig(
+    customers=300, products=200, days=14, lines_per_day=150, seed=6, end_date=dt.date(2026, 6, 30)
+)
+SMALL_NEW = GeneratorConfig(
+    customers=250, products=180, days=10, lines_per_day=120, seed=7, end_date=dt.date(2026, 7, 20)
+)
 
 
 def run(*command, failpoint: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -65,6 +73,92 @@ def test_kill_during_import_leaves_the_old_tables(recsys_home, tmp_path):
     again = recsys("import-orders", str(path))
     assert again.returncode == 0, again.stderr
     assert f"replacing {len(old.orders)} existing line(s)" in again.stdout
+
+
+def source_counts(home: Path) -> dict[str, int]:
+    """Rows of each contract table, and the tables a killed write could have left (staging tables)."""
+    source = sqlite3.connect(home / "source.db")
+    try:
+        counts = {
+            t: source.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("orders", "products", "customers")
+        }
+        names = [row[0] for row in source.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        counts["staging"] = sum(name.endswith("__staging") for name in names)
+        replaced = "recsys_orders_replaced" in names
+        counts["replacements"] = (
+            source.execute("SELECT COUNT(*) FROM recsys_orders_replaced").fetchone()[0] if replaced else 0
+        )
+    finally:
+        source.close()
+    return counts
+
+
+def test_kill_between_the_tables_of_an_import_leaves_every_table_old(recsys_home, tmp_path):
+    old = generate(SMALL_OLD)
+    write_source(old)
+    before = source_counts(recsys_home)
+    new = generate(SMALL_NEW)
+    paths = {}
+    for table in ("orders", "products", "customers"):
+        paths[table] = tmp_path / f"{table}.csv"
+        getattr(new, table).to_csv(paths[table], index=False)
+    files = (str(paths["orders"]), "--products", str(paths["products"]), "--customers", str(paths["customers"]))
+    # after the orders, after the products, after the customers (the last table swapped, not yet committed)
+    for point in ("import.table:1", "import.table:2", "import.table:3"):
+        killed = recsys("import-orders", *files, failpoint=point)
+        assert killed.returncode == KILLED, (point, killed.stdout + killed.stderr)
+        assert source_counts(recsys_home) == before, point  # all three old, no staging table, no replacement mark
+    again = recsys("import-orders", *files)
+    assert again.returncode == 0, again.stdout + again.stderr
+    after = source_counts(recsys_home)
+    assert (after["products"], after["customers"], after["staging"]) == (len(new.products), len(new.customers), 0)
+    assert after["replacements"] == 1
+
+
+def days_of(orders: pd.DataFrame) -> set[str]:
+    return {day.strftime("%Y-%m-%d") for day in pd.to_datetime(orders["order_ts"]).dt.normalize().unique()}
+
+
+def stored_partitions(home: Path) -> tuple[set[str], set[str]]:
+    """The raw_orders partitions the Dagster instance records as materialized, and the files holding their values."""
+    from dagster import AssetKey, DagsterInstance
+
+    with DagsterInstance.get() as instance:  # DAGSTER_HOME: the recsys_home fixture's
+        recorded = set(instance.get_materialized_partitions(AssetKey("raw_orders")))
+    folder = home / "storage" / "raw_orders"
+    return recorded, {path.name for path in folder.iterdir()} if folder.is_dir() else set()
+
+
+def test_kill_between_the_import_commit_and_the_forgetting_is_finished_by_the_next_command(recsys_home, tmp_path):
+    old = generate(SMALL_OLD)
+    write_source(old)
+    first = recsys("materialize")
+    assert first.returncode == 0, first.stdout + first.stderr
+    old_days = days_of(old.orders)
+    assert stored_partitions(recsys_home) == (old_days, old_days)
+
+    new = generate(SMALL_NEW)
+    path = tmp_path / "orders.csv"
+    new.orders.to_csv(path, index=False)
+    # killed right after the commit: the source holds the new orders, the partitions read from the old ones stay
+    killed = recsys("import-orders", str(path), failpoint="import.committed")
+    assert killed.returncode == KILLED, killed.stdout + killed.stderr
+    assert source_counts(recsys_home)["orders"] == len(new.orders)
+    assert stored_partitions(recsys_home) == (old_days, old_days)
+    # killed again while forgetting: some stored values removed, the records not yet
+    killed = recsys("import-orders", str(path), failpoint="forget.partition:3")
+    assert killed.returncode == KILLED, killed.stdout + killed.stderr
+    recorded, stored = stored_partitions(recsys_home)
+    assert recorded == old_days and len(stored) == len(old_days) - 3
+
+    # the next materialize finds partitions older than the replacement, forgets them, then reads the new orders
+    recovered = recsys("materialize")
+    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    assert f"forgot the {len(old_days)} raw_orders partitions read from the previous orders" in recovered.stdout
+    new_days = days_of(new.orders)
+    assert stored_partitions(recsys_home) == (new_days, new_days) and not new_days & old_days
+    again = recsys("materialize")  # nothing stale any more: nothing forgotten
+    assert again.returncode == 0 and "forgot" not in again.stdout, again.stdout + again.stderr
 
 
 def test_kills_during_the_graph_leave_the_live_version_old_or_new_and_complete(recsys_home):
@@ -108,7 +202,9 @@ def test_kill_while_writing_the_drift_reference_cache_never_breaks_later_checks(
     killed = run(sys.executable, "-c", driver, str(folder), failpoint="files.before_rename")
     assert killed.returncode == KILLED, killed.stderr
     assert not (folder / "reference" / "m1.pkl").exists()  # only a temporary file was written
+    [leftover] = (folder / "reference").glob(".m1.pkl.*.tmp")
     first = run(sys.executable, "-c", driver, str(folder))
+    assert not leftover.exists()  # the killed writer's temporary file was swept by the next write
     cached = run(sys.executable, "-c", driver, str(folder))
     assert first.returncode == cached.returncode == 0, first.stderr + cached.stderr
     assert int(first.stdout) == int(cached.stdout) > 0

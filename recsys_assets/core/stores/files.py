@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -15,7 +16,8 @@ def write_atomically(path: str | Path, data: bytes) -> Path:
     loses nothing the kernel already holds; surviving a power cut is the disk's and the filesystem's job.)"""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    sweep_temporary_files(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
@@ -25,3 +27,26 @@ def write_atomically(path: str | Path, data: bytes) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def sweep_temporary_files(path: str | Path) -> int:
+    """Remove the temporary files that killed writers of `path` left (named `.<name>.<pid>.<random>.tmp`; a
+    killed process cannot remove its own), keeping those of writers still running. Returns how many went."""
+    path = Path(path)
+    removed = 0
+    for temporary in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        owner = temporary.name[len(path.name) + 2 :].split(".", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            temporary.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive, and not ours to sweep
+        return True
+    return True

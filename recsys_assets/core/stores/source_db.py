@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from ..data.schema import ORDER_COLUMNS, SchemaError, conform, conform_lenient, empty
+from ..data.schema import ORDER_COLUMNS, TABLE_COLUMNS, SchemaError, conform, conform_lenient, empty
 from ..faults import failpoint
 from .arrow_reads import read_arrow
 
@@ -41,20 +41,56 @@ def check_table_name(name: object, setting: str) -> str:
     )
 
 
+# a column name from the settings (`*_columns`): a plain name, letters of any script (an ERP's `Stückpreis`)
+COLUMN_NAME = re.compile(r"[^\W\d](?:[\w ]{0,61}\w)?")
+
+
+def check_column_mapping(mapping: object, table: str) -> dict[str, str]:
+    """`mapping` (contract column -> the source table's column) when every key is a contract column of `table` and
+    every value a plain column name; otherwise a SourceDataError naming the setting (`<table>_columns`)."""
+    setting = f"{table}_columns"
+    if not isinstance(mapping, Mapping):
+        raise SourceDataError(f"source setting {setting} must map contract columns to column names, got {mapping!r}")
+    unknown = sorted(str(key) for key in mapping if key not in TABLE_COLUMNS[table])
+    if unknown:
+        raise SourceDataError(
+            f"source setting {setting}: {unknown} are not columns of the contract's {table} table; "
+            f"known: {list(TABLE_COLUMNS[table])}"
+        )
+    for contract, column in mapping.items():
+        if not (isinstance(column, str) and COLUMN_NAME.fullmatch(column)):
+            raise SourceDataError(
+                f"source setting {setting}: {contract} = {column!r} is not a column name this product accepts: "
+                "letters, digits, underscores and spaces inside, starting with a letter or an underscore, at most "
+                "63 characters"
+            )
+    return dict(mapping)
+
+
 @dataclass(frozen=True)
 class SourceTables:
-    """The names of the contract's three tables in the source database (the `source` resource's `*_table`)."""
+    """The names of the contract's three tables in the source database (the `source` resource's `*_table`), and
+    for each the columns the shop's own database names otherwise (`*_columns`: contract column -> its column; the
+    columns left out carry the contract's names)."""
 
     orders: str = "orders"
     products: str = "products"
     customers: str = "customers"
+    orders_columns: Mapping[str, str] = field(default_factory=dict)
+    products_columns: Mapping[str, str] = field(default_factory=dict)
+    customers_columns: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         for table in ("orders", "products", "customers"):
             check_table_name(getattr(self, table), f"{table}_table")
+            check_column_mapping(getattr(self, f"{table}_columns"), table)
 
     def name_of(self, table: str) -> str:
         return getattr(self, table)
+
+    def columns_of(self, table: str) -> Mapping[str, str]:
+        """The mapped columns of `table`: contract column -> the source table's column."""
+        return getattr(self, f"{table}_columns")
 
 
 READ_CHUNK_ROWS = 200_000  # rows fetched and typed at a time when reading a table
@@ -83,6 +119,7 @@ class SourceDatabase:
         self.url = url
         self.tables = tables or SourceTables()
         self._engine: sa.Engine | None = None
+        self._checked_columns: set[str] = set()  # tables whose mapped columns were found (once per instance)
 
     @property
     def engine(self) -> sa.Engine:
@@ -115,7 +152,46 @@ class SourceDatabase:
             raise SourceDataError(f"cannot connect to source database {safe_url(self.url)}: {error}") from error
         if not present:
             raise SourceDataError(f"source database {safe_url(self.url)} has no table '{name}'")
+        if self.tables.columns_of(table) and table not in self._checked_columns:
+            self._check_mapped_columns(table)
+            self._checked_columns.add(table)
         return self.quote(name)
+
+    def _check_mapped_columns(self, table: str) -> None:
+        """An error naming the setting and the column when a mapped column is not in the table."""
+        name = self.tables.name_of(table)
+        present = [column["name"] for column in sa.inspect(self.engine).get_columns(name)]
+        for contract, column in self.tables.columns_of(table).items():
+            if column not in present:
+                raise SourceDataError(
+                    f"source setting {table}_columns maps {contract} to column '{column}', which table '{name}' of "
+                    f"{safe_url(self.url)} does not have; its columns: {present}"
+                )
+
+    def column(self, table: str, contract: str) -> str:
+        """The quoted source column holding `contract` column of `table` (for filters)."""
+        return self.quote(self.tables.columns_of(table).get(contract, contract))
+
+    def select_list(self, table: str, columns: Iterable[str]) -> str:
+        """`<quoted source column> AS <contract name>` for the mapped ones of `columns`, the others as they are."""
+        mapping = self.tables.columns_of(table)
+        return ", ".join(
+            f"{self.quote(mapping[column])} AS {self.quote(column)}" if column in mapping else self.quote(column)
+            for column in columns
+        )
+
+    def _every_column(self, table: str) -> str:
+        """`*`, or with mapped columns the contract's columns of `table` (conform keeps no others anyway)."""
+        return self.select_list(table, TABLE_COLUMNS[table]) if self.tables.columns_of(table) else "*"
+
+    def _as_contract(self, table: str, frame: pd.DataFrame) -> pd.DataFrame:
+        """A frame read with `SELECT *` under the contract's column names (mapped source columns renamed; a column
+        that carries a contract name another column is mapped to is left out)."""
+        mapping = self.tables.columns_of(table)
+        if not mapping:
+            return frame
+        shadowed = [c for c in mapping if c in frame.columns and c not in mapping.values()]
+        return frame.drop(columns=shadowed).rename(columns={column: c for c, column in mapping.items()})
 
     def _read(self, table: str, query: sa.TextClause, params: dict | None = None, arrow: bool = False) -> pd.DataFrame:
         """The rows of `query`, typed by the contract of `table`; with `arrow` (datetime parameters only) through
@@ -146,8 +222,8 @@ class SourceDatabase:
     def read_orders(self, start: dt.datetime, end: dt.datetime) -> pd.DataFrame:
         """Order lines with start <= order_ts < end."""
         name = self._require_table("orders")
-        columns = ", ".join(ORDER_COLUMNS)
-        query = sa.text(f"SELECT {columns} FROM {name} WHERE order_ts >= :start AND order_ts < :end").bindparams(
+        columns, ts = self.select_list("orders", ORDER_COLUMNS), self.column("orders", "order_ts")
+        query = sa.text(f"SELECT {columns} FROM {name} WHERE {ts} >= :start AND {ts} < :end").bindparams(
             sa.bindparam("start", type_=sa.DateTime()), sa.bindparam("end", type_=sa.DateTime())
         )
         frame = self._read("orders", query, {"start": start, "end": end}, arrow=True)
@@ -160,18 +236,18 @@ class SourceDatabase:
         For validation: a frame that breaks the contract is kept as it is, so the validation suite can report
         which columns are missing or mistyped.
         """
-        name = self._require_table("orders")
-        query = sa.text(f"SELECT * FROM {name} WHERE order_ts >= :start AND order_ts < :end").bindparams(
+        name, ts = self._require_table("orders"), self.column("orders", "order_ts")
+        query = sa.text(f"SELECT * FROM {name} WHERE {ts} >= :start AND {ts} < :end").bindparams(
             sa.bindparam("start", type_=sa.DateTime()), sa.bindparam("end", type_=sa.DateTime())
         )
         with self.engine.connect() as connection:
             frame = pd.read_sql_query(query, connection, params={"start": start, "end": end})
-        return conform_lenient(frame, "orders")
+        return conform_lenient(self._as_contract("orders", frame), "orders")
 
     def read_master(self, table: str) -> pd.DataFrame:
         """The whole `products` or `customers` table; an empty table is an error (nothing can be validated)."""
         name = self._require_table(table)
-        frame = self._read(table, sa.text(f"SELECT * FROM {name}"), arrow=True)
+        frame = self._read(table, sa.text(f"SELECT {self._every_column(table)} FROM {name}"), arrow=True)
         if frame.empty:
             shown = self.tables.name_of(table)
             raise SourceDataError(f"table '{shown}' of source database {safe_url(self.url)} is empty")
@@ -180,13 +256,13 @@ class SourceDatabase:
     def read_all(self, table: str) -> pd.DataFrame:
         """A whole table as the contract types it (orders included; may be empty)."""
         name = self._require_table(table)
-        return self._read(table, sa.text(f"SELECT * FROM {name}"), arrow=True)
+        return self._read(table, sa.text(f"SELECT {self._every_column(table)} FROM {name}"), arrow=True)
 
     def read_customer_orders(self, customer_id: str) -> pd.DataFrame:
         """Every order line of one customer (a parameterised query; the id is never put into the SQL text)."""
         name = self._require_table("orders")
-        columns = ", ".join(ORDER_COLUMNS)
-        query = sa.text(f"SELECT {columns} FROM {name} WHERE customer_id = :customer_id")
+        columns, customer = self.select_list("orders", ORDER_COLUMNS), self.column("orders", "customer_id")
+        query = sa.text(f"SELECT {columns} FROM {name} WHERE {customer} = :customer_id")
         frame = self._read("orders", query, {"customer_id": str(customer_id)})
         return frame if len(frame) else empty("orders")
 
@@ -210,11 +286,11 @@ class SourceDatabase:
 
     def order_time_range(self, until: dt.datetime | None = None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         """First and last order_ts, of the lines up to `until` when given (future-dated lines left out)."""
-        name = self._require_table("orders")
-        query = f"SELECT MIN(order_ts), MAX(order_ts) FROM {name}"
+        name, ts = self._require_table("orders"), self.column("orders", "order_ts")
+        query = f"SELECT MIN({ts}), MAX({ts}) FROM {name}"
         params = {}
         if until is not None:
-            query += " WHERE order_ts <= :until"
+            query += f" WHERE {ts} <= :until"
             params = {"until": until}
         statement = sa.text(query).bindparams(*([sa.bindparam("until", type_=sa.DateTime())] if params else []))
         with self.engine.connect() as connection:
@@ -225,8 +301,8 @@ class SourceDatabase:
 
     def read_order_times(self, start: dt.datetime, end: dt.datetime) -> pd.Series:
         """Only the order_ts of the lines with start <= order_ts < end (volume checks read nothing else)."""
-        name = self._require_table("orders")
-        query = sa.text(f"SELECT order_ts FROM {name} WHERE order_ts >= :start AND order_ts < :end").bindparams(
+        name, ts = self._require_table("orders"), self.column("orders", "order_ts")
+        query = sa.text(f"SELECT {ts} FROM {name} WHERE {ts} >= :start AND {ts} < :end").bindparams(
             sa.bindparam("start", type_=sa.DateTime()), sa.bindparam("end", type_=sa.DateTime())
         )
         with self.engine.connect() as connection:
@@ -314,6 +390,7 @@ class SourceDatabase:
                 for column in INDEXED_COLUMNS[table]:
                     index = self.quote(f"ix_{name}_{column}")
                     connection.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {index} ON {quoted} ({column})"))
+                failpoint("import.table")  # this table swapped (the n-th hit: the n-th table), nothing committed
             if new_history:
                 ORDERS_REPLACED.create(connection, checkfirst=True)
                 now = pd.Timestamp.now(tz="UTC").tz_localize(None).to_pydatetime()
