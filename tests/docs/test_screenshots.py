@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "docs" / "images"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-KEY = "docs-screenshot-key"
+KEY = "docs-screenshot-key"  # the review key: the page's data needs it (the serving key opens /recommendations only)
 # small enough to materialize in well under a minute on two cores, large enough for every step and check to run
 TINY = GeneratorConfig(customers=300, products=300, days=20, lines_per_day=250, seed=11, end_date=dt.date(2026, 6, 30))
 
@@ -117,7 +117,7 @@ def test_review_page_screenshot(materialized, browser):
     home, data = materialized
     target = IMAGES / "review-page.png"
     customer = data.orders["customer_id"].value_counts().index[0]  # the most active customer: a full history
-    server = ServerProcess({"RECSYS_API_KEY": KEY})
+    server = ServerProcess({"RECSYS_REVIEW_KEY": KEY})
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         server.wait_ready()
