@@ -20,10 +20,13 @@ install: $(STAMP)
 demo: install
 	$(BIN)/recsys demo
 
+# Two workers (pytest-xdist), each given whole test files so a module's fixtures (a materialized graph, a server)
+# are built once: CI has two cores, and most tests wait on subprocesses part of the time.
+TEST_WORKERS ?= 2
 test: install tools chromium postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The quick loop (about 70 s of CPU): every test that needs no service and runs no graph. The lanes are pytest markers
 # (pyproject.toml, tests/conftest.py); docs/how-to/develop.md lists them.
@@ -33,7 +36,7 @@ test-fast: install
 
 # Only the tests that start the emulators, PostgreSQL or Chromium.
 test-services: install tools chromium postgres
-	$(BIN)/pytest -q -m "emulator or postgres or browser"
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "emulator or postgres or browser"
 
 UI_PORT ?= 3000
 ui: install

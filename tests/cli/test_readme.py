@@ -59,6 +59,8 @@ NOT_RUN = {
     r"benchmarks/": "a benchmark, run by hand (results in benchmarks/RESULTS.md)",
     r"^recsys trigger\b": "needs a webserver with a run coordinator and daemon: tests/cli/test_trigger_http.py",
     r"^curl -s http://127\.0\.0\.1:3000/graphql": "the same GraphQL calls: tests/cli/test_trigger_http.py",
+    # a minute of the suite's budget: its only command, `recsys demo-drift`, runs there with the checks of its output
+    r"^make demo-drift$": "tests/cli/test_demos.py::test_demo_drift_fires_and_retrains",
 }
 SMALL_GENERATE = {"--customers": "300", "--products": "300", "--days": "30", "--lines-per-day": "200"}
 SMALL_REALISTIC = {"--customers": "300", "--days": "90"}  # a quarter: closed weekends and sparse customers still show
@@ -249,15 +251,18 @@ def test_readme_commands_work_in_reading_order(tmp_path):
                     out = walk.run(command)
                     if command.startswith("curl") and "/recommendations/" in command:
                         assert len(json.loads(out)["items"]) == 5, out
+                    if command == "make demo":  # the README's first command: the metrics, their intervals, the store
+                        assert "customers evaluated" in out and "(95% interval)" in out and "=> " in out, out
+                        assert f"recommendation store: {walk.env['RECSYS_HOME']}/store.sqlite" in out, out
                     if command == ".venv/bin/recsys models":  # after demo-online: the online figures per version
                         assert re.search(r"\d{4}-\d\d-\d\d\.\.\d{4}-\d\d-\d\d +\d+ +\d+\.\d\d%", out), out
         ran = " | ".join(walk.ran)
         for expected in ("make demo", "make ui", "recsys generate --realistic", "recsys export-orders",
                          "recsys import-orders", "recsys profile", "recsys materialize", "recsys materialize --start",
-                         "recsys generate", "recsys serve", "recsys load-test", "make demo-drift", "make monitor-ui",
+                         "recsys generate", "recsys serve", "recsys load-test", "make monitor-ui",
                          "make demo-online", "recsys models"):  # fmt: skip
             assert expected in ran, f"{expected!r} was not run: {ran}"
         assert repeated == ["make demo"], repeated
-        assert len(skipped) == 6, skipped  # make test, three trigger and two GraphQL examples
+        assert len(skipped) == 7, skipped  # make test, three trigger and two GraphQL examples, make demo-drift
     finally:
         walk.stop_all()

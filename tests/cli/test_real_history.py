@@ -64,9 +64,11 @@ def test_realistic_export_imports_and_materializes_with_no_settings(recsys_home,
     assert live is not None and len(store.read_version(live)) > 0
 
     # partitions up to yesterday are empty (the last order was a week ago): the window still ends on the last
-    # order day, so re-running over them changes nothing
-    yesterday = str(dt.date.today() - dt.timedelta(days=1))
-    again = recsys("materialize", "--end", yesterday, env=env)
+    # order day, so re-running over them (and the last trading days before them) changes nothing
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    again = recsys(
+        "materialize", "--start", str(last_trading_day - dt.timedelta(days=7)), "--end", str(yesterday), env=env
+    )
     assert again.returncode == 0, again.stdout + again.stderr
     assert store.live_version() == live
     profile = recsys("profile", env=env)
