@@ -45,8 +45,9 @@ def raw_orders_volume(
         dt.datetime.combine(history_start, dt.time()), dt.datetime.combine(days[0], dt.time())
     )
     stamps = [history] + [frame["order_ts"] for frame in frames.values() if frame is not None and len(frame)]
-    counts = daily_counts(pd.concat(stamps, ignore_index=True), history_start, days[-1])
-    report = judge_volume(counts, days, rule)
+    order_ts = pd.concat(stamps, ignore_index=True)
+    counts = daily_counts(order_ts, history_start, days[-1])
+    report = judge_volume(counts, days, rule, order_ts=order_ts)  # the times of day: a day cut off mid-day
     lines = int(sum(len(frame) for frame in frames.values() if frame is not None))
     metadata = {
         "lines": lines,

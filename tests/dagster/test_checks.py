@@ -247,6 +247,25 @@ def test_a_closed_day_is_not_an_incident(gated):
     assert checks["raw_orders_volume"].metadata["closed_days"].value == 1
 
 
+def test_a_half_loaded_day_warns_from_the_time_of_day(gated):
+    """DAY's export cut off at noon (its afternoon orders missing): the volume check names the cut as a warning,
+    the run goes on (a WARNING, not a blocking error)."""
+    data = gated["data"]
+    orders = data.orders
+    afternoon = (orders["order_ts"].dt.strftime("%Y-%m-%d") == DAY) & (orders["order_ts"].dt.hour >= 12)
+    assert afternoon.sum() > 20
+    write_source(type(data)(orders=orders[~afternoon], products=data.products, customers=data.customers))
+    try:
+        result = _raw_orders_only(gated["instance"])
+    finally:
+        write_source(data)
+    assert result.success
+    volume = check_evaluations(result)["raw_orders_volume"]
+    assert not volume.passed and volume.severity.value == "WARN"
+    assert "the export looks cut off at 11:" in volume.description and DAY in volume.description
+    assert "truncated" in volume.metadata["findings_table"].value
+
+
 def _with_customer(data, customer_id: str, in_master: bool):
     """The data with SHARE of DAY's lines ordered by `customer_id`, a customer the master table holds or not."""
     orders = data.orders.copy()

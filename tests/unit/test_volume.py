@@ -7,6 +7,7 @@ exports that used to report 108 and 586 "unusual" days). The rule was not tuned 
 level is `false_alarms_per_year` (0.5 by default)."""
 
 import datetime as dt
+import math
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pandas as pd
 import pytest
 
 from recsys_assets.core.data.generator import GeneratorConfig, generate, trading_day_weights
-from recsys_assets.core.data.volume import VolumeRule, daily_counts, judge_volume
+from recsys_assets.core.data.volume import VolumeRule, daily_counts, judge_volume, log_cut_chance, order_clock
 
 START = dt.date(2026, 1, 5)  # a Monday
 END = dt.date(2026, 6, 30)
@@ -141,7 +142,7 @@ def test_a_nightly_run_and_a_backfill_agree():
 # holidays and a summer closure, a yearly cycle, customers arriving and leaving
 
 
-def realistic(lines_per_day: int) -> tuple[pd.Series, frozenset[dt.date]]:
+def realistic(lines_per_day: int) -> tuple[pd.Series, frozenset[dt.date], pd.Series]:
     config = GeneratorConfig.realistic(
         lines_per_day=lines_per_day, days=4 * 365, end_date=END, closed_weekdays=(), seed=1
     )
@@ -150,20 +151,31 @@ def realistic(lines_per_day: int) -> tuple[pd.Series, frozenset[dt.date]]:
     # the shop's own list of holidays and closures, as the settings file holds it
     weights = trading_day_weights(counts.index, config)
     closures = frozenset(day.date() for day, weight in zip(counts.index, weights, strict=True) if weight == 0)
-    return counts, closures
+    return counts, closures, orders["order_ts"]
 
 
 @pytest.fixture(scope="module")
-def shapes() -> dict[int, tuple[pd.Series, frozenset[dt.date]]]:
+def exports() -> dict[int, tuple[pd.Series, frozenset[dt.date], pd.Series]]:
     return {lines: realistic(lines) for lines in (7, 40)}
 
 
+@pytest.fixture(scope="module")
+def shapes(exports) -> dict[int, tuple[pd.Series, frozenset[dt.date]]]:
+    return {lines: export[:2] for lines, export in exports.items()}
+
+
+@pytest.fixture(scope="module")
+def order_times(exports) -> dict[int, pd.Series]:
+    return {lines: export[2] for lines, export in exports.items()}
+
+
 @pytest.mark.parametrize("lines_per_day", [7, 40])
-def test_four_years_of_a_real_export_shape_report_a_handful(shapes, lines_per_day):
+def test_four_years_of_a_real_export_shape_report_a_handful(shapes, order_times, lines_per_day):
     counts, closures = shapes[lines_per_day]
     days = [day.date() for day in counts.index]
-    report = judge_volume(counts, days, VolumeRule(holidays=closures))
+    report = judge_volume(counts, days, VolumeRule(holidays=closures), order_ts=order_times[lines_per_day])
     assert len(report.findings) <= 5, [f.message() for f in report.findings]
+    assert not [f for f in report.findings if f.kind == "truncated"]  # full days do not look cut off
     assert report.trading_days > 1000
     empty_trading = [level for level in report.levels if level.status == "trading" and level.lines == 0]
     if lines_per_day == 7:  # the small shop has many empty days it usually trades on, none of them a finding
@@ -210,6 +222,102 @@ def test_a_lost_busy_weekday_is_caught_in_the_busier_shape(shapes):
     week = [lost - dt.timedelta(days=2) + dt.timedelta(days=i) for i in range(7)]
     [finding] = judge_volume(counts, week, VolumeRule(holidays=closures)).findings
     assert (finding.kind, finding.first_day) == ("no_orders", lost)
+
+
+def cut_off(order_ts: pd.Series, day: dt.date, hour: int) -> tuple[pd.Series, pd.Series]:
+    """The order times and lines per day with `day`'s lines from `hour` on removed: an export cut off mid-day."""
+    kept = order_ts[~((order_ts.dt.date == day) & (order_ts.dt.hour >= hour))].reset_index(drop=True)
+    return kept, daily_counts(kept, kept.min().date(), END)
+
+
+def test_the_generators_order_times_spread_over_the_day(order_times):
+    """The time-of-day rule needs orders spread over the shop's hours: the generator's are (6:00-18:00)."""
+    hours = order_times[40].dt.hour
+    assert hours.min() == 6 and hours.max() == 17
+    assert 0.4 < (hours < 12).mean() < 0.6
+
+
+def test_a_half_loaded_last_day_of_the_busier_shape_is_caught_from_the_time_of_day(shapes, order_times):
+    counts, closures = shapes[40]
+    rule = VolumeRule(holidays=closures)
+    for last in (dt.date(2026, 6, 30), dt.date(2026, 6, 24), dt.date(2026, 6, 10)):  # Tue, Wed, Wed
+        kept, cut_counts = cut_off(order_times[40], last, 12)
+        full = int(counts[pd.Timestamp(last)])
+        assert 0.3 * full < cut_counts[pd.Timestamp(last)] < 0.7 * full  # half loaded
+        # one finding, the time of day named as the stronger reason where the count is low too
+        [finding] = judge_volume(cut_counts, [last], rule, order_ts=kept).findings
+        assert (finding.kind, finding.first_day) == ("truncated", last)
+        assert finding.cut.date() == last and finding.cut.hour == 11 and finding.missing_orders > 5
+        assert finding.log10_probability < math.log10(rule.tail_level)
+        message = finding.message()
+        assert f"cut off at {finding.cut:%H:%M}" in message and "no order after it where ~" in message
+        assert "Import the day again" in message
+
+
+def test_over_a_year_of_the_busier_shape_the_time_of_day_catches_most_noon_cuts_the_count_few(shapes, order_times):
+    """Every sixth day of the last year, each cut at noon on its own: the count alone catches few (half of ~60
+    lines is within the spread of the shape's days), the time of day most (not all: a quiet weekend day has a few
+    orders whose absence after noon is within chance)."""
+    counts, closures = shapes[40]
+    rule = VolumeRule(holidays=closures)
+    judged = by_count = caught = 0
+    for day in pd.date_range("2025-07-01", END, freq="6D"):
+        kept, cut_counts = cut_off(order_times[40], day.date(), 12)
+        if counts[day] == 0 or cut_counts[day] == 0:
+            continue
+        alone = judge_volume(cut_counts, [day.date()], rule)
+        if not alone.trading_days:
+            continue
+        judged += 1
+        by_count += bool(alone.findings)
+        caught += bool(judge_volume(cut_counts, [day.date()], rule, order_ts=kept).findings)
+    assert judged > 40
+    assert by_count <= 0.3 * judged and caught >= 0.6 * judged, (judged, by_count, caught)
+
+
+def test_a_cut_day_is_found_the_same_by_a_nightly_run_and_a_backfill(shapes, order_times):
+    counts, closures = shapes[40]
+    rule = VolumeRule(holidays=closures)
+    day = dt.date(2026, 6, 17)  # a Wednesday
+    kept, cut_counts = cut_off(order_times[40], day, 12)
+    days = [day + dt.timedelta(days=i) for i in range(-20, 14)]
+    backfill = judge_volume(cut_counts, days, rule, order_ts=kept).findings
+    nightly = [f for d in days for f in judge_volume(cut_counts, [d], rule, order_ts=kept).findings]
+    assert [(f.first_day, f.kind) for f in backfill] == [(f.first_day, f.kind) for f in nightly]
+    assert (day, "truncated") in [(f.first_day, f.kind) for f in backfill]
+
+
+def test_what_the_small_shape_can_and_cannot_see_of_a_cut_day(shapes, order_times):
+    """At ~7 lines a day a day holds about 3 orders (up to 7 on its busy weekdays): orders missing after a cut are
+    within chance, whatever the cut. What is caught is a cut that leaves the day empty on a weekday busy enough for
+    an empty day to be a finding (a June Wednesday, ~17 lines)."""
+    counts, closures = shapes[7]
+    rule = VolumeRule(holidays=closures)
+    for day in (dt.date(2026, 6, 17), dt.date(2026, 6, 24), dt.date(2026, 6, 29), dt.date(2026, 6, 30)):
+        for hour in (10, 12, 14):
+            kept, cut_counts = cut_off(order_times[7], day, hour)
+            if cut_counts[pd.Timestamp(day)] == 0:
+                continue
+            assert judge_volume(cut_counts, [day], rule, order_ts=kept).findings == [], (day, hour)
+    kept, cut_counts = cut_off(order_times[7], dt.date(2026, 6, 17), 8)  # nothing left: a lost day
+    [finding] = judge_volume(cut_counts, [dt.date(2026, 6, 17)], rule, order_ts=kept).findings
+    assert finding.kind == "no_orders"
+
+
+def test_the_chance_of_a_cut_between_its_limits():
+    # a Poisson day: exp(-level x share after); no knowledge of the level (huge dispersion): share before ^ n
+    assert log_cut_chance(10, 0.5, 20.0, 1.0) == pytest.approx(-10.0)
+    assert log_cut_chance(10, 0.5, 20.0, 1e6) == pytest.approx(10 * math.log(0.5), rel=1e-3)
+    assert log_cut_chance(10, 1.0, 20.0, 2.0) == 0.0  # the last order is after every usual one
+
+
+def test_exports_without_a_time_of_day_are_not_judged_by_it():
+    dates_only = pd.Series(
+        pd.to_datetime(["2026-01-05", "2026-01-05", "2026-01-06 00:00", "2026-01-07 10:00"], format="ISO8601")
+    )
+    assert order_clock(dates_only) is None
+    clock = order_clock(pd.Series(pd.to_datetime(["2026-01-05 09:00", "2026-01-05 09:00", "2026-01-05 08:30"])))
+    assert clock[dt.date(2026, 1, 5)].tolist() == [8 * 3600 + 1800, 9 * 3600]  # one order per distinct time
 
 
 def test_daily_counts_include_empty_days():

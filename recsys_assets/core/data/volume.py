@@ -29,6 +29,20 @@ How a day is judged (the settings live in `expectations/raw_orders_volume.json`)
   verdict on the same day, and a backfill of a shop without incidents reports few findings, not one per quiet
   day. Consecutive trading days flagged on the same side (too few / too many) are **one finding**.
 
+A count cannot see a **half-loaded day** in a shop of tens of lines a day (half of 40 lines is within the spread
+of its days), but the time of day can: an export cut off mid-day has no order after the cut. Where the orders carry
+a time of day, each trading day's last order time `t` is compared with the order times of the trading days of the
+trailing weeks (pooled, all weekdays: robust at a few orders a day). Orders, not lines, are counted (the lines of
+one order share its time; distinct times of a day are its orders). With `F(t)` the share of those orders placed up
+to `t`, the weekday's level `M` in orders and its dispersion `phi` (measured like the lines'), a day's orders are a
+Poisson count whose rate is gamma distributed (shape `k = M / (phi - 1)`); given the `n` orders the day has up to
+`t`, the chance that a full day has none after `t` is ((b + F) / (b + 1))^(k + n) with b = 1 / (phi - 1): F^n when
+the level says nothing (phi large), exp(-M (1 - F)) for a Poisson day. The day is a finding (`truncated`) when that
+chance is below the same `false_alarms_per_year / 730`; it joins the count findings (one finding per day or run of
+days, the stronger reason named). At ~20 orders a day (about 40 lines) a day cut at noon is caught; at ~3 orders a
+day (about 7 lines) no single cut day is, not even one cut early in the morning: three orders missing is within
+what chance allows, as a whole lost day of such a shop is.
+
 Findings are ranked by how unlikely they are (smallest chance first); each carries its expected range: the
 total of its days the rule would have accepted at that level. How small a loss can be caught follows from the
 shop's own spread: a day that lost all its lines is caught where the weekday's usual range excludes 0 (a shop of
@@ -130,6 +144,8 @@ class VolumeFinding:
     high: int
     log10_probability: float
     daily: tuple[tuple[dt.date, int, float], ...] = ()  # (day, lines, level) of each trading day
+    cut: dt.datetime | None = None  # truncated: the last order time of the day that looks cut off
+    missing_orders: float = 0.0  # truncated: the orders a full day has after `cut`
 
     @property
     def span(self) -> str:
@@ -140,6 +156,13 @@ class VolumeFinding:
         )
 
     def message(self) -> str:
+        if self.kind == "truncated":
+            return (
+                f"{self.span}: the export looks cut off at {self.cut:%H:%M} on {self.cut:%Y-%m-%d}: no order after "
+                f"it where ~{self.missing_orders:.0f} were expected ({self.lines} lines where {self.expected:.0f} "
+                f"were expected; chance {chance(self.log10_probability)}): a half-loaded day? Import the day again "
+                "from a complete export and materialize its partition again"
+            )
         what = {"no_orders": "no order line", "low": "too few order lines", "high": "too many order lines"}[self.kind]
         text = (
             f"{self.span}: {what}: {self.lines} where {self.expected:.0f} were expected "
@@ -304,25 +327,114 @@ def log_empty(mean: float, dispersion: float) -> float:
     return mean / (dispersion - 1) * math.log(1 / dispersion)
 
 
-def _finding(days: list[DayLevel], flags: list[tuple[str, float, float]], rule: VolumeRule) -> VolumeFinding:
+@dataclass(frozen=True)
+class Cut:
+    """A day that looks cut off: its last order time, the orders a full day has after it, the log-chance."""
+
+    at: dt.datetime
+    missing_orders: float
+    log_p: float
+
+
+MIN_POOLED_ORDERS = 20  # trailing orders below which the time of day is not judged
+
+
+def order_clock(order_ts: pd.Series) -> dict[dt.date, np.ndarray] | None:
+    """The orders of each day as sorted seconds after midnight, one per distinct time (the lines of an order share
+    its time). None when the export carries no time of day (most lines at midnight: a date-only column)."""
+    stamps = pd.Series(pd.to_datetime(order_ts)).dropna().drop_duplicates()
+    if stamps.empty:
+        return None
+    seconds = (stamps - stamps.dt.normalize()).dt.total_seconds().astype(int)
+    if (seconds == 0).mean() > 0.5:
+        return None
+    frame = pd.DataFrame({"day": stamps.dt.date, "second": seconds.to_numpy()})
+    return {day: np.sort(group.to_numpy()) for day, group in frame.groupby("day")["second"]}
+
+
+def log_cut_chance(before: int, share_before: float, level: float, dispersion: float) -> float:
+    """log of the chance that a full day has no order after the time up to which a share `share_before` of
+    orders come, given its `before` orders up to then: its orders a Poisson count of a gamma-distributed rate with
+    mean `level` and variance dispersion x level (see the module docstring)."""
+    if share_before >= 1.0:
+        return 0.0
+    if dispersion <= 1.0 + 1e-9:
+        return -level * (1.0 - share_before)
+    b = 1.0 / (dispersion - 1.0)
+    return (level * b + before) * math.log((b + share_before) / (b + 1.0))
+
+
+def find_cuts(
+    clock: dict[dt.date, np.ndarray], levels: dict[dt.date, DayLevel], days: list[dt.date], rule: VolumeRule
+) -> dict[dt.date, Cut]:
+    """The chance of each of `days` (trading, with orders) that a full day ends as early as it did, against the
+    order times of the trading days of the trailing weeks and the weekday's level in orders. `levels` are
+    `day_levels` of the orders per day."""
+    cuts = {}
+    for day in days:
+        level, times = levels.get(day), clock.get(day)
+        if level is None or level.status != "trading" or times is None or not len(times):
+            continue
+        trailing = [
+            clock[past]
+            for offset in range(1, 7 * rule.trailing_weeks + 1)
+            if (past := day - dt.timedelta(days=offset)) in clock
+            and (past_level := levels.get(past)) is not None
+            and past_level.status == "trading"
+        ]
+        pooled = np.concatenate(trailing) if trailing else np.empty(0)
+        if len(pooled) < MIN_POOLED_ORDERS:
+            continue
+        last = int(times[-1])
+        share = float(np.searchsorted(np.sort(pooled), last, side="right")) / len(pooled)
+        log_p = log_cut_chance(len(times), share, level.level, level.dispersion)
+        at = dt.datetime.combine(day, dt.time()) + dt.timedelta(seconds=last)
+        cuts[day] = Cut(at, level.level * (1.0 - share), log_p)
+    return cuts
+
+
+Flag = tuple[str, float, float, Cut | None]  # side, log-chance, dispersion, the cut when it is the stronger reason
+
+
+def _finding(days: list[DayLevel], flags: list[Flag], rule: VolumeRule) -> VolumeFinding:
     """One finding for consecutive flagged trading days: their totals, the range the rule accepts for that total
-    (a sum of counts with one dispersion has the same law), and the chance of all of them together."""
+    (a sum of counts with one dispersion has the same law), and the chance of all of them together. When the
+    least likely day looks cut off, the finding is `truncated` and names that day's cut."""
     total, mean = sum(d.lines for d in days), sum(d.level for d in days)
     law = count_law(mean, max(flag[2] for flag in flags))
     side = flags[0][0]
     kind = "high" if side == "high" else ("no_orders" if total == 0 else "low")
+    strongest = min(flags, key=lambda flag: flag[1])[3]
+    if strongest is not None:
+        kind = "truncated"
     low, high = int(law.ppf(rule.tail_level)), int(law.isf(rule.tail_level))
     daily = tuple((d.day, d.lines, d.level) for d in days)
     log10_p = sum(flag[1] for flag in flags) / math.log(10)
-    return VolumeFinding(days[0].day, days[-1].day, kind, len(days), total, mean, low, high, log10_p, daily)
+    return VolumeFinding(
+        days[0].day,
+        days[-1].day,
+        kind,
+        len(days),
+        total,
+        mean,
+        low,
+        high,
+        log10_p,
+        daily,
+        cut=strongest.at if strongest else None,
+        missing_orders=strongest.missing_orders if strongest else 0.0,
+    )
 
 
-def judge_volume(counts: pd.Series, run_days: list[dt.date], rule: VolumeRule) -> VolumeReport:
+def judge_volume(
+    counts: pd.Series, run_days: list[dt.date], rule: VolumeRule, order_ts: pd.Series | None = None
+) -> VolumeReport:
     """Judge each day of `run_days` against its weekday's level (see the module docstring).
 
     `counts` holds lines per day, indexed by day, covering the run and `rule.history_days()` before it; days
     missing from it count as unknown. A run of empty trading days is followed back into the `lookback_days`
-    before the first judged day; a finding is reported when it contains a judged day.
+    before the first judged day; a finding is reported when it contains a judged day. `order_ts`, the lines'
+    order times over the same days, adds the judgement of the time of day (a day cut off mid-day).
     """
     lookup = {pd.Timestamp(day).date(): int(value) for day, value in counts.items()}
     judged = sorted(set(run_days))
@@ -333,6 +445,12 @@ def judge_volume(counts: pd.Series, run_days: list[dt.date], rule: VolumeRule) -
     wanted = set(judged)
     levels = day_levels(lookup, [day for day in window if day in lookup or day in wanted], rule)
     threshold = math.log(rule.tail_level)
+    cuts: dict[dt.date, Cut] = {}
+    clock = order_clock(order_ts) if order_ts is not None else None
+    if clock:
+        orders = {day: len(clock[day]) if day in clock else 0 for day in lookup}  # orders per day
+        order_levels = day_levels(orders, [day for day in window if day in orders or day in wanted], rule)
+        cuts = find_cuts(clock, order_levels, [day for day in window if lookup.get(day, 0) > 0], rule)
 
     # the trading days in order, cut where a day cannot be judged (closed days and holidays do not cut)
     stretches: list[list[DayLevel]] = [[]]
@@ -346,11 +464,15 @@ def judge_volume(counts: pd.Series, run_days: list[dt.date], rule: VolumeRule) -
     findings: list[VolumeFinding] = []
     for stretch in stretches:
         # each day's side, the log-probability of a count at least as far out on that side, and its dispersion
-        flagged: list[tuple[str, float, float] | None] = []
+        flagged: list[Flag | None] = []
         for level in stretch:
             low, high = log_tails(level.lines, level.level, level.dispersion)
             side, log_p = ("low", low) if low < high else ("high", high)
-            flagged.append((side, log_p, level.dispersion) if log_p < threshold else None)
+            flag: Flag | None = (side, log_p, level.dispersion, None) if log_p < threshold else None
+            cut = cuts.get(level.day)
+            if cut is not None and cut.log_p < threshold and (flag is None or cut.log_p < flag[1]):
+                flag = ("low", cut.log_p, level.dispersion, cut)  # the time of day is the stronger reason
+            flagged.append(flag)
         # empty days in a row are judged together: a stopped export is caught even where one empty day is not
         start = 0
         while start < len(stretch):
@@ -363,7 +485,7 @@ def judge_volume(counts: pd.Series, run_days: list[dt.date], rule: VolumeRule) -
                 joint = log_empty(sum(d.level for d in row), dispersion)
                 if joint < threshold:
                     for i in range(start, end):
-                        flagged[i] = ("low", joint / len(row), dispersion)
+                        flagged[i] = ("low", joint / len(row), dispersion, None)
             start = max(end, start + 1)
         # consecutive flagged days on the same side are one finding
         group: list[int] = []
