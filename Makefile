@@ -20,9 +20,9 @@ install: $(STAMP)
 demo: install
 	$(BIN)/recsys demo
 
-# Two workers (pytest-xdist), each given whole test files so a module's fixtures (a materialized graph, a server)
-# are built once: CI has two cores, and most tests wait on subprocesses part of the time.
-TEST_WORKERS ?= 2
+# Three workers (pytest-xdist) on CI's two cores: most tests wait on subprocesses and servers part of the time. Each
+# worker takes whole test files, so a module's fixtures (a materialized graph, a server) are built once.
+TEST_WORKERS ?= 3
 test: install tools chromium postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
