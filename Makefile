@@ -20,9 +20,10 @@ install: $(STAMP)
 demo: install
 	$(BIN)/recsys demo
 
-# Three workers (pytest-xdist) on CI's two cores: most tests wait on subprocesses and servers part of the time. Each
-# worker takes whole test files, so a module's fixtures (a materialized graph, a server) are built once.
-TEST_WORKERS ?= 3
+# Two workers (pytest-xdist), one per core of CI's machine (a third made every test slower than it gained). Each
+# worker takes whole test files, so a module's fixtures (a materialized graph, a server) are built once; the longest
+# files go first (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: install tools chromium postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -27,7 +27,8 @@ pytestmark = pytest.mark.slow
 RECSYS = Path(sys.executable).parent / "recsys"
 ROOT = Path(__file__).resolve().parents[2]
 KILLED = -signal.SIGKILL
-DATA = GeneratorConfig(customers=800, products=600, days=30, lines_per_day=500, seed=3, end_date=dt.date(2026, 6, 30))
+# six runs of the whole graph: the smallest shop on which every step and check runs
+DATA = GeneratorConfig(customers=400, products=300, days=30, lines_per_day=250, seed=3, end_date=dt.date(2026, 6, 30))
 # two small shops for the import rows: 14 days in June, then 10 days in July (disjoint partitions)
 SMALL_OLD = GeneratorConfig(
     customers=300, products=200, days=14, lines_per_day=150, seed=6, end_date=dt.date(2026, 6, 30)
