@@ -28,6 +28,7 @@ from ..core.data.split import (
     plan_holdout,
 )
 from ..core.modeling.artifact import ModelArtifact
+from ..core.modeling.bought_together import RelatedSettings
 from ..core.modeling.buy_again import (
     BUY_AGAIN_METRICS,
     RANKINGS,
@@ -61,6 +62,7 @@ from ..core.modeling.training import (
 from ..core.modeling.verdict import judge_offline
 from ..settings import git_commit
 from .dataclass_config import dataclass_config
+from .related_products import related_figures
 
 
 class SplitConfig(Config):
@@ -307,12 +309,30 @@ class MetricsConfig(Config):
         BuyAgainSettings.tolerance,
         description="Buy again: log-scale width of the due window (larger: closer to most-bought first).",
     )
+    bought_together_prior_orders: float = Field(
+        RelatedSettings.prior_orders,
+        description="Bought together: strength, in expected co-orders, of the prior that shrinks a pair's lift "
+        "towards 1 (larger: a rare pair needs more co-orders to rank high).",
+    )
+    bought_together_max_queries_per_order: int = Field(
+        RelatedSettings.max_queries_per_order,
+        description="Bought together: queries a hold-out order gives at most (a seeded sample of its products).",
+    )
+    bought_together_noise_below_orders: int = Field(
+        RelatedSettings.noise_below_orders,
+        description="Bought together: fewer evaluable hold-out orders than this: the figures are noise, no choice.",
+    )
+    similar_fit_als: bool = Field(
+        True,
+        description="Similar: when the selected model is not an ALS, fit the default ALS on the training part for "
+        "its item factors (false: similar is then not evaluated).",
+    )
 
 
 METRIC_NAMES = ("map", "precision", "recall", "ndcg", "auc")
 
 
-@asset(group_name="modeling", code_version="3")
+@asset(group_name="modeling", code_version="4")
 def model_metrics(
     context: AssetExecutionContext,
     config: MetricsConfig,
@@ -362,6 +382,7 @@ def model_metrics(
         f"model_metrics: {verdict.reason}" + (f"; {verdict.noise}" if verdict.noise else "")
     )
     buy_again, buy_again_metadata = buy_again_figures(context, config, train_test_split)
+    related, related_metadata = related_figures(context, config, model, train_test_split)
     summary = {
         "k": k,
         "model_version": als_model.version,
@@ -377,6 +398,7 @@ def model_metrics(
         "verdict": verdict.reason,
         "noise": verdict.noise,
         "buy_again": buy_again,
+        "related": related,
     }
     return Output(
         summary,
@@ -393,6 +415,7 @@ def model_metrics(
             "selected_model": model.config.label,
             "summary": MetadataValue.md(table),
             **buy_again_metadata,
+            **related_metadata,
         },
     )
 

@@ -39,6 +39,8 @@ def print_metrics(summary: dict) -> None:
         print(f"    !! {summary['noise']}")
     if summary.get("buy_again"):
         print_buy_again(summary["buy_again"])
+    if summary.get("related"):
+        print_related(summary["related"])
 
 
 def print_buy_again(results: dict) -> None:
@@ -57,6 +59,33 @@ def print_buy_again(results: dict) -> None:
             span = f"({bounds['low']:.4f}-{bounds['high']:.4f})"
             row += f"{results['rankings'][name][metric]:>10.4f}{span:>20}"
         print(row)
+    print(f"    => {results['reason']}")
+    if results.get("noise"):
+        print(f"    !! {results['noise']}")
+
+
+def print_related(results: dict) -> None:
+    """Bought together and similar next to the popular baseline on the hold-out's orders, with intervals."""
+    k, intervals = results["k"], results["intervals"]
+    level = f"{results.get('confidence', 0.95):.0%}"
+    print(
+        f"\n    bought together / similar (evaluated, not yet published), on hold-out orders: "
+        f"{results['evaluable_orders']} of {results['holdout_orders']} orders hold 2+ known products "
+        f"({results['queries']} queries: one product given, the order's others to find)"
+    )
+    metrics = ("map", "recall", "hit_rate")
+    print(f"    {'ranking':<16}" + "".join(f"{f'{m}@{k}':>12}{f'({level} interval)':>20}" for m in metrics))
+    for name in ("bought_together", "similar", "popular_related"):
+        if name not in results["scorers"]:
+            continue
+        row = f"    {name:<16}"
+        for metric in metrics:
+            bounds = intervals[f"{name}_{metric}"]
+            span = f"({bounds['low']:.4f}-{bounds['high']:.4f})"
+            row += f"{results['scorers'][name][metric]:>12.4f}{span:>20}"
+        print(row)
+    if "similar" not in results["scorers"] and results.get("similar_factors"):
+        print(f"    similar not evaluated: {results['similar_factors']}")
     print(f"    => {results['reason']}")
     if results.get("noise"):
         print(f"    !! {results['noise']}")

@@ -44,6 +44,22 @@ def test_pipeline_publishes_the_selected_model(small_source, recsys_home, instan
             assert meta[f"{name}_{metric}@10_low"] <= meta[f"{name}_{metric}@10"] <= meta[f"{name}_{metric}@10_high"]
     assert meta["buy_again_lead_map@10_low"] <= meta["buy_again_lead_map@10_high"]
     assert "top_frequency" in meta["buy_again_summary"] and "not yet published" in meta["buy_again_summary"]
+    # bought together and similar are evaluated on the orders of the same hold-out, next to the popular baseline
+    related = metrics["related"]
+    assert meta["related_orders_evaluated"] == related["evaluable_orders"] > 0
+    assert meta["related_queries"] == related["queries"] >= 2 * related["evaluable_orders"]
+    assert meta["related_choice"] == related["choice"] in ("bought_together", "similar", "popular_related", "none")
+    # similar compares the selected model's ALS item factors, or those of the default ALS fitted for it
+    selected_is_als = artifact.evaluation.config.model == "als"
+    expected = "the selected model's item factors" if selected_is_als else "the default ALS"
+    assert meta["related_similar_factors"].startswith(expected)
+    for name in ("bought_together", "similar", "popular_related"):
+        for metric in ("map", "recall", "hit_rate"):
+            assert meta[f"{name}_{metric}@10_low"] <= meta[f"{name}_{metric}@10"] <= meta[f"{name}_{metric}@10_high"]
+    for name in ("bought_together", "similar"):
+        assert meta[f"{name}_lead_map@10_low"] <= meta[f"{name}_lead_map@10_high"]
+    assert meta["related_figures_are_noise"] is (related["evaluable_orders"] < 100)
+    assert "popular_related" in meta["related_summary"] and "not yet published" in meta["related_summary"]
 
 
 def test_pipeline_publishes_popularity_when_nothing_beats_it(recsys_home, instance):

@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from ..data.split import TemporalSplit
 from .metrics import bootstrap_intervals, per_user_metrics
-from .verdict import paired_lead
+from .verdict import choose_simplest
 
 # simplest first: the order in which the choice gives way to a ranking that leads beyond noise
 RANKINGS = ("popular_bought", "top_frequency", "buy_again")
@@ -306,21 +306,8 @@ def evaluate_buy_again(
 
 def choose_ranking(per_user_map: dict[str, np.ndarray], k: int, confidence: float, seed: int = 0) -> tuple[str, str]:
     """The ranking to use and why: the simplest (`RANKINGS` order) unless a more elaborate one leads it beyond
-    noise, the rule model selection applies to popularity. Rankings are tried simplest first; each replaces the
-    current choice only when the lower bound of the `confidence` interval of its paired AP@k lead (same
-    customers) is above zero."""
-    chosen = RANKINGS[0]
-    steps = []
-    for name in RANKINGS[1:]:
-        lead = paired_lead(per_user_map[name], per_user_map[chosen], confidence, seed)
-        span = f"{name} - {chosen}: MAP@{k} lead {lead.mean:+.4f} ({lead.low:+.4f} to {lead.high:+.4f})"
-        if len(per_user_map[name]) and lead.low > 0:
-            chosen = name
-            steps.append(f"{span}, beyond noise")
-        else:
-            steps.append(f"{span}, no lead beyond noise")
-    customers = len(per_user_map[RANKINGS[0]])
-    return chosen, f"{chosen} chosen ({confidence:.0%} paired intervals over {customers} customers: {'; '.join(steps)})"
+    noise (`verdict.choose_simplest`, over the same customers)."""
+    return choose_simplest(per_user_map, RANKINGS, k, confidence, seed, unit="customers")
 
 
 def buy_again_markdown(results: dict) -> str:

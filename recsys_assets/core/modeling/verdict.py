@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,3 +51,29 @@ def paired_lead(candidate: np.ndarray, baseline: np.ndarray, confidence: float =
     """The bootstrap interval of the mean paired difference candidate - baseline (one value per customer, the same
     customers in the same order): a lead counts only when its lower bound is above zero."""
     return bootstrap_intervals({"lead": np.asarray(candidate) - np.asarray(baseline)}, confidence, seed=seed)["lead"]
+
+
+def choose_simplest(
+    per_unit_map: dict[str, np.ndarray],
+    order: Sequence[str],
+    k: int,
+    confidence: float,
+    seed: int = 0,
+    unit: str = "customers",
+) -> tuple[str, str]:
+    """The ranking to use and why: the simplest (first of `order`) unless a more elaborate one leads it beyond
+    noise, the rule model selection applies to popularity. Rankings are tried simplest first; each replaces the
+    current choice only when the lower bound of the `confidence` interval of its paired AP@k lead (same `unit`s:
+    customers, orders) over the current choice is above zero."""
+    chosen = order[0]
+    steps = []
+    for name in order[1:]:
+        lead = paired_lead(per_unit_map[name], per_unit_map[chosen], confidence, seed)
+        span = f"{name} - {chosen}: MAP@{k} lead {lead.mean:+.4f} ({lead.low:+.4f} to {lead.high:+.4f})"
+        if len(per_unit_map[name]) and lead.low > 0:
+            chosen = name
+            steps.append(f"{span}, beyond noise")
+        else:
+            steps.append(f"{span}, no lead beyond noise")
+    count = len(per_unit_map[order[0]])
+    return chosen, f"{chosen} chosen ({confidence:.0%} paired intervals over {count} {unit}: {'; '.join(steps)})"
