@@ -22,12 +22,12 @@ demo: install
 
 # Two workers (pytest-xdist), one per core of CI's machine (a third made every test slower than it gained). Each
 # worker takes whole test files, so a module's fixtures (a materialized graph, a server) are built once; the longest
-# files go first (tests/conftest.py; --no-loadscope-reorder keeps that order instead of xdist's most-tests-first).
+# files go first (tests/conftest.py; keeps that order instead of xdist's most-tests-first).
 TEST_WORKERS ?= 2
 test: install tools chromium postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The quick loop (about 70 s of CPU): every test that needs no service and runs no graph. The lanes are pytest markers
 # (pyproject.toml, tests/conftest.py); docs/how-to/develop.md lists them.
@@ -37,7 +37,7 @@ test-fast: install
 
 # Only the tests that start the emulators, PostgreSQL or Chromium.
 test-services: install tools chromium postgres
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "emulator or postgres or browser"
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "emulator or postgres or browser"
 
 UI_PORT ?= 3000
 ui: install

@@ -9,7 +9,6 @@ their marker (`emulator`, `browser`, `slow`) in their own module. `make test-fas
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 # The partitions start at the first order day of the source database found when the code location is imported;
 # in-process tests share one import and generate data from 2026 on, so they pin the start. CLI subprocess tests
@@ -63,35 +62,11 @@ def instance():
 FIXTURE_LANES = {"cosmos_emulator": "emulator", "azurite": "emulator", "postgres": "postgres"}
 
 
-ROOT = Path(__file__).resolve().parents[1]
-
-# The files that take a minute or more each (`pytest --durations`), longest first. `make test` hands whole files to
-# its xdist workers in collection order: started first, they end alongside the many short files instead of after them.
-LONGEST_FIRST = (
-    "tests/cli/test_readme.py",
-    "tests/cli/test_real_history.py",
-    "tests/dagster/test_backfill_daemon.py",
-    "tests/faults/test_kill_matrix.py",
-    "tests/dagster/test_postgres.py",
-    "tests/docs/test_screenshots.py",
-    "tests/cli/test_data_commands.py",
-    "tests/faults/test_cancelled_fits.py",
-    "tests/cli/test_champion_across_reexports.py",
-)
-
-
-def run_order(item) -> int:
-    """The rank of the item's file in LONGEST_FIRST; every other file after them, in the usual order."""
-    path = item.path.relative_to(ROOT).as_posix()
-    return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
-
-
 def pytest_collection_modifyitems(config, items):
     for item in items:
         for fixture in item.fixturenames:
             if fixture in FIXTURE_LANES:
                 item.add_marker(FIXTURE_LANES[fixture])
-    items.sort(key=run_order)  # stable: a file's tests keep their order
 
 
 def pytest_configure(config):

@@ -50,9 +50,3 @@ def test_the_check_sees_a_missing_and_a_declared_lane(tmp_path):
     assert unmarked(module) == {"slow"}
     module.write_text("import pytest\npytestmark = [pytest.mark.slow]\nmaterialize_graph()\n")
     assert unmarked(module) == set()
-
-
-def test_the_longest_files_listed_to_run_first_exist():
-    from tests.conftest import LONGEST_FIRST, ROOT
-
-    assert [path for path in LONGEST_FIRST if not (ROOT / path).is_file()] == []
