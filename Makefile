@@ -29,11 +29,11 @@ test: install tools chromium postgres
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
-# The quick loop (about 70 s of CPU): every test that needs no service and runs no graph. The lanes are pytest markers
+# The quick loop (about 80 s on two cores): every test that needs no service and runs no graph. The lanes are pytest markers
 # (pyproject.toml, tests/conftest.py); docs/how-to/develop.md lists them.
 FAST_LANE := not emulator and not postgres and not browser and not slow
 test-fast: install
-	$(BIN)/pytest -q -m "$(FAST_LANE)"
+	$(BIN)/pytest -q -n $(TEST_WORKERS) -m "$(FAST_LANE)"
 
 # Only the tests that start the emulators, PostgreSQL or Chromium.
 test-services: install tools chromium postgres
