@@ -25,6 +25,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .buy_again import rank_lists
+from .figures_table import rankings_table
 from .metrics import bootstrap_intervals, per_user_metrics
 from .models import ALSRecommender, top_items
 from .training import TrainedModel
@@ -302,18 +303,10 @@ def evaluate_related(
 
 def related_markdown(results: dict) -> str:
     """The rankings' figures with their intervals, the paired leads over popular_related and the choice."""
-    k, level, intervals = results["k"], f"{results['confidence']:.0%}", results["intervals"]
-    metrics = " | ".join(f"{m}@{k}" for m in RELATED_METRICS)
-    rows = [f"| ranking | {metrics} | MAP@{k} lead over popular_related |", "|---" * (len(RELATED_METRICS) + 2) + "|"]
-    for name, figures in results["scorers"].items():
-        cells = [
-            f"{figures[m]:.4f} ({intervals[f'{name}_{m}']['low']:.4f}–{intervals[f'{name}_{m}']['high']:.4f})"
-            for m in RELATED_METRICS
-        ]
-        lead = intervals.get(f"lead_{name}_map")
-        lead_text = f"{lead['low']:+.4f} to {lead['high']:+.4f}" if lead else "—"
-        title = f"**{name}** (chosen)" if name == results["choice"] else name
-        rows.append(f"| {title} | " + " | ".join(cells) + f" | {lead_text} |")
+    level = f"{results['confidence']:.0%}"
+    rows = rankings_table(
+        results["scorers"], results["intervals"], RELATED_METRICS, results["k"], "popular_related", results["choice"]
+    )
     text = (
         f"Bought together / similar, evaluated on hold-out orders (not yet published): {results['evaluable_orders']} "
         f"of {results['holdout_orders']} hold-out orders hold two or more products known to training "

@@ -23,6 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..data.split import TemporalSplit
+from .figures_table import rankings_table
 from .metrics import bootstrap_intervals, per_user_metrics
 from .verdict import choose_simplest
 
@@ -312,20 +313,11 @@ def choose_ranking(per_user_map: dict[str, np.ndarray], k: int, confidence: floa
 
 def buy_again_markdown(results: dict) -> str:
     """The three rankings' figures with their intervals, the paired leads over top-frequency and the choice."""
-    k, level, intervals = results["k"], f"{results['confidence']:.0%}", results["intervals"]
-    metrics = " | ".join(f"{m}@{k}" for m in BUY_AGAIN_METRICS)
-    header = f"| ranking | {metrics} | MAP@{k} lead over top_frequency |"
-    rows = [header, "|---" * (len(BUY_AGAIN_METRICS) + 2) + "|"]
-    for name in RANKINGS:
-        cells = [
-            f"{results['rankings'][name][m]:.4f} ({intervals[f'{name}_{m}']['low']:.4f}–"
-            f"{intervals[f'{name}_{m}']['high']:.4f})"
-            for m in BUY_AGAIN_METRICS
-        ]
-        lead = intervals.get(f"lead_{name}_map")
-        lead_text = f"{lead['low']:+.4f} to {lead['high']:+.4f}" if lead else "—"
-        title = f"**{name}** (chosen)" if name == results["choice"] else name
-        rows.append(f"| {title} | " + " | ".join(cells) + f" | {lead_text} |")
+    level = f"{results['confidence']:.0%}"
+    figures = {name: results["rankings"][name] for name in RANKINGS}
+    rows = rankings_table(
+        figures, results["intervals"], BUY_AGAIN_METRICS, results["k"], "top_frequency", results["choice"]
+    )
     text = (
         f"Buy again, evaluated on repeat purchases (not yet published): {results['evaluable_customers']} customers "
         f"bought a product again in the hold-out ({results['repeat_purchases']} repeat products); {level} bootstrap "
