@@ -17,6 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from ..processes import process_alive
+
 RECOMMEND_BATCH = 20_000  # users per topk call: bounds the (batch x items) score matrix
 
 
@@ -358,20 +360,10 @@ def sweep_fit_folders() -> int:
     removed = 0
     for folder in Path(tempfile.gettempdir()).glob(f"{FIT_FOLDER_PREFIX}*-*"):
         owner = folder.name[len(FIT_FOLDER_PREFIX) :].split("-", 1)[0]
-        if folder.is_dir() and owner.isdigit() and not _alive(int(owner)):
+        if folder.is_dir() and owner.isdigit() and not process_alive(int(owner)):
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive, and not ours to sweep
-        return True
-    return True
 
 
 def recommend_all(

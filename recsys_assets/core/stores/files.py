@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from ..faults import failpoint
+from ..processes import process_alive
 
 
 def write_atomically(path: str | Path, data: bytes) -> Path:
@@ -36,17 +37,7 @@ def sweep_temporary_files(path: str | Path) -> int:
     removed = 0
     for temporary in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         owner = temporary.name[len(path.name) + 2 :].split(".", 1)[0]
-        if owner.isdigit() and not _alive(int(owner)):
+        if owner.isdigit() and not process_alive(int(owner)):
             temporary.unlink(missing_ok=True)
             removed += 1
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive, and not ours to sweep
-        return True
-    return True
