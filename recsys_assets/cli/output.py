@@ -43,6 +43,18 @@ def print_metrics(summary: dict) -> None:
         print_related(summary["related"])
 
 
+def print_rankings(figures: dict, intervals: dict, names, metrics, k: int, level: str, width: int) -> None:
+    """A header and one line per ranking of `names`: each metric of `metrics` with its interval."""
+    print(f"    {'ranking':<16}" + "".join(f"{f'{m}@{k}':>{width}}{f'({level} interval)':>20}" for m in metrics))
+    for name in names:
+        row = f"    {name:<16}"
+        for metric in metrics:
+            bounds = intervals[f"{name}_{metric}"]
+            span = f"({bounds['low']:.4f}-{bounds['high']:.4f})"
+            row += f"{figures[name][metric]:>{width}.4f}{span:>20}"
+        print(row)
+
+
 def print_buy_again(results: dict) -> None:
     """The buy-again ranking next to its two baselines on the hold-out's repeat purchases, with intervals."""
     k, intervals = results["k"], results["intervals"]
@@ -51,14 +63,8 @@ def print_buy_again(results: dict) -> None:
         f"\n    buy again (evaluated, not yet published), on repeat purchases: {results['evaluable_customers']} "
         f"customers bought a product again in the hold-out"
     )
-    print(f"    {'ranking':<16}" + "".join(f"{f'{m}@{k}':>10}{f'({level} interval)':>20}" for m in ("map", "recall")))
-    for name in ("buy_again", "top_frequency", "popular_bought"):
-        row = f"    {name:<16}"
-        for metric in ("map", "recall"):
-            bounds = intervals[f"{name}_{metric}"]
-            span = f"({bounds['low']:.4f}-{bounds['high']:.4f})"
-            row += f"{results['rankings'][name][metric]:>10.4f}{span:>20}"
-        print(row)
+    names = ("buy_again", "top_frequency", "popular_bought")
+    print_rankings(results["rankings"], intervals, names, ("map", "recall"), k, level, width=10)
     print(f"    => {results['reason']}")
     if results.get("noise"):
         print(f"    !! {results['noise']}")
@@ -73,17 +79,8 @@ def print_related(results: dict) -> None:
         f"{results['evaluable_orders']} of {results['holdout_orders']} orders hold 2+ known products "
         f"({results['queries']} queries: one product given, the order's others to find)"
     )
-    metrics = ("map", "recall", "hit_rate")
-    print(f"    {'ranking':<16}" + "".join(f"{f'{m}@{k}':>12}{f'({level} interval)':>20}" for m in metrics))
-    for name in ("bought_together", "similar", "popular_related"):
-        if name not in results["scorers"]:
-            continue
-        row = f"    {name:<16}"
-        for metric in metrics:
-            bounds = intervals[f"{name}_{metric}"]
-            span = f"({bounds['low']:.4f}-{bounds['high']:.4f})"
-            row += f"{results['scorers'][name][metric]:>12.4f}{span:>20}"
-        print(row)
+    names = [name for name in ("bought_together", "similar", "popular_related") if name in results["scorers"]]
+    print_rankings(results["scorers"], intervals, names, ("map", "recall", "hit_rate"), k, level, width=12)
     if "similar" not in results["scorers"] and results.get("similar_factors"):
         print(f"    similar not evaluated: {results['similar_factors']}")
     print(f"    => {results['reason']}")
