@@ -13,6 +13,7 @@ from recsys_assets.assets.source import raw_orders
 from recsys_assets.core.data.generator import GeneratorConfig, generate
 from recsys_assets.core.stores.source_db import SourceDatabase, SourceDataError, SourceTables, create_sqlite_url
 from recsys_assets.resources.source import SourceDatabaseResource
+from tests.support.run_errors import run_errors
 
 pytestmark = pytest.mark.slow
 
@@ -53,13 +54,7 @@ def run_with(url: str, instance, **settings):
 
 
 def errors_of(result) -> str:
-    messages = []
-    for event in result.all_events:
-        error = getattr(event.event_specific_data, "error", None)
-        while error is not None:
-            messages.append(error.message)
-            error = error.cause
-    return "\n".join(messages)
+    return "\n".join(run_errors(result))
 
 
 def test_raw_orders_reads_an_orders_table_with_german_column_names_through_the_resource_config(tmp_path, instance):

@@ -10,6 +10,7 @@ from recsys_assets.assets.source import raw_orders
 from recsys_assets.core.data.generator import GeneratorConfig, generate
 from recsys_assets.core.stores.source_db import SourceTables, create_sqlite_url, open_for_writing
 from recsys_assets.resources.source import SourceDatabaseResource
+from tests.support.run_errors import run_errors
 
 pytestmark = pytest.mark.slow
 
@@ -28,16 +29,6 @@ def run_with(url: str, orders_table: str, instance):
     )
 
 
-def root_errors(result) -> list[str]:
-    messages = []
-    for event in result.all_events:
-        error = getattr(event.event_specific_data, "error", None)
-        while error is not None:
-            messages.append(error.message)
-            error = error.cause
-    return messages
-
-
 def test_a_hostile_table_name_in_the_run_config_stops_the_run_naming_the_setting(tmp_path, instance):
     data = generate(GeneratorConfig(customers=40, products=30, days=2, lines_per_day=20, end_date=dt.date(2026, 6, 30)))
     url = create_sqlite_url(tmp_path / "source.db")
@@ -47,7 +38,7 @@ def test_a_hostile_table_name_in_the_run_config_stops_the_run_naming_the_setting
     hostile = run_with(url, "orders; DROP TABLE customers", instance)
     assert not hostile.success
     assert not hostile.get_step_success_events()  # stopped before any step
-    assert any("source setting orders_table = 'orders; DROP TABLE customers'" in m for m in root_errors(hostile))
+    assert any("source setting orders_table = 'orders; DROP TABLE customers'" in m for m in run_errors(hostile))
     assert writer.count_rows("customers") == len(data.customers)
 
     unusual = run_with(url, "Order Lines", instance)
