@@ -56,6 +56,7 @@ def test_instance_and_source_on_postgres(recsys_home, tmp_path, monkeypatch, pos
     deployed = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
     local = yaml.safe_load(INSTANCE_SETTINGS.read_text())
     home = Path(os.environ["DAGSTER_HOME"])
+    local.pop("event_log_storage")  # the local instance's SQLite event log; PostgreSQL stores every part here
     (home / "dagster.yaml").write_text(yaml.safe_dump({**local, "storage": deployed["storage"]}))
     monkeypatch.setenv("DAGSTER_POSTGRES_URL", postgres.create_database("dagster", driver="postgresql+psycopg2"))
     monkeypatch.setenv("RECSYS_SOURCE_URL", source)
