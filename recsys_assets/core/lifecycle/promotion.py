@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..stores.store import RecommendationStore, StoreError
+from ..stores.store import LISTS_METADATA, RecommendationStore, StoreError
 
 COPY_BATCH = 1000  # documents handed to the writer at a time
 
@@ -59,20 +59,29 @@ def promote_version(
     metadata = {**info.metadata, "promoted_from": source.describe()}
     if hasattr(source, "read_documents") and hasattr(target, "publish_batches"):
         documents = [clean_document(d) for d in source.read_documents(version)]
-        rows = sum(len(d.get("items", [])) for d in documents)
-        _check_complete(source, version, len(documents), rows, info.customers, info.rows)
+        for_you = [d for d in documents if not d.get("list")]  # the others are side lists (buy again, related)
+        rows = sum(len(d.get("items", [])) for d in for_you)
+        _check_complete(source, version, len(for_you), rows, info.customers, info.rows)
+        side = sum(int(n) for n in (info.metadata.get(LISTS_METADATA) or {}).values())
+        if len(documents) - len(for_you) != side:
+            raise StoreError(
+                f"{source.describe()}: version {version} holds {len(documents) - len(for_you)} side-list documents "
+                f"but was published with {side}; not promoting an incomplete version"
+            )
         published = {
             "version": version,
             "published_at": pd.Timestamp.now(tz="UTC").isoformat(),
-            "customers": len(documents),
+            "customers": len(for_you),
             "rows": rows,
+            "documents": len(documents),
             "metadata": metadata,
         }
         target.publish_batches(version, _batches(documents), published, keep_versions=keep_versions)
-        return Promotion(version, source.describe(), target.describe(), previous, len(documents), rows, "documents")
+        return Promotion(version, source.describe(), target.describe(), previous, len(for_you), rows, "documents")
     lists = source.read_version(version)
     _check_complete(source, version, int(lists["customer_id"].nunique()), len(lists), info.customers, info.rows)
-    target.publish(version, lists, metadata, keep_versions=keep_versions)
+    side_lists = source.read_side_lists(version) if hasattr(source, "read_side_lists") else None
+    target.publish(version, lists, metadata, keep_versions=keep_versions, side_lists=side_lists)
     return Promotion(version, source.describe(), target.describe(), previous, info.customers, len(lists))
 
 

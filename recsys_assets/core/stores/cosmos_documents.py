@@ -12,6 +12,13 @@ One pointer document in the reserved partition `__meta__` names the live version
 Readers resolve `live` and read that version only, so switching the pointer (one document write) is the
 atomic step of a publish.
 
+The side lists of a version (buy again per customer, bought together and similar per product) are one document
+per list and key, in the same container and under the same version, so the pointer switches them together with
+the "for you" lists and pruning a version removes them too: `{"id": "<list>@<version>", "customer_id":
+<partition>, "version", "list", "key", "items": [{product_id, rank, score, source, reason, explanation}]}`. The
+partition of a customer's buy-again list is the customer's, that of a product's list `product:<product_id>`
+(`side_partition`), so every list is a point read. "For you" documents have no `list` field.
+
 Several writers may publish at once (two retrainings, a retry of a failed run). A version another writer is
 still writing (`pending`, younger than the grace period) is never retired; only pending entries older than the
 grace period are taken for abandoned (a killed publish) and their partial documents removed. And a writer only
@@ -28,7 +35,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from .store import STORED_COLUMNS, because_text
+from .store import SIDE_LIST_COLUMNS, STORED_COLUMNS, because_text
 
 META_PARTITION = "__meta__"
 POINTER_ID = "pointer"
@@ -82,6 +89,76 @@ def recommendation_documents(
     return _document_batches(version, model_version, columns, starts, ends, batch_customers)
 
 
+def side_document_id(list_name: str, version: str) -> str:
+    """The id of a side-list document: unique within its partition, next to the customer's "for you" document."""
+    return f"{list_name}@{version}"
+
+
+def side_partition(list_name: str, key: str) -> str:
+    """The partition of a side list: the customer's for buy again, `product:<id>` for a product's lists."""
+    return str(key) if list_name == "buy_again" else f"product:{key}"
+
+
+def side_list_documents(version: str, side_lists: pd.DataFrame, batch_keys: int = 1000) -> Iterator[list[dict]]:
+    """Yield the side-list documents of `version` in batches of `batch_keys` lists (see the module docstring)."""
+    check_version(version)
+    if batch_keys < 1:
+        raise DocumentError(f"batch_keys must be at least 1, got {batch_keys}")
+    frame = side_lists.sort_values(["list", "key", "rank"], kind="stable")
+    names, keys = frame["list"].astype(str).to_numpy(), frame["key"].astype(str).to_numpy()
+    if len(frame) == 0:
+        return
+    if ((names == "buy_again") & (keys == META_PARTITION)).any():
+        raise DocumentError(f"customer id {META_PARTITION!r} is reserved for the store's pointer document")
+    columns = [frame[c].to_numpy(dtype=object) for c in SIDE_LIST_COLUMNS[2:]]
+    starts = np.flatnonzero(np.r_[True, (names[1:] != names[:-1]) | (keys[1:] != keys[:-1])])
+    ends = np.r_[starts[1:], len(frame)]
+    for first in range(0, len(starts), batch_keys):
+        batch = []
+        for start, end in zip(starts[first : first + batch_keys], ends[first : first + batch_keys], strict=True):
+            items = [
+                {
+                    "rank": int(columns[0][i]),
+                    "product_id": str(columns[1][i]),
+                    "score": float(columns[2][i]),
+                    "source": str(columns[3][i]),
+                    "reason": None if columns[4][i] is None or columns[4][i] != columns[4][i] else str(columns[4][i]),
+                    "explanation": None
+                    if columns[5][i] is None or columns[5][i] != columns[5][i]
+                    else str(columns[5][i]),
+                }
+                for i in range(start, end)
+            ]
+            name, key = names[start], keys[start]
+            batch.append(
+                {
+                    "id": side_document_id(name, version),
+                    "customer_id": side_partition(name, key),
+                    "version": version,
+                    "list": name,
+                    "key": key,
+                    "items": items,
+                }
+            )
+        yield batch
+
+
+def side_items(document: dict | None) -> list[tuple]:
+    """(rank, product_id, score, source, reason, explanation) of a side-list document's items, by rank."""
+    return sorted(
+        (int(i["rank"]), str(i["product_id"]), None if i.get("score") is None else float(i["score"]), i["source"],
+         i.get("reason"), i.get("explanation"))
+        for i in (document or {}).get("items", [])
+    )  # fmt: skip
+
+
+def side_documents_to_frame(documents: list[dict]) -> pd.DataFrame:
+    """The side-list rows (SIDE_LIST_COLUMNS) of the side-list documents among `documents`, by list, key, rank."""
+    rows = [(doc["list"], doc["key"], *item) for doc in documents if doc.get("list") for item in side_items(doc)]
+    frame = pd.DataFrame(rows, columns=SIDE_LIST_COLUMNS)
+    return frame.sort_values(["list", "key", "rank"], kind="stable").reset_index(drop=True)
+
+
 def _because_list(value) -> list[str]:
     text = because_text(value)
     return json.loads(text) if text else []
@@ -130,6 +207,7 @@ def documents_to_frame(documents: list[dict]) -> pd.DataFrame:
             because_text(item["because"]) if "because" in item else None,
         )
         for doc in documents
+        if not doc.get("list")  # side-list documents are read by side_documents_to_frame
         for item in doc.get("items", [])
     ]
     frame = pd.DataFrame(rows, columns=STORED_COLUMNS)
