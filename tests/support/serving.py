@@ -49,8 +49,15 @@ def lists_for(data: GeneratedData, k: int = 10, shift: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["customer_id", "rank", "product_id", "score", "source", "reason", "because"])
 
 
-def publish(store: LocalRecommendationStore, lists: pd.DataFrame, version: str, model_version: str) -> None:
-    store.publish(version, lists, {"model_version": model_version, "target": "test"}, keep_versions=3)
+def publish(
+    store: LocalRecommendationStore,
+    lists: pd.DataFrame,
+    version: str,
+    model_version: str,
+    side_lists: pd.DataFrame | None = None,
+) -> None:
+    metadata = {"model_version": model_version, "target": "test"}
+    store.publish(version, lists, metadata, keep_versions=3, side_lists=side_lists)
 
 
 def free_port() -> int:
