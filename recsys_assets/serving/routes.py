@@ -48,6 +48,7 @@ from ..core.data.purchase_history import purchase_history
 from ..core.lifecycle.control_group import ControlGroup
 from ..core.stores.serving_log import TRAFFIC_HEADER
 from ..core.stores.source_db import SourceDatabase
+from ..core.stores.store import LISTS_METADATA
 from ..core.stores.store_reader import ListNotPublishedError, LiveRecommendations, NoLiveVersionError
 from ..settings import ONLINE_FOLDER
 from .auth import API_KEY_ENV, API_KEY_HEADER, REVIEW_KEY_ENV, ApiKeys, Scope
@@ -558,7 +559,8 @@ def versions(request: Request) -> dict:
         live = reader.version
         found += [
             {"target": name, "version": info.version, "model_version": str(info.metadata.get("model_version", "")),
-             "published_at": info.published_at, "customers": info.customers, "live": info.version == live}
+             "published_at": info.published_at, "customers": info.customers, "live": info.version == live,
+             "lists": ["for_you", *(info.metadata.get(LISTS_METADATA) or {})]}
             for info in infos
         ]  # fmt: skip
     return {"versions": found}

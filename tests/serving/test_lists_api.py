@@ -116,3 +116,8 @@ def test_a_version_without_the_new_lists_answers_404_and_a_new_one_serves_them(r
         assert answer.status_code == 200 and answer.json()["store_version"] == "m1-new"
         similar = client.get(f"/products/{product}/related", params={"kind": "similar"}, headers=HEADERS)
         assert similar.status_code == 404 and "no similar list in the live version m1-new" in similar.text
+    review = {"X-API-Key": "review-key-0123456789"}
+    settings = ServingSettings(stores={"local": store}, api_key=KEY, review_key=review["X-API-Key"])
+    with TestClient(create_app(settings)) as client:  # the kept versions say which lists each holds
+        kept = {v["version"]: v["lists"] for v in client.get("/versions", headers=review).json()["versions"]}
+    assert kept == {"m1-new": ["for_you", "buy_again", "bought_together"], "m0-old": ["for_you"]}

@@ -11,7 +11,8 @@ Three rankings of the same candidates (every product the customer bought in the 
 They are evaluated on the hold-out's *repeat* purchases: a customer is evaluable when they buy, in the hold-out, a
 product they bought in training; those products are the relevant ones. The choice between the three is noise
 aware, as model selection treats popularity: a more elaborate ranking replaces a simpler one only when its paired
-MAP lead over the same customers is above zero with the evaluation's confidence. Nothing here is published yet.
+MAP lead over the same customers is above zero with the evaluation's confidence. The chosen ranking orders the
+published buy-again lists (shop_lists.py).
 """
 
 from __future__ import annotations
@@ -342,8 +343,9 @@ def buy_again_markdown(results: dict) -> str:
         figures, results["intervals"], BUY_AGAIN_METRICS, results["k"], "top_frequency", results["choice"]
     )
     text = (
-        f"Buy again, evaluated on repeat purchases (not yet published): {results['evaluable_customers']} customers "
-        f"bought a product again in the hold-out ({results['repeat_purchases']} repeat products); {level} bootstrap "
+        "Buy again, evaluated on repeat purchases (the chosen ranking is published): "
+        f"{results['evaluable_customers']} customers bought a product again in the hold-out "
+        f"({results['repeat_purchases']} repeat products); {level} bootstrap "
         "intervals over customers in brackets.\n\n" + "\n".join(rows) + f"\n\n**{results['reason']}**"
     )
     return text + (f"\n\n**{results['noise']}**" if results["noise"] else "")
