@@ -54,6 +54,12 @@ def duration(days: float) -> str:
     return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
+def durations(days: np.ndarray) -> np.ndarray:
+    """`duration` of every value (object array), each distinct whole day formatted once."""
+    distinct, inverse = np.unique(np.round(np.asarray(days, dtype=np.float64), 1), return_inverse=True)
+    return np.array([duration(d) for d in distinct], dtype=object)[inverse.ravel()]
+
+
 def percent(share: float) -> str:
     """A share as "38 %" ("<1 %" for a small non-zero share)."""
     value = 100.0 * share
@@ -107,15 +113,15 @@ def buy_again_lists(
     width = max(1, len(history.products))
     pair_rows = pd.Index(table["customer_code"].to_numpy() * width + table["item_code"].to_numpy())
     at = pair_rows.get_indexer(customer_of.astype(np.int64) * width + items)
-    found, score = table.iloc[at], np.asarray(keys[0], dtype=np.float64)[at]
-    reasons, sentences = [], []
-    for days, gap, elapsed in zip(found["days"], found["own_gap"], found["elapsed_days"], strict=True):
-        if days >= 2:
-            reasons.append("reorder")
-            sentences.append(f"you buy this every ~{duration(gap)}; last bought {duration(elapsed)} ago")
-        else:
-            reasons.append("bought_once")
-            sentences.append(f"you bought this once, {duration(elapsed)} ago")
+    score = np.asarray(keys[0], dtype=np.float64)[at]
+    repeat = table["days"].to_numpy()[at] >= 2
+    every = durations(table["own_gap"].to_numpy()[at])
+    ago = durations(table["elapsed_days"].to_numpy()[at])
+    reasons = np.where(repeat, "reorder", "bought_once")
+    sentences = [
+        f"you buy this every ~{gap}; last bought {elapsed} ago" if again else f"you bought this once, {elapsed} ago"
+        for again, gap, elapsed in zip(repeat, every, ago, strict=True)
+    ]
     return pd.DataFrame(
         {
             "list": "buy_again",
@@ -159,7 +165,10 @@ def _related_frame(kind: str, data: Baskets, queries, lists, scores, sources, ex
 
 
 def _popular_sentences(data: Baskets, items: np.ndarray) -> np.ndarray:
-    return np.array([f"one of the most bought products (in {int(data.orders_of[i])} orders)" for i in items], object)
+    orders = data.orders_of[np.asarray(items, dtype=np.int64)].astype(np.int64)
+    distinct, inverse = np.unique(orders, return_inverse=True)
+    texts = np.array([f"one of the most bought products (in {n} orders)" for n in distinct], dtype=object)
+    return texts[inverse.ravel()]
 
 
 def bought_together_lists(
@@ -191,13 +200,18 @@ def bought_together_lists(
         co_of = np.where(together, co[at] if len(co) else 0.0, 0.0)
         sources = np.where(together, "bought_together", "popular_related").astype(object)
         sentences = np.empty(filled.shape, dtype=object)
-        for r, c in zip(*np.nonzero(filled >= 0), strict=True):
-            if together[r, c]:
-                query = names.get(ids[chunk[r]], ids[chunk[r]])
-                share = percent(co_of[r, c] / max(data.orders_of[chunk[r]], 1.0))
-                sentences[r, c] = f"bought together with {query} in {share} of the orders with {query}"
-            else:
-                sentences[r, c] = _popular_sentences(data, [filled[r, c]])[0]
+        rows_at, cols_at = np.nonzero(filled >= 0)
+        queries_named = np.array([names.get(i, i) for i in ids[chunk]], dtype=object)[rows_at]
+        shares = co_of[rows_at, cols_at] / np.maximum(data.orders_of[chunk][rows_at], 1.0)
+        distinct, inverse = np.unique(np.round(shares, 3), return_inverse=True)
+        share_texts = np.array([percent(v) for v in distinct], dtype=object)[inverse.ravel()]
+        popular = _popular_sentences(data, filled[rows_at, cols_at])
+        sentences[rows_at, cols_at] = [
+            f"bought together with {query} in {share} of the orders with {query}" if with_query else fallback
+            for with_query, query, share, fallback in zip(
+                together[rows_at, cols_at], queries_named, share_texts, popular, strict=True
+            )
+        ]
         frames.append(_related_frame("bought_together", data, chunk, filled, scores, sources, sentences))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SIDE_LIST_COLUMNS)
 
@@ -230,9 +244,9 @@ def similar_lists(
         lists[~np.isfinite(scores)] = -1  # fewer candidates than k
         sources = np.full(lists.shape, "similar", dtype=object)
         sentences = np.empty(lists.shape, dtype=object)
-        for r in range(len(chunk)):
-            query = names.get(ids[chunk[r]], ids[chunk[r]])
-            sentences[r, :] = f"bought by the same kind of customers as {query}"
+        sentences[:] = np.array(
+            [f"bought by the same kind of customers as {names.get(i, i)}" for i in ids[chunk]], dtype=object
+        )[:, None]
         frames.append(_related_frame("similar", data, chunk, lists, scores, sources, sentences))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SIDE_LIST_COLUMNS)
 
