@@ -114,7 +114,7 @@ def test_side_lists_share_the_version_its_pointer_and_its_pruning(cosmos_emulato
         report = store.publish(
             version, lists(20, seed), {"model_version": f"m{seed}"}, keep_versions=2, side_lists=published[version]
         )
-        assert report.documents == 20 + 20 + 8 + 8 and not report.skipped
+        assert report.documents == 20 + 8 and not report.skipped  # buy again inside the customers' documents
     assert store.live_version() == "v3" and [info.version for info in store.versions()] == ["v3", "v2"]
     info = store.versions()[0]
     assert info.metadata["lists"] == {"buy_again": 20, "bought_together": 8, "similar": 8}
@@ -151,6 +151,12 @@ def test_side_lists_share_the_version_its_pointer_and_its_pruning(cosmos_emulato
     reader.refresh()
     with pytest.raises(ListNotPublishedError, match="no buy-again list in the live version v4"):
         reader.lookup_buy_again("C00004")
+    # a customer with a buy-again list but no "for you" list gets a document of its own
+    alone = pd.DataFrame([("buy_again", "C-ALONE", 1, "P1", 1.0, "top_frequency", "reorder", "every ~1 week")],
+                         columns=whole.columns)  # fmt: skip
+    store.publish("v3b", lists(20, 3), {"model_version": "m3"}, keep_versions=3, side_lists=alone)
+    assert [r[5] for r in store.get_side_list("buy_again", "C-ALONE", "v3b")] == ["every ~1 week"]
+    assert store.get_side_list("buy_again", "C00004", "v3b") == []
 
 
 def test_bad_input_is_refused_with_names(cosmos_emulator):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..stores.store import LISTS_METADATA, RecommendationStore, StoreError
+from ..stores.store import RecommendationStore, StoreError
 
 COPY_BATCH = 1000  # documents handed to the writer at a time
 
@@ -62,11 +62,11 @@ def promote_version(
         for_you = [d for d in documents if not d.get("list")]  # the others are side lists (buy again, related)
         rows = sum(len(d.get("items", [])) for d in for_you)
         _check_complete(source, version, len(for_you), rows, info.customers, info.rows)
-        side = sum(int(n) for n in (info.metadata.get(LISTS_METADATA) or {}).values())
-        if len(documents) - len(for_you) != side:
+        expected = info.metadata.get("documents")  # versions with side lists (buy again, related) record it
+        if expected is not None and len(documents) != int(expected):
             raise StoreError(
-                f"{source.describe()}: version {version} holds {len(documents) - len(for_you)} side-list documents "
-                f"but was published with {side}; not promoting an incomplete version"
+                f"{source.describe()}: version {version} holds {len(documents)} documents but was published with "
+                f"{expected}; not promoting an incomplete version"
             )
         published = {
             "version": version,

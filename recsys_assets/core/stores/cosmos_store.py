@@ -31,6 +31,7 @@ from .cosmos_documents import (
     ABANDONED_AFTER_S,
     META_PARTITION,
     POINTER_ID,
+    RELATED,
     check_version,
     documents_to_frame,
     empty_pointer,
@@ -39,10 +40,12 @@ from .cosmos_documents import (
     pointer_without_retired,
     recommendation_documents,
     retry_delay_seconds,
+    side_document_count,
     side_document_id,
     side_documents_to_frame,
     side_items,
     side_list_documents,
+    side_list_rows,
     side_partition,
 )
 from .store import (
@@ -274,12 +277,18 @@ class CosmosRecommendationStore:
         customer's buy-again list, or a product's related list), by rank: one point read; empty when none."""
         container = self._sync_container()
         try:
-            document = self._read_item(container, side_document_id(list_name, version), side_partition(list_name, key))
+            if list_name == "buy_again":  # in the customer's "for you" document, else in a document of its own
+                document = self._read_item(container, version, str(key))
+                if document is not None:
+                    return side_items(document.get("buy_again"))
+                alone = self._read_item(container, side_document_id(list_name, version), str(key))
+                return side_items((alone or {}).get("items"))
+            document = self._read_item(container, side_document_id(RELATED, version), side_partition(RELATED, key))
         except Exception as error:
             raise StoreError(
                 f"{self.describe()}: cannot read the {list_name} list of {key} in version {version}: {_brief(error)}"
             ) from error
-        return side_items(document)
+        return side_items(((document or {}).get("lists") or {}).get(list_name))
 
     def read_side_lists(self, version: str) -> pd.DataFrame:
         """Every side list of `version` (SIDE_LIST_COLUMNS; a cross-partition query, as `read_version`)."""
@@ -324,20 +333,22 @@ class CosmosRecommendationStore:
         side_lists = validate_side_lists(side_lists)
         check_version(version)
         model_version = str(metadata.get("model_version", version))
-        counts = side_list_counts(side_lists)
-        customers = int(recommendations["customer_id"].nunique())
+        side = side_list_rows(side_lists)
+        customer_ids = set(recommendations["customer_id"].astype(str))
+        documents = len(customer_ids) + side_document_count(side, customer_ids)
         info = {
             "version": version,
             "published_at": pd.Timestamp.now(tz="UTC").isoformat(),
-            "customers": customers,
+            "customers": len(customer_ids),
             "rows": len(recommendations),
-            "documents": customers + sum(counts.values()),
-            "metadata": {**metadata, LISTS_METADATA: counts},
+            "documents": documents,
+            # promotion checks a copy against `documents`
+            "metadata": {**metadata, LISTS_METADATA: side_list_counts(side_lists), "documents": documents},
         }
         size = self.settings.batch_customers
         batches = itertools.chain(
-            recommendation_documents(version, model_version, recommendations, size),
-            side_list_documents(version, side_lists, size),
+            recommendation_documents(version, model_version, recommendations, size, side),
+            side_list_documents(version, side, customer_ids, size),
         )
         return self.publish_batches(version, batches, info, keep_versions, on_progress)
 
