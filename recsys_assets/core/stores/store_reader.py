@@ -214,7 +214,8 @@ def side_lists_by_key(frame: pd.DataFrame) -> dict[tuple[str, str], tuple[Recomm
 
 def _side_item(rank, product, score, source, reason, explanation) -> Recommendation:
     score = None if score is None or score != score else float(score)
-    text = None if explanation is None or explanation != explanation else str(explanation)
+    # interned: the same sentences repeat across lists ("you bought this once, 2 weeks ago")
+    text = None if explanation is None or explanation != explanation else sys.intern(str(explanation))
     return Recommendation(
         int(rank), sys.intern(str(product)), score, sys.intern(str(source)), _reason(reason), (), text
     )
