@@ -365,19 +365,26 @@ async def recommendations(request: Request):
     return Response(body, media_type="application/json")
 
 
-async def serve_buy_again(request: Request, state: ServingState, name: str, reader, customer_id: str, k: int):
-    """The customer's buy-again list of the live version (no control group: it compares the "for you" lists)."""
+async def side_lookup(name: str, reader: LiveRecommendations, what: str, lookup: Callable, *args):
+    """`lookup(*args)`, a side-list lookup of `reader` (off the event loop for point reads), with its errors as the
+    API answers them: 503 without a live version, 404 when the live version holds no such list, a store failure as
+    store_unavailable (its text, naming `what` was read, in the server log only)."""
     try:
-        lookup = await run_in_threadpool(reader.lookup_buy_again, customer_id) if reader.blocking else (
-            reader.lookup_buy_again(customer_id))  # fmt: skip
+        return await run_in_threadpool(lookup, *args) if reader.blocking else lookup(*args)
     except NoLiveVersionError as error:
         logger.warning("serving %s: %s", name, error)
         raise HTTPException(503, f"target {name} has no live version of the recommendations yet") from error
     except ListNotPublishedError as error:
         raise HTTPException(404, f"{error} of target {name}") from error
     except Exception as error:
-        logger.error("serving the buy-again list of %s from %s failed: %s", customer_id, reader.store.describe(), error)
+        logger.error("serving %s from %s failed: %s", what, reader.store.describe(), error)
         raise StoreUnavailable(name) from error
+
+
+async def serve_buy_again(request: Request, state: ServingState, name: str, reader, customer_id: str, k: int):
+    """The customer's buy-again list of the live version (no control group: it compares the "for you" lists)."""
+    what = f"the buy-again list of {customer_id}"
+    lookup = await side_lookup(name, reader, what, reader.lookup_buy_again, customer_id)
     body, served = state.catalog.encoder.encode(lookup, k, name)
     if state.writer is not None:
         state.writer.record(
@@ -443,17 +450,8 @@ async def related_products(request: Request):
         raise
     kind = parse_choice(request.query_params, "kind", RELATED_KINDS)
     name, reader = state.reader_for(target)
-    try:
-        lookup = await run_in_threadpool(reader.lookup_related, product_id, kind) if reader.blocking else (
-            reader.lookup_related(product_id, kind))  # fmt: skip
-    except NoLiveVersionError as error:
-        logger.warning("serving %s: %s", name, error)
-        raise HTTPException(503, f"target {name} has no live version of the recommendations yet") from error
-    except ListNotPublishedError as error:
-        raise HTTPException(404, f"{error} of target {name}") from error
-    except Exception as error:
-        logger.error("serving the %s list of %s from %s failed: %s", kind, product_id, reader.store.describe(), error)
-        raise StoreUnavailable(name) from error
+    what = f"the {kind} list of {product_id}"
+    lookup = await side_lookup(name, reader, what, reader.lookup_related, product_id, kind)
     if not lookup.items:
         if product_id not in state.catalog.data.products:
             raise HTTPException(404, f"unknown product {product_id!r}: not in the catalogue nor in the live version")
