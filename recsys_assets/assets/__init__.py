@@ -4,6 +4,7 @@ from .modeling import als_model, model_metrics, train_test_split
 from .monitoring import drift_report, online_metrics, prediction_drift_report, skew_report
 from .preparation import interactions
 from .publishing import published_recommendations, recommendations
+from .shop_lists import buy_again_lists, related_lists
 from .source import customers, products, raw_orders
 
 ALL_ASSETS = [
@@ -15,6 +16,8 @@ ALL_ASSETS = [
     als_model,
     model_metrics,
     recommendations,
+    buy_again_lists,
+    related_lists,
     published_recommendations,
     drift_report,
     skew_report,

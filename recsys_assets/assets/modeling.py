@@ -1,5 +1,6 @@
 """Temporal split, model training and offline evaluation against the popularity baseline."""
 
+import dataclasses
 import datetime as dt
 import re
 import time
@@ -436,6 +437,7 @@ def buy_again_figures(context: AssetExecutionContext, config: MetricsConfig, spl
     )
     seconds = time.perf_counter() - started
     results["seconds"] = seconds
+    results["settings"] = dataclasses.asdict(settings)  # the buy_again_lists asset ranks with the same settings
     k, intervals = config.k, results["intervals"]
     metadata: dict = {}
     for name in RANKINGS:

@@ -95,10 +95,14 @@ def recommendations(
     )
 
 
-def publish_version(model_version: str, lists: pd.DataFrame) -> str:
-    """The store version of a set of lists: the model version plus a hash of the lists (re-publish is a no-op)."""
-    digest = hashlib.sha256(pd.util.hash_pandas_object(lists, index=False).to_numpy().tobytes()).hexdigest()[:8]
-    return f"{model_version}-{digest}"
+def publish_version(model_version: str, lists: pd.DataFrame, *side_lists: pd.DataFrame) -> str:
+    """The store version of a set of lists: the model version plus a hash of the lists, the side lists (buy again,
+    related) included (re-publish is a no-op; a change of any list is a new version)."""
+    digest = hashlib.sha256(pd.util.hash_pandas_object(lists, index=False).to_numpy().tobytes())
+    for frame in side_lists:
+        if len(frame):
+            digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return f"{model_version}-{digest.hexdigest()[:8]}"
 
 
 def published_family(lists: pd.DataFrame) -> str:
@@ -114,13 +118,24 @@ class PublishConfig(Config):
 
 @asset(group_name="publishing", code_version="1")
 def published_recommendations(
-    context: AssetExecutionContext, config: PublishConfig, recommendations: pd.DataFrame, store: StoreResource
+    context: AssetExecutionContext,
+    config: PublishConfig,
+    recommendations: pd.DataFrame,
+    buy_again_lists: pd.DataFrame,
+    related_lists: pd.DataFrame,
+    store: StoreResource,
 ) -> Output[dict]:
-    """Make the new lists live in the store atomically: readers see the old set or the new one, never a mix."""
+    """Make the new lists live in the store atomically — "for you", buy again and related products in one version:
+    readers see the old set or the new one, never a mix."""
     target = store.store()
     model_ver = str(recommendations["model_version"].iloc[0]) if len(recommendations) else "empty"
     published_model = published_family(recommendations)
-    version = publish_version(model_ver, recommendations)
+    side_lists = pd.concat([buy_again_lists, related_lists], ignore_index=True)
+    version = publish_version(model_ver, recommendations, side_lists)
+    chosen = {
+        "buy_again_ranking": str(buy_again_lists["source"].iloc[0]) if len(buy_again_lists) else "none",
+        "related_kinds": sorted(related_lists["list"].unique().tolist()) if len(related_lists) else [],
+    }
     previous = target.live_version()
     context.log.info(f"published_recommendations: publishing {version} to {target.describe()} (was {previous})")
     context.instance.add_run_tags(context.run_id, {TARGET_TAG: store.target()})
@@ -132,8 +147,10 @@ def published_recommendations(
             "published_model": published_model,
             "run_id": context.run_id,
             "target": store.target(),
+            **chosen,
         },
         keep_versions=config.keep_versions,
+        side_lists=side_lists,
     )
     if report is not None:  # stores that report on their publish (Cosmos DB)
         context.log.info(f"published_recommendations: {report}")
@@ -150,6 +167,12 @@ def published_recommendations(
             "store": target.describe(),
             "target": store.target(),
             "customers": int(recommendations["customer_id"].nunique()),
+            "buy_again_customers": int(buy_again_lists["key"].nunique()) if len(buy_again_lists) else 0,
+            **{
+                f"{kind}_products": int(related_lists.loc[related_lists["list"] == kind, "key"].nunique())
+                for kind in chosen["related_kinds"]
+            },
+            "buy_again_ranking": chosen["buy_again_ranking"],
             "versions_kept": MetadataValue.json(kept),
         },
     )

@@ -55,6 +55,7 @@ def related_figures(
     results = evaluate_related(split.train, split.test, config.k, factors, settings, config.confidence)
     seconds = time.perf_counter() - started
     results["seconds"], results["similar_factors"] = seconds, source
+    results["prior_orders"] = settings.prior_orders  # the related_lists asset weighs co-orders the same way
     k, intervals = config.k, results["intervals"]
     metadata: dict = {}
     for name in results["scorers"]:

@@ -60,7 +60,7 @@ def print_buy_again(results: dict) -> None:
     k, intervals = results["k"], results["intervals"]
     level = f"{results.get('confidence', 0.95):.0%}"
     print(
-        f"\n    buy again (evaluated, not yet published), on repeat purchases: {results['evaluable_customers']} "
+        f"\n    buy again (published with the chosen ranking), on repeat purchases: {results['evaluable_customers']} "
         f"customers bought a product again in the hold-out"
     )
     names = ("buy_again", "top_frequency", "popular_bought")
@@ -75,7 +75,7 @@ def print_related(results: dict) -> None:
     k, intervals = results["k"], results["intervals"]
     level = f"{results.get('confidence', 0.95):.0%}"
     print(
-        f"\n    bought together / similar (evaluated, not yet published), on hold-out orders: "
+        f"\n    bought together / similar (published per product), on hold-out orders: "
         f"{results['evaluable_orders']} of {results['holdout_orders']} orders hold 2+ known products "
         f"({results['queries']} queries: one product given, the order's others to find)"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 
-from ..core.stores.store_reader import Lookup
+from ..core.stores.store_reader import Lookup, RelatedLookup
 
 
 def _dumps(value) -> str:
@@ -53,14 +53,44 @@ class ResponseEncoder:
         parts = [
             f'{{"rank":{item.rank},{fragment(item.product_id)},"score":{_score(item.score)},'
             f'"source":{string(item.source)},"reason":{string(item.reason)},'
-            f'"because":[{",".join("{" + fragment(p) + "}" for p in item.because)}]}}'
+            f'"because":[{",".join("{" + fragment(p) + "}" for p in item.because)}],'
+            f'"explanation":{"null" if item.explanation is None else _dumps(item.explanation)}}}'
             for item in items
         ]
         body = (
-            f'{{"customer_id":{_dumps(lookup.customer_id)},"target":{string(target)},'
+            f'{{"customer_id":{_dumps(lookup.customer_id)},"list":{string(lookup.list_name)},"target":{string(target)},'
             f'"model_version":{string(lookup.model_version)},"store_version":{string(lookup.version)},'
             f'"group":{string(lookup.group)},'
             f'"fallback":{string(lookup.fallback)},"cold_start":{"true" if lookup.cold_start else "false"},'
             f'"k":{len(items)},"items":[{",".join(parts)}]}}'
         )
         return body.encode("utf-8"), [item.product_id for item in items]
+
+    def encode_related(self, lookup: RelatedLookup, k: int, target: str) -> tuple[bytes, list[str]]:
+        """The /products/{product_id}/related body for the first `k` items of `lookup`, and the product ids served."""
+        items = lookup.items[:k]
+        name, category = self.products.get(lookup.product_id, (None, None))
+        body = {
+            "product_id": lookup.product_id,
+            "name": name,
+            "category": category,
+            "kind": lookup.kind,
+            "target": target,
+            "model_version": lookup.model_version,
+            "store_version": lookup.version,
+            "k": len(items),
+            "items": [
+                {
+                    "rank": item.rank,
+                    "product_id": item.product_id,
+                    "name": self.products.get(item.product_id, (None, None))[0],
+                    "category": self.products.get(item.product_id, (None, None))[1],
+                    "score": item.score if item.score is not None and math.isfinite(item.score) else None,
+                    "source": item.source,
+                    "reason": item.reason,
+                    "explanation": item.explanation,
+                }
+                for item in items
+            ],
+        }
+        return _dumps(body).encode("utf-8"), [item.product_id for item in items]

@@ -62,10 +62,14 @@ class ServingLogWriter:
         group: str | None = None,
         source: str | None = None,
         traffic: str | None = None,
+        list_name: str | None = None,
+        query_product: str | None = None,
     ) -> None:
         """Queue one served request (the timestamp, `time.time()` by default, is formatted by the writer thread).
 
         `traffic` None or "shop" is a customer's request; any other value (e.g. "load-test") is logged apart.
+        `list_name` None is the "for you" list (the field is then left out, as on lines written before lists had
+        names); `query_product` is the product a related list was asked for.
         """
         self._put(
             (
@@ -79,6 +83,8 @@ class ServingLogWriter:
                 group,
                 source,
                 traffic,
+                list_name,
+                query_product,
             )
         )
 
@@ -96,7 +102,10 @@ class ServingLogWriter:
             except IndexError:
                 break
             if isinstance(item, tuple):
-                ts, customer_id, model_version, items, cold_start, target, store_version, group, source, traffic = item
+                ts, customer_id, model_version, items, cold_start, target, store_version, group, source, traffic = item[
+                    :10
+                ]
+                list_name, query_product = item[10:]
                 item = {
                     "ts": dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(),
                     "customer_id": customer_id,
@@ -108,6 +117,8 @@ class ServingLogWriter:
                     "group": group,
                     "source": source,
                     "traffic": traffic,
+                    "list": list_name,
+                    "query_product": query_product,
                 }
             batch.append(item)
         return batch

@@ -1,11 +1,15 @@
 """The routes of the serving API and the review page (docs: how-to/serve-and-review.md).
 
 Endpoints:
-- `GET /recommendations/{customer_id}?k=&target=&version=`  the live list with names, categories, scores, model
-  version and explanations; customers absent from the live version get the popularity list flagged
+- `GET /recommendations/{customer_id}?list=&k=&target=&version=`  the live list with names, categories, scores,
+  model version and explanations; customers absent from the live version get the popularity list flagged
   `"fallback": "popularity"`, customers of the control group the popularity list with `"group": "control"`.
   `version=` reads a kept version instead (review; never logged, no control group). Serving or review key; a
-  `version=` needs the review key.
+  `version=` needs the review key. `list=buy_again` answers the customer's buy-again list instead of the default
+  `for_you` (empty for a customer without purchases; 404 when the live version holds no buy-again list).
+- `GET /products/{product_id}/related?kind=&k=&target=`  a product's `bought_together` (default) or `similar` list
+  in the live version; 404 for a product without one, or when the live version holds no list of that kind.
+  Serving or review key.
 - `GET /customers?q=`, `GET /customers/{customer_id}/history?top=`  customer search and purchase history for the
   review page. Review key.
 - `GET /versions`, `GET /reports`  the kept versions, the latest monitoring reports. Review key.
@@ -38,13 +42,14 @@ from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ..core.data.purchase_history import purchase_history
 from ..core.lifecycle.control_group import ControlGroup
 from ..core.stores.serving_log import TRAFFIC_HEADER
 from ..core.stores.source_db import SourceDatabase
-from ..core.stores.store_reader import LiveRecommendations, NoLiveVersionError
+from ..core.stores.store import LISTS_METADATA
+from ..core.stores.store_reader import ListNotPublishedError, LiveRecommendations, NoLiveVersionError
 from ..settings import ONLINE_FOLDER
 from .auth import API_KEY_ENV, API_KEY_HEADER, REVIEW_KEY_ENV, ApiKeys, Scope
 from .catalog import Catalog
@@ -55,6 +60,8 @@ logger = logging.getLogger(__name__)
 CUSTOMER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}$"
 VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,254}$"
 MAX_K = 100
+CUSTOMER_LISTS = ("for_you", "buy_again")  # ?list= of /recommendations; for_you is the default
+RELATED_KINDS = ("bought_together", "similar")  # ?kind= of /products/{product_id}/related; the first the default
 
 
 class Product(BaseModel):
@@ -69,10 +76,12 @@ class RecommendedItem(Product):
     source: str
     reason: str | None
     because: list[Product]
+    explanation: str | None = None  # buy again: "you buy this every ~4 weeks; last bought 5 weeks ago"
 
 
 class RecommendationsResponse(BaseModel):
     customer_id: str
+    list_name: str = Field("for_you", alias="list", description="for_you or buy_again")
     target: str
     model_version: str
     store_version: str
@@ -81,6 +90,23 @@ class RecommendationsResponse(BaseModel):
     cold_start: bool
     k: int
     items: list[RecommendedItem]
+
+
+class RelatedItem(Product):
+    rank: int
+    score: float | None
+    source: str
+    reason: str | None
+    explanation: str | None
+
+
+class RelatedResponse(Product):
+    kind: str
+    target: str
+    model_version: str
+    store_version: str
+    k: int
+    items: list[RelatedItem]
 
 
 class ErrorResponse(BaseModel):
@@ -104,6 +130,14 @@ RECOMMENDATIONS_PARAMETERS = [
         "required": True,
         "description": "the shop's customer id",
         "schema": {"type": "string", "pattern": CUSTOMER_ID_PATTERN},
+    },
+    {
+        "name": "list",
+        "in": "query",
+        "required": False,
+        "description": "which list: for_you (products the customer never bought) or buy_again (products they "
+        "bought before, by when they are due; not with version=)",
+        "schema": {"type": "string", "enum": list(CUSTOMER_LISTS), "default": "for_you"},
     },
     {
         "name": "k",
@@ -189,6 +223,19 @@ def parse_recommendations_request(path_params, query_params) -> tuple[str, int, 
     return customer_id, k, query_params.get("target"), version
 
 
+def parse_choice(query_params, name: str, allowed: tuple[str, ...], version: str | None = None) -> str:
+    """The value of query parameter `name` (default the first of `allowed`), or InvalidRequest naming the allowed
+    values; a `version` (review of a kept version) reads the default list only."""
+    value = query_params.get(name, allowed[0])
+    if value not in allowed:
+        message = f"Input should be one of {', '.join(repr(v) for v in allowed)}"
+        raise InvalidRequest([{"location": ["query", name], "message": message, "input": value}])
+    if version is not None and value != allowed[0]:
+        message = f"version= reads the {allowed[0]} list of a kept version only; leave out {name}= or version="
+        raise InvalidRequest([{"location": ["query", name], "message": message, "input": value}])
+    return value
+
+
 @dataclass(kw_only=True)
 class ServingState:
     """What the routes serve from: one live reader per target (the first is the default), the catalogue of
@@ -270,7 +317,10 @@ async def recommendations(request: Request):
     needed = Scope.SERVING if request.query_params.get("version") is None else Scope.REVIEW
     state.keys.check(needed, request.headers.get(API_KEY_HEADER))
     customer_id, k, target, version = parse_recommendations_request(request.path_params, request.query_params)
+    list_name = parse_choice(request.query_params, "list", CUSTOMER_LISTS, version)
     name, reader = state.reader_for(target)
+    if list_name == "buy_again":
+        return await serve_buy_again(request, state, name, reader, customer_id, k)
     if version is not None:  # review of a kept version: not served to the shop, so not logged
         try:
             lookup = await run_in_threadpool(reader.lookup_version, customer_id, version)
@@ -312,6 +362,110 @@ async def recommendations(request: Request):
             lookup.log_source,
             request.headers.get(TRAFFIC_HEADER),
         )
+    return Response(body, media_type="application/json")
+
+
+async def side_lookup(name: str, reader: LiveRecommendations, what: str, lookup: Callable, *args):
+    """`lookup(*args)`, a side-list lookup of `reader` (off the event loop for point reads), with its errors as the
+    API answers them: 503 without a live version, 404 when the live version holds no such list, a store failure as
+    store_unavailable (its text, naming `what` was read, in the server log only)."""
+    try:
+        return await run_in_threadpool(lookup, *args) if reader.blocking else lookup(*args)
+    except NoLiveVersionError as error:
+        logger.warning("serving %s: %s", name, error)
+        raise HTTPException(503, f"target {name} has no live version of the recommendations yet") from error
+    except ListNotPublishedError as error:
+        raise HTTPException(404, f"{error} of target {name}") from error
+    except Exception as error:
+        logger.error("serving %s from %s failed: %s", what, reader.store.describe(), error)
+        raise StoreUnavailable(name) from error
+
+
+async def serve_buy_again(request: Request, state: ServingState, name: str, reader, customer_id: str, k: int):
+    """The customer's buy-again list of the live version (no control group: it compares the "for you" lists)."""
+    what = f"the buy-again list of {customer_id}"
+    lookup = await side_lookup(name, reader, what, reader.lookup_buy_again, customer_id)
+    body, served = state.catalog.encoder.encode(lookup, k, name)
+    if state.writer is not None:
+        state.writer.record(
+            customer_id, lookup.model_version, served, lookup.cold_start, name, state.clock(), lookup.version,
+            lookup.group, "model", request.headers.get(TRAFFIC_HEADER), "buy_again",
+        )  # fmt: skip
+    return Response(body, media_type="application/json")
+
+
+RELATED_PARAMETERS = [
+    {
+        "name": "product_id",
+        "in": "path",
+        "required": True,
+        "description": "the shop's product id",
+        "schema": {"type": "string", "pattern": CUSTOMER_ID_PATTERN},
+    },
+    {
+        "name": "kind",
+        "in": "query",
+        "required": False,
+        "description": "bought_together (products bought in the same orders, by lift) or similar (products bought "
+        "by the same kind of customers: ALS item factors; published when the model is an ALS)",
+        "schema": {"type": "string", "enum": list(RELATED_KINDS), "default": RELATED_KINDS[0]},
+    },
+    {
+        "name": "k",
+        "in": "query",
+        "required": False,
+        "description": "number of products (at most the published list length)",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10},
+    },
+    {
+        "name": "target",
+        "in": "query",
+        "required": False,
+        "description": "store target (default: the first configured)",
+        "schema": {"type": "string"},
+    },
+    RECOMMENDATIONS_PARAMETERS[-1],  # the synthetic-traffic header
+]
+
+
+@router.get(
+    "/products/{product_id}/related",
+    response_model=RelatedResponse,
+    responses=ERRORS | {404: {"model": ErrorResponse}},
+    openapi_extra={"parameters": RELATED_PARAMETERS, "security": [{"APIKeyHeader": []}]},
+)
+async def related_products(request: Request):
+    """The products related to one product in the live version: bought together with it, or similar to it; each
+    with its explanation ("bought together with X in 38 % of the orders with X"). 404 names an unknown product, a
+    product without a list of that kind, or a live version without lists of that kind."""
+    state = _state(request)
+    state.keys.check(Scope.SERVING, request.headers.get(API_KEY_HEADER))
+    params = {"customer_id": request.path_params.get("product_id", "")}
+    try:
+        product_id, k, target, _ = parse_recommendations_request(params, request.query_params)
+    except InvalidRequest as error:  # the same checks, named for this route
+        for detail in error.details:
+            if detail["location"] == ["path", "customer_id"]:
+                detail["location"] = ["path", "product_id"]
+        raise
+    kind = parse_choice(request.query_params, "kind", RELATED_KINDS)
+    name, reader = state.reader_for(target)
+    what = f"the {kind} list of {product_id}"
+    lookup = await side_lookup(name, reader, what, reader.lookup_related, product_id, kind)
+    if not lookup.items:
+        if product_id not in state.catalog.data.products:
+            raise HTTPException(404, f"unknown product {product_id!r}: not in the catalogue nor in the live version")
+        raise HTTPException(
+            404,
+            f"product {product_id!r} has no {kind} list in the live version {lookup.version} (inactive, or not bought "
+            "in the training window)",
+        )
+    body, served = state.catalog.encoder.encode_related(lookup, k, name)
+    if state.writer is not None:
+        state.writer.record(
+            None, lookup.model_version, served, False, name, state.clock(), lookup.version, None, None,
+            request.headers.get(TRAFFIC_HEADER), kind, product_id,
+        )  # fmt: skip
     return Response(body, media_type="application/json")
 
 
@@ -403,7 +557,8 @@ def versions(request: Request) -> dict:
         live = reader.version
         found += [
             {"target": name, "version": info.version, "model_version": str(info.metadata.get("model_version", "")),
-             "published_at": info.published_at, "customers": info.customers, "live": info.version == live}
+             "published_at": info.published_at, "customers": info.customers, "live": info.version == live,
+             "lists": ["for_you", *(info.metadata.get(LISTS_METADATA) or {})]}
             for info in infos
         ]  # fmt: skip
     return {"versions": found}

@@ -14,7 +14,7 @@ from tests.azure.test_cosmos_store import make_store
 from tests.support.data import write_source
 from tests.support.fault_proxy import FaultProxy
 from tests.support.leaks import internal_details, scan_routes
-from tests.support.serving import ServerProcess, lists_for, tiny_data
+from tests.support.serving import ServerProcess, lists_for, side_lists_for, tiny_data
 
 KEY = "cosmos-serving-key-0123456789"
 REVIEW_KEY = "cosmos-review-key-0123456789"
@@ -70,7 +70,8 @@ def test_serving_from_cosmos_switch_under_load_and_emulator_down(recsys_home, co
             for worker in workers:
                 worker.start()
             time.sleep(1.0)
-            dev.publish("v2", versions["v2"], {"model_version": "m2"})  # the switch, under load
+            side = side_lists_for(data)  # v2 holds buy again and related lists too, v1 the "for you" lists only
+            dev.publish("v2", versions["v2"], {"model_version": "m2"}, side_lists=side)  # the switch, under load
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and not any(a[2].get("store_version") == "v2" for a in answers[-50:]):
                 time.sleep(0.2)
@@ -84,6 +85,25 @@ def test_serving_from_cosmos_switch_under_load_and_emulator_down(recsys_home, co
             assert seen == {"v1", "v2"}
             for customer, _, body in answers:  # each answer is exactly its version's list, never a mix
                 assert [item["product_id"] for item in body["items"]] == expected[body["store_version"]][customer]
+
+            # the side lists of the live version, point reads through the API; prod's v1 has none: a clear 404
+            def served(path: str) -> httpx.Response:
+                return httpx.get(f"{server.url}{path}", headers={"X-API-Key": KEY}, timeout=30)
+
+            buyer = side.loc[side["list"] == "buy_again", "key"].iloc[0]
+            mine = side[(side["list"] == "buy_again") & (side["key"] == buyer)]
+            body = served(f"/recommendations/{buyer}?list=buy_again").json()
+            assert body["store_version"] == "v2" and body["list"] == "buy_again"
+            assert [(i["product_id"], i["explanation"]) for i in body["items"]] == list(
+                zip(mine["product_id"], mine["explanation"], strict=True)
+            )
+            product = side.loc[side["list"] == "similar", "key"].iloc[0]
+            similar = side[(side["list"] == "similar") & (side["key"] == product)]
+            body = served(f"/products/{product}/related?kind=similar").json()
+            assert [i["product_id"] for i in body["items"]] == similar["product_id"].tolist()
+            assert served("/products/NOT-A-PRODUCT/related").status_code == 404
+            old = served(f"/recommendations/{buyer}?list=buy_again&target=prod")
+            assert old.status_code == 404 and "no buy-again list in the live version v1" in old.json()["message"]
 
             # the emulator goes away: JSON 503 with a stable code, the server keeps answering
             proxy.cut_after(writes=0)

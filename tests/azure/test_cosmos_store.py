@@ -80,6 +80,85 @@ def test_publish_get_versions_and_cleanup(cosmos_emulator):
     assert [info.version for info in store.versions()] == ["v2", "v3"]
 
 
+def side_lists(customers: int, products: int, seed: int, k: int = 3) -> pd.DataFrame:
+    """Buy-again lists for `customers` customers and bought-together / similar lists for `products` products."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for name, keys in (("buy_again", [f"C{i:05d}" for i in range(customers)]),
+                       ("bought_together", [f"P{i}" for i in range(products)]),
+                       ("similar", [f"P{i}" for i in range(products)])):  # fmt: skip
+        frames.append(
+            pd.DataFrame(
+                {
+                    "list": name,
+                    "key": np.repeat(keys, k),
+                    "rank": np.tile(np.arange(1, k + 1), len(keys)),
+                    "product_id": [f"P{x}" for x in rng.integers(0, 500, len(keys) * k)],
+                    "score": rng.random(len(keys) * k),
+                    "source": name,
+                    "reason": name,
+                    "explanation": [f"because {seed}-{i}" for i in range(len(keys) * k)],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_side_lists_share_the_version_its_pointer_and_its_pruning(cosmos_emulator):
+    store = make_store(cosmos_emulator.endpoint, cosmos_emulator.key, batch_customers=9, concurrency=8)
+    store.publish("v0", lists(20, 0), {"model_version": "m0"}, keep_versions=2)  # before side lists existed
+    assert store.versions()[0].metadata["lists"] == {} and store.read_side_lists("v0").empty
+    published = {}
+    for seed, version in ((1, "v1"), (2, "v2"), (3, "v3")):
+        published[version] = side_lists(20, 8, seed)
+        report = store.publish(
+            version, lists(20, seed), {"model_version": f"m{seed}"}, keep_versions=2, side_lists=published[version]
+        )
+        assert report.documents == 20 + 8 and not report.skipped  # buy again inside the customers' documents
+    assert store.live_version() == "v3" and [info.version for info in store.versions()] == ["v3", "v2"]
+    info = store.versions()[0]
+    assert info.metadata["lists"] == {"buy_again": 20, "bought_together": 8, "similar": 8}
+    assert info.customers == 20 and info.rows == 100  # the "for you" lists, as before
+    # every list is a point read of the version; the "for you" reads are unchanged
+    expected = published["v3"]
+    mine = expected[(expected["list"] == "buy_again") & (expected["key"] == "C00004")]
+    found = store.get_side_list("buy_again", "C00004", "v3")
+    assert [(r[0], r[1], r[5]) for r in found] == list(
+        zip(mine["rank"], mine["product_id"], mine["explanation"], strict=True)
+    )
+    together = expected[(expected["list"] == "bought_together") & (expected["key"] == "P3")]
+    assert [r[1] for r in store.get_side_list("bought_together", "P3", "v3")] == together["product_id"].tolist()
+    assert store.get_side_list("similar", "P-none", "v3") == []
+    assert len(store.read_version("v3")) == 100 and store.get("C00004", "v3")["product_id"].tolist()
+    whole = store.read_side_lists("v3")
+    pd.testing.assert_frame_equal(
+        whole.reset_index(drop=True),
+        expected.sort_values(["list", "key", "rank"]).reset_index(drop=True)[whole.columns],
+        check_dtype=False,
+    )
+    # v0 and v1 fell out of the window with all their documents; re-publishing the live version is a no-op
+    documents = raw_documents(cosmos_emulator.endpoint, cosmos_emulator.key, store.settings.database)
+    assert {d["version"] for d in documents if d["customer_id"] != "__meta__"} == {"v2", "v3"}
+    assert store.publish("v3", lists(20, 3), {"model_version": "m3"}, side_lists=published["v3"]).skipped
+    # the serving reader (point reads): side lists of the live version; a version without them says so
+    from recsys_assets.core.stores.store_reader import ListNotPublishedError, LiveRecommendations
+
+    reader = LiveRecommendations(store, refresh_seconds=0)
+    reader.refresh()
+    assert [i.product_id for i in reader.lookup_buy_again("C00004").items] == mine["product_id"].tolist()
+    assert reader.lookup_related("P3", "bought_together").items[0].explanation == together["explanation"].iloc[0]
+    store.publish("v4", lists(20, 4), {"model_version": "m4"}, keep_versions=2)
+    reader.refresh()
+    with pytest.raises(ListNotPublishedError, match="no buy-again list in the live version v4"):
+        reader.lookup_buy_again("C00004")
+    # a customer with a buy-again list but no "for you" list gets a document of its own
+    alone = pd.DataFrame([("buy_again", "C-ALONE", 1, "P1", 1.0, "top_frequency", "reorder", "every ~1 week")],
+                         columns=whole.columns)  # fmt: skip
+    store.publish("v3b", lists(20, 3), {"model_version": "m3"}, keep_versions=3, side_lists=alone)
+    assert [r[5] for r in store.get_side_list("buy_again", "C-ALONE", "v3b")] == ["every ~1 week"]
+    assert store.get_side_list("buy_again", "C00004", "v3b") == []
+
+
 def test_bad_input_is_refused_with_names(cosmos_emulator):
     store = make_store(cosmos_emulator.endpoint, cosmos_emulator.key)
     with pytest.raises(ValueError, match=r"version 'a/b' cannot be a Cosmos DB document id"):

@@ -14,6 +14,7 @@ from recsys_assets.assets.publishing import published_recommendations
 from recsys_assets.cli.local_run import materialize_graph
 from recsys_assets.cli.main import main
 from recsys_assets.core.lifecycle.promotion import clean_document
+from recsys_assets.core.stores.store import SIDE_LIST_COLUMNS
 from recsys_assets.jobs import promote_job
 from recsys_assets.resources import resources_for
 from recsys_assets.resources.stores import CosmosStoreResource
@@ -94,7 +95,14 @@ def test_dev_deployment_end_to_end_then_prod_schedule_and_promotion(
             enable_cross_partition_query=True,
         )
     )
-    assert count == [len(small_data.customers)]
+    info = sdk_pointer(cosmos_emulator, azure_env["dev"])["versions"][0]
+    lists = info["metadata"]["lists"]
+    als = metadata_of(run.downstream, "als_model")["winner_model"] == "als"  # similar needs ALS item factors
+    assert set(lists) == ({"buy_again", "bought_together", "similar"} if als else {"buy_again", "bought_together"})
+    # buy again rides in the customers' documents, a product's related lists share one document
+    assert count == [info["documents"]] == [len(small_data.customers) + lists["bought_together"]]
+    buyer = run.downstream.output_for_node("buy_again_lists")["key"].iloc[0]
+    assert container.read_item(version, partition_key=buyer)["buy_again"]
     # nothing reached prod
     client = CosmosClient(cosmos_emulator.endpoint, credential=cosmos_emulator.key, enable_endpoint_discovery=False)
     assert azure_env["prod"] not in [database["id"] for database in client.list_databases()]
@@ -129,7 +137,8 @@ def test_dev_deployment_end_to_end_then_prod_schedule_and_promotion(
     # promote (`recsys promote` runs promote_job): a newer dev version becomes live in prod, documents unchanged
     dev_store = prod["store"].process_config_and_initialize().store_for("dev")  # EnvVars resolved
     newer = expected.assign(score=expected["score"] * 0.5)
-    dev_store.publish("v-newer", newer, {"model_version": "m-newer"}, keep_versions=3)
+    side = dev_store.read_side_lists(version)  # the side lists are promoted with their version
+    dev_store.publish("v-newer", newer, {"model_version": "m-newer"}, keep_versions=3, side_lists=side)
     monkeypatch.setenv("RECSYS_DEPLOYMENT", "prod")
     assert main(["promote", "v-newer"]) == 0, capsys.readouterr()
     assert "promoted v-newer to cosmos store" in capsys.readouterr().out
@@ -138,8 +147,9 @@ def test_dev_deployment_end_to_end_then_prod_schedule_and_promotion(
     copied = [clean_document(d) for d in sdk_container(cosmos_emulator, azure_env["prod"]).query_items(
         "SELECT * FROM c WHERE c.version = 'v-newer'", enable_cross_partition_query=True)]  # fmt: skip
     originals = [clean_document(d) for d in dev_store.read_documents("v-newer")]
-    key = lambda d: d["customer_id"]  # noqa: E731
-    assert sorted(copied, key=key) == sorted(originals, key=key) and len(copied) == len(small_data.customers)
+    key = lambda d: (d["customer_id"], d["id"])  # noqa: E731
+    assert sorted(copied, key=key) == sorted(originals, key=key)
+    assert len(copied) == len(small_data.customers) + side.loc[side["list"] != "buy_again", "key"].nunique()
     pointer = sdk_pointer(cosmos_emulator, azure_env["prod"])
     assert pointer["live"] == "v-newer" and [v["version"] for v in pointer["versions"]] == ["v-newer", version]
     assert pointer["versions"][0]["metadata"]["promoted_from"].startswith("cosmos store")
@@ -175,16 +185,28 @@ def test_publish_run_fails_clearly_when_the_store_goes_away_and_a_rerun_complete
     def recommendations_stub() -> pd.DataFrame:
         return state["lists"]
 
+    side = pd.DataFrame(columns=SIDE_LIST_COLUMNS)  # the "for you" lists are what this test is about
+
+    @asset(name="buy_again_lists")
+    def buy_again_stub() -> pd.DataFrame:
+        return side
+
+    @asset(name="related_lists")
+    def related_stub() -> pd.DataFrame:
+        return side
+
+    stubs = [recommendations_stub, buy_again_stub, related_stub]
+
     with FaultProxy(cosmos_emulator.port) as proxy:
         store = CosmosStoreResource(
             endpoint=proxy.endpoint, key=cosmos_emulator.key, dev_database=f"fault-{next(_names)}", concurrency=4
         )
-        assert materialize([recommendations_stub, published_recommendations], resources={"store": store}).success
+        assert materialize([*stubs, published_recommendations], resources={"store": store}).success
         old = store.store_for("dev").live_version()
         state["lists"] = lists
         proxy.cut_after(writes=30)
         failed = materialize(
-            [recommendations_stub, published_recommendations],
+            [*stubs, published_recommendations],
             resources={"store": store},
             instance=instance,
             raise_on_error=False,
@@ -198,7 +220,7 @@ def test_publish_run_fails_clearly_when_the_store_goes_away_and_a_rerun_complete
         )
         assert direct.store_for("dev").live_version() == old
         proxy.restore()
-        rerun = materialize([recommendations_stub, published_recommendations], resources={"store": store})
+        rerun = materialize([*stubs, published_recommendations], resources={"store": store})
         assert rerun.success
         new = rerun.output_for_node("published_recommendations")["version"]
     assert new.startswith("m-fault-") and direct.store_for("dev").live_version() == new

@@ -37,6 +37,8 @@ def test_graph_has_the_designed_assets():
         "als_model",
         "model_metrics",
         "recommendations",
+        "buy_again_lists",
+        "related_lists",
         "published_recommendations",
     } <= keys
 

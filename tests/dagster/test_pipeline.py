@@ -36,6 +36,26 @@ def test_whole_graph_beats_popularity_and_publishes(small_source, recsys_home, i
     inactive = set(small_data.products.loc[~small_data.products["active"], "product_id"])
     assert not inactive & set(expected["product_id"])
 
+    # buy again and related products: ranked as model_metrics chose, published in the same version
+    buy_again = run.downstream.output_for_node("buy_again_lists")
+    assert set(buy_again["source"]) == {metrics["buy_again"]["choice"]}
+    assert metadata_of(run.downstream, "buy_again_lists")["ranking"] == metrics["buy_again"]["choice"]
+    related = run.downstream.output_for_node("related_lists")
+    als = metadata_of(run.downstream, "als_model")["winner_model"] == "als"  # similar needs ALS item factors
+    assert set(related["list"]) == ({"bought_together", "similar"} if als else {"bought_together"})
+    assert not inactive & (set(buy_again["product_id"]) | set(related["product_id"]))
+    bought = set(zip(small_data.orders["customer_id"], small_data.orders["product_id"], strict=True))
+    assert set(zip(buy_again["key"], buy_again["product_id"], strict=True)) <= bought  # bought before, every one
+    info = store.versions()[0]
+    assert info.version == published["version"]
+    assert info.metadata["lists"]["buy_again"] == buy_again["key"].nunique() > 0
+    stored = store.read_side_lists(published["version"])
+    assert len(stored) == len(buy_again) + len(related)
+    customer = buy_again["key"].iloc[0]
+    assert [row[1] for row in store.get_side_list("buy_again", customer, published["version"])] == buy_again.loc[
+        buy_again["key"] == customer, "product_id"
+    ].tolist()
+
 
 def test_bad_rows_are_dropped_and_counted(recsys_home, instance):
     import datetime as dt

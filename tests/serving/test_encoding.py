@@ -19,6 +19,7 @@ def test_response_encoder_matches_json_dumps():
     body, served = ResponseEncoder(products).encode(lookup, 2, "prod")
     expected = {
         "customer_id": "C\u00e9-1",
+        "list": "for_you",
         "target": "prod",
         "model_version": "v1",
         "store_version": "v1-abc",
@@ -30,14 +31,14 @@ def test_response_encoder_matches_json_dumps():
             {"rank": 1, "product_id": "p1", "name": products["p1"][0], "category": products["p1"][1],
              "score": 0.1 + 0.2, "source": "als", "reason": "because_you_bought",
              "because": [{"product_id": "p2", "name": products["p2"][0], "category": None},
-                         {"product_id": "p-unknown", "name": None, "category": None}]},
+                         {"product_id": "p-unknown", "name": None, "category": None}], "explanation": None},
             {"rank": 2, "product_id": "p2", "name": products["p2"][0], "category": None, "score": None,
-             "source": "als", "reason": None, "because": []},
+             "source": "als", "reason": None, "because": [], "explanation": None},
         ],
     }  # fmt: skip
     assert json.loads(body) == expected and served == ["p1", "p2"]
     everything, _ = ResponseEncoder(products).encode(lookup, 10, "prod")
     assert json.loads(everything)["items"][2] == {
         "rank": 3, "product_id": "p-unknown", "name": None, "category": None, "score": 1e-9,
-        "source": "popularity_fallback", "reason": None, "because": [],
+        "source": "popularity_fallback", "reason": None, "because": [], "explanation": None,
     }  # fmt: skip

@@ -13,7 +13,7 @@ from recsys_assets.serving.auth import ApiKeys, Scope
 from recsys_assets.serving.routes import router
 from recsys_assets.serving.serving_settings import ServingSettings
 from tests.support.data import write_source
-from tests.support.serving import lists_for, publish, tiny_data
+from tests.support.serving import lists_for, publish, side_lists_for, tiny_data
 
 SERVING_KEY = "shop-front-end-key-0123456789"
 REVIEW_KEY = "data-team-review-key-0123456789"
@@ -28,6 +28,8 @@ ROUTES = {
     "/health": "open",
     "/recommendations/{customer_id}": "serving",
     "/recommendations/{customer_id}?version=": "review",
+    "/recommendations/{customer_id}?list=buy_again": "serving",
+    "/products/{product_id}/related": "serving",
     "/customers": "review",
     "/customers/{customer_id}/history": "review",
     "/versions": "review",
@@ -36,8 +38,8 @@ ROUTES = {
 }
 
 
-def request_path(route: str, customer: str) -> str:
-    path = route.replace("{customer_id}", customer)
+def request_path(route: str, customer: str, product: str = "") -> str:
+    path = route.replace("{customer_id}", customer).replace("{product_id}", product)
     if path.endswith("?version="):
         return path + "m1-aaaa"
     return path + "?q=C0" if path == "/customers" else path
@@ -51,7 +53,7 @@ def data():
 def app_with(recsys_home, data, api_key, review_key, allow_no_auth=False):
     store = LocalRecommendationStore(recsys_home / "store.sqlite")
     if store.live_version() is None:
-        publish(store, lists_for(data), "m1-aaaa", "m1")
+        publish(store, lists_for(data), "m1-aaaa", "m1", side_lists_for(data))
     settings = ServingSettings(
         stores={"local": store},
         source=SourceDatabase(write_source(data)),
@@ -95,12 +97,13 @@ EXPECTED = {  # (configuration, door, presented) -> status; "open" doors answer 
 def test_each_key_opens_only_its_doors(recsys_home, data, configuration):
     serving, review, insecure = CONFIGURATIONS[configuration]
     customer = str(data.customers["customer_id"].iloc[0])
+    product = str(data.orders["product_id"].value_counts().index[0])  # active and bought: it has related lists
     found = {}
     with TestClient(app_with(recsys_home, data, serving, review, insecure)) as client:
         for route, door in ROUTES.items():
             for name, key in PRESENTED.items():
                 headers = {"X-API-Key": key} if key is not None else {}
-                response = client.get(request_path(route, customer), headers=headers)
+                response = client.get(request_path(route, customer, product), headers=headers)
                 found[route, name] = response.status_code
                 if response.status_code in (401, 403):
                     body = response.json()

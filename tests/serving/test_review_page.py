@@ -19,7 +19,7 @@ from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.serving.app import create_app
 from recsys_assets.serving.serving_settings import ServingSettings
 from tests.support.data import write_source
-from tests.support.serving import app_server, lists_for, publish, tiny_data
+from tests.support.serving import app_server, lists_for, publish, side_lists_for, tiny_data
 
 pytestmark = pytest.mark.browser
 
@@ -50,7 +50,7 @@ def server(recsys_home):
     dev = LocalRecommendationStore(recsys_home / "dev.sqlite")
     prod = LocalRecommendationStore(recsys_home / "prod.sqlite")
     publish(dev, lists_for(data, shift=1), "dev-m1-cccc", "dev-m1")  # the previous kept dev version
-    publish(dev, lists_for(data, shift=2), "dev-m2-aaaa", "dev-m2")
+    publish(dev, lists_for(data, shift=2), "dev-m2-aaaa", "dev-m2", side_lists_for(data))  # with buy again, related
     publish(prod, lists_for(data), "prod-m1-bbbb", "prod-m1")
     summary = {"drifted": True, "drifted_features": ["unit_price"], "evidently": {"url": "http://ui.test/p/r1"}}
     write_report(recsys_home / "monitoring", "data_drift", summary, stamp="20260630T080000000000Z")
@@ -160,6 +160,48 @@ def test_review_page_shows_store_lists_and_history(server, page, tmp_path):
         time.sleep(0.2)
     assert set(read_entries(synthetic_dir(log), traffic=None)["traffic"]) == {"review"}
     assert read_entries(log).empty
+
+
+def test_review_page_shows_buy_again_next_to_for_you_and_a_products_related_lists(server, page):
+    url, data, stores = server
+    side = stores["dev"].read_side_lists("dev-m2-aaaa")
+    buy_again = side[side["list"] == "buy_again"]
+    customer = buy_again["key"].value_counts().index[0]
+    products = data.products.set_index("product_id")
+    page.goto(url)
+    page.fill("#api-key", KEY)
+    page.fill("#customer", customer)
+    page.click("#search")
+    page.wait_for_selector("#buy-again-box:not([hidden])")
+    mine = buy_again[buy_again["key"] == customer]
+    assert table(page, "buy-again") == [
+        [str(r.rank), r.product_id, products.loc[r.product_id, "name"], products.loc[r.product_id, "category"],
+         f"{r.score:.2f}", r.explanation]
+        for r in mine.itertuples()
+    ]  # fmt: skip
+    assert page.text_content("#buy-again-ranking") == "ranked by buy_again"
+    assert not page.is_hidden("#recs-box")  # next to the "for you" list
+
+    together = side[side["list"] == "bought_together"]
+    product = together["key"].iloc[0]
+    page.fill("#product", product)
+    page.click("#related")
+    page.wait_for_selector("#product-box:not([hidden])")
+    assert page.text_content("#product-title").startswith(f"{products.loc[product, 'name']} ({product})")
+    for kind, tbody in (("bought_together", "bought-together"), ("similar", "similar")):
+        rows = side[(side["list"] == kind) & (side["key"] == product)]
+        assert table(page, tbody) == [
+            [str(r.rank), r.product_id, products.loc[r.product_id, "name"], products.loc[r.product_id, "category"],
+             r.explanation]
+            for r in rows.itertuples()
+        ], kind  # fmt: skip
+
+    # prod's live version was published before buy again existed: the page says so instead of failing
+    page.select_option("#target", "prod")
+    page.wait_for_function("document.querySelector('#model-version').textContent.includes('prod-m1')")
+    page.wait_for_selector("#buy-again-note:not([hidden])")
+    assert "no buy-again list in the live version prod-m1-bbbb" in page.text_content("#buy-again-note")
+    assert page.is_hidden("#error")
 
 
 def test_review_page_name_search_fallback_and_wrong_key(server, page):

@@ -49,8 +49,15 @@ def lists_for(data: GeneratedData, k: int = 10, shift: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["customer_id", "rank", "product_id", "score", "source", "reason", "because"])
 
 
-def publish(store: LocalRecommendationStore, lists: pd.DataFrame, version: str, model_version: str) -> None:
-    store.publish(version, lists, {"model_version": model_version, "target": "test"}, keep_versions=3)
+def publish(
+    store: LocalRecommendationStore,
+    lists: pd.DataFrame,
+    version: str,
+    model_version: str,
+    side_lists: pd.DataFrame | None = None,
+) -> None:
+    metadata = {"model_version": model_version, "target": "test"}
+    store.publish(version, lists, metadata, keep_versions=3, side_lists=side_lists)
 
 
 def free_port() -> int:
@@ -125,3 +132,25 @@ class ServerProcess:
         self.process.stdout.close()
         self.process.stdout = None
         return text
+
+
+def side_lists_for(data: GeneratedData, k: int = 5, similar: bool = True) -> pd.DataFrame:
+    """The buy-again and related lists of `data` as the publishing assets build them (core/modeling/shop_lists.py):
+    interactions cleaned from the orders; "similar" from seeded random item factors (the serving tests need lists,
+    not a good model) unless `similar` is false."""
+    import numpy as np
+
+    from recsys_assets.core.data.cleaning import CleaningRules, clean_orders
+    from recsys_assets.core.modeling.shop_lists import buy_again_lists, related_lists
+
+    interactions = clean_orders(data.orders, data.products, data.customers, CleaningRules()).interactions
+    active = data.products.loc[data.products["active"].astype(bool), "product_id"]
+    products = pd.Index(interactions["product_id"].unique())
+    factors = (products, np.random.default_rng(7).normal(size=(len(products), 4))) if similar else None
+    return pd.concat(
+        [
+            buy_again_lists(interactions, active, "buy_again", k),
+            related_lists(interactions, data.products, k, 5.0, factors),
+        ],
+        ignore_index=True,
+    )

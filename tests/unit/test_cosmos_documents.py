@@ -98,3 +98,43 @@ def test_retry_delay_honours_the_server_then_backs_off():
     assert retry_delay_seconds({"x-ms-retry-after-ms": "999999"}, attempt=1, cap_s=5) == 5
     assert [retry_delay_seconds({}, attempt=n, base_s=0.1) for n in (1, 2, 3)] == [0.1, 0.2, 0.4]
     assert retry_delay_seconds({"x-ms-retry-after-ms": "soon"}, attempt=2, base_s=0.1) == 0.2
+
+
+def test_side_lists_ride_in_the_customers_documents_and_one_document_per_product():
+    import pandas as pd
+
+    from recsys_assets.core.stores.cosmos_documents import (
+        documents_to_frame,
+        recommendation_documents,
+        side_document_count,
+        side_documents_to_frame,
+        side_list_documents,
+        side_list_rows,
+    )
+
+    lists = pd.DataFrame(
+        {"customer_id": ["C1", "C1", "C2"], "rank": [1, 2, 1], "product_id": ["P1", "P2", "P3"],
+         "score": [0.9, 0.8, 0.7], "source": "als"}
+    )  # fmt: skip
+    side = pd.DataFrame(
+        [("buy_again", "C1", 1, "P9", 3.0, "top_frequency", "reorder", "you buy this every ~2 weeks"),
+         ("buy_again", "C9", 1, "P8", 1.0, "top_frequency", "bought_once", "you bought this once, 3 weeks ago"),
+         ("bought_together", "P1", 1, "P2", 2.5, "bought_together", "bought_together", "bought together with A"),
+         ("bought_together", "P1", 2, "P3", 1.5, "popular_related", "popular", None),
+         ("similar", "P1", 1, "P3", 0.9, "similar", "similar", "bought by the same kind of customers as A"),
+         ("similar", "P2", 1, "P1", 0.8, "similar", "similar", "bought by the same kind of customers as B")],
+        columns=["list", "key", "rank", "product_id", "score", "source", "reason", "explanation"],
+    )  # fmt: skip
+    rows = side_list_rows(side)
+    customers = {"C1", "C2"}
+    documents = [d for batch in recommendation_documents("v1", "m1", lists, 1, rows) for d in batch]
+    documents += [d for batch in side_list_documents("v1", rows, customers, 2) for d in batch]
+    # C1's buy-again list is in its document; C9 has no "for you" list: a document of its own; P1 and P2 one each
+    assert [d["id"] for d in documents] == ["v1", "v1", "buy_again@v1", "related@v1", "related@v1"]
+    assert [d["customer_id"] for d in documents[2:]] == ["C9", "product:P1", "product:P2"]
+    assert len(documents) == 2 + side_document_count(rows, customers)
+    assert set(documents[3]["lists"]) == {"bought_together", "similar"} and "buy_again" not in documents[1]
+    pd.testing.assert_frame_equal(
+        side_documents_to_frame(documents), side.sort_values(["list", "key", "rank"]).reset_index(drop=True)
+    )
+    assert documents_to_frame(documents)["customer_id"].tolist() == ["C1", "C1", "C2"]  # "for you" rows only

@@ -50,3 +50,61 @@ def test_interleaved_publishes_and_readers_always_see_a_complete_live_version(tm
     threads[0].join(30)
     assert problems == [] and len(seen) > 1
     assert store.live_version() in {"a2", "b2"} and len(store.versions()) == 3
+
+
+def side_lists(keys: int, seed: int, k: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    frames = [
+        pd.DataFrame(
+            {
+                "list": name,
+                "key": np.repeat([f"{prefix}{i:04d}" for i in range(keys)], k),
+                "rank": np.tile(np.arange(1, k + 1), keys),
+                "product_id": [f"P{x}" for x in rng.integers(0, 500, keys * k)],
+                "score": rng.random(keys * k),
+                "source": name,
+                "reason": name,
+                "explanation": f"explained {seed}",
+            }
+        )
+        for name, prefix in (("buy_again", "C"), ("bought_together", "P"), ("similar", "P"))
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_side_lists_are_published_replaced_and_pruned_with_their_version(tmp_path):
+    import sqlite3
+
+    import pytest
+
+    from recsys_assets.core.stores.store import StoreError
+
+    store = LocalRecommendationStore(tmp_path / "store.sqlite")
+
+    def side_rows() -> dict[str, int]:
+        with sqlite3.connect(store.path) as connection:
+            return dict(connection.execute("SELECT version, COUNT(*) FROM side_lists GROUP BY version").fetchall())
+
+    store.publish("v0", lists(30, 0), {"model_version": "m0"}, keep_versions=2)  # before side lists existed
+    assert store.versions()[0].metadata["lists"] == {} and store.read_side_lists("v0").empty
+    for seed, version in ((1, "v1"), (1, "v1"), (2, "v2")):  # v1 twice: re-publishing replaces, never doubles
+        store.publish(
+            version, lists(30, seed), {"model_version": f"m{seed}"}, keep_versions=2, side_lists=side_lists(30, seed)
+        )
+    assert side_rows() == {"v1": 270, "v2": 270}
+    assert store.versions()[0].metadata["lists"] == {"buy_again": 30, "bought_together": 30, "similar": 30}
+    expected = side_lists(30, 2)
+    assert store.get_side_list("buy_again", "C0007", "v2") == [
+        (r.rank, r.product_id, r.score, "buy_again", "buy_again", "explained 2")
+        for r in expected[(expected["list"] == "buy_again") & (expected["key"] == "C0007")].itertuples()
+    ]
+    # a publish that fails half-way (a duplicate side-list row) leaves the live version and its lists as they were
+    broken = pd.concat([side_lists(30, 3), side_lists(30, 3).head(1)], ignore_index=True)
+    with pytest.raises(StoreError, match="publishing version v3 failed"):
+        store.publish("v3", lists(30, 3), {"model_version": "m3"}, keep_versions=2, side_lists=broken)
+    assert store.live_version() == "v2" and side_rows() == {"v1": 270, "v2": 270} and store.read_version("v3").empty
+    # unknown list names are refused before anything is written
+    with pytest.raises(StoreError, match=r"unknown list name\(s\) \['cheaper'\]"):
+        store.publish("v3", lists(30, 3), {}, side_lists=side_lists(30, 3).assign(list="cheaper"))
+    store.publish("v3", lists(30, 3), {"model_version": "m3"}, keep_versions=2, side_lists=side_lists(30, 3))
+    assert side_rows() == {"v2": 270, "v3": 270}  # v1 pruned with its side lists

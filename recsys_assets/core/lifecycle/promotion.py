@@ -59,20 +59,29 @@ def promote_version(
     metadata = {**info.metadata, "promoted_from": source.describe()}
     if hasattr(source, "read_documents") and hasattr(target, "publish_batches"):
         documents = [clean_document(d) for d in source.read_documents(version)]
-        rows = sum(len(d.get("items", [])) for d in documents)
-        _check_complete(source, version, len(documents), rows, info.customers, info.rows)
+        for_you = [d for d in documents if not d.get("list")]  # the others are side lists (buy again, related)
+        rows = sum(len(d.get("items", [])) for d in for_you)
+        _check_complete(source, version, len(for_you), rows, info.customers, info.rows)
+        expected = info.metadata.get("documents")  # versions with side lists (buy again, related) record it
+        if expected is not None and len(documents) != int(expected):
+            raise StoreError(
+                f"{source.describe()}: version {version} holds {len(documents)} documents but was published with "
+                f"{expected}; not promoting an incomplete version"
+            )
         published = {
             "version": version,
             "published_at": pd.Timestamp.now(tz="UTC").isoformat(),
-            "customers": len(documents),
+            "customers": len(for_you),
             "rows": rows,
+            "documents": len(documents),
             "metadata": metadata,
         }
         target.publish_batches(version, _batches(documents), published, keep_versions=keep_versions)
-        return Promotion(version, source.describe(), target.describe(), previous, len(documents), rows, "documents")
+        return Promotion(version, source.describe(), target.describe(), previous, len(for_you), rows, "documents")
     lists = source.read_version(version)
     _check_complete(source, version, int(lists["customer_id"].nunique()), len(lists), info.customers, info.rows)
-    target.publish(version, lists, metadata, keep_versions=keep_versions)
+    side_lists = source.read_side_lists(version) if hasattr(source, "read_side_lists") else None
+    target.publish(version, lists, metadata, keep_versions=keep_versions, side_lists=side_lists)
     return Promotion(version, source.describe(), target.describe(), previous, info.customers, len(lists))
 
 

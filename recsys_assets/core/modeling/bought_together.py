@@ -12,8 +12,8 @@ show it. They are evaluated on the hold-out's orders: every order with at least 
 training part gives queries, each of its products (a deterministic sample when it has more than
 `max_queries_per_order`), whose relevant products are the order's other products. A query's figures are averaged
 per order and the intervals resample orders: the queries of one order share their answers, so they are not
-independent evidence. The choice is noise aware, as for buy again (`verdict.choose_simplest`). Nothing here is
-published yet.
+independent evidence. The choice is noise aware, as for buy again (`verdict.choose_simplest`). The published
+related lists (shop_lists.py) use these rankings.
 """
 
 from __future__ import annotations
@@ -308,8 +308,9 @@ def related_markdown(results: dict) -> str:
         results["scorers"], results["intervals"], RELATED_METRICS, results["k"], "popular_related", results["choice"]
     )
     text = (
-        f"Bought together / similar, evaluated on hold-out orders (not yet published): {results['evaluable_orders']} "
-        f"of {results['holdout_orders']} hold-out orders hold two or more products known to training "
+        "Bought together / similar, evaluated on hold-out orders (published per product): "
+        f"{results['evaluable_orders']} of {results['holdout_orders']} hold-out orders hold two or more products "
+        "known to training "
         f"({results['queries']} queries: one product of an order, the others to find); {level} bootstrap intervals "
         "over orders in brackets.\n\n" + "\n".join(rows) + f"\n\n**{results['reason']}**"
     )

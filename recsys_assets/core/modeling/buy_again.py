@@ -11,7 +11,8 @@ Three rankings of the same candidates (every product the customer bought in the 
 They are evaluated on the hold-out's *repeat* purchases: a customer is evaluable when they buy, in the hold-out, a
 product they bought in training; those products are the relevant ones. The choice between the three is noise
 aware, as model selection treats popularity: a more elaborate ranking replaces a simpler one only when its paired
-MAP lead over the same customers is above zero with the evaluation's confidence. Nothing here is published yet.
+MAP lead over the same customers is above zero with the evaluation's confidence. The chosen ranking orders the
+published buy-again lists (shop_lists.py).
 """
 
 from __future__ import annotations
@@ -144,6 +145,23 @@ def reorder_intervals(history: PurchaseHistory, min_gaps: int = 3) -> np.ndarray
     return interval
 
 
+def own_mean_gaps(table: pd.DataFrame) -> np.ndarray:
+    """Each row's own mean days between purchase days of the product (0 for a product bought on one day only)."""
+    own_gaps = (table["days"].to_numpy() - 1).astype(np.float64)
+    own_span = (table["last_day"] - table["first_day"]).to_numpy(dtype=np.float64)
+    return np.where(own_gaps > 0, own_span / np.maximum(own_gaps, 1.0), 0.0)
+
+
+def expected_intervals(history: PurchaseHistory, settings: BuyAgainSettings) -> np.ndarray:
+    """The reorder interval in days each row of `history.table` is judged by: the customer's own mean gap blended
+    with the product's interval (`BuyAgainSettings.prior_gaps`)."""
+    table = history.table
+    interval = reorder_intervals(history, settings.min_gaps)[table["item_code"].to_numpy()]
+    own_gaps = (table["days"].to_numpy() - 1).astype(np.float64)
+    own_mean = own_mean_gaps(table)
+    return (own_gaps * own_mean + settings.prior_gaps * interval) / np.maximum(own_gaps + settings.prior_gaps, 1e-9)
+
+
 def buy_again_scores(history: PurchaseHistory, settings: BuyAgainSettings) -> np.ndarray:
     """The due-ness score of each row of `history.table`: orders x the due weight (see `BuyAgainSettings`).
 
@@ -151,11 +169,7 @@ def buy_again_scores(history: PurchaseHistory, settings: BuyAgainSettings) -> np
     (just bought, or lapsed many intervals ago), scores low.
     """
     table = history.table
-    interval = reorder_intervals(history, settings.min_gaps)[table["item_code"].to_numpy()]
-    own_gaps = (table["days"].to_numpy() - 1).astype(np.float64)
-    own_span = (table["last_day"] - table["first_day"]).to_numpy(dtype=np.float64)
-    own_mean = np.where(own_gaps > 0, own_span / np.maximum(own_gaps, 1.0), 0.0)
-    expected = (own_gaps * own_mean + settings.prior_gaps * interval) / np.maximum(own_gaps + settings.prior_gaps, 1e-9)
+    expected = expected_intervals(history, settings)
     ratio = np.maximum(table["elapsed_days"].to_numpy(), 0.5) / np.maximum(expected, 1.0)
     due = np.exp(-(np.log(ratio) ** 2) / (2.0 * settings.tolerance**2))
     return table["orders"].to_numpy(dtype=np.float64) * due
@@ -217,17 +231,27 @@ def rank_buy_again(
     table = history.table
     customer_codes, item_codes = table["customer_code"].to_numpy(), table["item_code"].to_numpy()
     table["score"] = buy_again_scores(history, settings)
-    buyers = np.bincount(item_codes, minlength=len(history.products)).astype(np.float64)[item_codes]
-    orders = table["orders"].to_numpy(dtype=np.float64)
-    last = table["last_day"].to_numpy(dtype=np.float64)
     customers, products = history.customers, history.products
     n = len(customers)
     lists = {
-        "popular_bought": rank_lists(customer_codes, item_codes, [buyers, orders, last], n, k),
-        "top_frequency": rank_lists(customer_codes, item_codes, [orders, last], n, k),
-        "buy_again": rank_lists(customer_codes, item_codes, [table["score"].to_numpy(), orders, last], n, k),
+        name: rank_lists(customer_codes, item_codes, keys, n, k)
+        for name, keys in ranking_keys(table, len(products)).items()
     }
     return BuyAgainLists(customers, products, lists, table)
+
+
+def ranking_keys(table: pd.DataFrame, n_products: int) -> dict[str, list[np.ndarray]]:
+    """The sort keys of each ranking (`rank_lists`) over the rows of a scored `PurchaseHistory.table`: the first
+    key is what the ranking scores by, the others break its ties."""
+    item_codes = table["item_code"].to_numpy()
+    buyers = np.bincount(item_codes, minlength=n_products).astype(np.float64)[item_codes]
+    orders = table["orders"].to_numpy(dtype=np.float64)
+    last = table["last_day"].to_numpy(dtype=np.float64)
+    return {
+        "popular_bought": [buyers, orders, last],
+        "top_frequency": [orders, last],
+        "buy_again": [table["score"].to_numpy(), orders, last],
+    }
 
 
 def repeat_relevance(ranked: BuyAgainLists, held_out: pd.DataFrame) -> sp.csr_matrix:
@@ -319,8 +343,9 @@ def buy_again_markdown(results: dict) -> str:
         figures, results["intervals"], BUY_AGAIN_METRICS, results["k"], "top_frequency", results["choice"]
     )
     text = (
-        f"Buy again, evaluated on repeat purchases (not yet published): {results['evaluable_customers']} customers "
-        f"bought a product again in the hold-out ({results['repeat_purchases']} repeat products); {level} bootstrap "
+        "Buy again, evaluated on repeat purchases (the chosen ranking is published): "
+        f"{results['evaluable_customers']} customers bought a product again in the hold-out "
+        f"({results['repeat_purchases']} repeat products); {level} bootstrap "
         "intervals over customers in brackets.\n\n" + "\n".join(rows) + f"\n\n**{results['reason']}**"
     )
     return text + (f"\n\n**{results['noise']}**" if results["noise"] else "")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -30,6 +31,7 @@ from .cosmos_documents import (
     ABANDONED_AFTER_S,
     META_PARTITION,
     POINTER_ID,
+    RELATED,
     check_version,
     documents_to_frame,
     empty_pointer,
@@ -38,8 +40,23 @@ from .cosmos_documents import (
     pointer_without_retired,
     recommendation_documents,
     retry_delay_seconds,
+    side_document_count,
+    side_document_id,
+    side_documents_to_frame,
+    side_items,
+    side_list_documents,
+    side_list_rows,
+    side_partition,
 )
-from .store import STORED_COLUMNS, StoreError, VersionInfo, validate_recommendations
+from .store import (
+    LISTS_METADATA,
+    STORED_COLUMNS,
+    StoreError,
+    VersionInfo,
+    side_list_counts,
+    validate_recommendations,
+    validate_side_lists,
+)
 
 RETRYABLE_STATUSES = frozenset({408, 429, 449, 503})
 PARTITION_KEY_PATH = "/customer_id"
@@ -255,6 +272,39 @@ class CosmosRecommendationStore:
             raise StoreError(f"{self.describe()}: cannot read version {version}: {_brief(error)}") from error
         return documents_to_frame(documents)
 
+    def get_side_list(self, list_name: str, key: str, version: str) -> list[tuple]:
+        """The (rank, product_id, score, source, reason, explanation) items of one side list of `version` (the
+        customer's buy-again list, or a product's related list), by rank: one point read; empty when none."""
+        container = self._sync_container()
+        try:
+            if list_name == "buy_again":  # in the customer's "for you" document, else in a document of its own
+                document = self._read_item(container, version, str(key))
+                if document is not None:
+                    return side_items(document.get("buy_again"))
+                alone = self._read_item(container, side_document_id(list_name, version), str(key))
+                return side_items((alone or {}).get("items"))
+            document = self._read_item(container, side_document_id(RELATED, version), side_partition(RELATED, key))
+        except Exception as error:
+            raise StoreError(
+                f"{self.describe()}: cannot read the {list_name} list of {key} in version {version}: {_brief(error)}"
+            ) from error
+        return side_items(((document or {}).get("lists") or {}).get(list_name))
+
+    def read_side_lists(self, version: str) -> pd.DataFrame:
+        """Every side list of `version` (SIDE_LIST_COLUMNS; a cross-partition query, as `read_version`)."""
+        container = self._sync_container()
+        try:
+            documents = list(
+                container.query_items(
+                    "SELECT * FROM c WHERE c.version = @v",
+                    parameters=[{"name": "@v", "value": version}],
+                    enable_cross_partition_query=True,
+                )
+            )
+        except Exception as error:
+            raise StoreError(f"{self.describe()}: cannot read version {version}: {_brief(error)}") from error
+        return side_documents_to_frame(documents)
+
     def read_documents(self, version: str) -> list[dict]:
         """The raw documents of `version` (promotion copies them as they are)."""
         container = self._sync_container()
@@ -274,20 +324,32 @@ class CosmosRecommendationStore:
         metadata: dict,
         keep_versions: int = 3,
         on_progress: Callable[[int], None] | None = None,
+        side_lists: pd.DataFrame | None = None,
     ) -> PublishReport:
-        """Write `version`, make it live, keep the newest `keep_versions` versions. Re-publishing is a no-op
-        when the version is already live, and a repair (upserts, then the pointer) otherwise."""
+        """Write `version` (the "for you" lists and the `side_lists`, SIDE_LIST_COLUMNS), make it live, keep the
+        newest `keep_versions` versions. Re-publishing is a no-op when the version is already live, and a repair
+        (upserts, then the pointer) otherwise."""
         validate_recommendations(recommendations)
+        side_lists = validate_side_lists(side_lists)
         check_version(version)
         model_version = str(metadata.get("model_version", version))
+        side = side_list_rows(side_lists)
+        customer_ids = set(recommendations["customer_id"].astype(str))
+        documents = len(customer_ids) + side_document_count(side, customer_ids)
         info = {
             "version": version,
             "published_at": pd.Timestamp.now(tz="UTC").isoformat(),
-            "customers": int(recommendations["customer_id"].nunique()),
+            "customers": len(customer_ids),
             "rows": len(recommendations),
-            "metadata": metadata,
+            "documents": documents,
+            # promotion checks a copy against `documents`
+            "metadata": {**metadata, LISTS_METADATA: side_list_counts(side_lists), "documents": documents},
         }
-        batches = recommendation_documents(version, model_version, recommendations, self.settings.batch_customers)
+        size = self.settings.batch_customers
+        batches = itertools.chain(
+            recommendation_documents(version, model_version, recommendations, size, side),
+            side_list_documents(version, side, customer_ids, size),
+        )
         return self.publish_batches(version, batches, info, keep_versions, on_progress)
 
     def publish_batches(
@@ -351,10 +413,11 @@ class CosmosRecommendationStore:
             await self._bounded(upsert, documents())
             # never make a version live that misses documents (another writer removing it, a lost write)
             stored = await self._count_documents(container, version)
-            if stored != info["customers"]:
+            expected = info.get("documents", info["customers"])  # side lists: one document per list and key
+            if stored != expected:
                 raise StoreError(
                     f"{self.describe()}: version {version} holds {stored} documents after the publish, "
-                    f"{info['customers']} expected; it is not made live (the live version is still the previous "
+                    f"{expected} expected; it is not made live (the live version is still the previous "
                     "one); re-run the publish"
                 )
             grace = self.settings.abandoned_after_s

@@ -6,6 +6,11 @@ Files are `<log_dir>/YYYY-MM-DD.jsonl` (UTC day of the request). Each line holds
 and, since the control group exists, `store_version`, `group` (`model` or `control`: the customer's arm, from
 the salted hash of its id) and `source` (`model`, `popularity_fallback` or `control`: what the list came from).
 Lines written before those fields existed read as group `model` with the source their `cold_start` implies.
+Since buy again and related products are served, `list` names the list served (`for_you`, `buy_again`,
+`bought_together`, `similar`; absent on older lines and on "for you" lines: they read as `for_you`) and a related
+list's line has `query_product` (the product it was asked for) and no customer (`customer_id` null).
+`read_entries` returns the "for you" lines unless asked for another list, so the monitors read what they always
+read; a per-list monitor passes `list_name`.
 
 Synthetic traffic (load tests, probes, the review page: requests carrying the `X-Recsys-Traffic` header) is
 logged apart, under `<log_dir>/synthetic/`, with a `traffic` field; `read_entries` never reads it, so neither
@@ -23,7 +28,8 @@ import pandas as pd
 
 LOG_COLUMNS = ["ts", "customer_id", "model_version", "items", "cold_start", "target"]
 # fields added later: absent from older lines, filled in by read_entries
-OPTIONAL_COLUMNS = ["store_version", "group", "source", "traffic"]
+OPTIONAL_COLUMNS = ["store_version", "group", "source", "traffic", "list", "query_product"]
+FOR_YOU_LIST = "for_you"
 SHOP_TRAFFIC = "shop"
 # the request header that marks synthetic traffic (its value, e.g. "load-test", becomes the entry's `traffic`)
 TRAFFIC_HEADER = "X-Recsys-Traffic"
@@ -62,12 +68,17 @@ def append_entries(log_dir: str | Path, entries: Iterable[dict]) -> int:
 
 
 def read_entries(
-    log_dir: str | Path, since: dt.date | None = None, until: dt.date | None = None, traffic: str | None = SHOP_TRAFFIC
+    log_dir: str | Path,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    traffic: str | None = SHOP_TRAFFIC,
+    list_name: str | None = FOR_YOU_LIST,
 ) -> pd.DataFrame:
     """The entries of the day files in [since, until] (ts as UTC-naive), LOG_COLUMNS + OPTIONAL_COLUMNS.
 
     Only entries of `traffic` (default: the shop's; None: all) are returned, so synthetic traffic flagged in the
     shop's log is left out too (it normally lives in `synthetic_dir`, which is never read from `log_dir`).
+    Only entries of `list_name` (default: the "for you" list; None: every list) are returned.
     A line that is not a whole entry (a write cut short by a full disk or a killed server) is skipped, so one
     bad line never stops the monitors.
     """
@@ -99,6 +110,9 @@ def read_entries(
     frame["group"] = frame["group"].fillna("model")
     implied = frame["cold_start"].astype(bool).map({True: "popularity_fallback", False: "model"})
     frame["source"] = frame["source"].fillna(implied)
+    frame["list"] = frame["list"].fillna(FOR_YOU_LIST)
     if traffic is not None:
         frame = frame[frame["traffic"] == traffic].reset_index(drop=True)
+    if list_name is not None:
+        frame = frame[frame["list"] == list_name].reset_index(drop=True)
     return frame[columns]

@@ -23,6 +23,14 @@ RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score", "source"
 # optional on publish (NULL when absent), always returned by get / read_version
 EXPLANATION_COLUMNS = ["reason", "because"]
 STORED_COLUMNS = RECOMMENDATION_COLUMNS + EXPLANATION_COLUMNS
+# the lists published next to the "for you" lists, in the same version (core/modeling/shop_lists.py): `list` names
+# the list, `key` is the customer (buy_again) or the product the list is for (bought_together, similar)
+FOR_YOU = "for_you"
+SIDE_LISTS = ("buy_again", "bought_together", "similar")
+SIDE_LIST_COLUMNS = ["list", "key", "rank", "product_id", "score", "source", "reason", "explanation"]
+# version metadata key the stores write on publish: {list name: number of keys} of the side lists it holds (a
+# version published before side lists existed has none: it holds the "for you" lists only)
+LISTS_METADATA = "lists"
 
 
 class StoreError(RuntimeError):
@@ -49,6 +57,10 @@ class RecommendationStore(Protocol):
 
     def read_version(self, version: str) -> pd.DataFrame: ...
 
+    def get_side_list(self, list_name: str, key: str, version: str) -> list[tuple]: ...
+
+    def read_side_lists(self, version: str) -> pd.DataFrame: ...
+
     def describe(self) -> str: ...
 
 
@@ -56,6 +68,45 @@ def validate_recommendations(recommendations: pd.DataFrame) -> None:
     missing = [c for c in RECOMMENDATION_COLUMNS if c not in recommendations.columns]
     if missing:
         raise StoreError(f"recommendations are missing column(s) {missing}; expected {RECOMMENDATION_COLUMNS}")
+
+
+def validate_side_lists(side_lists: pd.DataFrame | None) -> pd.DataFrame:
+    """The side lists to publish (an empty frame for None), or StoreError naming the missing columns or lists."""
+    if side_lists is None:
+        return pd.DataFrame(columns=SIDE_LIST_COLUMNS)
+    missing = [c for c in SIDE_LIST_COLUMNS if c not in side_lists.columns]
+    if missing:
+        raise StoreError(f"side lists are missing column(s) {missing}; expected {SIDE_LIST_COLUMNS}")
+    unknown = sorted(set(side_lists["list"].astype(str)) - set(SIDE_LISTS))
+    if unknown:
+        raise StoreError(f"side lists hold unknown list name(s) {unknown}; the lists are {list(SIDE_LISTS)}")
+    return side_lists
+
+
+def side_list_counts(side_lists: pd.DataFrame) -> dict[str, int]:
+    """{list name: number of keys (customers or products) holding a list} of side lists, in SIDE_LISTS order."""
+    if side_lists.empty:
+        return {}
+    counts = side_lists.groupby("list", observed=True)["key"].nunique()
+    return {name: int(counts[name]) for name in SIDE_LISTS if name in counts.index}
+
+
+def side_tuples(version: str, side_lists: pd.DataFrame, chunk_rows: int = 100_000):
+    """(version, *SIDE_LIST_COLUMNS) tuples of `side_lists`, converted `chunk_rows` at a time."""
+    for start in range(0, len(side_lists), chunk_rows):
+        rows = side_lists.iloc[start : start + chunk_rows]
+        yield from zip(
+            [version] * len(rows),
+            rows["list"].astype(str).tolist(),
+            rows["key"].astype(str).tolist(),
+            rows["rank"].astype(int).tolist(),
+            rows["product_id"].astype(str).tolist(),
+            rows["score"].astype(float).tolist(),
+            rows["source"].astype(str).tolist(),
+            [None if v is None or v != v else str(v) for v in rows["reason"]],
+            [None if v is None or v != v else str(v) for v in rows["explanation"]],
+            strict=True,
+        )
 
 
 def because_text(value) -> str | None:
@@ -120,6 +171,10 @@ class LocalRecommendationStore:
                 version TEXT PRIMARY KEY, published_at TEXT NOT NULL, customers INTEGER NOT NULL,
                 rows INTEGER NOT NULL, metadata TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS live (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS side_lists (
+                version TEXT NOT NULL, list TEXT NOT NULL, key TEXT NOT NULL, rank INTEGER NOT NULL,
+                product_id TEXT NOT NULL, score REAL, source TEXT NOT NULL, reason TEXT, explanation TEXT,
+                PRIMARY KEY (version, list, key, rank));
             """
         )
         if not self._layout_checked:  # a store created before explanations existed gains their columns
@@ -130,12 +185,22 @@ class LocalRecommendationStore:
             self._layout_checked = True
         return connection
 
-    def publish(self, version: str, recommendations: pd.DataFrame, metadata: dict, keep_versions: int = 3) -> None:
-        """Write `version` and make it live in one transaction; keep the newest `keep_versions` versions.
+    def publish(
+        self,
+        version: str,
+        recommendations: pd.DataFrame,
+        metadata: dict,
+        keep_versions: int = 3,
+        side_lists: pd.DataFrame | None = None,
+    ) -> None:
+        """Write `version` (the "for you" lists and the `side_lists`, SIDE_LIST_COLUMNS) and make it live in one
+        transaction; keep the newest `keep_versions` versions.
 
         Re-publishing an existing version replaces its rows (idempotent).
         """
         validate_recommendations(recommendations)
+        side_lists = validate_side_lists(side_lists)
+        metadata = {**metadata, LISTS_METADATA: side_list_counts(side_lists)}
         if keep_versions < 1:
             raise StoreError(f"keep_versions must be at least 1, got {keep_versions}")
         published_at = pd.Timestamp.now(tz="UTC").isoformat()
@@ -146,6 +211,11 @@ class LocalRecommendationStore:
             connection.executemany(
                 f"INSERT INTO recommendations (version, {', '.join(STORED_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 stored_tuples(version, recommendations),
+            )
+            connection.execute("DELETE FROM side_lists WHERE version = ?", (version,))
+            connection.executemany(
+                f"INSERT INTO side_lists (version, {', '.join(SIDE_LIST_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                side_tuples(version, side_lists),
             )
             connection.execute(
                 "INSERT OR REPLACE INTO versions VALUES (?, ?, ?, ?, ?)",
@@ -167,6 +237,7 @@ class LocalRecommendationStore:
             ]
             for old in stale:
                 connection.execute("DELETE FROM recommendations WHERE version = ?", (old,))
+                connection.execute("DELETE FROM side_lists WHERE version = ?", (old,))
                 connection.execute("DELETE FROM versions WHERE version = ?", (old,))
             connection.execute("COMMIT")
         except Exception as error:
@@ -215,6 +286,31 @@ class LocalRecommendationStore:
         try:
             return pd.read_sql_query(
                 f"SELECT {', '.join(STORED_COLUMNS)} FROM recommendations WHERE version = ? ORDER BY customer_id, rank",
+                connection,
+                params=(version,),
+            )
+        finally:
+            connection.close()
+
+    def get_side_list(self, list_name: str, key: str, version: str) -> list[tuple]:
+        """The (rank, product_id, score, source, reason, explanation) items of one side list of `version` (the
+        customer's buy-again list, or a product's related list), by rank; empty when the version holds none."""
+        connection = self._connect()
+        try:
+            return connection.execute(
+                "SELECT rank, product_id, score, source, reason, explanation FROM side_lists "
+                "WHERE version = ? AND list = ? AND key = ? ORDER BY rank",
+                (version, list_name, key),
+            ).fetchall()
+        finally:
+            connection.close()
+
+    def read_side_lists(self, version: str) -> pd.DataFrame:
+        """Every side list of `version` (SIDE_LIST_COLUMNS), by list, key and rank; empty for older versions."""
+        connection = self._connect()
+        try:
+            return pd.read_sql_query(
+                f"SELECT {', '.join(SIDE_LIST_COLUMNS)} FROM side_lists WHERE version = ? ORDER BY list, key, rank",
                 connection,
                 params=(version,),
             )

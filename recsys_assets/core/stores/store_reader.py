@@ -21,6 +21,11 @@ lookups without resolving the live version (or, with the memory strategy, touchi
   `control` (`lookup_control`); `lookup_version` reads one customer of any kept version (the review page).
 - Each item carries its explanation when the version has one: `reason` (`because_you_bought`,
   `popular_in_segment`, `popular_overall`) and `because` (up to three product ids the customer bought).
+- The side lists published in the same version (core/modeling/shop_lists.py) are read the same way:
+  `lookup_buy_again` (a customer's buy-again list) and `lookup_related` (a product's bought-together or similar
+  list), from the snapshot with the memory strategy, by a point read with the point strategy. A version holds the
+  lists its metadata names (`LISTS_METADATA`); asking a version for a list it does not hold (one published before
+  side lists existed) raises `ListNotPublishedError`, which the API answers with a 404 saying so.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .store import LocalRecommendationStore, RecommendationStore
+from .store import FOR_YOU, LISTS_METADATA, LocalRecommendationStore, RecommendationStore
 
 POPULARITY_SOURCE = "popularity_fallback"
 CONTROL_SOURCE = "control"
@@ -48,6 +53,14 @@ class NoLiveVersionError(RuntimeError):
     """The store has no live version yet (nothing published): nothing can be served."""
 
 
+class ListNotPublishedError(LookupError):
+    """The live version holds no list of that name (published before the list existed, or without it)."""
+
+    def __init__(self, list_name: str, version: str):
+        super().__init__(f"no {list_name.replace('_', '-')} list in the live version {version}")
+        self.list_name, self.version = list_name, version
+
+
 @dataclass(frozen=True, slots=True)
 class Recommendation:
     rank: int
@@ -56,6 +69,18 @@ class Recommendation:
     source: str
     reason: str | None = None
     because: tuple[str, ...] = ()
+    explanation: str | None = None  # the side lists' sentence ("you buy this every ~4 weeks; ...")
+
+
+@dataclass(frozen=True)
+class RelatedLookup:
+    """A product's related list of one kind in the live version (`items` empty: the product has none)."""
+
+    product_id: str
+    kind: str
+    version: str
+    model_version: str
+    items: tuple[Recommendation, ...]
 
 
 @dataclass(frozen=True)
@@ -69,6 +94,7 @@ class Lookup:
     fallback: str | None  # "popularity" when the customer is not in the live version
     group: str = "model"  # "control": the customer is in the control group and gets the popularity list
     known: bool = True  # False: the customer is not personalised by the model (cold start or absent)
+    list_name: str = FOR_YOU  # which list: for_you, or buy_again
 
     @property
     def cold_start(self) -> bool:
@@ -93,6 +119,8 @@ class Snapshot:
     lists: dict[str, tuple[Recommendation, ...]] | None  # None with the "point" strategy
     customers: int
     control: tuple[Recommendation, ...] = ()  # `popular` with source "control"
+    held: frozenset[str] = frozenset({FOR_YOU})  # the lists the version holds
+    side: dict[tuple[str, str], tuple[Recommendation, ...]] | None = None  # (list, key) -> items; memory only
 
 
 @dataclass
@@ -171,6 +199,26 @@ def lists_by_customer(frame: pd.DataFrame) -> dict[str, tuple[Recommendation, ..
             )
         )
     return {customer: tuple(items) for customer, items in lists.items()}
+
+
+def side_lists_by_key(frame: pd.DataFrame) -> dict[tuple[str, str], tuple[Recommendation, ...]]:
+    """(list, key) -> that side list's items ordered by rank (frame: SIDE_LIST_COLUMNS)."""
+    lists: dict[tuple[str, str], list[Recommendation]] = {}
+    ordered = frame.sort_values(["list", "key", "rank"], kind="stable")
+    for name, key, rank, product, score, source, reason, explanation in ordered.itertuples(index=False, name=None):
+        lists.setdefault((sys.intern(str(name)), str(key)), []).append(
+            _side_item(rank, product, score, source, reason, explanation)
+        )
+    return {key: tuple(items) for key, items in lists.items()}
+
+
+def _side_item(rank, product, score, source, reason, explanation) -> Recommendation:
+    score = None if score is None or score != score else float(score)
+    # interned: the same sentences repeat across lists ("you bought this once, 2 weeks ago")
+    text = None if explanation is None or explanation != explanation else sys.intern(str(explanation))
+    return Recommendation(
+        int(rank), sys.intern(str(product)), score, sys.intern(str(source)), _reason(reason), (), text
+    )
 
 
 def popularity_list(frame: pd.DataFrame, k: int = 100) -> tuple[Recommendation, ...]:
@@ -278,7 +326,11 @@ class LiveRecommendations:
         lists = lists_by_customer(frame) if self.strategy == "memory" else None
         metadata = next((info.metadata for info in self.store.versions() if info.version == version), {})
         model_version = str(metadata.get("model_version") or version)
-        return Snapshot(version, model_version, time.time(), popular, lists, customers, as_control(popular))
+        held = frozenset({FOR_YOU, *(metadata.get(LISTS_METADATA) or {})})
+        side = None
+        if self.strategy == "memory":
+            side = side_lists_by_key(self.store.read_side_lists(version)) if len(held) > 1 else {}
+        return Snapshot(version, model_version, time.time(), popular, lists, customers, as_control(popular), held, side)
 
     def start(self) -> None:
         """Load the live version now (a failure is recorded, not raised) and start the refresh thread."""
@@ -355,3 +407,33 @@ class LiveRecommendations:
         if items:
             return Lookup(customer_id, snapshot.version, snapshot.model_version, items, None)
         return Lookup(customer_id, snapshot.version, snapshot.model_version, snapshot.popular, "popularity")
+
+    def _side(self, list_name: str, key: str) -> tuple[Snapshot, tuple[Recommendation, ...]]:
+        """The live snapshot and one of its side lists (empty when the key has none); ListNotPublishedError when
+        the version holds no such list. With the point strategy this reads the store: run it off the event loop."""
+        snapshot = self._live()
+        if list_name not in snapshot.held:
+            raise ListNotPublishedError(list_name, snapshot.version)
+        if snapshot.side is not None:
+            return snapshot, snapshot.side.get((list_name, key), ())
+        found = self.store.get_side_list(list_name, key, snapshot.version)
+        return snapshot, tuple(_side_item(*row) for row in found)
+
+    def lookup_buy_again(self, customer_id: str) -> Lookup:
+        """The customer's buy-again list in the live version; empty (and `known` False) for a customer who bought
+        nothing the list could hold."""
+        snapshot, items = self._side("buy_again", customer_id)
+        return Lookup(
+            customer_id, snapshot.version, snapshot.model_version, items, None, known=bool(items), list_name="buy_again"
+        )
+
+    def lookup_related(self, product_id: str, kind: str) -> RelatedLookup:
+        """The product's `kind` list (bought_together, similar) in the live version; empty when it has none."""
+        snapshot, items = self._side(kind, product_id)
+        return RelatedLookup(product_id, kind, snapshot.version, snapshot.model_version, items)
+
+    def related_kinds(self) -> tuple[str, ...]:
+        """The related lists the live version holds (none before a version is loaded)."""
+        snapshot = self._snapshot
+        held = snapshot.held if snapshot else frozenset()
+        return tuple(kind for kind in ("bought_together", "similar") if kind in held)
