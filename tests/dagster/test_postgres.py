@@ -1,9 +1,11 @@
 """Dagster on PostgreSQL, and the source database on PostgreSQL: the production engines, for real.
 
 The instance's run, event-log and schedule storage live in a PostgreSQL server (the `storage: postgres` block of
-deploy/dagster.yaml), a real webserver and daemon run against it, and the source orders are imported into
-another PostgreSQL database. Then: a backfill of every raw_orders partition, the retraining the sensor starts
-after it, and ticks of the daily schedule — all recorded in PostgreSQL.
+deploy/dagster.yaml) with the product's run limits, a real webserver and daemon run against it, and the source
+orders are imported into another PostgreSQL database. Then, as a data team meets it in the UI: the backfill of every
+raw_orders partition ("Materialize... > All partitions > Launch backfill") runs as one ingest run, exactly one
+retraining started by retrain_after_ingest publishes, ticks of the daily schedule run, and two retrainings asked for
+at once run one after the other (the run queue's limit) — all recorded in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -21,18 +23,43 @@ import yaml
 
 from recsys_assets.cli.local_run import INSTANCE_SETTINGS
 from recsys_assets.core.data.generator import GeneratorConfig, generate
+from recsys_assets.core.stores.alert_sinks import read_alerts
 from recsys_assets.core.stores.erp_csv import write_erp_csv
-from tests.dagster.test_backfill_daemon import BACKFILL_STATUS, DONE, LAUNCH_BACKFILL
+from recsys_assets.tags import CONCURRENCY_TAG, REASON_TAG, TRIGGER_TAG
 from tests.support import dagster_processes
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = 20
+# what the UI sends for "Materialize... > All partitions > Launch backfill" on raw_orders
+LAUNCH_BACKFILL = """
+mutation Backfill($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on Error { message }
+  }
+}
+"""
+BACKFILL_STATUS = """
+query Status($id: String!) {
+  partitionBackfillOrError(backfillId: $id) { __typename ... on PartitionBackfill { status } }
+}
+"""
+LAUNCH_RUN = """
+mutation($p: ExecutionParams!) {
+  launchRun(executionParams: $p) { __typename ... on LaunchRunSuccess { run { runId } } }
+}
+"""
+RETRAIN = {"repositoryLocationName": "recsys", "repositoryName": "__repository__", "jobName": "retrain_job"}
+# the two queued retrainings only show the queue: one fit each instead of the model selection's grid
+ONE_FIT = {"ops": {"als_model": {"config": {"select_model": False}}}}
+DONE = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
 
 
 def test_instance_and_source_on_postgres(recsys_home, tmp_path, monkeypatch, postgres):
-    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+    from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
     # the source: an ERP-style export imported into PostgreSQL (staging tables + renames in one transaction)
     end = dt.date.today() - dt.timedelta(days=1)
@@ -76,7 +103,7 @@ def test_instance_and_source_on_postgres(recsys_home, tmp_path, monkeypatch, pos
             value = status["partitionBackfillOrError"].get("status")
             return value if value in DONE else None
 
-        assert dagster_processes.wait_for(backfill_done, 180, "the backfill") in {"COMPLETED", "COMPLETED_SUCCESS"}
+        assert dagster_processes.wait_for(backfill_done, 400, "the backfill") in {"COMPLETED", "COMPLETED_SUCCESS"}
         instance = DagsterInstance.get()
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
 
@@ -84,14 +111,50 @@ def test_instance_and_source_on_postgres(recsys_home, tmp_path, monkeypatch, pos
             runs = instance.get_runs(filters)
             return [r for r in runs if r.status in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE)]
 
-        [retrain, *_] = dagster_processes.wait_for(
-            lambda: finished(RunsFilter(job_name="retrain_job")), 300, "the retraining started by the sensor"
-        )
+        def sensor_retrainings():
+            runs = finished(RunsFilter(job_name="retrain_job", tags={TRIGGER_TAG: "sensor"}))
+            return sorted(runs, key=lambda run: instance.get_run_record_by_id(run.run_id).create_timestamp)
+
+        [retrain, *_] = dagster_processes.wait_for(sensor_retrainings, 300, "the retraining started by the sensor")
         [scheduled, *_] = dagster_processes.wait_for(
             lambda: finished(RunsFilter(tags={"dagster/schedule_name": "daily_ingest"})), 150, "a schedule tick's run"
         )
-    assert retrain.status == DagsterRunStatus.SUCCESS and retrain.tags["recsys/trigger"] == "sensor"
+
+        # two retrainings asked for at once (a sensor and a hand launch, say): the queue runs them one by one
+        launched_ids = [
+            dagster_processes.graphql(url, LAUNCH_RUN, {"p": {"selector": RETRAIN, "runConfigData": ONE_FIT}})[
+                "launchRun"
+            ]["run"]["runId"]
+            for _ in range(2)
+        ]
+
+        def both_finished():
+            runs = finished(RunsFilter(run_ids=launched_ids))
+            return runs if len(runs) == 2 else None
+
+        queued = dagster_processes.wait_for(both_finished, 400, "the two queued retrainings")
+        for_the_backfill = [run for run in sensor_retrainings() if first in run.tags[REASON_TAG]]
+
+    failures = [
+        f"{e.step_key}: {e.dagster_event.event_specific_data}"
+        for e in instance.all_logs(retrain.run_id)
+        if e.dagster_event and e.dagster_event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE")
+    ]
+    assert retrain.status == DagsterRunStatus.SUCCESS, failures
     assert scheduled.status == DagsterRunStatus.SUCCESS and scheduled.tags["dagster/partition"] == end.isoformat()
+    # the backfill: one run for all partitions (single-run backfill policy), then exactly one retraining for them
+    raw = instance.fetch_materializations(AssetKey("raw_orders"), limit=100).records
+    assert {r.partition_key for r in raw} == {(end - dt.timedelta(days=n)).isoformat() for n in range(DAYS)}
+    assert len({r.run_id for r in raw if r.run_id != scheduled.run_id}) == 1
+    # exactly once for the backfill's days (a schedule tick may add a retraining of its own)
+    assert [run.run_id for run in for_the_backfill] == [retrain.run_id]
+    assert f"new raw_orders materialization(s), partitions {first} to {end.isoformat()}" in retrain.tags[REASON_TAG]
+    published = instance.fetch_materializations(AssetKey("published_recommendations"), limit=10).records
+    assert published[-1].run_id == retrain.run_id  # the oldest publication is the sensor's retraining
+    assert not [a for a in read_alerts(recsys_home / "alerts.jsonl") if a["kind"] == "run_failure"]
+    records = sorted((instance.get_run_record_by_id(run.run_id) for run in queued), key=lambda r: r.start_time)
+    assert records[0].end_time <= records[1].start_time  # never both at once
+    assert all(r.dagster_run.tags[CONCURRENCY_TAG] == "retrain" for r in records)
     # everything above is in PostgreSQL: runs, their events, the sensor and schedule ticks
     dagster_db = sa.create_engine(os.environ["DAGSTER_POSTGRES_URL"])
     with dagster_db.connect() as connection:
