@@ -22,7 +22,7 @@ from .reorder_cycles import (
     draw_product_kinds,
     order_rhythm,
     regular_candidates,
-    regular_pools,
+    regular_consumables,
     simulate_reorders,
 )
 from .schema import TEXT_DTYPE
@@ -498,7 +498,7 @@ def _draw_repeats(
     model: ReorderModel = ReorderModel(),
 ) -> _Repeats:
     """Product kinds, each customer's regular consumables (drawn by its tastes among the consumables, as many as its
-    orders have room for, see `reorder_cycles.regular_pools`) and the renewal process that puts them into the
+    orders have room for, see `reorder_cycles.regular_consumables`) and the renewal process that puts them into the
     orders (`reorder_cycles.simulate_reorders`). Drawn from a stream of their own, after the orders, so the
     orders' customers, days and sizes are unchanged."""
     rng = np.random.default_rng([config.seed, 2])
@@ -510,12 +510,12 @@ def _draw_repeats(
         _sample_rows(taste_cdf, owner, rng), customer_segment[owner], rng
     )
     cycle_days = kinds.interval_days[candidates] * rng.lognormal(0.0, model.customer_sigma, len(candidates))
-    pools, cycle_days = regular_pools(
+    regulars = regular_consumables(
         owner, candidates, cycle_days, rhythm.room_per_day, model.regular_load, model.min_regulars
     )
-    del owner, candidates
+    del owner, candidates, cycle_days
     count, products = simulate_reorders(
-        order_customer, order_day, slots, pools, cycle_days, rhythm.days_between_orders, model, rng
+        order_customer, order_day, slots, regulars, rhythm.days_between_orders, model, rng
     )
     return _Repeats(
         kinds=kinds,
@@ -674,16 +674,15 @@ def _new_products_only(
     n_products = world.config.products
     for _ in range(NEW_PRODUCT_REDRAWS):
         key = line_customer * n_products + products
-        earlier = pd.Series(key).duplicated().to_numpy()
-        if len(bought_before):
-            earlier |= np.isin(key, bought_before)
+        # hashed, not sorted: np.isin and np.union1d take seconds on a million keys
+        earlier = pd.Series(np.concatenate([bought_before, key])).duplicated().to_numpy()[len(bought_before) :]
         again = np.flatnonzero(new_lines & earlier)
         if len(again) == 0:
             break
         owners = line_customer[again]
         categories = _sample_rows(world.taste_cdf, owners, world.repeats.line_rng)
         products[again] = world.catalogue.draw(categories, world.customer_segment[owners], world.repeats.line_rng)
-    return np.union1d(bought_before, line_customer * n_products + products)
+    return pd.unique(np.concatenate([bought_before, line_customer * n_products + products]))
 
 
 def _master_frames(world: _World) -> tuple[pd.DataFrame, pd.DataFrame]:

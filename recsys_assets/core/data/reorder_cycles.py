@@ -139,34 +139,37 @@ def order_rhythm(
 
 def regular_candidates(room_per_day: np.ndarray, model: ReorderModel) -> np.ndarray:
     """How many regular consumables to draw per customer: twice what its room holds at the median interval (the
-    draw is trimmed by the candidates' own intervals in `regular_pools`), at least `min_regulars`, at most
+    draw is trimmed by the candidates' own intervals in `regular_consumables`), at least `min_regulars`, at most
     `max_regulars`."""
     fits = room_per_day * model.regular_load * model.median_interval_days
     return np.clip(np.ceil(2 * fits), model.min_regulars, model.max_regulars).astype(np.int64)
 
 
-def regular_pools(
+@dataclass
+class Regulars:
+    """The customers' regular consumables, one entry per customer and product, grouped by customer: `owner`
+    (customer number), `product` and `cycle_days` (the customer's days between two refills, before the noise)."""
+
+    owner: np.ndarray
+    product: np.ndarray
+    cycle_days: np.ndarray
+
+
+def regular_consumables(
     owner: np.ndarray, products: np.ndarray, cycle_days: np.ndarray, room: np.ndarray, load: float, min_kept: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The customers' regular consumables as (customers x width) matrices of product numbers (-1 for none) and of
-    the customer's days between refills, from the drawn candidates (`owner`, `products`, `cycle_days`, grouped by
+) -> Regulars:
+    """The customers' regular consumables from the drawn candidates (`owner`, `products`, `cycle_days`, grouped by
     owner). A product drawn twice for one customer is kept once; a customer keeps its first candidates while their
     refills need at most `load` times its `room` (lines per day), and always the first `min_kept`."""
-    n_customers = len(room)
     keep = ~_repeated(owner * (int(products.max(initial=0)) + 1) + products)
     owner, products, cycle_days = owner[keep], products[keep], cycle_days[keep]
-    demand = 1.0 / cycle_days
     starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(owner) else np.zeros(0, dtype=np.int64)
     sizes = np.diff(np.r_[starts, len(owner)])
     column = np.arange(len(owner)) - np.repeat(starts, sizes)
-    before = np.cumsum(demand) - np.repeat(np.cumsum(demand)[starts] - demand[starts], sizes)
-    keep = (column < min_kept) | (before <= load * room[owner])
-    owner, products, cycle_days, column = owner[keep], products[keep], cycle_days[keep], column[keep]
-    width = int(column.max()) + 1 if len(column) else 1
-    pools = np.full((n_customers, width), -1, dtype=np.int64)
-    cycles = np.ones((n_customers, width))
-    pools[owner, column], cycles[owner, column] = products, cycle_days
-    return pools, cycles
+    demand = np.cumsum(1.0 / cycle_days)
+    demand -= np.repeat(demand[starts] - 1.0 / cycle_days[starts], sizes)  # per customer, up to this candidate
+    keep = (column < min_kept) | (demand <= load * room[owner])
+    return Regulars(owner=owner[keep], product=products[keep], cycle_days=cycle_days[keep])
 
 
 def _repeated(keys: np.ndarray) -> np.ndarray:
@@ -181,8 +184,7 @@ def simulate_reorders(
     order_customer: np.ndarray,
     order_day: np.ndarray,
     slots: np.ndarray,
-    pools: np.ndarray,
-    cycle_days: np.ndarray,
+    regulars: Regulars,
     days_between_orders: np.ndarray,
     model: ReorderModel,
     rng: np.random.Generator,
@@ -195,14 +197,12 @@ def simulate_reorders(
         Customer number and day number of every order.
     slots : numpy.ndarray
         Per order, the most lines that can hold needed consumables.
-    pools : numpy.ndarray
-        (customers x width) product numbers of each customer's regular consumables, -1 for none.
-    cycle_days : numpy.ndarray
-        (customers x width) the customer's pace for each of them: days between two refills, before the noise.
+    regulars : Regulars
+        The customers' regular consumables and their paces.
     days_between_orders : numpy.ndarray
         Per customer, its mean days between two orders (how far ahead an order looks).
     model : ReorderModel
-        Noise, skips, early reorders and the patience of a need.
+        Noise, skips, early reorders, the patience of a need and how far ahead an order looks.
     rng : numpy.random.Generator
         The random stream (the result is deterministic for a given stream state).
 
@@ -211,56 +211,53 @@ def simulate_reorders(
     (counts, products): how many consumables each order buys again, and their product numbers, grouped by order
     (in the orders' index order; inside an order the longest-needed first).
     """
-    n_orders, n_customers = len(order_customer), len(pools)
+    n_orders, n_customers = len(order_customer), len(days_between_orders)
     if n_orders == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     # one vectorised step per order rank (the customers' first orders, then their second ones, ...), because a
-    # purchase at one order decides what is needed at the next. The customers with most orders come first, so the
-    # ones still ordering at rank k are the first rows: the state is read and written through views.
+    # purchase at one order decides what is needed at the next. The customers with most orders come first, and
+    # their regular consumables too: those of the customers still ordering at rank k are a prefix of the entries.
     orders_of = np.bincount(order_customer, minlength=n_customers)
     busiest = np.argsort(-orders_of, kind="stable")
     relabel = np.empty(n_customers, dtype=np.int64)
     relabel[busiest] = np.arange(n_customers)
     by_customer = np.lexsort((order_day, relabel[order_customer]))
     counts = orders_of[busiest]
-    start = np.r_[0, np.cumsum(counts)[:-1]]
-    still_ordering = np.searchsorted(-counts, -np.arange(int(counts[0])), side="left")
+    first_order = np.r_[0, np.cumsum(counts)[:-1]]
     day = order_day[by_customer].astype(np.float64)
-    room = slots[by_customer]
 
-    pools, cycle = pools[busiest], cycle_days[busiest].astype(np.float64)
-    valid = pools >= 0
+    entries = np.argsort(relabel[regulars.owner], kind="stable")
+    owner = relabel[regulars.owner][entries]  # the customer's place in `busiest`
+    product = regulars.product[entries]
+    cycle = regulars.cycle_days[entries].astype(np.float64)
     patience = model.patience_share * cycle + model.patience_days
-    ahead = np.minimum(model.lookahead_share * days_between_orders[busiest, None], model.max_lookahead_share * cycle)
-    need = np.full(pools.shape, -np.inf)  # the day each regular consumable is next needed (-inf: never seen yet)
+    ahead = np.minimum(model.lookahead_share * days_between_orders[busiest][owner], model.max_lookahead_share * cycle)
+    order_of_entry = first_order[owner]
+    need = np.full(len(owner), -np.inf)  # the day each regular consumable is next needed (-inf: never seen yet)
+    # the entries of the customers still ordering at each rank
+    prefix = np.searchsorted(owner, np.searchsorted(-counts, -np.arange(int(counts[0])), side="left"))
     bought_at, bought_products = [], []
-    for k, n in enumerate(still_ordering):
-        at = start[:n] + k
+    for k, n in enumerate(prefix):
+        at = order_of_entry[:n] + k  # the customer's order of rank k, per entry
         today = day[at]
-        row_need, row_patience, row_cycle = need[:n], patience[:n], cycle[:n]  # views
+        row_need = need[:n]  # a view: written through
         # waited too long (or never seen): bought elsewhere meanwhile; the current cycle is at a random phase
-        rows, columns = np.nonzero(row_need + row_patience < today[:, None])
-        if len(rows):
-            phase = rng.random(len(rows)) * row_cycle[rows, columns]
-            row_need[rows, columns] = today[rows] - row_patience[rows, columns] + phase
-        due = valid[:n] & (row_need <= today[:, None] + ahead[:n])
-        # an order with less room than needed consumables takes the longest-needed ones
-        crowded = np.flatnonzero(due.sum(axis=1) > room[at])
-        if len(crowded):
-            waiting = np.where(due[crowded], row_need[crowded], np.inf)
-            position = np.argsort(np.argsort(waiting, axis=1, kind="stable"), axis=1, kind="stable")
-            due[crowded] &= position < room[at][crowded, None]
-        rows, columns = np.nonzero(due)
-        if len(rows) == 0:
+        lapsed = np.flatnonzero(row_need + patience[:n] < today)
+        if len(lapsed):
+            row_need[lapsed] = today[lapsed] - patience[lapsed] + rng.random(len(lapsed)) * cycle[lapsed]
+        due = np.flatnonzero(row_need <= today + ahead[:n])
+        if len(due) == 0:
             continue
-        first = np.lexsort((row_need[rows, columns], rows))  # inside an order the longest-needed first
-        rows, columns = rows[first], columns[first]
-        length = row_cycle[rows, columns] * rng.lognormal(0.0, model.cycle_sigma, len(rows))
-        fate = rng.random(len(rows))
+        # inside an order the longest-needed first; an order with less room than needed consumables takes those
+        due = due[np.lexsort((row_need[due], owner[due]))]
+        place = np.arange(len(due)) - np.searchsorted(owner[due], owner[due], side="left")
+        due = due[place < slots[by_customer[at[due]]]]
+        length = cycle[due] * rng.lognormal(0.0, model.cycle_sigma, len(due))
+        fate = rng.random(len(due))
         length *= np.where(fate < model.skip_share, 2.0, np.where(fate > 1 - model.early_share, 0.6, 1.0))
-        row_need[rows, columns] = today[rows] + length
-        bought_at.append(at[rows])
-        bought_products.append(pools[rows, columns])
+        row_need[due] = today[due] + length
+        bought_at.append(at[due])
+        bought_products.append(product[due])
     if not bought_at:
         return np.zeros(n_orders, dtype=np.int64), np.zeros(0, dtype=np.int64)
     order_of = by_customer[np.concatenate(bought_at)]
