@@ -41,9 +41,7 @@ def test_consumables_come_back_near_their_own_interval(shop):
     # seconds pandas' method="spearman" spends importing scipy.stats)
     assert per_product["median"].rank().corr(per_product["reorder_days"].rank()) > 0.4
     short, long = shop.product_kinds["reorder_days"].quantile([0.25, 0.75])
-    assert (
-        gaps[gaps["reorder_days"] >= long]["gap"].median() > 2 * gaps[gaps["reorder_days"] <= short]["gap"].median()
-    )
+    assert gaps[gaps["reorder_days"] >= long]["gap"].median() > 2 * gaps[gaps["reorder_days"] <= short]["gap"].median()
     # customers who order often buy a consumable again about one interval later (not at their order rhythm)
     orders_of = shop.orders.groupby("customer_id")["order_id"].nunique()
     frequent = gaps[orders_of.reindex(gaps["customer_id"]).to_numpy() >= 40]
