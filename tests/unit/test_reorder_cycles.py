@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recsys_assets.core.data.generator import GeneratorConfig, generate
+from recsys_assets.core.data.generator import GeneratorConfig, generate, generate_stream
 from recsys_assets.core.data.reorder_cycles import Regulars, ReorderModel, simulate_reorders
 
 END = dt.date(2026, 6, 30)
@@ -72,6 +72,18 @@ def test_the_orders_are_those_without_repeat_buying_and_a_seed_gives_the_same_hi
     assert (shop.orders["product_id"] != plain.orders["product_id"]).mean() > 0.5
     other = generate(GeneratorConfig.realistic(**SHOP, seed=5))
     assert not other.product_kinds["kind"].equals(shop.product_kinds["kind"])
+
+
+def test_in_chunks_project_products_are_still_bought_once_and_a_chunk_size_gives_the_same_history():
+    config = GeneratorConfig.realistic(**SHOP, seed=4)
+    chunks = list(generate_stream(config, chunk_orders=400).orders)
+    assert len(chunks) > 3
+    whole = generate(config, chunk_orders=400)
+    together = pd.concat(chunks, ignore_index=True).sort_values(["order_ts", "order_id", "line_no"], kind="stable")
+    pd.testing.assert_frame_equal(together.reset_index(drop=True), whole.orders)
+    days = purchase_days(whole)  # the customers' earlier chunks are remembered
+    pairs = days[days["kind"] == "project"].groupby(["customer_id", "product_id"])["day"].size()
+    assert (pairs > 1).mean() < 0.06
 
 
 # --- the renewal process on hand-made orders ----------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Deterministic synthetic B2B order data with structure a recommender can learn (DESIGN §9).
 
 Customers belong to segments (electricians, plumbers, ...) whose category tastes differ; products have a
-power-law popularity inside their category; each customer re-orders a personal pool of consumables; baskets
-pull in companion products; weekdays are busier than weekends. Optional knobs inject drift from a date and
+power-law popularity inside their category; each customer re-orders a personal pool of products at random order
+lines, or, with `reorder_cycles` (the realistic preset), its regular consumables at their own intervals while project
+products are bought once (`reorder_cycles.py`); baskets pull in companion products; weekdays are busier than
+weekends. Optional knobs inject drift from a date and
 bad rows of every class the cleaning step must catch. Everything is vectorised with numpy: no per-row loops.
 The order lines are drawn in chunks of `CHUNK_ORDERS` orders (`generate_stream`), so scale L fits in ~2 GB.
 """
@@ -669,8 +671,8 @@ def _new_products_only(
     """With repeat buying, what a customer buys again comes from its reorder cycles only: a new line (`new_lines`:
     explored, not bought again) holding a product its customer bought on an earlier line (or in `bought_before`, the
     keys of earlier chunks) is drawn again by the customer's tastes, up to `NEW_PRODUCT_REDRAWS` times. So project
-    products are bought once and a tried consumable is not reordered at random. Changes `products` in place;
-    returns the (customer, product) keys bought so far."""
+    products are bought once (rarely twice) and a tried consumable is not reordered at random. Changes `products`
+    in place; returns the (customer, product) keys bought so far."""
     n_products = world.config.products
     for _ in range(NEW_PRODUCT_REDRAWS):
         key = line_customer * n_products + products
