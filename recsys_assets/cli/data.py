@@ -74,8 +74,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
         f"{len(stream.products)} products, {len(stream.customers)} customers to {safe_url(url)} "
         f"in {time.perf_counter() - started:.1f}s"
     )
+    if stream.product_kinds is not None:
+        print(f"    {describe_repeat_buying(stream.product_kinds)}")
     report_replaced_orders(url)
     return 0
+
+
+def describe_repeat_buying(kinds) -> str:
+    """One line on the generated products' kinds: how many consumables and their reorder intervals, how many project
+    products (illustrative figures of the generator, not measured on a shop)."""
+    days = kinds["reorder_days"].dropna()
+    low, median, high = days.quantile([0.1, 0.5, 0.9])
+    return (
+        f"repeat buying: {len(days)} consumables, nine in ten reordered every {low:.0f}-{high:.0f} days (median "
+        f"{median:.0f}); {int(kinds['reorder_days'].isna().sum())} project products, not reordered (illustrative)"
+    )
 
 
 def report_replaced_orders(url: str) -> None:

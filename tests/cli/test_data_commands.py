@@ -161,6 +161,18 @@ def test_generate_streams_the_order_lines_with_a_progress_line_per_chunk(recsys_
     )  # fmt: skip
     assert int(progress[-1][2]) == len(expected.orders) == SourceDatabase(local_source_url()).count_rows("orders")
     assert f"wrote {len(expected.orders)} order lines" in out
+    assert "repeat buying" not in out  # the demo's generator has no product kinds
+
+
+def test_a_realistic_history_says_what_its_repeat_buying_is(recsys_home, capsys):
+    from recsys_assets.core.data.generator import GeneratorConfig, generate
+
+    scale = ["--customers", "100", "--days", "60", "--lines-per-day", "10"]
+    assert main(["generate", "--realistic", *scale, "--seed", "2", "--end-date", "2026-06-30"]) == 0
+    [line] = [line for line in capsys.readouterr().out.splitlines() if "repeat buying" in line]
+    config = GeneratorConfig.realistic(customers=100, days=60, lines_per_day=10, seed=2, end_date=dt.date(2026, 6, 30))
+    kinds = generate(config).product_kinds["kind"].value_counts()
+    assert f"{kinds['consumable']} consumables" in line and f"{kinds['project']} project products" in line
 
 
 def test_replacing_the_orders_forgets_the_days_read_from_the_old_ones(recsys_home, capsys):

@@ -1,8 +1,10 @@
 """Deterministic synthetic B2B order data with structure a recommender can learn (DESIGN §9).
 
 Customers belong to segments (electricians, plumbers, ...) whose category tastes differ; products have a
-power-law popularity inside their category; each customer re-orders a personal pool of consumables; baskets
-pull in companion products; weekdays are busier than weekends. Optional knobs inject drift from a date and
+power-law popularity inside their category; each customer re-orders a personal pool of products at random order
+lines, or, with `reorder_cycles` (the realistic preset), its regular consumables at their own intervals while project
+products are bought once (`reorder_cycles.py`); baskets pull in companion products; weekdays are busier than
+weekends. Optional knobs inject drift from a date and
 bad rows of every class the cleaning step must catch. Everything is vectorised with numpy: no per-row loops.
 The order lines are drawn in chunks of `CHUNK_ORDERS` orders (`generate_stream`), so scale L fits in ~2 GB.
 """
@@ -16,6 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .reorder_cycles import (
+    ProductKinds,
+    ReorderModel,
+    draw_product_kinds,
+    order_rhythm,
+    regular_candidates,
+    regular_consumables,
+    simulate_reorders,
+)
 from .schema import TEXT_DTYPE
 
 SEGMENTS = ["electrician", "plumber", "hvac", "contractor", "facility", "industrial", "installer", "retail"]
@@ -139,6 +150,11 @@ class GeneratorConfig:
         Customers arrive over the history and some leave: each orders only between its first and last day.
     local_names : bool
         Customer names and regions with non-ASCII letters (Müller, Köln), as a European ERP exports them.
+    reorder_cycles : bool
+        Repeat buying by product kind (`reorder_cycles.ReorderModel`): consumables are reordered at
+        product-specific intervals, project and durable products are bought once. Off, each customer reorders a
+        personal pool of products at random order lines, with no rhythm. The orders' customers, days and sizes
+        are the same either way.
     """
 
     customers: int = 2_000
@@ -158,12 +174,14 @@ class GeneratorConfig:
     activity_sigma: float = 1.0
     lifetimes: bool = False
     local_names: bool = False
+    reorder_cycles: bool = False
 
     @classmethod
     def realistic(cls, **overrides) -> GeneratorConfig:
         """A shop's real order history rather than a busy demo: three years, closed at weekends and on public
         holidays and for two weeks each summer, a yearly cycle, small baskets, customers arriving and leaving,
-        and most customers with one to three orders a year (the sparsity of a B2B distributor's export)."""
+        most customers with one to three orders a year (the sparsity of a B2B distributor's export), and
+        consumables reordered at their own intervals while project products are bought once."""
         preset = {
             "customers": 2_500,
             "products": 1_500,
@@ -177,6 +195,7 @@ class GeneratorConfig:
             "activity_sigma": 1.6,
             "lifetimes": True,
             "local_names": True,
+            "reorder_cycles": True,
         }
         return cls(**{**preset, **overrides})
 
@@ -192,6 +211,9 @@ class GeneratedData:
     orders: pd.DataFrame
     products: pd.DataFrame
     customers: pd.DataFrame
+    # with `reorder_cycles`: product_id, kind (consumable or project) and reorder_days (the drawn typical interval,
+    # NaN for project products); the generator's truth, not part of the source tables
+    product_kinds: pd.DataFrame | None = None
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> pd.Series:
@@ -246,6 +268,23 @@ class _Catalogue:
                 self.cdf[(segment, k)] = np.cumsum(weights) / weights.sum()
             # each product has one companion in its category that is often bought in the same basket
             self.companion[members] = np.roll(members, -1)
+
+    def restricted(self, keep: np.ndarray) -> _Catalogue:
+        """The same catalogue drawing only the products where `keep` is true, with their relative popularity; a
+        category without any of them draws from all of them alike."""
+        other = object.__new__(_Catalogue)
+        other.category, other.companion = self.category, self.companion
+        other.n_categories, other.n_segments = self.n_categories, self.n_segments
+        other.members, other.cdf = [], {}
+        anywhere = np.flatnonzero(keep)
+        for k, members in enumerate(self.members):
+            kept = keep[members]
+            other.members.append(members[kept] if kept.any() else anywhere)
+            for segment in range(self.n_segments):
+                popularity = np.diff(self.cdf[(segment, k)], prepend=0.0)
+                weights = popularity[kept] if kept.any() else np.ones(len(anywhere))
+                other.cdf[(segment, k)] = np.cumsum(weights) / weights.sum()
+        return other
 
     def draw(self, categories: np.ndarray, segments: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         products = np.empty(len(categories), dtype=np.int64)
@@ -356,6 +395,19 @@ class _World:
     order_day: np.ndarray
     basket: np.ndarray
     drift_day: int | None
+    repeats: _Repeats | None = None
+
+
+@dataclass
+class _Repeats:
+    """Repeat buying by product kind (`GeneratorConfig.reorder_cycles`): the products' kinds and, per order, the
+    regular consumables it buys again (`count` of them, from `start` in `products`); they are its first lines."""
+
+    kinds: ProductKinds
+    count: np.ndarray
+    start: np.ndarray
+    products: np.ndarray
+    line_rng: np.random.Generator  # the new lines' products and all quantities, chunk after chunk
 
 
 def _build_world(config: GeneratorConfig) -> _World:
@@ -413,6 +465,9 @@ def _build_world(config: GeneratorConfig) -> _World:
         after = order_day >= drift_day
         order_customer[after] = drift_rng.choice(config.customers, size=int(after.sum()), p=boosted / boosted.sum())
     basket = 1 + rng.poisson(config.mean_basket - 1, n_orders)
+    repeats = None
+    if config.reorder_cycles:
+        repeats = _draw_repeats(config, catalogue, taste_cdf, customer_segment, order_customer, order_day, basket)
     return _World(
         config=config,
         rng=rng,
@@ -430,6 +485,46 @@ def _build_world(config: GeneratorConfig) -> _World:
         order_day=order_day,
         basket=basket,
         drift_day=drift_day,
+        repeats=repeats,
+    )
+
+
+def _draw_repeats(
+    config: GeneratorConfig,
+    catalogue: _Catalogue,
+    taste_cdf: np.ndarray,
+    customer_segment: np.ndarray,
+    order_customer: np.ndarray,
+    order_day: np.ndarray,
+    basket: np.ndarray,
+    model: ReorderModel = ReorderModel(),
+) -> _Repeats:
+    """Product kinds, each customer's regular consumables (drawn by its tastes among the consumables, as many as its
+    orders have room for, see `reorder_cycles.regular_consumables`) and the renewal process that puts them into the
+    orders (`reorder_cycles.simulate_reorders`). Drawn from a stream of their own, after the orders, so the
+    orders' customers, days and sizes are unchanged."""
+    rng = np.random.default_rng([config.seed, 2])
+    kinds = draw_product_kinds(catalogue.category, catalogue.n_categories, model, rng)
+    slots = rng.binomial(basket, model.reorder_slot_share)
+    rhythm = order_rhythm(order_customer, order_day, slots, config.customers, model.room_floor_days)
+    owner = np.repeat(np.arange(config.customers), regular_candidates(rhythm.room_per_day, model))
+    candidates = catalogue.restricted(kinds.consumable).draw(
+        _sample_rows(taste_cdf, owner, rng), customer_segment[owner], rng
+    )
+    cycle_days = kinds.interval_days[candidates] * rng.lognormal(0.0, model.customer_sigma, len(candidates))
+    regulars = regular_consumables(
+        owner, candidates, cycle_days, rhythm.room_per_day, model.regular_load, model.min_regulars
+    )
+    del owner, candidates, cycle_days
+    count, products = simulate_reorders(
+        order_customer, order_day, slots, regulars, rhythm.days_between_orders, model, rng
+    )
+    return _Repeats(
+        kinds=kinds,
+        count=count,
+        start=np.cumsum(count) - count,
+        products=products,
+        line_rng=np.random.default_rng([config.seed, 3]),
     )
 
 
@@ -448,6 +543,8 @@ def _order_chunks(world: _World, chunk_orders: int) -> Iterator[pd.DataFrame]:
     closes = bool(config.closed_weekdays or config.holidays or config.summer_closure_days)
     open_days = world.days[world.day_weight > 0] if closes else None
     consumable = base_price = surged = None  # drawn in the first chunk, where the unchunked generator drew them
+    repeats = world.repeats
+    bought = np.zeros(0, dtype=np.int64)  # (customer, product) keys of the chunks before
     returns_so_far = 0
     for first in range(0, len(world.basket), chunk_orders):
         basket = world.basket[first : first + chunk_orders]
@@ -458,32 +555,30 @@ def _order_chunks(world: _World, chunk_orders: int) -> Iterator[pd.DataFrame]:
         n_lines = len(line_order)
 
         # each line re-orders from the pool or explores: category from taste, product by popularity
-        repeat = rng.random(n_lines) < 0.45
         products = np.empty(n_lines, dtype=np.int64)
+        repeat = rng.random(n_lines) < 0.45
         owners = line_customer[repeat]
         pick = world.pool_start[owners] + (rng.random(len(owners)) * world.pool_size[owners]).astype(np.int64)
         products[repeat] = world.pool_products[pick]
         del owners, pick
-        explore = ~repeat
-        categories = _sample_rows(world.taste_cdf, line_customer[explore], rng)
-        if drift_day is not None and config.drift_kind == "category_surge":
-            if surged is None:
-                surged = int(drift_rng.integers(n_cat))
-            after = world.order_day[line_order[explore]] >= drift_day
-            categories[after & (drift_rng.random(len(categories)) < 0.35)] = surged
-        products[explore] = catalogue.draw(categories, world.customer_segment[line_customer[explore]], rng)
-        del categories, repeat, explore
-        bundle = (line_no > 1) & (rng.random(n_lines) < 0.25)
-        bundle_idx = np.flatnonzero(bundle)
-        products[bundle_idx] = catalogue.companion[products[bundle_idx - 1]]
-        del bundle, bundle_idx
+        if drift_day is not None and config.drift_kind == "category_surge" and surged is None:
+            surged = int(drift_rng.integers(n_cat))
+        _fill_new_lines(world, products, ~repeat, line_customer, line_order, line_no, rng, drift_rng, surged)
+        del repeat
 
         if consumable is None:
             consumable = rng.random(n_cat) < 0.4
         quantity = 1 + rng.poisson(np.where(consumable[catalogue.category[products]], 6.0, 0.6))
         if base_price is None:
             base_price = np.round(rng.lognormal(3.0, 1.0, config.products), 2) + 0.5
-        unit_price = np.round(base_price[products] * (1 + rng.normal(0, 0.02, n_lines)), 2)
+        price_noise = rng.normal(0, 0.02, n_lines)
+        if repeats is not None:
+            # repeat buying draws the lines' products and quantities from streams of its own after the draws above,
+            # which stay those without it: the orders' times, cancellations and credit notes are the same
+            products, bought = _repeat_buying_lines(world, line_order, line_no, line_customer, surged, bought)
+            quantity = 1 + repeats.line_rng.poisson(np.where(repeats.kinds.consumable[products], 6.0, 0.6))
+        unit_price = np.round(base_price[products] * (1 + price_noise), 2)
+        del price_noise
         if drift_day is not None and config.drift_kind == "price_shift":
             late = world.order_day[line_order] >= drift_day
             unit_price = np.where(late, np.round(unit_price * 1.4, 2), unit_price)
@@ -515,6 +610,81 @@ def _order_chunks(world: _World, chunk_orders: int) -> Iterator[pd.DataFrame]:
         for column in ("order_id", "customer_id", "product_id", "currency", "order_status"):
             orders[column] = orders[column].astype(TEXT_DTYPE)
         yield orders
+
+
+def _fill_new_lines(
+    world: _World,
+    products: np.ndarray,
+    new_lines: np.ndarray,
+    line_customer: np.ndarray,
+    line_order: np.ndarray,
+    line_no: np.ndarray,
+    rng: np.random.Generator,
+    surge_rng: np.random.Generator,
+    surged: int | None,
+    companions_replace_new_lines_only: bool = False,
+) -> None:
+    """Fill the `new_lines` of `products` in place: category by the customer's tastes (the `surged` category takes
+    35 % of them from the drift day), product by popularity; then a quarter of the lines after the first become
+    the companion of the line before (only new lines with `companions_replace_new_lines_only`: with repeat
+    buying, a line bought again stays what the customer needed)."""
+    categories = _sample_rows(world.taste_cdf, line_customer[new_lines], rng)
+    if surged is not None:
+        after = world.order_day[line_order[new_lines]] >= world.drift_day
+        categories[after & (surge_rng.random(len(categories)) < 0.35)] = surged
+    products[new_lines] = world.catalogue.draw(categories, world.customer_segment[line_customer[new_lines]], rng)
+    del categories
+    bundle = (line_no > 1) & (rng.random(len(products)) < 0.25)
+    if companions_replace_new_lines_only:
+        bundle &= new_lines
+    bundle_idx = np.flatnonzero(bundle)
+    products[bundle_idx] = world.catalogue.companion[products[bundle_idx - 1]]
+
+
+def _repeat_buying_lines(
+    world: _World,
+    line_order: np.ndarray,
+    line_no: np.ndarray,
+    line_customer: np.ndarray,
+    surged: int | None,
+    bought_before: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The lines' products with repeat buying: an order's first lines are the regular consumables it buys again
+    (see `_draw_repeats`), the others new products for the customer (`_new_products_only`). Returns the products
+    and the (customer, product) keys bought so far."""
+    repeats, rng = world.repeats, world.repeats.line_rng
+    products = np.empty(len(line_order), dtype=np.int64)
+    again = line_no <= repeats.count[line_order]
+    products[again] = repeats.products[repeats.start[line_order[again]] + line_no[again] - 1]
+    _fill_new_lines(world, products, ~again, line_customer, line_order, line_no, rng, rng, surged, True)
+    return products, _new_products_only(world, products, line_customer, ~again, bought_before)
+
+
+# Redraws of a new line that hit a product its customer bought before; what is left after them stays (rare, with the
+# most active customers, who exhaust their favourite categories).
+NEW_PRODUCT_REDRAWS = 3
+
+
+def _new_products_only(
+    world: _World, products: np.ndarray, line_customer: np.ndarray, new_lines: np.ndarray, bought_before: np.ndarray
+) -> np.ndarray:
+    """With repeat buying, what a customer buys again comes from its reorder cycles only: a new line (`new_lines`:
+    explored, not bought again) holding a product its customer bought on an earlier line (or in `bought_before`, the
+    keys of earlier chunks) is drawn again by the customer's tastes, up to `NEW_PRODUCT_REDRAWS` times. So project
+    products are bought once (rarely twice) and a tried consumable is not reordered at random. Changes `products`
+    in place; returns the (customer, product) keys bought so far."""
+    n_products = world.config.products
+    for _ in range(NEW_PRODUCT_REDRAWS):
+        key = line_customer * n_products + products
+        # hashed, not sorted: np.isin and np.union1d take seconds on a million keys
+        earlier = pd.Series(np.concatenate([bought_before, key])).duplicated().to_numpy()[len(bought_before) :]
+        again = np.flatnonzero(new_lines & earlier)
+        if len(again) == 0:
+            break
+        owners = line_customer[again]
+        categories = _sample_rows(world.taste_cdf, owners, world.repeats.line_rng)
+        products[again] = world.catalogue.draw(categories, world.customer_segment[owners], world.repeats.line_rng)
+    return pd.unique(np.concatenate([bought_before, line_customer * n_products + products]))
 
 
 def _master_frames(world: _World) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -571,6 +741,7 @@ class GeneratedStream:
         self.n_orders = len(self._world.basket)
         self.n_lines = int(self._world.basket.sum())  # purchase lines, before credit notes and bad rows
         self.n_chunks = -(-self.n_orders // chunk_orders)
+        self.product_kinds = _kinds_frame(self._world.repeats.kinds) if self._world.repeats else None
         self._masters: tuple[pd.DataFrame, pd.DataFrame] | None = None
         self.orders: Iterator[pd.DataFrame] = self._orders()
 
@@ -620,7 +791,20 @@ def generate(config: GeneratorConfig, chunk_orders: int | None = None) -> Genera
         orders = pd.concat(chunks, ignore_index=True)
         del chunks
         orders = orders.sort_values(["order_ts", "order_id", "line_no"], kind="stable").reset_index(drop=True)
-    return GeneratedData(orders=orders, products=stream.products, customers=stream.customers)
+    return GeneratedData(
+        orders=orders, products=stream.products, customers=stream.customers, product_kinds=stream.product_kinds
+    )
+
+
+def _kinds_frame(kinds: ProductKinds) -> pd.DataFrame:
+    """The products' kinds as a frame: product_id, kind (consumable or project), reorder_days (NaN for projects)."""
+    return pd.DataFrame(
+        {
+            "product_id": _ids("P", np.arange(len(kinds.consumable)), 6),
+            "kind": np.where(kinds.consumable, "consumable", "project"),
+            "reorder_days": kinds.interval_days,
+        }
+    )
 
 
 def _returns(
