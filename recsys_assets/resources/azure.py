@@ -48,7 +48,7 @@ def blob_storage_resource():
 
 def azure_resources(deployment: str) -> dict:
     """Source from RECSYS_SOURCE_URL, store in Cosmos DB, asset values in Blob storage, a model registry folder."""
-    from .io_managers import BlobPickleIOManager
+    from .blob_io_manager import BlobPickleIOManager
     from .models import ModelRegistryResource
     from .source import SourceDatabaseResource
 

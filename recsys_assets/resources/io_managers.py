@@ -1,4 +1,5 @@
-"""IO managers: asset values pickled to a folder (local) or to Azure Blob storage (dev / prod).
+"""IO managers: asset values pickled to a folder (local) or to Azure Blob storage (dev / prod, blob_io_manager.py:
+dagster-azure and the Azure SDK are imported only by the deployments that use them).
 
 Both keep one layout, `<base>/<asset key path>[/<partition key>]` (op outputs: `<base>/<run id>/<step>/<output>`),
 and both support what `raw_orders` needs:
@@ -13,10 +14,9 @@ Files are written to a temporary name and renamed, so a killed run never leaves 
 
 from __future__ import annotations
 
-import contextlib
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from dagster import (
     ConfigurableIOManagerFactory,
@@ -25,10 +25,19 @@ from dagster import (
     MetadataValue,
     OutputContext,
 )
-from dagster_azure.blob import AzureBlobStorageResource
 
 from ..core.faults import failpoint
 from ..core.stores.files import write_atomically
+
+
+class ValueStorage(Protocol):
+    """Where a PickleIOManager keeps its values: a folder here, a blob container in blob_io_manager.py."""
+
+    def write(self, name: str, data: bytes) -> dict: ...
+
+    def read(self, name: str) -> bytes: ...
+
+    def folder_metadata(self, name: str) -> dict: ...
 
 
 class _FolderStorage:
@@ -48,38 +57,10 @@ class _FolderStorage:
         return {"path": MetadataValue.path(str(self.base / name))}
 
 
-class _BlobStorage:
-    """Values as blobs `prefix/name` of a container (a blob upload is committed whole or not at all)."""
-
-    def __init__(self, container_client, prefix: str):
-        self.container = container_client
-        self.prefix = prefix.strip("/")
-
-    def _blob(self, name: str):
-        return self.container.get_blob_client(f"{self.prefix}/{name}" if self.prefix else name)
-
-    def write(self, name: str, data: bytes) -> dict:
-        blob = self._blob(name)
-        blob.upload_blob(data, overwrite=True)
-        return {"path": MetadataValue.path(blob.blob_name), "blob_container": MetadataValue.url(self.container.url)}
-
-    def read(self, name: str) -> bytes:
-        from azure.core.exceptions import ResourceNotFoundError
-
-        blob = self._blob(name)
-        try:
-            return blob.download_blob().readall()
-        except ResourceNotFoundError as error:
-            raise FileNotFoundError(f"blob {self.container.url}/{blob.blob_name} does not exist") from error
-
-    def folder_metadata(self, name: str) -> dict:
-        return {"path": MetadataValue.path(self._blob(name).blob_name)}
-
-
 class PickleIOManager(IOManager):
     """Pickled values in a storage (folder or blob container), one value per asset partition."""
 
-    def __init__(self, storage: _FolderStorage | _BlobStorage):
+    def __init__(self, storage: ValueStorage):
         self.storage = storage
 
     @staticmethod
@@ -149,25 +130,3 @@ class PartitionedPickleIOManager(ConfigurableIOManagerFactory):
 
     def create_io_manager(self, context) -> PickleIOManager:
         return PickleIOManager(_FolderStorage(self.base_dir))
-
-
-class BlobPickleIOManager(ConfigurableIOManagerFactory):
-    """Asset values as pickled blobs in `container` under `prefix` (created on first use), through dagster-azure's
-    `AzureBlobStorageResource` (Blob API: runs against Azurite in the tests as well as against an account)."""
-
-    blob_storage: AzureBlobStorageResource
-    container: str = "dagster"
-    prefix: str = "storage"
-
-    def create_io_manager(self, context) -> PickleIOManager:
-        from azure.core.exceptions import ResourceExistsError
-        from azure.storage.blob import BlobServiceClient
-
-        # dagster-azure offers no public accessor for the credential it resolved (private attribute, pinned version)
-        service = BlobServiceClient(
-            account_url=self.blob_storage.account_url, credential=self.blob_storage._raw_credential()
-        )
-        container = service.get_container_client(self.container)
-        with contextlib.suppress(ResourceExistsError):
-            container.create_container()
-        return PickleIOManager(_BlobStorage(container, self.prefix))

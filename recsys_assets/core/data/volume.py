@@ -61,7 +61,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.special import betainc, gammainc, gammaincc
-from scipy.stats import nbinom, poisson
 
 
 @dataclass(frozen=True)
@@ -301,6 +300,8 @@ def _trades(values: list[int], rule: VolumeRule) -> bool:
 def count_law(mean: float, dispersion: float):
     """The law of a count with that mean and variance dispersion x mean: negative binomial, Poisson when the
     dispersion is 1. A sum of such counts with one dispersion has the same law with the summed mean."""
+    from scipy.stats import nbinom, poisson  # here: scipy.stats costs every process that loads the code ~1 s
+
     if dispersion <= 1.0 + 1e-9:
         return poisson(mean)
     return nbinom(mean / (dispersion - 1), 1 / dispersion)
