@@ -4,7 +4,7 @@ from dagster import Definitions
 
 from .assets import ALL_ASSETS
 from .checks import ALL_CHECKS
-from .jobs import ALL_JOBS
+from .jobs import ALL_JOBS, graph_executor
 from .resources import resources_for
 from .schedules import daily_ingest, daily_online_metrics
 from .sensors import ALL_SENSORS
@@ -16,4 +16,5 @@ defs = Definitions(
     schedules=[daily_ingest, daily_online_metrics],
     sensors=ALL_SENSORS,
     resources=resources_for(),
+    executor=graph_executor(),  # the UI's Materialize and backfills: as retrain_job
 )

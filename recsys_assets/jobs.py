@@ -44,9 +44,10 @@ ingest_job = define_asset_job(
 )
 
 
-def _retrain_executor():
-    # by default the steps form a chain run in one process (a process per step costs a Python start-up and the
-    # libraries' import each); RECSYS_EXECUTOR=multiprocess fits the selection's candidates side by side
+def graph_executor():
+    """The executor of retrain_job and of the runs the UI starts (Materialize, backfills): by default the steps
+    form a chain run in one process (a process per step costs a Python start-up and the libraries' import each:
+    seconds per step); RECSYS_EXECUTOR=multiprocess fits the selection's candidates side by side."""
     name, max_concurrent = retrain_executor()
     if name == "multiprocess":
         return multiprocess_executor.configured({"max_concurrent": max_concurrent})
@@ -59,7 +60,7 @@ retrain_job = define_asset_job(
     description="Clean, split, train, evaluate, recommend and publish from the materialized raw_orders.",
     # one retraining at a time: the instance's run queue limits runs with this tag (instance/dagster.yaml)
     tags={CONCURRENCY_TAG: RETRAIN_CONCURRENCY},
-    executor_def=_retrain_executor(),
+    executor_def=graph_executor(),
     hooks=STEP_HOOKS,
 )
 

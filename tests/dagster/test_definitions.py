@@ -81,7 +81,8 @@ def _retrain_executor_in_fresh_process(env: dict[str, str]) -> subprocess.Comple
         "from recsys_assets.definitions import defs\n"
         "job = defs.resolve_job_def('retrain_job')\n"
         "config = job.executor_def.apply_config_mapping({}).value or {}\n"
-        "print(job.executor_def.name, config.get('config', {}).get('max_concurrent'))\n"
+        "ui = defs.resolve_implicit_global_asset_job_def()\n"  # the UI's Materialize and backfills run this job
+        "print(job.executor_def.name, config.get('config', {}).get('max_concurrent'), ui.executor_def.name)\n"
     )
     return subprocess.run(
         [sys.executable, "-c", script], env={**os.environ, **env}, capture_output=True, text=True, timeout=300
@@ -91,8 +92,8 @@ def _retrain_executor_in_fresh_process(env: dict[str, str]) -> subprocess.Comple
 @pytest.mark.slow
 def test_retrain_executor_is_chosen_by_the_environment():
     default = _retrain_executor_in_fresh_process({"RECSYS_EXECUTOR": ""})
-    assert default.stdout.split()[0] == "in_process", default.stderr
+    assert default.stdout.split() == ["in_process", "None", "in_process"], default.stderr
     parallel = _retrain_executor_in_fresh_process({"RECSYS_EXECUTOR": "multiprocess", "RECSYS_MAX_CONCURRENT": "2"})
-    assert parallel.stdout.split() == ["multiprocess", "2"], parallel.stderr
+    assert parallel.stdout.split() == ["multiprocess", "2", "multiprocess"], parallel.stderr
     wrong = _retrain_executor_in_fresh_process({"RECSYS_EXECUTOR": "threads"})
     assert wrong.returncode != 0 and "RECSYS_EXECUTOR must be one of" in wrong.stderr
