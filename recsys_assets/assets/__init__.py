@@ -4,12 +4,14 @@ from .modeling import als_model, model_metrics, train_test_split
 from .monitoring import drift_report, online_metrics, prediction_drift_report, skew_report
 from .preparation import interactions
 from .publishing import published_recommendations, recommendations
+from .rules import business_rules
 from .source import customers, products, raw_orders
 
 ALL_ASSETS = [
     raw_orders,
     products,
     customers,
+    business_rules,
     interactions,
     train_test_split,
     als_model,

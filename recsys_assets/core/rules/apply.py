@@ -1,0 +1,114 @@
+"""The one function that applies the business rules to a customer's ranked candidates. The `recommendations` asset
+calls it on each customer's K x candidates_per_slot candidates at publish time, the serving API on the published
+list with the rule data of the moment, and `model_metrics` on the hold-out lists to measure what each rule costs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+from .rule_set import RuleSet
+
+
+@dataclass(frozen=True)
+class Removal:
+    product_id: str
+    rule: str  # stock, assortment, blocked, category_cap, campaign
+    why: str
+
+
+@dataclass
+class RuledList:
+    """A list after the rules: `products` in their order (pinned campaign products first), and the candidates a
+    rule removed above the last product kept, each with the rule and why."""
+
+    products: list[str] = field(default_factory=list)
+    pinned: list[str] = field(default_factory=list)  # the campaign products among `products`, with their campaign
+    campaign_of: dict[str, str] = field(default_factory=dict)
+    removed: list[Removal] = field(default_factory=list)
+
+
+def apply_rules(
+    customer_id: str,
+    segment: str | None,
+    ranked: Iterable[str],
+    rules: RuleSet,
+    k: int,
+    only: Collection[str] | None = None,
+) -> RuledList:
+    """The first `k` products of `ranked` (best first) that pass the rules, after the campaign products pinned in
+    the first slots; `ranked` is consumed only as far as needed (it may be an endless iterator).
+
+    Rules (`only` names the ones to apply; default: `rules.applied`), each product judged in this order:
+    - stock: a product with available <= 0 is removed;
+    - assortment: a customer with a contract (their own rows or their segment's) gets only its categories and
+      products;
+    - blocked: a product blocked for the customer or their segment is removed;
+    - category_cap: at most `max_per_category` products of one category (pinned products count, and are kept);
+    - campaign: each campaign running for the customer's segment pins its products (that pass the rules above) in
+      the first slots, at most round(share x k) per campaign, in the table's order.
+    Applying the rules to a list they produced gives the same list again (publish and serve agree).
+    """
+    active = rules.applied if only is None else frozenset(only)
+    result = RuledList()
+    if k <= 0:
+        return result
+    seen: set[str] = set()
+    per_category: Counter[str] = Counter()
+    allowed = rules.allowed_for(customer_id, segment) if "assortment" in active else None
+    blocked = {}
+    if "blocked" in active:
+        blocked = {**rules.blocked_by_segment.get(segment or "", {}), **rules.blocked_by_customer.get(customer_id, {})}
+    check_stock = "stock" in active
+    cap = rules.max_per_category if "category_cap" in active else None
+
+    def refusal(product: str) -> Removal | None:
+        if check_stock and product in rules.out_of_stock:
+            return Removal(product, "stock", "out of stock")
+        outside = allowed is not None and product not in allowed.products
+        if outside and rules.category_of.get(product) not in allowed.categories:
+            return Removal(product, "assortment", "outside the contract assortment")
+        if product in blocked:
+            return Removal(product, "blocked", f"blocked{': ' + blocked[product] if blocked[product] else ''}")
+        return None
+
+    def keep(product: str) -> None:
+        result.products.append(product)
+        category = rules.category_of.get(product)
+        if category is not None:
+            per_category[category] += 1
+
+    if "campaign" in active:
+        for campaign in rules.campaigns_for(segment):
+            slots = int(campaign.share * k + 0.5)
+            taken = 0
+            for product in campaign.products:
+                if taken >= slots or len(result.products) >= k:
+                    break
+                if product in seen or product in rules.inactive:
+                    continue
+                seen.add(product)
+                refused = refusal(product)
+                if refused is not None:
+                    result.removed.append(refused)
+                    continue
+                keep(product)
+                result.pinned.append(product)
+                result.campaign_of[product] = campaign.campaign_id
+                taken += 1
+    for product in ranked:
+        if len(result.products) >= k:
+            break
+        if product in seen:
+            continue
+        seen.add(product)
+        refused = refusal(product)
+        category = rules.category_of.get(product)
+        if refused is None and cap is not None and category is not None and per_category[category] >= cap:
+            refused = Removal(product, "category_cap", f"already {cap} products of {category}")
+        if refused is not None:
+            result.removed.append(refused)
+            continue
+        keep(product)
+    return result
