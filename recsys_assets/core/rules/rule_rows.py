@@ -22,7 +22,9 @@ def rule_rows(tables: RuleTables) -> pd.DataFrame:
             continue
         part = pd.DataFrame({"table": table, "row": range(1, len(frame) + 1)})
         for column in ROW_COLUMNS:
-            part[column] = frame[column].to_numpy() if column in frame.columns else None
+            # object columns throughout: the tables' typed columns meet empty ones in the concatenation below
+            values = frame[column].to_numpy(dtype=object) if column in frame.columns else [None] * len(frame)
+            part[column] = pd.Series(values, dtype=object)
         owned = table in ("assortments", "blocked_products")
         part["names_owner"] = (frame["customer_id"].notna() | frame["segment"].notna()).to_numpy() if owned else True
         allows = table != "assortments" or None
