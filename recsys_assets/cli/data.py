@@ -74,6 +74,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
         f"{len(stream.products)} products, {len(stream.customers)} customers to {safe_url(url)} "
         f"in {time.perf_counter() - started:.1f}s"
     )
+    if getattr(args, "realistic", False):  # a real shop has stock-outs, contracts, blocks and campaigns
+        from ..core.stores.rule_tables import write_generated_rules
+        from ..core.stores.source_db import SourceDatabase
+
+        written = write_generated_rules(SourceDatabase(url), config.resolved_end_date(), config.seed)
+        print(f"    wrote the business rules' tables: {', '.join(f'{t} {n} rows' for t, n in written.items())}")
     report_replaced_orders(url)
     return 0
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
+from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
 
 from ..data.schema import SchemaError
 from ..rules.rule_data import RULE_TABLES, ListRuleSettings, RuleTables, conform_rule_table, load_list_settings
+from .erp_csv import CsvDialect, normalise_values, read_csv_text
 from .source_db import SourceDatabase, SourceDataError, safe_url
 
 
@@ -42,3 +45,38 @@ def write_rule_tables(database: SourceDatabase, frames: Mapping[str, pd.DataFram
         for table, frame in conformed.items():
             frame.to_sql(table, connection, if_exists="replace", index=False)
     return {table: len(frame) for table, frame in conformed.items()}
+
+
+def read_rule_csv(path: Path, table: str, given: CsvDialect) -> tuple[pd.DataFrame, CsvDialect]:
+    """A rule table from a CSV file as ERP systems export it (';' or ',', decimal commas, latin-1, day-first
+    dates: detected unless given, as `import-orders` reads orders), conformed to the table's columns."""
+    frame, dialect = read_csv_text(path, given)
+    numeric = tuple(c for c, dtype in RULE_TABLES[table].items() if dtype == "float64")
+    dates = tuple(c for c, dtype in RULE_TABLES[table].items() if dtype.startswith("datetime"))
+    frame, dialect = normalise_values(frame, dialect, numeric=numeric, dates=dates)
+    return conform_rule_table(frame, table, str(path)), dialect
+
+
+def write_generated_rules(database: SourceDatabase, as_of: dt.date, seed: int) -> dict[str, int]:
+    """Plausible rule tables for the generated shop in `database` (core/data/rule_generator.py), from its master
+    data and two order aggregates computed by the database; returns the rows written per table."""
+    from ..data.rule_generator import generate_rule_tables
+
+    products, customers = database.read_master("products"), database.read_master("customers")
+    orders, product_table = database.quote(database.tables.orders), database.quote(database.tables.products)
+    customer_table = database.quote(database.tables.customers)
+    with database.engine.connect() as connection:
+        per_product = pd.read_sql_query(
+            sa.text(f"SELECT product_id, COUNT(*) AS lines FROM {orders} GROUP BY product_id"), connection
+        )
+        per_segment_category = pd.read_sql_query(
+            sa.text(
+                f"SELECT c.segment AS segment, p.category AS category, COUNT(*) AS lines FROM {orders} o "
+                f"JOIN {customer_table} c ON c.customer_id = o.customer_id "
+                f"JOIN {product_table} p ON p.product_id = o.product_id GROUP BY c.segment, p.category"
+            ),
+            connection,
+        )
+    lines = per_product.set_index(per_product["product_id"].astype(str))["lines"]
+    tables = generate_rule_tables(products, customers, lines, per_segment_category, as_of, seed)
+    return write_rule_tables(database, tables)
