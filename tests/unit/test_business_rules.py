@@ -85,6 +85,10 @@ def test_category_cap_and_campaign_pins_and_the_rules_applied_twice_give_the_sam
     assert result.products == ["P8", "P5", "P0", "P1", "P4"]  # at most 2 cables; P4 a lamp after P5
     assert ("P2", "category_cap") in [(r.product_id, r.rule) for r in result.removed]
     assert apply_rules("C1", None, result.products, rules, 5).products == result.products
+    # the cap yields when nothing else can fill the list: the capped cables come last, in their order
+    filled = apply_rules("C1", None, ["P0", "P1", "P2", "P3"], rules, 6)
+    assert filled.products == ["P8", "P5", "P0", "P1", "P2", "P3"] and filled.removed[-1].rule == "stock"
+    assert apply_rules("C1", None, filled.products, rules, 6).products == filled.products
 
 
 def test_short_lists_are_topped_up_and_rank_again_over_many_customers():

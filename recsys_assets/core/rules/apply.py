@@ -46,9 +46,11 @@ def apply_rules(
       products;
     - blocked: a product blocked for the customer or their segment is removed;
     - category_cap: at most `max_per_category` products of one category (pinned products count, and are kept);
+      when nothing else is left to fill the list, the capped products fill it after the others, in their order;
     - campaign: each campaign running for the customer's segment pins its products (that pass the rules above) in
       the first slots, at most round(share x k) per campaign, in the table's order.
-    Applying the rules to a list they produced gives the same list again (publish and serve agree).
+    Applying the rules to a list they produced gives the same list again (publish and serve agree). A list stays
+    short only when `ranked` runs out: fewer than `k` products pass stock, assortment and blocks.
     """
     active = rules.applied if only is None else frozenset(only)
     result = RuledList()
@@ -97,6 +99,7 @@ def apply_rules(
                 result.pinned.append(product)
                 result.campaign_of[product] = campaign.campaign_id
                 taken += 1
+    capped: list[Removal] = []  # passed every other rule: they fill a list nothing else can fill
     for product in ranked:
         if len(result.products) >= k:
             break
@@ -107,8 +110,13 @@ def apply_rules(
         category = rules.category_of.get(product)
         if refused is None and cap is not None and category is not None and per_category[category] >= cap:
             refused = Removal(product, "category_cap", f"already {cap} products of {category}")
+            capped.append(refused)
         if refused is not None:
             result.removed.append(refused)
             continue
         keep(product)
+    if len(result.products) < k and capped:  # the cap yields rather than leave the list short
+        readmitted = {removal.product_id for removal in capped[: k - len(result.products)]}
+        result.products += [removal.product_id for removal in capped if removal.product_id in readmitted]
+        result.removed = [r for r in result.removed if not (r.rule == "category_cap" and r.product_id in readmitted)]
     return result
