@@ -56,67 +56,69 @@ def apply_rules(
     result = RuledList()
     if k <= 0:
         return result
+    kept, removed = result.products, result.removed
     seen: set[str] = set()
     per_category: Counter[str] = Counter()
+    category_of = rules.category_of
     allowed = rules.allowed_for(customer_id, segment) if "assortment" in active else None
-    blocked = {}
+    blocked: dict[str, str] = {}
     if "blocked" in active:
         blocked = {**rules.blocked_by_segment.get(segment or "", {}), **rules.blocked_by_customer.get(customer_id, {})}
-    check_stock = "stock" in active
+    out_of_stock = rules.out_of_stock if "stock" in active else frozenset()
     cap = rules.max_per_category if "category_cap" in active else None
+    # the per-product work below runs for millions of candidates at publish time: only what a rule needs
+    judged = bool(out_of_stock) or allowed is not None or bool(blocked)
 
     def refusal(product: str) -> Removal | None:
-        if check_stock and product in rules.out_of_stock:
+        if product in out_of_stock:
             return Removal(product, "stock", "out of stock")
         outside = allowed is not None and product not in allowed.products
-        if outside and rules.category_of.get(product) not in allowed.categories:
+        if outside and category_of.get(product) not in allowed.categories:
             return Removal(product, "assortment", "outside the contract assortment")
         if product in blocked:
             return Removal(product, "blocked", f"blocked{': ' + blocked[product] if blocked[product] else ''}")
         return None
-
-    def keep(product: str) -> None:
-        result.products.append(product)
-        category = rules.category_of.get(product)
-        if category is not None:
-            per_category[category] += 1
 
     if "campaign" in active:
         for campaign in rules.campaigns_for(segment):
             slots = int(campaign.share * k + 0.5)
             taken = 0
             for product in campaign.products:
-                if taken >= slots or len(result.products) >= k:
+                if taken >= slots or len(kept) >= k:
                     break
                 if product in seen or product in rules.inactive:
                     continue
                 seen.add(product)
                 refused = refusal(product)
                 if refused is not None:
-                    result.removed.append(refused)
+                    removed.append(refused)
                     continue
-                keep(product)
+                kept.append(product)
+                per_category[category_of.get(product)] += 1
                 result.pinned.append(product)
                 result.campaign_of[product] = campaign.campaign_id
                 taken += 1
     capped: list[Removal] = []  # passed every other rule: they fill a list nothing else can fill
     for product in ranked:
-        if len(result.products) >= k:
+        if len(kept) >= k:
             break
         if product in seen:
             continue
         seen.add(product)
-        refused = refusal(product)
-        category = rules.category_of.get(product)
-        if refused is None and cap is not None and category is not None and per_category[category] >= cap:
-            refused = Removal(product, "category_cap", f"already {cap} products of {category}")
-            capped.append(refused)
+        refused = refusal(product) if judged else None
+        if refused is None and cap is not None:
+            category = category_of.get(product)
+            if category is not None and per_category[category] >= cap:
+                refused = Removal(product, "category_cap", f"already {cap} products of {category}")
+                capped.append(refused)
+            else:
+                per_category[category] += 1
         if refused is not None:
-            result.removed.append(refused)
+            removed.append(refused)
             continue
-        keep(product)
-    if len(result.products) < k and capped:  # the cap yields rather than leave the list short
-        readmitted = {removal.product_id for removal in capped[: k - len(result.products)]}
-        result.products += [removal.product_id for removal in capped if removal.product_id in readmitted]
-        result.removed = [r for r in result.removed if not (r.rule == "category_cap" and r.product_id in readmitted)]
+        kept.append(product)
+    if len(kept) < k and capped:  # the cap yields rather than leave the list short
+        readmitted = {removal.product_id for removal in capped[: k - len(kept)]}
+        kept += [removal.product_id for removal in capped if removal.product_id in readmitted]
+        result.removed = [r for r in removed if not (r.rule == "category_cap" and r.product_id in readmitted)]
     return result

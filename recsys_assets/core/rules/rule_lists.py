@@ -40,11 +40,13 @@ def popularity_fill(model: TrainedModel, products: pd.DataFrame, exclude_purchas
     ids = [p for p in model.items.ids.to_numpy()[order].astype(str) if p not in inactive]
     purchased = model.purchased.tocsr()
     item_ids = model.items.ids.to_numpy().astype(str)
+    row_of = {str(customer): row for row, customer in enumerate(model.users.ids)} if exclude_purchased else {}
 
     def fill(customer_id: str) -> Iterator[str]:
-        row = model.users.index_of(np.asarray([customer_id], dtype=object))[0] if exclude_purchased else -1
+        # a generator: nothing is looked up unless the rules leave the customer's list short
+        row = row_of.get(customer_id, -1)
         bought = set(item_ids[purchased.indices[purchased.indptr[row] : purchased.indptr[row + 1]]]) if row >= 0 else ()
-        return (p for p in ids if p not in bought)
+        yield from (p for p in ids if p not in bought)
 
     return fill
 
@@ -57,37 +59,39 @@ def apply_to_lists(
     fill: Fill | None = None,
     only: Collection[str] | None = None,
 ) -> RuledLists:
-    """`apply_rules` on each customer's candidates (rows customer_id, rank, product_id, score, source, grouped by
-    customer, best first), cut to `k` and ranked again. A product from `fill` or a campaign gets the list's lowest
-    or highest score, so scores still fall with the rank."""
+    """`apply_rules` on each customer's candidates (rows customer_id, rank, product_id, score, source; ranks best
+    first), cut to `k` and ranked again. A product from `fill` or a campaign gets the list's lowest or highest score,
+    so scores still fall with the rank."""
     active = rules.applied if only is None else frozenset(only)
     ordered = candidates.sort_values(["customer_id", "rank"], kind="stable").reset_index(drop=True)
     if not active:  # nothing to apply: the first k candidates, no per-customer work
         kept = ordered[ordered["rank"] <= k].reset_index(drop=True)
         return RuledLists(kept, _removed_frame([]), _pinned_frame([]))
     customers = ordered["customer_id"].astype(str).to_numpy()
-    products = ordered["product_id"].astype(str).to_numpy()
-    scores = ordered["score"].to_numpy(np.float64)
+    products = ordered["product_id"].astype(str).tolist()
+    scores = ordered["score"].to_numpy(np.float64).tolist()
     sources = ordered["source"].astype(str).to_numpy()
     starts = np.flatnonzero(np.r_[True, customers[1:] != customers[:-1]]) if len(customers) else np.zeros(0, int)
     ends = np.r_[starts[1:], len(customers)]
     rows: dict[str, list] = {"customer_id": [], "rank": [], "product_id": [], "score": [], "source": []}
     removed, pinned = [], []
-    for start, end in zip(starts, ends, strict=True):
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
         customer = customers[start]
-        own = products[start:end].tolist()
+        own = products[start:end]
         ranked = itertools.chain(own, fill(customer)) if fill is not None else own
         result = apply_rules(customer, segments.get(customer), ranked, rules, k, active)
-        score_of = dict(zip(own, scores[start:end].tolist(), strict=True))
-        top, bottom = float(np.nanmax(scores[start:end])), float(np.nanmin(scores[start:end]))
-        for rank, product in enumerate(result.products, 1):
-            rows["customer_id"].append(customer)
-            rows["rank"].append(rank)
-            rows["product_id"].append(product)
-            rows["score"].append(score_of.get(product, top if product in result.campaign_of else bottom))
-            rows["source"].append(sources[start])
-        removed += [(customer, r.product_id, r.rule, r.why) for r in result.removed]
-        pinned += [(customer, p, result.campaign_of[p]) for p in result.pinned]
+        kept = result.products
+        score_of = dict(zip(own, scores[start:end], strict=True))
+        top, bottom = scores[start], scores[end - 1]  # candidates come best first
+        rows["customer_id"] += [customer] * len(kept)
+        rows["rank"] += range(1, len(kept) + 1)
+        rows["product_id"] += kept
+        rows["score"] += [score_of.get(p, top if p in result.campaign_of else bottom) for p in kept]
+        rows["source"] += [sources[start]] * len(kept)
+        if result.removed:
+            removed += [(customer, r.product_id, r.rule, r.why) for r in result.removed]
+        if result.pinned:
+            pinned += [(customer, p, result.campaign_of[p]) for p in result.pinned]
     lists = pd.DataFrame(
         {
             "customer_id": pd.array(rows["customer_id"], dtype=TEXT_DTYPE),
