@@ -74,14 +74,23 @@ def cmd_generate(args: argparse.Namespace) -> int:
         f"{len(stream.products)} products, {len(stream.customers)} customers to {safe_url(url)} "
         f"in {time.perf_counter() - started:.1f}s"
     )
-    if getattr(args, "realistic", False):  # a real shop has stock-outs, contracts, blocks and campaigns
-        from ..core.stores.rule_tables import write_generated_rules
-        from ..core.stores.source_db import SourceDatabase
-
-        written = write_generated_rules(SourceDatabase(url), config.resolved_end_date(), config.seed)
-        print(f"    wrote the business rules' tables: {', '.join(f'{t} {n} rows' for t, n in written.items())}")
+    generated_rules(url, config, getattr(args, "realistic", False))
     report_replaced_orders(url)
     return 0
+
+
+def generated_rules(url: str, config, realistic: bool) -> None:
+    """A realistic shop gets stock-outs, contracts, blocks and a campaign; another generated shop none (the previous
+    shop's rule tables name products and customers the new one does not have)."""
+    from ..core.stores.rule_tables import drop_rule_tables, write_generated_rules
+    from ..core.stores.source_db import SourceDatabase
+
+    database = SourceDatabase(url)
+    if realistic:
+        written = write_generated_rules(database, config.resolved_end_date(), config.seed)
+        print(f"    wrote the business rules' tables: {', '.join(f'{t} {n} rows' for t, n in written.items())}")
+    elif dropped := drop_rule_tables(database):
+        print(f"    dropped the previous shop's business rules' tables: {', '.join(dropped)}")
 
 
 def report_replaced_orders(url: str) -> None:

@@ -50,3 +50,8 @@ def test_realistic_generation_writes_rule_data_and_csv_files_replace_it(recsys_h
     assert main(["import-rules", "--stock", str(bad)]) == 2
     assert "column 'available' must hold a number" in capsys.readouterr().err
     assert read_rule_tables(database).stock["available"].tolist() == [12.5, 0.0]  # nothing written
+
+    # another generated shop has none of these products' rules
+    assert main(["generate", *scale, "--seed", "4", "--end-date", end.isoformat()]) == 0
+    assert "dropped the previous shop's business rules' tables" in capsys.readouterr().out
+    assert read_rule_tables(database).applied() == ()

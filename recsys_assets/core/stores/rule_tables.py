@@ -80,3 +80,14 @@ def write_generated_rules(database: SourceDatabase, as_of: dt.date, seed: int) -
     lines = per_product.set_index(per_product["product_id"].astype(str))["lines"]
     tables = generate_rule_tables(products, customers, lines, per_segment_category, as_of, seed)
     return write_rule_tables(database, tables)
+
+
+def drop_rule_tables(database: SourceDatabase) -> list[str]:
+    """Drop every rule table of `database` (a generated shop replaces the previous one, whose rules name products
+    and customers it no longer has); returns the tables dropped."""
+    present = set(sa.inspect(database.engine).get_table_names())
+    dropped = [table for table in RULE_TABLES if table in present]
+    with database.engine.begin() as connection:
+        for table in dropped:
+            connection.execute(sa.text(f"DROP TABLE {database.quote(table)}"))
+    return dropped
