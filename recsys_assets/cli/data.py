@@ -141,6 +141,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     for line in summary.lines():
         print(f"    {line}")
     if not args.append:
+        from ..core.stores.rule_tables import drop_rule_tables
+
+        if dropped := drop_rule_tables(open_for_writing(url), generated_only=True):
+            print(f"    dropped the generated shop's business rules' tables: {', '.join(dropped)}")
         report_replaced_orders(url)
     return 0
 

@@ -10,7 +10,7 @@ RULE_FILES = {"stock": "stock", "assortments": "assortments", "blocked": "blocke
 
 def cmd_import_rules(args: argparse.Namespace) -> int:
     from ..core.stores.erp_csv import CsvDialect
-    from ..core.stores.rule_tables import read_rule_csv, write_rule_tables
+    from ..core.stores.rule_tables import forget_generated_marker, read_rule_csv, write_rule_tables
     from ..core.stores.source_db import open_for_writing, safe_url
     from ..settings import local_source_url
 
@@ -29,7 +29,9 @@ def cmd_import_rules(args: argparse.Namespace) -> int:
         frames[table], dialect = read_rule_csv(path, table, given)
         read[table] = f"{path} ({dialect.describe()})"
     url = args.url or local_source_url()
-    written = write_rule_tables(open_for_writing(url), frames)
+    database = open_for_writing(url)
+    written = write_rule_tables(database, frames)
+    forget_generated_marker(database)
     print(f"imported rule tables into {safe_url(url)}:")
     for table, rows in written.items():
         print(f"    {table}: {rows} rows from {read[table]}")

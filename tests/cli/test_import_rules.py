@@ -51,7 +51,26 @@ def test_realistic_generation_writes_rule_data_and_csv_files_replace_it(recsys_h
     assert "column 'available' must hold a number" in capsys.readouterr().err
     assert read_rule_tables(database).stock["available"].tolist() == [12.5, 0.0]  # nothing written
 
+    # the shop's own rules (imported) survive an import of its orders; the generator's would not
+    database_rules = read_rule_tables(database).rows()
+    orders = tmp_path / "orders.csv"
+    database.read_all("orders").head(50).to_csv(orders, index=False)
+    assert main(["import-orders", str(orders), "--yes"]) == 0
+    assert read_rule_tables(database).rows() == database_rules
     # another generated shop has none of these products' rules
     assert main(["generate", *scale, "--seed", "4", "--end-date", end.isoformat()]) == 0
     assert "dropped the previous shop's business rules' tables" in capsys.readouterr().out
+    assert read_rule_tables(database).applied() == ()
+
+
+def test_importing_a_shops_own_orders_forgets_the_practice_shops_rules(recsys_home, tmp_path, capsys):
+    scale = ["--customers", "100", "--products", "150", "--days", "20", "--lines-per-day", "30"]
+    assert main(["generate", "--realistic", *scale, "--seed", "5", "--end-date", "2026-06-30"]) == 0
+    database = SourceDatabase(local_source_url())
+    assert read_rule_tables(database).applied()  # the generated shop's rules
+    orders = tmp_path / "orders.csv"
+    database.read_all("orders").to_csv(orders, index=False)
+    capsys.readouterr()
+    assert main(["import-orders", str(orders), "--yes"]) == 0
+    assert "dropped the generated shop's business rules' tables" in capsys.readouterr().out
     assert read_rule_tables(database).applied() == ()

@@ -14,6 +14,9 @@ from ..rules.rule_data import RULE_TABLES, ListRuleSettings, RuleTables, conform
 from .erp_csv import CsvDialect, normalise_values, read_csv_text
 from .source_db import SourceDatabase, SourceDataError, safe_url
 
+# present while the rule tables are the generator's (`generate --realistic`), not the shop's own
+GENERATED_RULES = sa.Table("recsys_generated_rules", sa.MetaData(), sa.Column("written", sa.Boolean()))
+
 
 def read_rule_tables(database: SourceDatabase, settings: ListRuleSettings | None = None) -> RuleTables:
     """Every rule table the source database has (an absent table is None: no rule), typed; with the list
@@ -79,15 +82,27 @@ def write_generated_rules(database: SourceDatabase, as_of: dt.date, seed: int) -
         )
     lines = per_product.set_index(per_product["product_id"].astype(str))["lines"]
     tables = generate_rule_tables(products, customers, lines, per_segment_category, as_of, seed)
-    return write_rule_tables(database, tables)
+    written = write_rule_tables(database, tables)
+    with database.engine.begin() as connection:  # so that importing a shop's own orders forgets them
+        GENERATED_RULES.create(connection, checkfirst=True)
+    return written
 
 
-def drop_rule_tables(database: SourceDatabase) -> list[str]:
+def drop_rule_tables(database: SourceDatabase, generated_only: bool = False) -> list[str]:
     """Drop every rule table of `database` (a generated shop replaces the previous one, whose rules name products
-    and customers it no longer has); returns the tables dropped."""
+    and customers it no longer has); with `generated_only`, only when the generator wrote them (an import of the
+    shop's own orders forgets the practice shop's rules, never rules of its own). Returns the tables dropped."""
     present = set(sa.inspect(database.engine).get_table_names())
+    if generated_only and GENERATED_RULES.name not in present:
+        return []
     dropped = [table for table in RULE_TABLES if table in present]
     with database.engine.begin() as connection:
-        for table in dropped:
-            connection.execute(sa.text(f"DROP TABLE {database.quote(table)}"))
+        for table in [*dropped, GENERATED_RULES.name]:
+            connection.execute(sa.text(f"DROP TABLE IF EXISTS {database.quote(table)}"))
     return dropped
+
+
+def forget_generated_marker(database: SourceDatabase) -> None:
+    """The rule tables are the shop's own now (`import-rules`): no import of orders drops them."""
+    with database.engine.begin() as connection:
+        connection.execute(sa.text(f"DROP TABLE IF EXISTS {database.quote(GENERATED_RULES.name)}"))
