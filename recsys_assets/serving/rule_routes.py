@@ -23,7 +23,8 @@ def customer_rules(
     customer_id: str = PathParam(..., pattern=CUSTOMER_ID_PATTERN),
     target: str | None = Query(None, description="store target (default: the first configured)"),
 ) -> dict:
-    """The rules applied to this customer's live list now: `removed` (product, name, category, rule, why),
+    """The rules applied to this customer's live list now: `served` (the product ids served after the rules),
+    `removed` (product, name, category, rule, why),
     `pinned` (campaign products), `rules` (per rule: applied, turned off, or no data) and their `status`."""
     state = _state(request)
     name, reader = state.reader_for(target)
@@ -49,6 +50,7 @@ def customer_rules(
         "segment": segment,
         "store_version": lookup.version,
         "fallback": lookup.fallback,
+        "served": ruled.products if ruled else [item.product_id for item in lookup.items],
         "removed": [named(r.product_id) | {"rule": r.rule, "why": r.why} for r in ruled.removed] if ruled else [],
         "pinned": [named(p) | {"campaign_id": ruled.campaign_of[p]} for p in ruled.pinned] if ruled else [],
         **(rules.describe() if rules is not None else {"status": "not_configured", "applied": [], "rules": {}}),

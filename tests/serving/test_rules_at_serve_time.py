@@ -72,6 +72,7 @@ def test_a_stock_out_after_publish_leaves_the_served_list_as_publish_would(recsy
         why = client.get(f"/customers/{customer}/rules", headers={"X-API-Key": REVIEW_KEY}).json()
         assert [(r["product_id"], r["rule"], r["why"]) for r in why["removed"]] == [(gone, "stock", "out of stock")]
         assert why["applied"] == ["stock"] and why["status"] == "ok"
+        assert why["served"] == now
 
         def unreachable(*_args, **_kwargs):
             raise sa.exc.OperationalError("SELECT", {}, Exception("connection refused"))
@@ -82,3 +83,22 @@ def test_a_stock_out_after_publish_leaves_the_served_list_as_publish_would(recsy
         assert any("business rules cannot be read" in problem for problem in health["problems"])
         assert "connection refused" not in json.dumps(health)  # the error text stays in the server log
         assert served() == now  # still serving, with the last rules read
+
+
+def test_the_load_tests_functional_check_accepts_what_the_rules_change(recsys_home, monkeypatch, tmp_path):
+    from recsys_assets.cli.load_test import functional_check
+    from tests.support.serving import app_server
+
+    data = tiny_data()
+    source = SourceDatabase(write_source(data))
+    store = LocalRecommendationStore(recsys_home / "store.sqlite")
+    published = lists_for(data)
+    publish(store, published, "m1-rules", "m1")
+    customer = data.customers["customer_id"].astype(str).iloc[0]
+    stored = published.loc[published["customer_id"] == customer, "product_id"].tolist()
+    write_rule_tables(source, {"stock": pd.DataFrame({"product_id": [stored[0]], "available": [0.0]})})
+    settings = ServingSettings(stores={"local": store}, source=source, api_key=KEY, review_key=REVIEW_KEY)
+    with app_server(create_app(settings)) as base:
+        assert functional_check(base, KEY, customer, stored, "m1-rules", review_key=REVIEW_KEY) == []
+        [problem] = functional_check(base, KEY, customer, stored[::-1], "m1-rules", review_key=REVIEW_KEY)
+        assert f"served {stored[1:]}" in problem  # the out-of-stock product is not served
