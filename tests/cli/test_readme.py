@@ -62,7 +62,7 @@ NOT_RUN = {
     # a minute of the suite's budget: its only command, `recsys demo-drift`, runs there with the checks of its output
     r"^make demo-drift$": "tests/cli/test_demos.py::test_demo_drift_fires_and_retrains",
     # the example reads a shop's own exports (bestand.csv, aktionen.csv), which the walkthrough does not have
-    r"^recsys import-rules\b": "tests/cli/test_import_rules.py (ERP-style rule files, then the run that checks them)",
+    r"^recsys import-rules\b": "tests/cli/test_import_rules.py (ERP-style rule files)",
 }
 SMALL_GENERATE = {"--customers": "300", "--products": "300", "--days": "30", "--lines-per-day": "200"}
 SMALL_REALISTIC = {"--customers": "300", "--days": "90"}  # a quarter: closed weekends and sparse customers still show
