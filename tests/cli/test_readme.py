@@ -265,6 +265,6 @@ def test_readme_commands_work_in_reading_order(tmp_path):
                          "make demo-online", "recsys models"):  # fmt: skip
             assert expected in ran, f"{expected!r} was not run: {ran}"
         assert repeated == ["make demo"], repeated
-        assert len(skipped) == 7, skipped  # make test, three trigger and two GraphQL examples, make demo-drift
+        assert len(skipped) == 8, skipped  # make test, 3 trigger + 2 GraphQL examples, demo-drift, import-rules
     finally:
         walk.stop_all()
