@@ -61,9 +61,11 @@ from ..core.modeling.training import (
     train_each,
 )
 from ..core.modeling.verdict import judge_offline
+from ..core.rules.rule_data import RuleTables
 from ..settings import git_commit
 from .dataclass_config import dataclass_config
 from .related_products import related_figures
+from .rule_costs import rule_cost_figures
 
 
 class SplitConfig(Config):
@@ -340,6 +342,8 @@ def model_metrics(
     als_model: ModelArtifact,
     train_test_split: TemporalSplit,
     products: pd.DataFrame,
+    customers: pd.DataFrame,
+    business_rules: RuleTables,
 ) -> Output[dict]:
     """MAP@K, precision@K, recall@K, NDCG@K, AUC@K and coverage on the hold-out: the selected model vs popularity,
     each with its customer count and a bootstrap interval over customers, and whether the model's lead is real."""
@@ -384,6 +388,10 @@ def model_metrics(
     )
     buy_again, buy_again_metadata = buy_again_figures(context, config, train_test_split)
     related, related_metadata = related_figures(context, config, model, train_test_split)
+    rules, rules_metadata = rule_cost_figures(
+        context, model, train_test_split, products, customers, business_rules, k, config.exclude_purchased,
+        config.confidence,
+    )  # fmt: skip
     summary = {
         "k": k,
         "model_version": als_model.version,
@@ -400,6 +408,7 @@ def model_metrics(
         "noise": verdict.noise,
         "buy_again": buy_again,
         "related": related,
+        "rules": rules,
     }
     return Output(
         summary,
@@ -417,6 +426,7 @@ def model_metrics(
             "summary": MetadataValue.md(table),
             **buy_again_metadata,
             **related_metadata,
+            **rules_metadata,
         },
     )
 

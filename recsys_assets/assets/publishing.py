@@ -12,7 +12,10 @@ from ..core.lifecycle.model_registration import register_candidate
 from ..core.lifecycle.order_history import sample_history
 from ..core.modeling.artifact import ModelArtifact
 from ..core.modeling.explain import ExplainSettings, explain_lists
-from ..core.modeling.training import as_popularity, inactive_item_indices, recommend_for_customers
+from ..core.modeling.training import as_popularity, inactive_item_indices
+from ..core.rules.rule_data import RuleTables
+from ..core.rules.rule_lists import mark_campaign_items, removals_markdown, rule_filtered_lists
+from ..core.rules.rule_set import compile_rules
 from ..resources.models import ModelRegistryResource
 from ..resources.source import SourceDatabaseResource
 from ..resources.stores import StoreResource
@@ -36,6 +39,7 @@ def recommendations(
     model_metrics: dict,
     customers: pd.DataFrame,
     products: pd.DataFrame,
+    business_rules: RuleTables,
     models: ModelRegistryResource,
     store: StoreResource,
     source: SourceDatabaseResource,
@@ -53,14 +57,19 @@ def recommendations(
     if popularity_instead:
         context.log.warning(f"recommendations: publishing popularity lists: {model_metrics['verdict']}")
         model = as_popularity(model)
-    lists = recommend_for_customers(
-        model, customers["customer_id"], config.k, config.exclude_purchased, inactive_item_indices(model, products)
-    )
+    started = time.perf_counter()
+    rules = compile_rules(business_rules, products, pd.Timestamp.now(tz="UTC").date())
+    ruled = rule_filtered_lists(
+        model, customers, products, config.k, config.exclude_purchased, inactive_item_indices(model, products),
+        rules, business_rules.settings.candidates_per_slot,
+    )  # fmt: skip
+    lists, rules_seconds = ruled.lists, time.perf_counter() - started
     started = time.perf_counter()
     if config.explain:
         lists = explain_lists(model, lists, customers, ExplainSettings(config.explain_top, config.segment_top))
     else:
         lists["reason"], lists["because"] = None, pd.array(["[]"] * len(lists), dtype=TEXT_DTYPE)
+    lists = mark_campaign_items(lists, ruled.pinned)
     explain_seconds = time.perf_counter() - started
     lists["model_version"] = pd.array([als_model.version] * len(lists), dtype=TEXT_DTYPE)
     per_customer = lists.groupby("customer_id").size()
@@ -89,6 +98,10 @@ def recommendations(
             "registered_order_lines": len(history.lines),  # sampled for the gate's order-history check
             "registry_pruned": MetadataValue.json(registration.pruned),
             "explain_seconds": round(explain_seconds, 3),
+            "rules_applied": MetadataValue.json(sorted(rules.applied)),
+            **{f"rule_removed_{rule}": n for rule, n in ruled.removed_by_rule().items()},
+            "rule_removals": MetadataValue.md(removals_markdown(ruled)),
+            "rules_seconds": round(rules_seconds, 3),
             **{f"reason_{r}": int(n) for r, n in lists["reason"].value_counts().items()},
             "preview": MetadataValue.md(preview),
         },

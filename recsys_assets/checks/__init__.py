@@ -5,6 +5,7 @@ from .data_suites import DATA_SUITES
 from .freshness import freshness_checks
 from .model_gate import model_gate
 from .online import model_beats_control
+from .rule_suite import business_rules_suite
 from .volume import raw_orders_volume
 
-ALL_CHECKS = [*DATA_SUITES, raw_orders_volume, model_gate, *freshness_checks, model_beats_control]
+ALL_CHECKS = [*DATA_SUITES, business_rules_suite, raw_orders_volume, model_gate, *freshness_checks, model_beats_control]

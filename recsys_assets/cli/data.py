@@ -76,6 +76,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     )
     if stream.product_kinds is not None:
         print(f"    {describe_repeat_buying(stream.product_kinds)}")
+    generated_rules(url, config, getattr(args, "realistic", False))
     report_replaced_orders(url)
     return 0
 
@@ -89,6 +90,20 @@ def describe_repeat_buying(kinds) -> str:
         f"repeat buying: {len(days)} consumables, nine in ten reordered every {low:.0f}-{high:.0f} days (median "
         f"{median:.0f}); {int(kinds['reorder_days'].isna().sum())} project products, not reordered (illustrative)"
     )
+
+
+def generated_rules(url: str, config, realistic: bool) -> None:
+    """A realistic shop gets stock-outs, contracts, blocks and a campaign; another generated shop none (the previous
+    shop's rule tables name products and customers the new one does not have)."""
+    from ..core.stores.rule_tables import drop_rule_tables, write_generated_rules
+    from ..core.stores.source_db import SourceDatabase
+
+    database = SourceDatabase(url)
+    if realistic:
+        written = write_generated_rules(database, config.resolved_end_date(), config.seed)
+        print(f"    wrote the business rules' tables: {', '.join(f'{t} {n} rows' for t, n in written.items())}")
+    elif dropped := drop_rule_tables(database):
+        print(f"    dropped the previous shop's business rules' tables: {', '.join(dropped)}")
 
 
 def report_replaced_orders(url: str) -> None:
@@ -139,6 +154,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     for line in summary.lines():
         print(f"    {line}")
     if not args.append:
+        from ..core.stores.rule_tables import drop_rule_tables
+
+        if dropped := drop_rule_tables(open_for_writing(url), generated_only=True):
+            print(f"    dropped the generated shop's business rules' tables: {', '.join(dropped)}")
         report_replaced_orders(url)
     return 0
 

@@ -6,13 +6,13 @@ import argparse
 import sys
 import warnings
 
-from . import data, demo_online, demos, operations, serve
+from . import data, demo_online, demos, operations, rules, serve
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsys", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (data, demos, demo_online, serve, operations):
+    for module in (data, rules, demos, demo_online, serve, operations):
         module.add_commands(commands)
     return parser
 

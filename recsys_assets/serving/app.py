@@ -24,8 +24,10 @@ from ..core.stores.store import StoreError
 from ..core.stores.store_reader import LiveRecommendations
 from .auth import API_KEY_ENV, API_KEY_HEADER, REVIEW_KEY_ENV, AccessDenied
 from .catalog import Catalog
+from .live_rules import LiveRules
 from .log_writer import ServingLogWriter
 from .routes import InvalidRequest, ServingState, SourceUnavailable, StoreUnavailable, router
+from .rule_routes import rule_router
 from .serving_settings import ServingSettings
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ def create_app(settings: ServingSettings) -> FastAPI:
     add_offline_docs(app)
     add_error_handlers(app)
     app.include_router(router)
+    app.include_router(rule_router)
     return app
 
 
@@ -79,6 +82,7 @@ def serving_state(settings: ServingSettings) -> ServingState:
         monitoring_dir=settings.monitoring_dir,
         evidently_url=settings.evidently_url,
         evidently_ui_url=settings.evidently_ui_url,
+        rules=LiveRules(settings.source) if settings.source is not None else None,
     )
     return state
 
@@ -89,6 +93,8 @@ async def lifespan(state: ServingState):
     await run_in_threadpool(state.catalog.reload)
     for reader in state.readers.values():
         await run_in_threadpool(reader.start)
+    if state.rules is not None:
+        await run_in_threadpool(state.rules.start)
     state.started = True
     # The loaded lists are long-lived and hold no reference cycles: move them out of the cyclic collector's
     # sight so full collections stay short (no multi-10-ms pauses on the request path).
@@ -101,6 +107,8 @@ async def lifespan(state: ServingState):
     finally:
         for reader in state.readers.values():
             reader.stop()
+        if state.rules is not None:
+            state.rules.stop()
         if state.writer is not None:
             state.writer.close()
 

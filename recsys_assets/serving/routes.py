@@ -53,6 +53,7 @@ from ..core.stores.store_reader import ListNotPublishedError, LiveRecommendation
 from ..settings import ONLINE_FOLDER
 from .auth import API_KEY_ENV, API_KEY_HEADER, REVIEW_KEY_ENV, ApiKeys, Scope
 from .catalog import Catalog
+from .live_rules import LiveRules
 from .log_writer import ServingLogWriter
 
 logger = logging.getLogger(__name__)
@@ -254,6 +255,7 @@ class ServingState:
     monitoring_dir: Path | None = None  # the monitors' summaries and online_metrics' <online>/<day>.json
     evidently_url: str = ""  # a remote `evidently ui` holding the workspace ("" : the folder summaries)
     evidently_ui_url: str = ""  # where people open the Evidently UI
+    rules: LiveRules | None = None  # the business rules of the moment, applied to every live list
     started: bool = False
 
     def latest_online(self) -> dict | None:
@@ -348,6 +350,8 @@ async def recommendations(request: Request):
     except Exception as error:
         logger.error("serving %s from %s failed: %s", customer_id, reader.store.describe(), error)
         raise StoreUnavailable(name) from error
+    if state.rules is not None:  # the rules of the moment (stock changes during the day): live_rules.py
+        lookup = state.rules.apply(lookup, (state.catalog.customer(customer_id) or {}).get("segment"))
     body, served = state.catalog.encoder.encode(lookup, k, name)
     if state.writer is not None:
         state.writer.record(
@@ -531,6 +535,11 @@ def health(request: Request) -> JSONResponse:
         problems.append("product and customer names could not be read; lists are served without them")
     if state.writer is not None and state.writer.failing:
         problems.append("the serving log cannot be written; requests are answered, their log entries are lost")
+    rules = state.rules.status() if state.rules is not None else "not_configured"
+    if rules == "stale":
+        problems.append("the business rules cannot be read from the source; the last rules read still apply")
+    elif rules == "unavailable":
+        problems.append("the business rules cannot be read from the source; lists are served as published")
     ready = all(t["live_version"] for t in targets.values())
     body = {
         "status": "unavailable" if not ready else "degraded" if problems else "ok",
@@ -539,6 +548,7 @@ def health(request: Request) -> JSONResponse:
         "problems": problems,
         "auth": not state.keys.open,
         "review_key": state.keys.review is not None,
+        "rules": rules,
     }
     return JSONResponse(body, status_code=200 if ready else 503)
 

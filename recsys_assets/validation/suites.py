@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 SUITES_ENV = "RECSYS_EXPECTATIONS_DIR"
-GATED_ASSETS = ("raw_orders", "products", "customers", "interactions", "recommendations")
+GATED_ASSETS = ("raw_orders", "products", "customers", "business_rules", "interactions", "recommendations")
 
 
 class SuiteError(ValueError):

@@ -61,6 +61,8 @@ NOT_RUN = {
     r"^curl -s http://127\.0\.0\.1:3000/graphql": "the same GraphQL calls: tests/cli/test_trigger_http.py",
     # a minute of the suite's budget: its only command, `recsys demo-drift`, runs there with the checks of its output
     r"^make demo-drift$": "tests/cli/test_demos.py::test_demo_drift_fires_and_retrains",
+    # the example reads a shop's own exports (bestand.csv, aktionen.csv), which the walkthrough does not have
+    r"^recsys import-rules\b": "tests/cli/test_import_rules.py (ERP-style rule files)",
 }
 SMALL_GENERATE = {"--customers": "300", "--products": "300", "--days": "30", "--lines-per-day": "200"}
 SMALL_REALISTIC = {"--customers": "300", "--days": "90"}  # a quarter: closed weekends and sparse customers still show
@@ -270,6 +272,6 @@ def test_readme_commands_work_in_reading_order(tmp_path):
                          "make demo-online", "recsys models"):  # fmt: skip
             assert expected in ran, f"{expected!r} was not run: {ran}"
         assert repeated == ["make demo"], repeated
-        assert len(skipped) == 7, skipped  # make test, three trigger and two GraphQL examples, make demo-drift
+        assert len(skipped) == 8, skipped  # make test, 3 trigger + 2 GraphQL examples, demo-drift, import-rules
     finally:
         walk.stop_all()

@@ -143,5 +143,5 @@ def test_a_failing_store_and_source_answer_without_internals(recsys_home, caplog
     }
     health = answers["health"].json()
     assert {name: t["status"] for name, t in health["targets"].items()} == {"prod": "stale", "dev": "no_live_version"}
-    assert len(health["problems"]) == 3  # the two targets and the names; each without the why
+    assert len(health["problems"]) == 4  # the two targets, the names and the business rules; each without the why
     assert "db-7.internal.example" in caplog.text  # the why is in the server log, for the operator

@@ -9,15 +9,18 @@ import os
 import shutil
 import time
 
+import pandas as pd
 import pytest
 
 from monitoring.reports import write_report
 from recsys_assets.core.data.purchase_history import purchase_history
+from recsys_assets.core.stores.rule_tables import write_rule_tables
 from recsys_assets.core.stores.serving_log import read_entries, synthetic_dir
 from recsys_assets.core.stores.source_db import SourceDatabase
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.serving.app import create_app
 from recsys_assets.serving.serving_settings import ServingSettings
+from recsys_assets.settings import local_source_url
 from tests.support.data import write_source
 from tests.support.serving import app_server, lists_for, publish, side_lists_for, tiny_data
 
@@ -43,10 +46,13 @@ if not os.path.exists(CHROMIUM):
 
 
 @pytest.fixture
-def server(recsys_home):
-    """The app over two targets (dev and prod: two local stores with different versions), in a uvicorn thread."""
+def server(recsys_home, monkeypatch):
+    """The app over two targets (dev and prod: two local stores with different versions), in a uvicorn thread; the
+    business rules read again every 0.1 s."""
     data = tiny_data()
     url = write_source(data)
+    (recsys_home / "list_rules.json").write_text(json.dumps({"refresh_seconds": 0.1}))
+    monkeypatch.setenv("RECSYS_RULES_FILE", str(recsys_home / "list_rules.json"))
     dev = LocalRecommendationStore(recsys_home / "dev.sqlite")
     prod = LocalRecommendationStore(recsys_home / "prod.sqlite")
     publish(dev, lists_for(data, shift=1), "dev-m1-cccc", "dev-m1")  # the previous kept dev version
@@ -160,6 +166,20 @@ def test_review_page_shows_store_lists_and_history(server, page, tmp_path):
         time.sleep(0.2)
     assert set(read_entries(synthetic_dir(log), traffic=None)["traffic"]) == {"review"}
     assert read_entries(log).empty
+
+    # a product of the list runs out of stock: the page shows it under "removed by the business rules", and why
+    gone = stores["prod"].get(customer)["product_id"].iloc[0]
+    write_rule_tables(
+        SourceDatabase(local_source_url()), {"stock": pd.DataFrame({"product_id": [gone], "available": [0]})}
+    )
+    time.sleep(0.5)  # the API reads the rules again every 0.1 s
+    page.click("#search")
+    page.wait_for_function("document.querySelector('#rules-removed').children.length > 0")
+    assert table(page, "rules-removed") == [
+        [gone, products.loc[gone, "name"], products.loc[gone, "category"], "stock", "out of stock"]
+    ]
+    assert gone not in [row[1] for row in table(page, "recs")]
+    assert "rules applied: stock (ok)" in page.text_content("#rules-summary")
 
 
 def test_review_page_shows_buy_again_next_to_for_you_and_a_products_related_lists(server, page):

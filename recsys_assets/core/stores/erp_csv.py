@@ -304,17 +304,24 @@ def read_csv_text(path: Path, given: CsvDialect) -> tuple[pd.DataFrame, CsvDiale
     return frame, replace(given, encoding=encoding, delimiter=delimiter)
 
 
-def normalise_values(frame: pd.DataFrame, given: CsvDialect, first_line: int = 2) -> tuple[pd.DataFrame, CsvDialect]:
-    """The contract's numeric and date columns of `frame` held as text, normalised to what the contract parses;
-    refuses (SchemaError) what the values do not decide for sure. Columns that are not text are left as they are."""
+def normalise_values(
+    frame: pd.DataFrame,
+    given: CsvDialect,
+    first_line: int = 2,
+    numeric: tuple[str, ...] = NUMERIC_COLUMNS,
+    dates: tuple[str, ...] = DATE_COLUMNS,
+) -> tuple[pd.DataFrame, CsvDialect]:
+    """The `numeric` and `dates` columns of `frame` held as text (default: the orders contract's), normalised to
+    what the contract parses; refuses (SchemaError) what the values do not decide for sure. Columns that are not
+    text are left as they are."""
     frame = frame.copy()
     text_columns = {c for c in frame.columns if pd.api.types.is_object_dtype(frame[c]) or frame[c].dtype == "string"}
-    numbers = [column for column in NUMERIC_COLUMNS if column in text_columns]
+    numbers = [column for column in numeric if column in text_columns]
     decimal = decide_decimal(frame, numbers, given.decimal, first_line) if numbers else given.decimal or "."
     for column in numbers:
         frame[column] = normalise_numbers(frame[column], decimal)
     dayfirst = None
-    for column in (c for c in DATE_COLUMNS if c in text_columns):
+    for column in (c for c in dates if c in text_columns):
         parts = day_month_parts(frame[column])
         check_one_date_format(frame[column], column, first_line, parts["sep"])
         dayfirst = decide_dayfirst(frame[column], column, given.dayfirst, first_line, parts)
