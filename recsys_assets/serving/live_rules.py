@@ -18,9 +18,10 @@ import pandas as pd
 from ..core.rules.apply import RuledList, apply_rules
 from ..core.rules.rule_data import ListRuleSettings, RuleTables, load_list_settings
 from ..core.rules.rule_set import RuleSet, compile_rules
+from ..core.rules.side_lists import rules_for_list
 from ..core.stores.rule_tables import read_rule_tables
 from ..core.stores.source_db import SourceDatabase
-from ..core.stores.store_reader import Lookup, Recommendation
+from ..core.stores.store_reader import Lookup, Recommendation, RelatedLookup
 
 logger = logging.getLogger(__name__)
 
@@ -74,17 +75,24 @@ class LiveRules:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def ruled(self, lookup: Lookup, segment: str | None) -> RuledList | None:
-        """`apply_rules` on the served list with the rules of the moment (None: no rules to apply)."""
+    def ruled(
+        self, lookup: Lookup | RelatedLookup, segment: str | None, list_name: str = "for_you"
+    ) -> RuledList | None:
+        """`apply_rules` on the served list `list_name` (the "for you" list: every rule; a side list: the rules
+        core/rules/side_lists.py gives it) with the rules of the moment (None: no rules to apply)."""
         rules = self.rules
         if rules is None or not rules.applied or not lookup.items:
             return None
-        return apply_rules(lookup.customer_id, segment, [i.product_id for i in lookup.items], rules, len(lookup.items))
+        only = None if list_name == "for_you" else rules_for_list(list_name, rules)
+        if only is not None and not only:
+            return None
+        products = [i.product_id for i in lookup.items]
+        return apply_rules(getattr(lookup, "customer_id", ""), segment, products, rules, len(products), only=only)
 
-    def apply(self, lookup: Lookup, segment: str | None) -> Lookup:
-        """The lookup with the products the rules of the moment remove taken out (ranks renumbered) and the running
-        campaigns' products pinned first; unchanged when there are no rules."""
-        ruled = self.ruled(lookup, segment)
+    def apply(self, lookup: Lookup | RelatedLookup, segment: str | None, list_name: str = "for_you"):
+        """The lookup with the products the rules of the moment remove taken out (ranks renumbered) and, on the
+        "for you" list, the running campaigns' products pinned first; unchanged when there are no rules."""
+        ruled = self.ruled(lookup, segment, list_name)
         if ruled is None:
             return lookup
         by_product = {item.product_id: item for item in lookup.items}

@@ -389,6 +389,8 @@ async def serve_buy_again(request: Request, state: ServingState, name: str, read
     """The customer's buy-again list of the live version (no control group: it compares the "for you" lists)."""
     what = f"the buy-again list of {customer_id}"
     lookup = await side_lookup(name, reader, what, reader.lookup_buy_again, customer_id)
+    if state.rules is not None:  # stock, contract and blocks of the moment (core/rules/side_lists.py)
+        lookup = state.rules.apply(lookup, (state.catalog.customer(customer_id) or {}).get("segment"), "buy_again")
     body, served = state.catalog.encoder.encode(lookup, k, name)
     if state.writer is not None:
         state.writer.record(
@@ -464,6 +466,8 @@ async def related_products(request: Request):
             f"product {product_id!r} has no {kind} list in the live version {lookup.version} (inactive, or not bought "
             "in the training window)",
         )
+    if state.rules is not None:  # stock of the moment (core/rules/side_lists.py)
+        lookup = state.rules.apply(lookup, None, kind)
     body, served = state.catalog.encoder.encode_related(lookup, k, name)
     if state.writer is not None:
         state.writer.record(

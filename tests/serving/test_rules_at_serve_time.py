@@ -102,3 +102,43 @@ def test_the_load_tests_functional_check_accepts_what_the_rules_change(recsys_ho
         assert functional_check(base, KEY, customer, stored, "m1-rules", review_key=REVIEW_KEY) == []
         [problem] = functional_check(base, KEY, customer, stored[::-1], "m1-rules", review_key=REVIEW_KEY)
         assert f"served {stored[1:]}" in problem  # the out-of-stock product is not served
+
+
+def test_the_side_lists_take_their_rules_at_serve_time_as_at_publish(recsys_home, monkeypatch, tmp_path):
+    """A product out of stock since the publish leaves a customer's buy-again list and a product's related list,
+    as the publish-time code (core/rules/side_lists.py) leaves it out on the new stock."""
+    from recsys_assets.core.rules.side_lists import rule_side_lists
+    from tests.support.serving import side_lists_for
+
+    data = tiny_data()
+    source = SourceDatabase(write_source(data))
+    settings_file = tmp_path / "list_rules.json"
+    settings_file.write_text(json.dumps({"refresh_seconds": 0.1}))
+    monkeypatch.setenv("RECSYS_RULES_FILE", str(settings_file))
+    store = LocalRecommendationStore(recsys_home / "store.sqlite")
+    side = side_lists_for(data)
+    publish(store, lists_for(data), "m1-rules", "m1", side_lists=side)
+    buy_again = side[side["list"] == "buy_again"].groupby("key").filter(lambda group: len(group) >= 2)
+    customer = buy_again["key"].iloc[0]
+    own = buy_again[buy_again["key"] == customer]
+    together = side[side["list"] == "bought_together"]
+    product = together["key"].iloc[0]
+    related = together[together["key"] == product]
+    gone = {own["product_id"].iloc[0], related["product_id"].iloc[0]}
+    write_rule_tables(source, {"stock": pd.DataFrame({"product_id": sorted(gone), "available": 0.0})})
+    settings = ServingSettings(stores={"local": store}, source=source, api_key=KEY, review_key=REVIEW_KEY)
+    with TestClient(create_app(settings)) as client:
+        _wait_for(lambda: client.get("/health").json()["rules"] == "ok")
+        again = client.get(f"/recommendations/{customer}?list=buy_again", headers=HEADERS).json()["items"]
+        bought_with = client.get(f"/products/{product}/related", headers=HEADERS).json()["items"]
+    rules = compile_rules(read_rule_tables(source), data.products, pd.Timestamp.now(tz="UTC").date())
+    at_publish, removed = rule_side_lists(pd.concat([own, related]), rules, {}, 10)
+    assert removed == {"stock": 2}
+    assert [item["product_id"] for item in again] == at_publish.loc[
+        at_publish["key"] == customer, "product_id"
+    ].tolist()
+    assert [item["product_id"] for item in bought_with] == at_publish.loc[
+        at_publish["key"] == product, "product_id"
+    ].tolist()
+    assert not gone & {item["product_id"] for item in again + bought_with}
+    assert [item["rank"] for item in again] == list(range(1, len(again) + 1))

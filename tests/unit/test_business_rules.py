@@ -10,7 +10,7 @@ import pytest
 
 from recsys_assets.core.data.schema import SchemaError
 from recsys_assets.core.rules.apply import apply_rules
-from recsys_assets.core.rules.rule_data import RuleTables, conform_rule_table, load_list_settings
+from recsys_assets.core.rules.rule_data import ListRuleSettings, RuleTables, conform_rule_table, load_list_settings
 from recsys_assets.core.rules.rule_lists import apply_to_lists
 from recsys_assets.core.rules.rule_rows import rule_rows
 from recsys_assets.core.rules.rule_set import compile_rules
@@ -64,7 +64,6 @@ def test_each_rule_removes_what_it_should_and_says_why():
 
 
 def test_category_cap_and_campaign_pins_and_the_rules_applied_twice_give_the_same_list():
-    from recsys_assets.core.rules.rule_data import ListRuleSettings
 
     tables = rules_of(
         stock={"product_id": ["P7"], "available": [0]},
@@ -159,3 +158,29 @@ def test_the_rule_suite_names_unknown_ids_shares_out_of_range_and_dates_out_of_o
     assert any("pair" in expectation for expectation, _ in failed)
     samples = {str(row.get("table")) for f in report.failures for row in f.sample}
     assert {"stock", "assortments", "blocked_products", "campaigns"} <= samples
+
+
+def test_side_lists_take_their_rules_and_rank_again():
+    """Buy again: stock, contract and blocks (the customer's own list); related: stock only (a product's list);
+    neither takes campaigns or the category cap."""
+    from recsys_assets.core.rules.side_lists import rule_side_lists
+
+    tables = rules_of(
+        stock={"product_id": ["P0"], "available": [0]},
+        blocked_products={"customer_id": ["C1"], "product_id": ["P2"], "reason": ["credit hold"]},
+        assortments={"segment": ["plumber"], "category": ["cables"], "product_id": [None]},
+        campaigns={"campaign_id": ["spring"], "product_id": ["P8"], "share": [0.5], "start_date": ["2026-06-01"],
+                   "end_date": ["2026-07-31"], "segment": [None]},
+        settings=ListRuleSettings(max_per_category=1),
+    )  # fmt: skip
+    rules = compile_rules(tables, PRODUCTS, TODAY)
+    rows = [("buy_again", "C1", p) for p in ["P0", "P1", "P2", "P3", "P4"]]
+    rows += [("buy_again", "C2", p) for p in ["P0", "P1", "P2", "P3"]]
+    rows += [("bought_together", "P5", p) for p in ["P0", "P2", "P4", "P1"]]
+    lists = pd.DataFrame(rows, columns=["list", "key", "product_id"])
+    lists["rank"] = lists.groupby(["list", "key"]).cumcount() + 1
+    ruled, removed = rule_side_lists(lists, rules, {"C1": "plumber", "C2": "hvac"}, 2)
+    kept = {key: group["product_id"].tolist() for key, group in ruled.groupby("key")}
+    assert kept == {"C1": ["P1", "P3"], "C2": ["P1", "P2"], "P5": ["P2", "P4"]}  # no pinned P8, no cap of cables
+    assert ruled.groupby("key")["rank"].apply(list).to_dict() == {"C1": [1, 2], "C2": [1, 2], "P5": [1, 2]}
+    assert removed == {"stock": 3, "blocked": 1, "assortment": 1}  # P0 thrice; C1's blocked P2, its lamp P4
