@@ -1,10 +1,10 @@
 """Gather what `online_metrics` needs for one day and turn the pure computation (`monitoring/online.py`) into
 asset metadata: the day's serving log (the shop's traffic only), the purchase lines of the ingested raw_orders
-partitions in the attribution window, and the arm counts of the previous days of the alert period.
+partitions in the attribution window, and the arm counts of the previous days of the alert period; with them,
+the day's figures per served list (`monitoring/lists.py`).
 
 Orders come from the source database, restricted to the raw_orders partitions the instance has materialized: a
 day the pipeline has not ingested (or whose lines failed their checks and were re-read since) is not evidence.
-The day's figures per served list (monitoring/lists.py) come with them.
 A day's figures are final once its whole window is ingested (`window_complete`); until then re-materializing
 the partition updates them.
 """
