@@ -12,6 +12,7 @@ import pandas as pd
 from dagster import DagsterInstance
 
 from monitoring.features import CATEGORICAL_FEATURES, NUMERICAL_FEATURES
+from monitoring.lists import SKEW_NUMBERS, list_numbers, list_skew
 
 from ..core.stores.serving_log import read_entries
 from ..core.stores.source_db import SourceDatabase
@@ -107,6 +108,12 @@ def run_serving_skew(
     reference, profile = reference_data(database, model, products, customers, monitoring.reports_folder())
     result, snapshot = check_skew(log, reference, profile, products, customers, monitoring.skew_thresholds())
     result.extra.update({"model_version": model.version, "log_days": [days[0], days[-1]]})
+    # the buy-again and related lists: reported per list next to the verdict, which stays the "for you" list's
+    every_list = read_entries(
+        monitoring.log_folder(), dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1]), list_name=None
+    )
+    lists = list_skew(every_list, products, profile.product_orders.index)
+    result.extra.update({"lists": lists, **list_numbers(lists, SKEW_NUMBERS)})
     return record(outcome, monitoring, result, snapshot)
 
 

@@ -1,6 +1,7 @@
 """Gather what `online_metrics` needs for one day and turn the pure computation (`monitoring/online.py`) into
 asset metadata: the day's serving log (the shop's traffic only), the purchase lines of the ingested raw_orders
-partitions in the attribution window, and the arm counts of the previous days of the alert period.
+partitions in the attribution window, and the arm counts of the previous days of the alert period; with them,
+the day's figures per served list (`monitoring/lists.py`).
 
 Orders come from the source database, restricted to the raw_orders partitions the instance has materialized: a
 day the pipeline has not ingested (or whose lines failed their checks and were re-read since) is not evidence.
@@ -19,6 +20,7 @@ import pandas as pd
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, MetadataValue
 
 from monitoring.features import purchase_lines
+from monitoring.lists import all_list_figures, list_numbers, lists_markdown
 from monitoring.online import (
     COUNT_FIELDS,
     Lift,
@@ -34,7 +36,7 @@ from monitoring.online import (
 )
 
 from ..core.stores.files import write_atomically
-from ..core.stores.serving_log import read_entries
+from ..core.stores.serving_log import FOR_YOU_LIST, read_entries
 from ..core.stores.source_db import SourceDatabase
 from ..settings import ONLINE_FOLDER
 
@@ -54,6 +56,7 @@ class OnlineDay:
     servings: int
     orders_until: str | None
     window_complete: bool
+    lists: dict[str, dict] = field(default_factory=dict)  # monitoring/lists.py: figures per served list
     extra: dict = field(default_factory=dict)
 
     def summary(self) -> dict:
@@ -68,6 +71,7 @@ class OnlineDay:
             "arms": {arm: {**counts, **rates(counts)} for arm, counts in self.counts.items()},
             "lift": self.day_lift.as_dict(),
             "period": {"days": self.period, "lift": self.period_lift.as_dict()},
+            "lists": self.lists,
         }
 
 
@@ -116,11 +120,14 @@ def run_online_metrics(
 ) -> OnlineDay:
     """The online metrics of the servings of `day` and the lift over the `period_days` ending with it."""
     date = dt.date.fromisoformat(day)
-    log = read_entries(log_dir, date, date)
+    every_list = read_entries(log_dir, date, date, list_name=None)
+    log = every_list[every_list["list"] == FOR_YOU_LIST].reset_index(drop=True)
     start, end = attribution_window(day, settings.attribution_days)
-    lines, orders_until = ingested_lines(instance, database, start, end)
+    all_lines, orders_until = ingested_lines(instance, database, start, end)
+    # the related lists are judged on everyone's baskets (their servings name no customer)
+    lists = all_list_figures(every_list, all_lines, settings)
     served_customers = set(log["customer_id"].astype(str))
-    lines = lines[lines["customer_id"].isin(served_customers)]
+    lines = all_lines[all_lines["customer_id"].isin(served_customers)]
     attributed = attribute(exposures(log), lines, settings.attribution_days)
     counts = arm_counts(attributed)
     period = [(date - dt.timedelta(days=n)).isoformat() for n in range(period_days - 1, -1, -1)]
@@ -139,6 +146,7 @@ def run_online_metrics(
         servings=len(log),
         orders_until=orders_until,
         window_complete=orders_until is not None and orders_until >= last_needed,
+        lists=lists,
     )
 
 
@@ -172,6 +180,10 @@ def online_metadata(result: OnlineDay, day_file: Path) -> dict:
         "arm_counts": MetadataValue.json(result.counts),
         "verdict": result.period_lift.verdict,
         "verdict_reason": result.period_lift.reason,
+        "lists": MetadataValue.md(lists_markdown(result.lists)),
+        "lists_without_traffic": MetadataValue.json(
+            [name for name, entry in result.lists.items() if entry["servings"] == 0]
+        ),
         "figures_file": MetadataValue.path(str(day_file)),
     }
     for arm, counts in result.counts.items():
@@ -184,6 +196,7 @@ def online_metadata(result: OnlineDay, day_file: Path) -> dict:
             totals[name] += row[name]
     for source, totals in by_source.items():
         metadata.update(_numbers("", {f"hit_rate_source_{source}": rates(totals)["hit_rate"]}))
+    metadata.update(list_numbers(result.lists))
     lift, period = result.day_lift, result.period_lift
     metadata.update(_numbers("lift", {"": lift.relative_lift, "_low": lift.relative_low, "_high": lift.relative_high}))
     metadata.update(

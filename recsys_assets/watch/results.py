@@ -109,6 +109,8 @@ def outcome_metadata(outcome: CheckOutcome) -> dict:
         **workspace_metadata(outcome.workspace),
         "summary": MetadataValue.md(result.markdown()),
         **{f"score_{f.feature}": float(round(f.score, 6)) for f in result.features},
+        # per-list figures (monitoring/lists.py) the skew check adds
+        **{k: v for k, v in result.extra.items() if k.startswith("list_") and isinstance(v, int | float)},
     }
 
 

@@ -221,6 +221,13 @@ def test_online_loop_through_the_http_api(shop, recsys_home, capsys):
         assert rows["control"]["model_version"] == "m1" and rows["control"]["store_version"] == "m1-v"
         assert figures["period"]["lift"]["verdict"] == "better" and check.passed
         assert read_alerts(alerts_path(recsys_home)) == []
+        # per list: "for you" counts its model arm; the store holds no buy-again or related list, so no traffic
+        lists = figures["lists"]
+        assert (lists["for_you"]["exposures"], lists["for_you"]["hits"]) == (len(model_arm), len(model_arm))
+        assert lists["for_you"]["hit_rate_low"] < 1.0 == lists["for_you"]["hit_rate_high"]
+        assert {name: lists[name]["status"] for name in ("buy_again", "bought_together", "similar")} == dict.fromkeys(
+            ("buy_again", "bought_together", "similar"), "no traffic for this list yet"
+        )
 
         result = materialize_online(instance, DAY_TWO)
         figures, check = online_figures(result)
@@ -235,6 +242,8 @@ def test_online_loop_through_the_http_api(shop, recsys_home, capsys):
         }
         assert metadata["hit_rate_model"] == 0.0 and metadata["hit_rate_control"] == 1.0
         assert metadata["exposures_control"] == len(control_arm)
+        assert metadata["list_for_you_hit_rate"] == 0.0 and metadata["list_buy_again_servings"] == 0
+        assert metadata["lists_without_traffic"] == ["buy_again", "bought_together", "similar"]
 
         # the skew check judges the same log; then a load test hits the server: neither figure moves
         instance.report_runless_asset_event(
@@ -245,12 +254,15 @@ def test_online_loop_through_the_http_api(shop, recsys_home, capsys):
         )
         monitoring = MonitoringResource(min_requests=10, report_dir=str(recsys_home / "monitoring"))
         skew_before = run_serving_skew(instance, database, store, monitoring).result
+        assert skew_before.extra["lists"]["for_you"]["servings"] == 3 * len(CUSTOMERS)
+        assert skew_before.extra["list_similar_servings"] == 0 and "list_similar_cold_share" not in skew_before.extra
         with app_server(app(store, database, clock)) as base:
             load = run_load_test(base, [*CUSTOMERS, "NEW-1"] * 20, KEY, duration=10, concurrency=4, max_requests=400)
             served = httpx.get(f"{base}/metrics", headers={"X-API-Key": REVIEW_KEY}).json()
             assert served["online"]["day"] == DAY_TWO.isoformat()  # the newest day online_metrics materialized
             assert served["online"]["arms"]["control"]["hit_rate"] == 1.0
             assert served["online"]["period"]["lift"]["verdict"] == "not_better"
+            assert served["online"]["lists"]["buy_again"]["status"] == "no traffic for this list yet"
             assert httpx.get(f"{base}/metrics").status_code == 401
             assert httpx.get(f"{base}/metrics", headers={"X-API-Key": KEY}).status_code == 403  # the shop's key
         assert load.requests == 400 and load.failed == 0

@@ -151,3 +151,100 @@ def test_no_hit_in_an_arm_still_has_an_interval():
     none_in_model = {"model": {"exposures": 300, "hits": 0}, "control": {"exposures": 300, "hits": 30}}
     lift = compare_arms(none_in_model)
     assert lift.relative_lift == -1.0 and lift.relative_high < 0 and lift.verdict == "not_better"
+
+
+# --- figures per list (monitoring/lists.py), from a log written by the serving log writer --------------------------
+
+
+def written_log(tmp_path) -> pd.DataFrame:
+    """A day of servings of every list but `similar`, through the API's log writer, read back as the monitor does."""
+    from recsys_assets.core.stores.serving_log import read_entries
+    from recsys_assets.serving.log_writer import ServingLogWriter
+
+    writer = ServingLogWriter(tmp_path)
+
+    def at(hour: int) -> float:
+        return (T + pd.Timedelta(hours=hour)).tz_localize("UTC").timestamp()
+
+    served = [  # customer, items, cold start, group, source, list, asked product
+        ("A", ["p1", "p2"], False, "model", "model", None, None),
+        ("A", ["p1", "p2"], False, "model", "model", None, None),  # a reload: one exposure
+        ("C", ["p5", "p6"], False, "control", "control", None, None),  # the control arm: not the list's figures
+        ("A", ["p2", "p9"], False, "model", "model", "buy_again", None),
+        ("C", ["p5"], False, "control", "model", "buy_again", None),  # buy again has no control list: counts
+        ("B", [], True, "model", "model", "buy_again", None),  # bought nothing the list could hold
+        (None, ["p2", "p3"], False, None, None, "bought_together", "p1"),
+        (None, ["p6"], False, None, None, "bought_together", "p5"),
+    ]
+    for hour, (customer, items, cold, group, source, name, asked) in enumerate(served, start=8):
+        writer.record(customer, "m1", items, cold, "local", at(hour), "m1-v", group, source, None, name, asked)
+    assert writer.flush() == len(served)
+    return read_entries(tmp_path, list_name=None)
+
+
+ORDERS = pd.DataFrame(
+    [
+        {**line("A", 0.1, "p2"), "order_id": "o0"},  # before any serving: attributed to nothing
+        {**line("Z", 0.1, "p1"), "order_id": "o0z"},
+        {**line("Z", 0.1, "p3"), "order_id": "o0z"},  # p1 with p3 before p1's list was served: no hit
+        {**line("A", 1, "p2"), "order_id": "o1"},  # hits A's "for you" and buy-again lists
+        {**line("Z", 2, "p1"), "order_id": "o2"},
+        {**line("Z", 2, "p3"), "order_id": "o2"},  # p1's bought-together list hit by someone else's basket
+        {**line("C", 2, "p5"), "order_id": "o3"},  # C rebuys p5 (a buy-again hit); p5's list (p6) is not bought
+        {**line("Y", 3, "p6"), "order_id": "o4"},  # p6 without p5: no hit of p5's list
+    ]
+)
+
+
+def test_every_list_has_its_own_figures(tmp_path):
+    from monitoring.lists import NO_TRAFFIC, all_list_figures, list_numbers, lists_markdown, wilson_interval
+
+    figures = all_list_figures(written_log(tmp_path), ORDERS, OnlineSettings(attribution_days=14))
+    assert list(figures) == ["for_you", "buy_again", "bought_together", "similar"]
+
+    for_you = figures["for_you"]  # the model arm only: A, served twice
+    assert (for_you["servings"], for_you["exposures"], for_you["hits"], for_you["cold_share"]) == (2, 1, 1, 0.0)
+
+    buy_again = figures["buy_again"]  # A and C hit, B was answered an empty list
+    assert (buy_again["servings"], buy_again["exposures"], buy_again["hits"]) == (3, 3, 2)
+    assert buy_again["hit_rate"] == pytest.approx(2 / 3)
+    assert buy_again["empty_share"] == pytest.approx(1 / 3) and buy_again["cold_share"] == pytest.approx(1 / 3)
+    assert (buy_again["hit_rate_low"], buy_again["hit_rate_high"]) == wilson_interval(2, 3, 0.95)
+
+    together = figures["bought_together"]  # p1's list hit (order o2), p5's not
+    assert (together["exposures"], together["hits"], together["hit_rate"]) == (2, 1, 0.5)
+    assert together["cold_share"] is None  # an unknown product's 404 is not logged: no share, not 0
+
+    assert figures["similar"] == {"list": "similar", "status": NO_TRAFFIC, "servings": 0}
+    numbers = list_numbers(figures)
+    assert numbers["list_similar_servings"] == 0.0
+    assert not any(key.startswith("list_similar_") and key != "list_similar_servings" for key in numbers)
+    assert numbers["list_buy_again_hit_rate"] == pytest.approx(2 / 3, abs=1e-6)
+    assert f"| similar | 0 | {NO_TRAFFIC} |" in lists_markdown(figures)
+
+    # a shorter window: C's rebuy and p1's basket (day 2) fall outside a 1-day window, A's (day 1) does not
+    short = all_list_figures(written_log(tmp_path / "again"), ORDERS, OnlineSettings(attribution_days=1))
+    assert short["buy_again"]["hits"] == 1 and short["bought_together"]["hits"] == 0
+
+
+def test_wilson_interval_by_hand():
+    from monitoring.lists import wilson_interval
+
+    low, high = wilson_interval(1, 2, 0.95)  # the textbook value for 1 of 2
+    assert (round(low, 4), round(high, 4)) == (0.0945, 0.9055)
+    low, high = wilson_interval(0, 20, 0.95)  # no hit still has a width
+    assert low == 0.0 and 0.15 < high < 0.17
+    assert wilson_interval(0, 0, 0.95) == (None, None)
+
+
+def test_skew_per_list(tmp_path):
+    from monitoring.lists import NO_TRAFFIC, list_skew
+
+    products = pd.DataFrame({"product_id": ["p1", "p2", "p3", "p5", "p6", "p9"], "active": [1, 1, 0, 1, 1, 1]})
+    skew = list_skew(written_log(tmp_path), products, pd.Index(["p5"]))  # the training data knew p5 only
+    assert skew["for_you"]["servings"] == 3 and skew["for_you"]["inactive_item_share"] == 0.0
+    assert skew["buy_again"]["cold_share"] == pytest.approx(1 / 3)
+    together = skew["bought_together"]
+    assert together["inactive_item_share"] == pytest.approx(1 / 3)  # p3 of p2, p3, p6
+    assert together["unknown_query_share"] == 0.5 and together["cold_share"] is None
+    assert skew["similar"]["status"] == NO_TRAFFIC

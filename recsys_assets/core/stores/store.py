@@ -83,6 +83,9 @@ def validate_side_lists(side_lists: pd.DataFrame | None) -> pd.DataFrame:
     return side_lists
 
 
+PUBLISH_CHUNK_ROWS = 100_000  # rows converted and inserted at a time: bounds the Python objects of a publish
+
+
 def side_list_counts(side_lists: pd.DataFrame) -> dict[str, int]:
     """{list name: number of keys (customers or products) holding a list} of side lists, in SIDE_LISTS order."""
     if side_lists.empty:
@@ -91,7 +94,12 @@ def side_list_counts(side_lists: pd.DataFrame) -> dict[str, int]:
     return {name: int(counts[name]) for name in SIDE_LISTS if name in counts.index}
 
 
-def side_tuples(version: str, side_lists: pd.DataFrame, chunk_rows: int = 100_000):
+def _texts_or_none(column: pd.Series) -> list:
+    """A column as str values, None where missing (converted by pandas, not one Python call per value)."""
+    return column.astype(str).astype(object).where(column.notna().to_numpy(), None).tolist()
+
+
+def side_tuples(version: str, side_lists: pd.DataFrame, chunk_rows: int = PUBLISH_CHUNK_ROWS):
     """(version, *SIDE_LIST_COLUMNS) tuples of `side_lists`, converted `chunk_rows` at a time."""
     for start in range(0, len(side_lists), chunk_rows):
         rows = side_lists.iloc[start : start + chunk_rows]
@@ -103,8 +111,8 @@ def side_tuples(version: str, side_lists: pd.DataFrame, chunk_rows: int = 100_00
             rows["product_id"].astype(str).tolist(),
             rows["score"].astype(float).tolist(),
             rows["source"].astype(str).tolist(),
-            [None if v is None or v != v else str(v) for v in rows["reason"]],
-            [None if v is None or v != v else str(v) for v in rows["explanation"]],
+            _texts_or_none(rows["reason"]),
+            _texts_or_none(rows["explanation"]),
             strict=True,
         )
 
@@ -116,9 +124,6 @@ def because_text(value) -> str | None:
     if value is pd.NA or (isinstance(value, float) and value != value):
         return None
     return json.dumps([str(v) for v in value])
-
-
-PUBLISH_CHUNK_ROWS = 100_000  # rows converted and inserted at a time: bounds the Python objects of a publish
 
 
 def stored_rows(recommendations: pd.DataFrame) -> pd.DataFrame:
