@@ -9,6 +9,8 @@ from dagster import AssetKey, DagsterInstance, asset, materialize
 from recsys_assets.cli.local_run import INSTANCE_SETTINGS
 from recsys_assets.instance.event_log import OPEN_RUN_DATABASES, KeptOpenSqliteEventLogStorage
 
+pytestmark = pytest.mark.slow  # runs the graph's engine (a few tiny runs)
+
 
 @asset
 def a_number() -> int:
