@@ -19,7 +19,7 @@ from typing import Protocol
 import pandas as pd
 
 from ..faults import failpoint
-from .popularity import POPULAR_COLUMNS, POPULARITY_SOURCE, POPULAR_K, popularity_frame
+from .popularity import POPULAR_COLUMNS, POPULAR_K, POPULARITY_SOURCE, popularity_frame
 
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score", "source"]
 # each item's explanation (core/modeling/explain.py): a reason code and a JSON array of bought product ids;

@@ -11,10 +11,11 @@ lookups without resolving the live version (or, with the memory strategy, touchi
   per-thread read-only connection for the local SQLite store, a point read for Cosmos DB. A new version is
   therefore live as soon as its name and popularity list are read (the local store keeps the popularity list
   next to the version; other stores compute it from one full read per new version, in the refresh thread), and
-  memory does not grow with the version. The API runs point lookups off the event loop (`blocking`). A point read answering VersionNotFoundError (a publish dropped the version the snapshot names)
-  refreshes the snapshot and reads again, so no request is answered from a version that is gone. `"memory"`
-  (explicit only) loads the whole live version into a dict customer_id -> list. A store picks its strategy
-  with a `serving_strategy` attribute; without one, `"point"` (see `strategy_for`).
+  memory does not grow with the version. The API runs point lookups off the event loop (`blocking`). A point
+  read answering VersionNotFoundError (a publish dropped the version the snapshot names) refreshes the snapshot
+  and reads again, so no request is answered from a version that is gone. `"memory"` (explicit only) loads the
+  whole live version into a dict customer_id -> list. A store picks its strategy with a `serving_strategy`
+  attribute; without one, `"point"` (see `strategy_for`).
 - Customers absent from the live version get a popularity list, flagged: the list the model gave its cold-start
   customers (`source == "popularity_fallback"`, present whenever the master data has customers without history),
   or, when the version has none, the products that appear in most lists (ties broken by mean score).
