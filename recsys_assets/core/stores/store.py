@@ -170,8 +170,13 @@ def stored_tuples(version: str, recommendations: pd.DataFrame, chunk_rows: int =
         )
 
 
-def _because_tuple(value: str | None) -> tuple[str, ...]:
-    return tuple(str(v) for v in json.loads(value)) if value else ()
+def _with_because(rows: list[tuple]) -> list[tuple]:
+    """Item rows whose last column (`because`, JSON text or NULL) is a tuple of product ids; one JSON decode for
+    the whole list (a decode per item was most of a point read's cost)."""
+    if not rows:
+        return rows
+    decoded = json.loads("[" + ",".join(row[-1] or "[]" for row in rows) + "]")
+    return [(*row[:-1], tuple(str(v) for v in because)) for row, because in zip(rows, decoded, strict=True)]
 
 
 class LocalRecommendationStore:
@@ -354,13 +359,14 @@ class LocalRecommendationStore:
         """The (rank, product_id, score, source, reason, because) items of `customer_id` in `version`, by rank
         (`because` a tuple of product ids): one indexed point read, no DataFrame (the serving hot path). Empty when
         the version does not hold the customer; VersionNotFoundError when the store no longer holds `version`."""
-        rows = self._point_read(
-            "SELECT rank, product_id, score, source, reason, because FROM recommendations "
-            "WHERE version = ? AND customer_id = ? ORDER BY rank",
-            (version, customer_id),
-            version,
+        return _with_because(
+            self._point_read(
+                "SELECT rank, product_id, score, source, reason, because FROM recommendations "
+                "WHERE version = ? AND customer_id = ? ORDER BY rank",
+                (version, customer_id),
+                version,
+            )
         )
-        return [(r, p, s, src, why, _because_tuple(by)) for r, p, s, src, why, by in rows]
 
     def popular_items(self, version: str, k: int = POPULAR_K) -> list[tuple]:
         """The popularity list of `version` as (rank, product_id, score, source, reason, because) items (see
@@ -373,7 +379,7 @@ class LocalRecommendationStore:
         ).fetchall()
         if not rows:
             rows = self._popular_by_query(connection, version, k)
-        return [(r, p, s, src, why, _because_tuple(by)) for r, p, s, src, why, by in rows]
+        return _with_because(rows)
 
     def _popular_by_query(self, connection: sqlite3.Connection, version: str, k: int) -> list[tuple]:
         """popularity_frame's rule in SQL (one pass over the version, no rows in Python)."""
@@ -414,9 +420,13 @@ class LocalRecommendationStore:
 
     def _reader(self) -> sqlite3.Connection:
         """This thread's read-only connection, opened once (and again when the file was replaced)."""
-        if not self._layout_checked or not self.path.exists():
+        try:
+            identity = os.stat(self.path).st_ino if self._layout_checked else None
+        except FileNotFoundError:
+            identity = None
+        if identity is None:
             self._connect().close()  # creates the file and its tables, upgrades an older layout
-        identity = os.stat(self.path).st_ino
+            identity = os.stat(self.path).st_ino
         held = getattr(self._readers, "held", None)
         if held is not None and held[0] == identity:
             return held[1]
