@@ -159,8 +159,8 @@ def serve_once(code: Path, python: Path, known: str, expected: list[str]) -> dic
                     break
             except httpx.HTTPError:
                 pass
-            if time.perf_counter() - started > 300:
-                raise TimeoutError(f"recsys serve from {code} did not become healthy in 300 s")
+            if time.perf_counter() - started > 900:
+                raise TimeoutError(f"recsys serve from {code} did not become healthy in 900 s")
             time.sleep(0.1)
         ready_s = time.perf_counter() - started
         rss, peak = status_kib(server.pid, "VmRSS"), status_kib(server.pid, "VmHWM")
