@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.signals import default_signals
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 READY_QUERY = "{ repositoriesOrError { __typename ... on RepositoryConnection { nodes { name location { name } } } } }"
@@ -22,16 +24,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _default_signals():  # a background shell may have left SIGINT/SIGTERM ignored
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 def start(command: list[str], log_path: Path) -> subprocess.Popen:
     log = log_path.open("w")
     try:
         return subprocess.Popen(
-            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_default_signals
+            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=default_signals
         )
     finally:
         log.close()  # the child has its own descriptor

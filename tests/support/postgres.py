@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.signals import default_signals
+
 
 @dataclass(frozen=True)
 class PostgresServer:
@@ -62,11 +64,6 @@ def _free_port() -> int:
 
 def _as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
-def _default_signals():
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 @contextlib.contextmanager
@@ -112,7 +109,7 @@ def _started(folder: Path, timeout: float):
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_default_signals,
+        preexec_fn=default_signals,
     )
     log.close()
     try:

@@ -16,6 +16,7 @@ import psutil
 import pytest
 
 from recsys_assets.core.modeling.models import FIT_FOLDER_PREFIX, fit_in_workers, sweep_fit_folders
+from tests.support.signals import default_signals
 from tests.support.slow_fit import MARKERS_ENV, tasks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +35,7 @@ def start_driver(markers: Path, *seconds: float) -> tuple[subprocess.Popen, list
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_signals,  # the signals sent below must do what they do to a run's process
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
