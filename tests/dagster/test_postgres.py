@@ -4,7 +4,7 @@ The instance's run, event-log and schedule storage live in a PostgreSQL server (
 deploy/dagster.yaml) with the product's run limits, a real webserver and daemon run against it, and the source
 orders are imported into another PostgreSQL database. Then, as a data team meets it in the UI: the backfill of every
 raw_orders partition ("Materialize... > All partitions > Launch backfill") runs as one ingest run, exactly one
-retraining started by retrain_after_ingest publishes, ticks of the daily schedule run, and two retrainings asked for
+retraining started by retrain_after_ingest publishes, a tick of the daily schedule runs, and two retrainings asked for
 at once run one after the other (the run queue's limit) — all recorded in PostgreSQL.
 """
 
@@ -90,7 +90,10 @@ def test_instance_and_source_on_postgres(recsys_home, tmp_path, monkeypatch, pos
     first = (end - dt.timedelta(days=DAYS - 1)).isoformat()
     monkeypatch.setenv("RECSYS_PARTITIONS_START", first)
     monkeypatch.setenv("RECSYS_RETRAIN_SENSOR_INTERVAL", "5")
-    monkeypatch.setenv("RECSYS_DAILY_INGEST_CRON", "* * * * *")  # a tick every minute instead of every night
+    # one tick of the daily schedule about three minutes in (by then the backfill and its retraining are under way),
+    # instead of the nightly one; every minute would start an ingest and a retraining each minute
+    tick = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=3)).replace(second=0, microsecond=0)
+    monkeypatch.setenv("RECSYS_DAILY_INGEST_CRON", f"{tick.minute} {tick.hour} * * *")
 
     with dagster_processes.webserver(tmp_path) as url, dagster_processes.daemon(tmp_path):
         launched = dagster_processes.graphql(
@@ -117,7 +120,7 @@ def test_instance_and_source_on_postgres(recsys_home, tmp_path, monkeypatch, pos
 
         [retrain, *_] = dagster_processes.wait_for(sensor_retrainings, 300, "the retraining started by the sensor")
         [scheduled, *_] = dagster_processes.wait_for(
-            lambda: finished(RunsFilter(tags={"dagster/schedule_name": "daily_ingest"})), 150, "a schedule tick's run"
+            lambda: finished(RunsFilter(tags={"dagster/schedule_name": "daily_ingest"})), 300, "a schedule tick's run"
         )
 
         # two retrainings asked for at once (a sensor and a hand launch, say): the queue runs them one by one
@@ -141,12 +144,14 @@ def test_instance_and_source_on_postgres(recsys_home, tmp_path, monkeypatch, pos
         if e.dagster_event and e.dagster_event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE")
     ]
     assert retrain.status == DagsterRunStatus.SUCCESS, failures
-    assert scheduled.status == DagsterRunStatus.SUCCESS and scheduled.tags["dagster/partition"] == end.isoformat()
+    assert scheduled.status == DagsterRunStatus.SUCCESS and scheduled.tags["dagster/partition"] == str(
+        tick.date() - dt.timedelta(days=1)
+    )
     # the backfill: one run for all partitions (single-run backfill policy), then exactly one retraining for them
     raw = instance.fetch_materializations(AssetKey("raw_orders"), limit=100).records
     assert {r.partition_key for r in raw} == {(end - dt.timedelta(days=n)).isoformat() for n in range(DAYS)}
     ticks = {run.run_id for run in instance.get_runs(RunsFilter(tags={"dagster/schedule_name": "daily_ingest"}))}
-    assert len({r.run_id for r in raw if r.run_id not in ticks}) == 1  # the schedule ticks every minute here
+    assert len({r.run_id for r in raw if r.run_id not in ticks}) == 1
     # exactly once for the backfill's days (a schedule tick may add a retraining of its own)
     assert [run.run_id for run in for_the_backfill] == [retrain.run_id]
     assert f"new raw_orders materialization(s), partitions {first} to {end.isoformat()}" in retrain.tags[REASON_TAG]
