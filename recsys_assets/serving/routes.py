@@ -124,6 +124,21 @@ ERRORS = {
 }
 
 
+# the query parameters every list endpoint takes
+K_PARAMETER = {
+    "name": "k",
+    "in": "query",
+    "required": False,
+    "description": "number of products (at most the published list length)",
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10},
+}
+TARGET_PARAMETER = {
+    "name": "target",
+    "in": "query",
+    "required": False,
+    "description": "store target (default: the first configured)",
+    "schema": {"type": "string"},
+}
 RECOMMENDATIONS_PARAMETERS = [
     {
         "name": "customer_id",
@@ -140,20 +155,8 @@ RECOMMENDATIONS_PARAMETERS = [
         "bought before, by when they are due; not with version=)",
         "schema": {"type": "string", "enum": list(CUSTOMER_LISTS), "default": "for_you"},
     },
-    {
-        "name": "k",
-        "in": "query",
-        "required": False,
-        "description": "number of products (at most the published list length)",
-        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10},
-    },
-    {
-        "name": "target",
-        "in": "query",
-        "required": False,
-        "description": "store target (default: the first configured)",
-        "schema": {"type": "string"},
-    },
+    K_PARAMETER,
+    TARGET_PARAMETER,
     {
         "name": "version",
         "in": "query",
@@ -416,20 +419,8 @@ RELATED_PARAMETERS = [
         "by the same kind of customers: ALS item factors; published when the model is an ALS)",
         "schema": {"type": "string", "enum": list(RELATED_KINDS), "default": RELATED_KINDS[0]},
     },
-    {
-        "name": "k",
-        "in": "query",
-        "required": False,
-        "description": "number of products (at most the published list length)",
-        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 10},
-    },
-    {
-        "name": "target",
-        "in": "query",
-        "required": False,
-        "description": "store target (default: the first configured)",
-        "schema": {"type": "string"},
-    },
+    K_PARAMETER,
+    TARGET_PARAMETER,
     RECOMMENDATIONS_PARAMETERS[-1],  # the synthetic-traffic header
 ]
 
