@@ -261,13 +261,7 @@ class CosmosRecommendationStore:
         """Every list of `version` (a cross-partition query)."""
         container = self._sync_container()
         try:
-            documents = list(
-                container.query_items(
-                    "SELECT * FROM c WHERE c.version = @v",
-                    parameters=[{"name": "@v", "value": version}],
-                    enable_cross_partition_query=True,
-                )
-            )
+            documents = _version_documents(container, version)
         except Exception as error:
             raise StoreError(f"{self.describe()}: cannot read version {version}: {_brief(error)}") from error
         return documents_to_frame(documents)
@@ -294,27 +288,14 @@ class CosmosRecommendationStore:
         """Every side list of `version` (SIDE_LIST_COLUMNS; a cross-partition query, as `read_version`)."""
         container = self._sync_container()
         try:
-            documents = list(
-                container.query_items(
-                    "SELECT * FROM c WHERE c.version = @v",
-                    parameters=[{"name": "@v", "value": version}],
-                    enable_cross_partition_query=True,
-                )
-            )
+            documents = _version_documents(container, version)
         except Exception as error:
             raise StoreError(f"{self.describe()}: cannot read version {version}: {_brief(error)}") from error
         return side_documents_to_frame(documents)
 
     def read_documents(self, version: str) -> list[dict]:
         """The raw documents of `version` (promotion copies them as they are)."""
-        container = self._sync_container()
-        return list(
-            container.query_items(
-                "SELECT * FROM c WHERE c.version = @v",
-                parameters=[{"name": "@v", "value": version}],
-                enable_cross_partition_query=True,
-            )
-        )
+        return _version_documents(self._sync_container(), version)
 
     # ---- publishing --------------------------------------------------------------------------------------
     def publish(
@@ -541,6 +522,17 @@ class CosmosRecommendationStore:
                 )
             ]
             await self._bounded(delete, ids)
+
+
+def _version_documents(container, version: str) -> list[dict]:
+    """Every document of `version` in `container` (a cross-partition query)."""
+    return list(
+        container.query_items(
+            "SELECT * FROM c WHERE c.version = @v",
+            parameters=[{"name": "@v", "value": version}],
+            enable_cross_partition_query=True,
+        )
+    )
 
 
 def _brief(error: BaseException) -> str:
