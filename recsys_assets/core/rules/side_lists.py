@@ -40,9 +40,8 @@ def rule_side_lists(
         return lists, removed
     keep = pd.Series(True, index=lists.index)
     if "stock" in rules.applied and rules.out_of_stock:
-        out = lists["product_id"].isin(rules.out_of_stock) & lists["list"].map(
-            lambda name: "stock" in rules_for_list(name, rules)
-        )
+        stocked = [name for name, applied in SIDE_LIST_RULES.items() if "stock" in applied]
+        out = lists["product_id"].isin(rules.out_of_stock) & lists["list"].isin(stocked)
         removed["stock"] += int(out.sum())
         keep &= ~out
     personal = {"assortment", "blocked"} & rules.applied
