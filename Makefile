@@ -21,8 +21,8 @@ demo: install
 	$(BIN)/recsys demo
 
 # Two workers (pytest-xdist), one per core of CI's machine (a third made every test slower than it gained). Each
-# worker takes whole test files, so a module's fixtures (a materialized graph, a server) are built once; the longest
-# files go first (tests/conftest.py; keeps that order instead of xdist's most-tests-first).
+# worker takes whole test files, so a module's fixtures (a materialized graph, a server) are built once. xdist's own
+# file order (most tests first): the longest files first ran the graph-running tests side by side and took longer.
 TEST_WORKERS ?= 2
 test: install tools chromium postgres
 	$(BIN)/ruff check .
