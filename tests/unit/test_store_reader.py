@@ -72,9 +72,9 @@ def test_point_strategy_reads_the_store_per_request(tmp_path):
 
 def test_strategy_for_local_store_and_declared_strategy(tmp_path):
     store = LocalRecommendationStore(tmp_path / "s.sqlite")
+    assert strategy_for(store) == "point"  # indexed point reads: the version is never loaded whole
+    store.serving_strategy = "memory"
     assert strategy_for(store) == "memory"
-    store.serving_strategy = "point"
-    assert strategy_for(store) == "point"
     store.serving_strategy = "bulk"
     with pytest.raises(ValueError, match="serving_strategy must be one of"):
         strategy_for(store)

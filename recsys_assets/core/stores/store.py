@@ -9,7 +9,9 @@ same interface.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -17,6 +19,7 @@ from typing import Protocol
 import pandas as pd
 
 from ..faults import failpoint
+from .popularity import POPULAR_COLUMNS, POPULAR_K, POPULARITY_SOURCE, popularity_frame
 
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score", "source"]
 # each item's explanation (core/modeling/explain.py): a reason code and a JSON array of bought product ids;
@@ -35,6 +38,11 @@ LISTS_METADATA = "lists"
 
 class StoreError(RuntimeError):
     """The store could not be read or written; the message names the store and the version."""
+
+
+class VersionNotFoundError(StoreError):
+    """A point read named a version the store no longer holds (dropped by a newer publish): a reader that still
+    holds the old version name refreshes its live version and reads again."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,21 @@ def side_tuples(version: str, side_lists: pd.DataFrame, chunk_rows: int = PUBLIS
         )
 
 
+def popular_tuples(version: str, recommendations: pd.DataFrame):
+    """(version, *POPULAR_COLUMNS) tuples of the popularity list of `recommendations` (written on publish)."""
+    popular = popularity_frame(recommendations)
+    return zip(
+        [version] * len(popular),
+        popular["rank"].astype(int).tolist(),
+        popular["product_id"].astype(str).tolist(),
+        [None if v is None or v != v else float(v) for v in popular["score"]],
+        popular["source"].astype(str).tolist(),
+        [None if v is None or v != v else str(v) for v in popular["reason"]],
+        [because_text(v) for v in popular["because"]],
+        strict=True,
+    )
+
+
 def because_text(value) -> str | None:
     """A `because` value as stored: the JSON array text (lists and tuples are encoded; None stays None)."""
     if value is None or isinstance(value, str):
@@ -152,12 +175,32 @@ def stored_tuples(version: str, recommendations: pd.DataFrame, chunk_rows: int =
         )
 
 
+def _with_because(rows: list[tuple]) -> list[tuple]:
+    """Item rows whose last column (`because`, JSON text or NULL) is a tuple of product ids; one JSON decode for
+    the whole list (a decode per item was most of a point read's cost)."""
+    if not rows:
+        return rows
+    decoded = json.loads("[" + ",".join(row[-1] or "[]" for row in rows) + "]")
+    return [(*row[:-1], tuple(str(v) for v in because)) for row, because in zip(rows, decoded, strict=True)]
+
+
 class LocalRecommendationStore:
-    """Versions of top-K lists in one SQLite file (WAL mode, so readers never block the publisher)."""
+    """Versions of top-K lists in one SQLite file (WAL mode, so readers never block the publisher).
+
+    Serving reads it like Cosmos DB: one customer's (or one product's) list per request, an indexed point read (the
+    primary keys lead with the version) on a read-only connection kept open per thread; the popularity list of each
+    version is written next to it on publish (table `popular`), so a reader never loads a whole version.
+    """
+
+    serving_strategy = "point"  # store_reader: read one list per request, never the whole version
+    # a point read is an indexed read of a local file (~0.15 ms of CPU): cheap enough to run on the event loop
+    # where a lookup would otherwise not read at all (store_reader.LiveRecommendations.lookup_control)
+    local_point_reads = True
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._layout_checked = False
+        self._readers = threading.local()  # per thread: (file identity, read-only connection)
 
     def describe(self) -> str:
         return f"local store {self.path}"
@@ -180,6 +223,9 @@ class LocalRecommendationStore:
                 version TEXT NOT NULL, list TEXT NOT NULL, key TEXT NOT NULL, rank INTEGER NOT NULL,
                 product_id TEXT NOT NULL, score REAL, source TEXT NOT NULL, reason TEXT, explanation TEXT,
                 PRIMARY KEY (version, list, key, rank));
+            CREATE TABLE IF NOT EXISTS popular (
+                version TEXT NOT NULL, rank INTEGER NOT NULL, product_id TEXT NOT NULL, score REAL,
+                source TEXT NOT NULL, reason TEXT, because TEXT, PRIMARY KEY (version, rank));
             """
         )
         if not self._layout_checked:  # a store created before explanations existed gains their columns
@@ -217,6 +263,11 @@ class LocalRecommendationStore:
                 f"INSERT INTO recommendations (version, {', '.join(STORED_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 stored_tuples(version, recommendations),
             )
+            connection.execute("DELETE FROM popular WHERE version = ?", (version,))
+            connection.executemany(
+                f"INSERT INTO popular (version, {', '.join(POPULAR_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                popular_tuples(version, recommendations),
+            )
             connection.execute("DELETE FROM side_lists WHERE version = ?", (version,))
             connection.executemany(
                 f"INSERT INTO side_lists (version, {', '.join(SIDE_LIST_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -243,6 +294,7 @@ class LocalRecommendationStore:
             for old in stale:
                 connection.execute("DELETE FROM recommendations WHERE version = ?", (old,))
                 connection.execute("DELETE FROM side_lists WHERE version = ?", (old,))
+                connection.execute("DELETE FROM popular WHERE version = ?", (old,))
                 connection.execute("DELETE FROM versions WHERE version = ?", (old,))
             connection.execute("COMMIT")
         except Exception as error:
@@ -299,16 +351,95 @@ class LocalRecommendationStore:
 
     def get_side_list(self, list_name: str, key: str, version: str) -> list[tuple]:
         """The (rank, product_id, score, source, reason, explanation) items of one side list of `version` (the
-        customer's buy-again list, or a product's related list), by rank; empty when the version holds none."""
-        connection = self._connect()
-        try:
+        customer's buy-again list, or a product's related list), by rank: one indexed point read; empty when the
+        version holds none for `key`, VersionNotFoundError when the store no longer holds `version`."""
+        return self._point_read(
+            "SELECT rank, product_id, score, source, reason, explanation FROM side_lists "
+            "WHERE version = ? AND list = ? AND key = ? ORDER BY rank",
+            (version, list_name, key),
+            version,
+        )
+
+    def get_items(self, customer_id: str, version: str) -> list[tuple]:
+        """The (rank, product_id, score, source, reason, because) items of `customer_id` in `version`, by rank
+        (`because` a tuple of product ids): one indexed point read, no DataFrame (the serving hot path). Empty when
+        the version does not hold the customer; VersionNotFoundError when the store no longer holds `version`."""
+        return _with_because(
+            self._point_read(
+                "SELECT rank, product_id, score, source, reason, because FROM recommendations "
+                "WHERE version = ? AND customer_id = ? ORDER BY rank",
+                (version, customer_id),
+                version,
+            )
+        )
+
+    def popular_items(self, version: str, k: int = POPULAR_K) -> list[tuple]:
+        """The popularity list of `version` as (rank, product_id, score, source, reason, because) items (see
+        core/stores/popularity.py): written on publish; computed with SQL for a version published before that."""
+        connection = self._reader()
+        rows = connection.execute(
+            "SELECT rank, product_id, score, source, reason, because FROM popular WHERE version = ? ORDER BY rank "
+            "LIMIT ?",
+            (version, k),
+        ).fetchall()
+        if not rows:
+            rows = self._popular_by_query(connection, version, k)
+        return _with_because(rows)
+
+    def _popular_by_query(self, connection: sqlite3.Connection, version: str, k: int) -> list[tuple]:
+        """popularity_frame's rule in SQL (one pass over the version, no rows in Python)."""
+        cold = connection.execute(
+            "SELECT customer_id FROM recommendations WHERE version = ? AND source = ? LIMIT 1",
+            (version, POPULARITY_SOURCE),
+        ).fetchone()
+        if cold is not None:
             return connection.execute(
-                "SELECT rank, product_id, score, source, reason, explanation FROM side_lists "
-                "WHERE version = ? AND list = ? AND key = ? ORDER BY rank",
-                (version, list_name, key),
+                "SELECT rank, product_id, score, source, reason, because FROM recommendations "
+                "WHERE version = ? AND customer_id = ? ORDER BY rank LIMIT ?",
+                (version, cold[0], k),
             ).fetchall()
-        finally:
-            connection.close()
+        total = connection.execute(
+            "SELECT COUNT(DISTINCT customer_id) FROM recommendations WHERE version = ?", (version,)
+        ).fetchone()[0]
+        counts = connection.execute(
+            "SELECT product_id, COUNT(DISTINCT customer_id) AS lists, AVG(score) AS mean_score FROM recommendations "
+            "WHERE version = ? GROUP BY product_id ORDER BY lists DESC, mean_score DESC, product_id LIMIT ?",
+            (version, k),
+        ).fetchall()
+        return [
+            (rank, product, lists / total, POPULARITY_SOURCE, "popular_overall", None)
+            for rank, (product, lists, _) in enumerate(counts, start=1)
+        ]
+
+    def _point_read(self, sql: str, params: tuple, version: str) -> list[tuple]:
+        """Rows of one indexed read; an empty answer is checked against the versions table, so a reader holding a
+        dropped version learns it (VersionNotFoundError) instead of serving "not found" from it."""
+        connection = self._reader()
+        try:
+            rows = connection.execute(sql, params).fetchall()
+            if rows or connection.execute("SELECT 1 FROM versions WHERE version = ?", (version,)).fetchone():
+                return rows
+        except sqlite3.Error as error:
+            raise StoreError(f"{self.describe()}: reading version {version} failed: {error}") from error
+        raise VersionNotFoundError(f"{self.describe()} no longer holds version {version}")
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection, opened once (and again when the file was replaced)."""
+        try:
+            identity = os.stat(self.path).st_ino if self._layout_checked else None
+        except FileNotFoundError:
+            identity = None
+        if identity is None:
+            self._connect().close()  # creates the file and its tables, upgrades an older layout
+            identity = os.stat(self.path).st_ino
+        held = getattr(self._readers, "held", None)
+        if held is not None and held[0] == identity:
+            return held[1]
+        if held is not None:
+            held[1].close()
+        connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        self._readers.held = (identity, connection)
+        return connection
 
     def read_side_lists(self, version: str) -> pd.DataFrame:
         """Every side list of `version` (SIDE_LIST_COLUMNS), by list, key and rank; empty for older versions."""

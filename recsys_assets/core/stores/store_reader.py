@@ -6,14 +6,16 @@ lookups without resolving the live version (or, with the memory strategy, touchi
 - The live version is resolved once at start; a background thread checks the store's live pointer at most every
   `refresh_seconds` and, when it names another version, loads that version and swaps one immutable snapshot
   reference (readers see the old snapshot or the new one, never a mix).
-- Reader strategy (the seam between stores): `"memory"` loads the whole live version into a dict
-  customer_id -> list (the local SQLite store: 50 000 customers x 10 rows fit easily, the whole server stays
-  under 0.5 GB RSS, and a lookup is a dict access); `"point"` keeps only the version name and reads one
-  customer per request with `store.get(customer_id, version)` (meant for a remote store such as Cosmos DB,
-  where one SDK client per process makes point reads cheap and the whole set need not fit in memory; the caller
-  runs those lookups off the event loop; the popularity fallback is still computed from one full read per new
-  version, in the refresh thread). A store picks its strategy with a `serving_strategy` attribute; without one,
-  `LocalRecommendationStore` gets `"memory"` and any other store `"point"` (see `strategy_for`).
+- Reader strategy (the seam between stores): `"point"` (both stores) keeps only the version name and reads one
+  customer per request (`store.get_items(customer_id, version)`, else `store.get`): an indexed read on a
+  per-thread read-only connection for the local SQLite store, a point read for Cosmos DB. A new version is
+  therefore live as soon as its name and popularity list are read (the local store keeps the popularity list
+  next to the version; other stores compute it from one full read per new version, in the refresh thread), and
+  memory does not grow with the version. The API runs point lookups off the event loop (`blocking`). A point
+  read answering VersionNotFoundError (a publish dropped the version the snapshot names) refreshes the snapshot
+  and reads again, so no request is answered from a version that is gone. `"memory"` (explicit only) loads the
+  whole live version into a dict customer_id -> list. A store picks its strategy with a `serving_strategy`
+  attribute; without one, `"point"` (see `strategy_for`).
 - Customers absent from the live version get a popularity list, flagged: the list the model gave its cold-start
   customers (`source == "popularity_fallback"`, present whenever the master data has customers without history),
   or, when the version has none, the products that appear in most lists (ties broken by mean score).
@@ -40,9 +42,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .store import FOR_YOU, LISTS_METADATA, LocalRecommendationStore, RecommendationStore
+from .popularity import POPULARITY_SOURCE, popularity_frame
+from .store import FOR_YOU, LISTS_METADATA, RecommendationStore, VersionNotFoundError
 
-POPULARITY_SOURCE = "popularity_fallback"
 CONTROL_SOURCE = "control"
 STRATEGIES = ("memory", "point")
 
@@ -135,13 +137,13 @@ class ReaderStatus:
 
 
 def strategy_for(store: RecommendationStore) -> str:
-    """The reader strategy of `store`: its `serving_strategy` attribute, else memory for the local store."""
+    """The reader strategy of `store`: its `serving_strategy` attribute, else point reads."""
     declared = getattr(store, "serving_strategy", None)
     if declared is not None:
         if declared not in STRATEGIES:
             raise ValueError(f"{store.describe()}: serving_strategy must be one of {STRATEGIES}, got {declared!r}")
         return declared
-    return "memory" if isinstance(store, LocalRecommendationStore) else "point"
+    return "point"
 
 
 def _because(value) -> tuple[str, ...]:
@@ -222,26 +224,14 @@ def _side_item(rank, product, score, source, reason, explanation) -> Recommendat
 
 
 def popularity_list(frame: pd.DataFrame, k: int = 100) -> tuple[Recommendation, ...]:
-    """The fallback for customers absent from a version (see the module docstring for the rule)."""
-    if frame.empty:
-        return ()
-    cold = frame[frame["source"] == POPULARITY_SOURCE]
-    if not cold.empty:
-        first = cold["customer_id"].iloc[0]
-        return _rows(cold[cold["customer_id"] == first].sort_values("rank").head(k))
-    counts = (
-        frame.groupby("product_id", observed=True)
-        .agg(lists=("customer_id", "nunique"), mean_score=("score", "mean"))
-        .reset_index()
-        .sort_values(["lists", "mean_score", "product_id"], ascending=[False, False, True], kind="stable")
-        .head(k)
-    )
-    return tuple(
-        Recommendation(rank, sys.intern(str(product)), float(share), POPULARITY_SOURCE, "popular_overall")
-        for rank, (product, share) in enumerate(
-            zip(counts["product_id"], counts["lists"] / frame["customer_id"].nunique(), strict=True), start=1
-        )
-    )
+    """The fallback for customers absent from a version (the rule: core/stores/popularity.py)."""
+    popular = popularity_frame(frame, k)
+    return _rows(popular) if len(popular) else ()
+
+
+def _item(rank, product, score, source, reason, because) -> Recommendation:
+    """A Recommendation from a store's item tuple (get_items, popular_items)."""
+    return Recommendation(int(rank), sys.intern(str(product)), score, sys.intern(str(source)), reason, because)
 
 
 def as_control(popular: tuple[Recommendation, ...]) -> tuple[Recommendation, ...]:
@@ -320,11 +310,18 @@ class LiveRecommendations:
         return True
 
     def _load(self, version: str) -> Snapshot:
-        frame = self.store.read_version(version)
-        popular = popularity_list(frame)
-        customers = int(frame["customer_id"].nunique()) if len(frame) else 0
-        lists = lists_by_customer(frame) if self.strategy == "memory" else None
-        metadata = next((info.metadata for info in self.store.versions() if info.version == version), {})
+        info = next((info for info in self.store.versions() if info.version == version), None)
+        metadata = info.metadata if info is not None else {}
+        lists = None
+        if self.strategy == "point" and info is not None and hasattr(self.store, "popular_items"):
+            # nothing of the version is loaded: its popularity list and the customer count from the metadata
+            popular = tuple(_item(*row) for row in self.store.popular_items(version))
+            customers = info.customers
+        else:
+            frame = self.store.read_version(version)
+            popular = popularity_list(frame)
+            customers = int(frame["customer_id"].nunique()) if len(frame) else 0
+            lists = lists_by_customer(frame) if self.strategy == "memory" else None
         model_version = str(metadata.get("model_version") or version)
         held = frozenset({FOR_YOU, *(metadata.get(LISTS_METADATA) or {})})
         side = None
@@ -361,6 +358,26 @@ class LiveRecommendations:
         """True when a lookup reads the store (the "point" strategy): run it off the event loop."""
         return self.strategy == "point"
 
+    def _read(self, read: Callable[[Snapshot], tuple]) -> tuple[Snapshot, tuple]:
+        """`read(snapshot)` on the live snapshot; when the store no longer holds that version (a publish dropped
+        it after this snapshot was taken), refresh once and read the new live version."""
+        snapshot = self._live()
+        try:
+            return snapshot, read(snapshot)
+        except VersionNotFoundError:
+            self.refresh()
+            snapshot = self._live()
+            return snapshot, read(snapshot)
+
+    def _customer_items(self, snapshot: Snapshot, customer_id: str) -> tuple[Recommendation, ...]:
+        """The customer's items in the snapshot's version (empty when the version does not hold the customer)."""
+        if snapshot.lists is not None:
+            return snapshot.lists.get(customer_id, ())
+        if hasattr(self.store, "get_items"):  # a point read straight to tuples: no DataFrame per request
+            return tuple(_item(*row) for row in self.store.get_items(customer_id, snapshot.version))
+        frame = self.store.get(customer_id, snapshot.version)
+        return _rows(frame) if len(frame) else ()
+
     def _live(self) -> Snapshot:
         snapshot = self._snapshot
         if snapshot is None:
@@ -371,14 +388,17 @@ class LiveRecommendations:
         return snapshot
 
     def lookup_control(self, customer_id: str) -> Lookup:
-        """The control group's list (the version's popularity list, source "control"); reads nothing from the store.
+        """The control group's list (the version's popularity list, source "control").
 
-        Whether the model knows the customer is looked up in memory only (the "point" strategy does not read).
+        Whether the model knows the customer is looked up in memory, or by a point read of a store whose reads are
+        local (`local_point_reads`: an indexed read of a file, cheap on the event loop); a remote store is not read
+        for it (the customer counts as known).
         """
-        snapshot = self._live()
-        known = snapshot.lists is None or bool(
-            (items := snapshot.lists.get(customer_id)) and items[0].source != POPULARITY_SOURCE
-        )
+        if self.strategy == "point" and not getattr(self.store, "local_point_reads", False):
+            snapshot, known = self._live(), True
+        else:
+            snapshot, items = self._read(lambda live: self._customer_items(live, customer_id))
+            known = bool(items) and items[0].source != POPULARITY_SOURCE
         return Lookup(customer_id, snapshot.version, snapshot.model_version, snapshot.control, None, "control", known)
 
     def lookup_version(self, customer_id: str, version: str) -> Lookup:
@@ -395,15 +415,7 @@ class LiveRecommendations:
 
     def lookup(self, customer_id: str) -> Lookup:
         """The live list of `customer_id`, or the popularity fallback when the live version does not hold it."""
-        snapshot = self._live()
-        if snapshot.lists is not None:
-            items = snapshot.lists.get(customer_id)
-        elif hasattr(self.store, "get_items"):  # a point read straight to tuples: no DataFrame per request
-            found = self.store.get_items(customer_id, snapshot.version)
-            items = tuple(Recommendation(r, sys.intern(p), s, src, why, by) for r, p, s, src, why, by in found) or None
-        else:
-            frame = self.store.get(customer_id, snapshot.version)
-            items = _rows(frame) if len(frame) else None
+        snapshot, items = self._read(lambda live: self._customer_items(live, customer_id))
         if items:
             return Lookup(customer_id, snapshot.version, snapshot.model_version, items, None)
         return Lookup(customer_id, snapshot.version, snapshot.model_version, snapshot.popular, "popularity")
@@ -411,13 +423,15 @@ class LiveRecommendations:
     def _side(self, list_name: str, key: str) -> tuple[Snapshot, tuple[Recommendation, ...]]:
         """The live snapshot and one of its side lists (empty when the key has none); ListNotPublishedError when
         the version holds no such list. With the point strategy this reads the store: run it off the event loop."""
-        snapshot = self._live()
-        if list_name not in snapshot.held:
-            raise ListNotPublishedError(list_name, snapshot.version)
-        if snapshot.side is not None:
-            return snapshot, snapshot.side.get((list_name, key), ())
-        found = self.store.get_side_list(list_name, key, snapshot.version)
-        return snapshot, tuple(_side_item(*row) for row in found)
+
+        def read(snapshot: Snapshot) -> tuple[Recommendation, ...]:
+            if list_name not in snapshot.held:
+                raise ListNotPublishedError(list_name, snapshot.version)
+            if snapshot.side is not None:
+                return snapshot.side.get((list_name, key), ())
+            return tuple(_side_item(*row) for row in self.store.get_side_list(list_name, key, snapshot.version))
+
+        return self._read(read)
 
     def lookup_buy_again(self, customer_id: str) -> Lookup:
         """The customer's buy-again list in the live version; empty (and `known` False) for a customer who bought
