@@ -192,6 +192,7 @@ class LocalRecommendationStore:
     version is written next to it on publish (table `popular`), so a reader never loads a whole version.
     """
 
+    kind = "local SQLite store"  # what /health calls it (never its path)
     serving_strategy = "point"  # store_reader: read one list per request, never the whole version
     # a point read is an indexed read of a local file (~0.15 ms of CPU): cheap enough to run on the event loop
     # where a lookup would otherwise not read at all (store_reader.LiveRecommendations.lookup_control)
@@ -304,7 +305,14 @@ class LocalRecommendationStore:
         finally:
             connection.close()
 
+    def _check_present(self) -> None:
+        """A reader never re-creates a store it has opened before: a file that is gone (deleted, its disk
+        unmounted) is an error to report, not an empty store (which would say "nothing published")."""
+        if self._layout_checked and not self.path.exists():
+            raise StoreError(f"{self.describe()}: the store file is missing")
+
     def live_version(self) -> str | None:
+        self._check_present()
         connection = self._connect()
         try:
             row = connection.execute("SELECT version FROM live WHERE id = 1").fetchone()
@@ -313,6 +321,7 @@ class LocalRecommendationStore:
             connection.close()
 
     def versions(self) -> list[VersionInfo]:
+        self._check_present()
         connection = self._connect()
         try:
             rows = connection.execute(
@@ -327,6 +336,7 @@ class LocalRecommendationStore:
         version = version or self.live_version()
         if version is None:
             return pd.DataFrame(columns=STORED_COLUMNS)
+        self._check_present()
         connection = self._connect()
         try:
             return pd.read_sql_query(
@@ -339,6 +349,7 @@ class LocalRecommendationStore:
             connection.close()
 
     def read_version(self, version: str) -> pd.DataFrame:
+        self._check_present()
         connection = self._connect()
         try:
             return pd.read_sql_query(
@@ -414,21 +425,19 @@ class LocalRecommendationStore:
     def _point_read(self, sql: str, params: tuple, version: str) -> list[tuple]:
         """Rows of one indexed read; an empty answer is checked against the versions table, so a reader holding a
         dropped version learns it (VersionNotFoundError) instead of serving "not found" from it."""
-        connection = self._reader()
         try:
+            connection = self._reader()
             rows = connection.execute(sql, params).fetchall()
             if rows or connection.execute("SELECT 1 FROM versions WHERE version = ?", (version,)).fetchone():
                 return rows
-        except sqlite3.Error as error:
+        except (sqlite3.Error, OSError) as error:
             raise StoreError(f"{self.describe()}: reading version {version} failed: {error}") from error
         raise VersionNotFoundError(f"{self.describe()} no longer holds version {version}")
 
     def _reader(self) -> sqlite3.Connection:
         """This thread's read-only connection, opened once (and again when the file was replaced)."""
-        try:
-            identity = os.stat(self.path).st_ino if self._layout_checked else None
-        except FileNotFoundError:
-            identity = None
+        self._check_present()
+        identity = os.stat(self.path).st_ino if self._layout_checked else None
         if identity is None:
             self._connect().close()  # creates the file and its tables, upgrades an older layout
             identity = os.stat(self.path).st_ino
@@ -437,12 +446,14 @@ class LocalRecommendationStore:
             return held[1]
         if held is not None:
             held[1].close()
+            self._readers.held = None  # not kept if the new open fails: the file may come back under that identity
         connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
         self._readers.held = (identity, connection)
         return connection
 
     def read_side_lists(self, version: str) -> pd.DataFrame:
         """Every side list of `version` (SIDE_LIST_COLUMNS), by list, key and rank; empty for older versions."""
+        self._check_present()
         connection = self._connect()
         try:
             return pd.read_sql_query(

@@ -28,6 +28,12 @@ lookups without resolving the live version (or, with the memory strategy, touchi
   list), from the snapshot with the memory strategy, by a point read with the point strategy. A version holds the
   lists its metadata names (`LISTS_METADATA`); asking a version for a list it does not hold (one published before
   side lists existed) raises `ListNotPublishedError`, which the API answers with a 404 saying so.
+- A store that cannot be read (file deleted, disk unmounted) while a version is live: with point reads nothing of
+  the version is in memory but its popularity list, so a reader of a store that `degrades` (the local store: its
+  failures show in microseconds, so every request can try it) answers from that list, flagged
+  `fallback == STORE_UNAVAILABLE` (for you: the popularity list; related: the popularity list without the
+  product; buy again: empty), records the failure in `status.read_error` (the `/health` problem) and answers
+  normally again on the first read that succeeds. Other stores raise, and the API answers 503.
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import pandas as pd
 
@@ -46,6 +53,8 @@ from .popularity import POPULARITY_SOURCE, popularity_frame
 from .store import FOR_YOU, LISTS_METADATA, RecommendationStore, VersionNotFoundError
 
 CONTROL_SOURCE = "control"
+# Lookup.fallback when the store cannot be read and the version's popularity list (kept in memory) stands in
+STORE_UNAVAILABLE = "store_unavailable"
 STRATEGIES = ("memory", "point")
 
 logger = logging.getLogger(__name__)
@@ -83,6 +92,7 @@ class RelatedLookup:
     version: str
     model_version: str
     items: tuple[Recommendation, ...]
+    fallback: str | None = None  # STORE_UNAVAILABLE: the store cannot be read, `items` is the popularity list
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,7 @@ class Lookup:
     version: str
     model_version: str
     items: tuple[Recommendation, ...]
-    fallback: str | None  # "popularity" when the customer is not in the live version
+    fallback: str | None  # "popularity": the customer is not in the live version; STORE_UNAVAILABLE: unreadable
     group: str = "model"  # "control": the customer is in the control group and gets the popularity list
     known: bool = True  # False: the customer is not personalised by the model (cold start or absent)
     list_name: str = FOR_YOU  # which list: for_you, or buy_again
@@ -131,8 +141,13 @@ class ReaderStatus:
     loaded_at: float | None = None
     checked_at: float | None = None
     customers: int | None = None
-    error: str | None = None
+    error: str | None = None  # the last check for a new version failed
     reloads: int = 0
+    # point reads failing (the store cannot be read): `store_kind: error` without the store's address, since when,
+    # and how many answers came from memory instead (cleared by the next read that succeeds)
+    read_error: str | None = None
+    read_failing_since: float | None = None
+    fallback_answers: int = 0
     extra: dict = field(default_factory=dict)
 
 
@@ -144,6 +159,25 @@ def strategy_for(store: RecommendationStore) -> str:
             raise ValueError(f"{store.describe()}: serving_strategy must be one of {STRATEGIES}, got {declared!r}")
         return declared
     return "point"
+
+
+def store_kind(store) -> str:
+    """What kind of store `store` is, without its address (for /health): its `kind`, else its class name."""
+    return str(getattr(store, "kind", None) or type(store).__name__)
+
+
+def error_brief(error: BaseException, store) -> str:
+    """`Type: message` of the root cause of `error` with the store's description and path taken out (the server
+    log has them): what an operator needs to tell a missing file from a locked or corrupt one."""
+    root = error
+    while root.__cause__ is not None:
+        root = root.__cause__
+    text = f"{type(root).__name__}: {root}"
+    path = getattr(store, "path", None)
+    for secret in (store.describe(), str(path) if path else "", str(Path(path).resolve()) if path else ""):
+        if secret:
+            text = text.replace(secret, "<store>")
+    return text[:200]
 
 
 def _because(value) -> tuple[str, ...]:
@@ -272,6 +306,9 @@ class LiveRecommendations:
         self.status = ReaderStatus()
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()  # one load at a time (background refresh vs an explicit refresh())
+        self._read_lock = threading.Lock()  # the read failure state: logged once when it starts and when it ends
+        # answer from memory when a point read fails (see the module docstring); other stores' errors reach the API
+        self.degrades = self.strategy == "point" and bool(getattr(store, "local_point_reads", False))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -295,6 +332,8 @@ class LiveRecommendations:
                 live = self.store.live_version()
                 if live is None or (self._snapshot is not None and live == self._snapshot.version):
                     self.status.error = None if live else "no live version published"
+                    if live is not None:
+                        self._read_recovered()  # the live pointer was read: the store is reachable again
                     return False
                 snapshot = self._load(live)
             except Exception as error:
@@ -304,6 +343,7 @@ class LiveRecommendations:
             self.status.version, self.status.loaded_at = snapshot.version, snapshot.loaded_at
             self.status.customers, self.status.error = snapshot.customers, None
             self.status.reloads += 1
+        self._read_recovered()  # the live pointer was read: the store is reachable again
         logger.info("serving %s version %s (%d customers)", self.store.describe(), live, snapshot.customers)
         if self.on_reload is not None:
             self.on_reload(live)
@@ -358,16 +398,56 @@ class LiveRecommendations:
         """True when a lookup reads the store (the "point" strategy): run it off the event loop."""
         return self.strategy == "point"
 
-    def _read(self, read: Callable[[Snapshot], tuple]) -> tuple[Snapshot, tuple]:
+    def _read(self, read: Callable[[Snapshot], tuple]) -> tuple[Snapshot, tuple | None]:
         """`read(snapshot)` on the live snapshot; when the store no longer holds that version (a publish dropped
-        it after this snapshot was taken), refresh once and read the new live version."""
+        it after this snapshot was taken), refresh once and read the new live version.
+
+        None instead of the items when the store cannot be read and this reader `degrades` (the caller answers
+        from memory); the failure is recorded in `status` and logged when it starts.
+        """
         snapshot = self._live()
         try:
-            return snapshot, read(snapshot)
-        except VersionNotFoundError:
-            self.refresh()
-            snapshot = self._live()
-            return snapshot, read(snapshot)
+            try:
+                found = read(snapshot)
+            except VersionNotFoundError:
+                self.refresh()
+                snapshot = self._live()
+                found = read(snapshot)  # VersionNotFoundError again: the store lost the live version
+        except ListNotPublishedError:
+            raise
+        except Exception as error:  # any failure of the store's client: a file gone, a disk unmounted, I/O errors
+            if not self.degrades:
+                raise
+            self._read_failed(error)
+            return snapshot, None
+        if self.status.read_error is not None:
+            self._read_recovered()
+        return snapshot, found
+
+    def _read_failed(self, error: Exception) -> None:
+        with self._read_lock:
+            starts = self.status.read_error is None
+            self.status.read_error = f"{store_kind(self.store)}: {error_brief(error, self.store)}"
+            if starts:
+                self.status.read_failing_since = time.time()
+            self.status.fallback_answers += 1
+        if starts:  # once per outage, not once per request
+            logger.error(
+                "reading %s failed; answering with the popularity list of the live version until it can be read "
+                "again: %s",
+                self.store.describe(),
+                error,
+            )
+
+    def _read_recovered(self) -> None:
+        with self._read_lock:
+            since = self.status.read_failing_since
+            if self.status.read_error is None:
+                return
+            self.status.read_error = self.status.read_failing_since = None
+        logger.warning(
+            "%s can be read again after %.1f s: normal answers are back", self.store.describe(), time.time() - since
+        )
 
     def _customer_items(self, snapshot: Snapshot, customer_id: str) -> tuple[Recommendation, ...]:
         """The customer's items in the snapshot's version (empty when the version does not hold the customer)."""
@@ -398,7 +478,8 @@ class LiveRecommendations:
             snapshot, known = self._live(), True
         else:
             snapshot, items = self._read(lambda live: self._customer_items(live, customer_id))
-            known = bool(items) and items[0].source != POPULARITY_SOURCE
+            # a store that cannot be read: counted as known, as with a remote store (the answer is the same list)
+            known = items is None or (bool(items) and items[0].source != POPULARITY_SOURCE)
         return Lookup(customer_id, snapshot.version, snapshot.model_version, snapshot.control, None, "control", known)
 
     def lookup_version(self, customer_id: str, version: str) -> Lookup:
@@ -418,11 +499,13 @@ class LiveRecommendations:
         snapshot, items = self._read(lambda live: self._customer_items(live, customer_id))
         if items:
             return Lookup(customer_id, snapshot.version, snapshot.model_version, items, None)
-        return Lookup(customer_id, snapshot.version, snapshot.model_version, snapshot.popular, "popularity")
+        fallback = STORE_UNAVAILABLE if items is None else "popularity"
+        return Lookup(customer_id, snapshot.version, snapshot.model_version, snapshot.popular, fallback)
 
-    def _side(self, list_name: str, key: str) -> tuple[Snapshot, tuple[Recommendation, ...]]:
-        """The live snapshot and one of its side lists (empty when the key has none); ListNotPublishedError when
-        the version holds no such list. With the point strategy this reads the store: run it off the event loop."""
+    def _side(self, list_name: str, key: str) -> tuple[Snapshot, tuple[Recommendation, ...] | None]:
+        """The live snapshot and one of its side lists (empty when the key has none; None when the store cannot be
+        read, see `_read`); ListNotPublishedError when the version holds no such list. With the point strategy this
+        reads the store: run it off the event loop."""
 
         def read(snapshot: Snapshot) -> tuple[Recommendation, ...]:
             if list_name not in snapshot.held:
@@ -437,14 +520,22 @@ class LiveRecommendations:
         """The customer's buy-again list in the live version; empty (and `known` False) for a customer who bought
         nothing the list could hold."""
         snapshot, items = self._side("buy_again", customer_id)
+        # the store cannot be read: an empty list, flagged (popular products are no "buy again" list)
+        fallback = STORE_UNAVAILABLE if items is None else None
         return Lookup(
-            customer_id, snapshot.version, snapshot.model_version, items, None, known=bool(items), list_name="buy_again"
-        )
+            customer_id, snapshot.version, snapshot.model_version, items or (), fallback, known=bool(items),
+            list_name="buy_again",
+        )  # fmt: skip
 
     def lookup_related(self, product_id: str, kind: str) -> RelatedLookup:
         """The product's `kind` list (bought_together, similar) in the live version; empty when it has none."""
         snapshot, items = self._side(kind, product_id)
-        return RelatedLookup(product_id, kind, snapshot.version, snapshot.model_version, items)
+        if items is not None:
+            return RelatedLookup(product_id, kind, snapshot.version, snapshot.model_version, items)
+        # the store cannot be read: the popularity list without the product itself, flagged
+        others = (item for item in snapshot.popular if item.product_id != product_id)
+        popular = tuple(replace(item, rank=rank) for rank, item in enumerate(others, start=1))
+        return RelatedLookup(product_id, kind, snapshot.version, snapshot.model_version, popular, STORE_UNAVAILABLE)
 
     def related_kinds(self) -> tuple[str, ...]:
         """The related lists the live version holds (none before a version is loaded)."""
