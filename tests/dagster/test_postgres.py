@@ -4,8 +4,8 @@ The instance's run, event-log and schedule storage live in a PostgreSQL server (
 deploy/dagster.yaml) with the product's run limits, a real webserver and daemon run against it, and the source
 orders are imported into another PostgreSQL database. Then, as a data team meets it in the UI: the backfill of every
 raw_orders partition ("Materialize... > All partitions > Launch backfill") runs as one ingest run, exactly one
-retraining started by retrain_after_ingest publishes, a tick of the daily schedule runs, and two retrainings asked for
-at once run one after the other (the run queue's limit) — all recorded in PostgreSQL.
+retraining started by retrain_after_ingest publishes, two retrainings asked for at once run one after the other (the
+run queue's limit) and a tick of the daily schedule runs — all recorded in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -119,11 +119,9 @@ def test_instance_and_source_on_postgres(recsys_home, tmp_path, monkeypatch, pos
             return sorted(runs, key=lambda run: instance.get_run_record_by_id(run.run_id).create_timestamp)
 
         [retrain, *_] = dagster_processes.wait_for(sensor_retrainings, 300, "the retraining started by the sensor")
-        [scheduled, *_] = dagster_processes.wait_for(
-            lambda: finished(RunsFilter(tags={"dagster/schedule_name": "daily_ingest"})), 300, "a schedule tick's run"
-        )
 
-        # two retrainings asked for at once (a sensor and a hand launch, say): the queue runs them one by one
+        # two retrainings asked for at once (a sensor and a hand launch, say): the queue runs them one by one, while
+        # the schedule's tick comes
         launched_ids = [
             dagster_processes.graphql(url, LAUNCH_RUN, {"p": {"selector": RETRAIN, "runConfigData": ONE_FIT}})[
                 "launchRun"
@@ -136,6 +134,9 @@ def test_instance_and_source_on_postgres(recsys_home, tmp_path, monkeypatch, pos
             return runs if len(runs) == 2 else None
 
         queued = dagster_processes.wait_for(both_finished, 400, "the two queued retrainings")
+        [scheduled, *_] = dagster_processes.wait_for(
+            lambda: finished(RunsFilter(tags={"dagster/schedule_name": "daily_ingest"})), 300, "a schedule tick's run"
+        )
         for_the_backfill = [run for run in sensor_retrainings() if first in run.tags[REASON_TAG]]
 
     failures = [

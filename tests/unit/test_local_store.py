@@ -83,7 +83,9 @@ def test_side_lists_are_published_replaced_and_pruned_with_their_version(tmp_pat
 
     def side_rows() -> dict[str, int]:
         with sqlite3.connect(store.path) as connection:
-            return dict(connection.execute("SELECT version, COUNT(*) FROM side_lists GROUP BY version").fetchall())
+            items = "LENGTH(ranks) - LENGTH(REPLACE(ranks, CHAR(31), '')) + 1"  # separators + 1
+            query = f"SELECT version, SUM({items}) FROM side_list_items GROUP BY version"
+            return dict(connection.execute(query).fetchall())
 
     store.publish("v0", lists(30, 0), {"model_version": "m0"}, keep_versions=2)  # before side lists existed
     assert store.versions()[0].metadata["lists"] == {} and store.read_side_lists("v0").empty
@@ -108,3 +110,46 @@ def test_side_lists_are_published_replaced_and_pruned_with_their_version(tmp_pat
         store.publish("v3", lists(30, 3), {}, side_lists=side_lists(30, 3).assign(list="cheaper"))
     store.publish("v3", lists(30, 3), {"model_version": "m3"}, keep_versions=2, side_lists=side_lists(30, 3))
     assert side_rows() == {"v2": 270, "v3": 270}  # v1 pruned with its side lists
+
+
+def test_a_store_written_with_one_row_per_side_list_item_keeps_its_lists(tmp_path):
+    """Stores published before side lists were kept one row per list: their versions keep their side lists."""
+    import sqlite3
+
+    path = tmp_path / "store.sqlite"
+    store = LocalRecommendationStore(path)
+    store.publish("v1", lists(30, 1), {"model_version": "m1"}, keep_versions=2)
+    expected = side_lists(30, 1).sort_values(["list", "key", "rank"], ignore_index=True)
+    with sqlite3.connect(path) as connection:  # the layout of those stores, with v1's side lists in it
+        connection.execute(
+            "CREATE TABLE side_lists (version TEXT NOT NULL, list TEXT NOT NULL, key TEXT NOT NULL, rank INTEGER NOT "
+            "NULL, product_id TEXT NOT NULL, score REAL, source TEXT NOT NULL, reason TEXT, explanation TEXT, "
+            "PRIMARY KEY (version, list, key, rank))"
+        )
+        connection.executemany(
+            "INSERT INTO side_lists VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            expected.assign(version="v1")[["version", *expected.columns]].itertuples(index=False, name=None),
+        )
+    reopened = LocalRecommendationStore(path)
+    pd.testing.assert_frame_equal(reopened.read_side_lists("v1"), expected, check_dtype=False)
+    assert reopened.get_side_list("similar", "P0003", "v1") == [
+        tuple(row)
+        for row in expected[(expected["list"] == "similar") & (expected["key"] == "P0003")]
+        .iloc[:, 2:]
+        .itertuples(index=False, name=None)
+    ]
+    with sqlite3.connect(path) as connection:
+        assert not connection.execute("SELECT name FROM sqlite_master WHERE name = 'side_lists'").fetchall()
+
+
+def test_a_side_list_rank_given_twice_is_refused_by_name(tmp_path):
+    import pytest
+
+    from recsys_assets.core.stores.store import StoreError
+
+    store = LocalRecommendationStore(tmp_path / "store.sqlite")
+    twice = side_lists(5, 1)
+    twice.loc[(twice["list"] == "similar") & (twice["key"] == "P0002") & (twice["rank"] == 2), "rank"] = 3
+    with pytest.raises(StoreError, match=r"side list similar of 'P0002' holds rank 3 twice \(1 such row\(s\)\)"):
+        store.publish("v1", lists(5, 1), {}, side_lists=twice)
+    assert store.live_version() is None and store.read_side_lists("v1").empty

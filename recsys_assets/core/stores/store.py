@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 import pandas as pd
 
 from ..faults import failpoint
@@ -107,20 +108,74 @@ def _texts_or_none(column: pd.Series) -> list:
     return column.astype(str).astype(object).where(column.notna().to_numpy(), None).tolist()
 
 
-def side_tuples(version: str, side_lists: pd.DataFrame, chunk_rows: int = PUBLISH_CHUNK_ROWS):
-    """(version, *SIDE_LIST_COLUMNS) tuples of `side_lists`, converted `chunk_rows` at a time."""
-    for start in range(0, len(side_lists), chunk_rows):
-        rows = side_lists.iloc[start : start + chunk_rows]
+# A side list as stored: one row per (version, list, key), one column per item field holding that field of every
+# item in rank order — texts joined by the unit separator U+001F, a missing value as U+001E, scores as
+# little-endian float64 bytes (exact). Joining texts costs a tenth of encoding them as JSON, and one row per list
+# (as the Cosmos store keeps one document per list) ten times fewer inserts than one per item: what keeps
+# publishing three lists near the cost of the "for you" list alone (benchmarks/publish_lists.py).
+SEPARATOR, MISSING = "\x1f", "\x1e"
+SIDE_TEXT_COLUMNS = ["product_id", "source", "reason", "explanation"]
+ITEM_FIELDS = "ranks, product_ids, sources, reasons, explanations, scores"  # side_list_items' item columns
+
+
+def _joined_pieces(values: list, starts: np.ndarray, ends: np.ndarray, column: str) -> list[str]:
+    """Each list's values (items starts[i]..ends[i]-1 of `values`, str with MISSING for none) joined by SEPARATOR:
+    the whole column is joined once and each list's text cut out of it by character offsets. StoreError when a
+    value holds a separator (it would be read back as two values)."""
+    whole = SEPARATOR.join(values)
+    if whole.count(SEPARATOR) != max(len(values) - 1, 0):
+        bad = next(v for v in values if SEPARATOR in v)
+        raise StoreError(f"side lists: {column} {bad!r} holds the separator U+001F")
+    offsets = np.r_[0, np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))]
+    first, last = (offsets[starts] + starts).tolist(), (offsets[ends] + ends - 1).tolist()
+    return [whole[a:b] for a, b in zip(first, last, strict=True)]
+
+
+def _texts_or_missing(column: pd.Series, name: str) -> list[str]:
+    """A column as str values, MISSING where none (StoreError when a value is MISSING itself)."""
+    present = column.notna().to_numpy()
+    texts = column.astype(str).astype(object).where(present, MISSING).tolist()
+    if texts.count(MISSING) != int((~present).sum()):
+        raise StoreError(f"side lists: a {name} holds the character U+001E, which stands for a missing value")
+    return texts
+
+
+def side_documents(version: str, side_lists: pd.DataFrame, chunk_rows: int = PUBLISH_CHUNK_ROWS):
+    """(version, list, key, ranks, product_ids, sources, reasons, explanations, scores) rows of `side_lists`, one
+    per list and key (the layout above), converted about `chunk_rows` items at a time; StoreError names a (list,
+    key, rank) given twice or a text that holds a separator."""
+    if len(side_lists) == 0:
+        return
+    frame = side_lists.sort_values(["list", "key", "rank"], kind="stable")
+    names, keys = frame["list"].astype(str).to_numpy(), frame["key"].astype(str).to_numpy()
+    ranks = frame["rank"].astype(int).to_numpy()
+    same_list = (names[1:] == names[:-1]) & (keys[1:] == keys[:-1])
+    twice = np.flatnonzero(same_list & (ranks[1:] == ranks[:-1]))
+    if len(twice):
+        i = int(twice[0]) + 1
+        raise StoreError(
+            f"side list {names[i]} of {keys[i]!r} holds rank {int(ranks[i])} twice ({len(twice)} such row(s))"
+        )
+    scores = frame["score"].astype("<f8").to_numpy()
+    starts = np.flatnonzero(np.r_[True, ~same_list])
+    ends = np.r_[starts[1:], len(frame)]
+    lists_per_chunk = max(1, chunk_rows // 10)
+    for first in range(0, len(starts), lists_per_chunk):
+        chunk_starts, chunk_ends = starts[first : first + lists_per_chunk], ends[first : first + lists_per_chunk]
+        low, high = int(chunk_starts[0]), int(chunk_ends[-1])
+        rows = frame.iloc[low:high]
+        local_starts, local_ends = chunk_starts - low, chunk_ends - low
+        columns = [ranks[low:high].astype(str).tolist()]
+        columns += [_texts_or_missing(rows[column], column) for column in SIDE_TEXT_COLUMNS]
+        pieces = [_joined_pieces(values, local_starts, local_ends, name) for values, name in
+                  zip(columns, ["rank", *SIDE_TEXT_COLUMNS], strict=True)]  # fmt: skip
+        score_bytes = scores[low:high].tobytes()
         yield from zip(
-            [version] * len(rows),
-            rows["list"].astype(str).tolist(),
-            rows["key"].astype(str).tolist(),
-            rows["rank"].astype(int).tolist(),
-            rows["product_id"].astype(str).tolist(),
-            rows["score"].astype(float).tolist(),
-            rows["source"].astype(str).tolist(),
-            _texts_or_none(rows["reason"]),
-            _texts_or_none(rows["explanation"]),
+            [version] * len(chunk_starts),
+            names[chunk_starts].tolist(),
+            keys[chunk_starts].tolist(),
+            *pieces,
+            [score_bytes[8 * a : 8 * b] for a, b in zip(local_starts.tolist(), local_ends.tolist(), strict=True)],
             strict=True,
         )
 
@@ -138,6 +193,17 @@ def popular_tuples(version: str, recommendations: pd.DataFrame):
         [because_text(v) for v in popular["because"]],
         strict=True,
     )
+
+
+def side_items(ranks: str, products: str, sources: str, reasons: str, explanations: str, scores: bytes) -> list:
+    """A stored side list as (rank, product_id, score, source, reason, explanation) items, by rank."""
+
+    def texts(joined: str) -> list:
+        return [None if v == MISSING else v for v in joined.split(SEPARATOR)]
+
+    return list(zip(map(int, ranks.split(SEPARATOR)), products.split(SEPARATOR),
+                    np.frombuffer(scores, dtype="<f8").tolist(), sources.split(SEPARATOR), texts(reasons),
+                    texts(explanations), strict=True))  # fmt: skip
 
 
 def because_text(value) -> str | None:
@@ -220,20 +286,21 @@ class LocalRecommendationStore:
                 version TEXT PRIMARY KEY, published_at TEXT NOT NULL, customers INTEGER NOT NULL,
                 rows INTEGER NOT NULL, metadata TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS live (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS side_lists (
-                version TEXT NOT NULL, list TEXT NOT NULL, key TEXT NOT NULL, rank INTEGER NOT NULL,
-                product_id TEXT NOT NULL, score REAL, source TEXT NOT NULL, reason TEXT, explanation TEXT,
-                PRIMARY KEY (version, list, key, rank));
+            CREATE TABLE IF NOT EXISTS side_list_items (
+                version TEXT NOT NULL, list TEXT NOT NULL, key TEXT NOT NULL, ranks TEXT NOT NULL,
+                product_ids TEXT NOT NULL, sources TEXT NOT NULL, reasons TEXT NOT NULL, explanations TEXT NOT NULL,
+                scores BLOB NOT NULL, PRIMARY KEY (version, list, key));
             CREATE TABLE IF NOT EXISTS popular (
                 version TEXT NOT NULL, rank INTEGER NOT NULL, product_id TEXT NOT NULL, score REAL,
                 source TEXT NOT NULL, reason TEXT, because TEXT, PRIMARY KEY (version, rank));
             """
         )
-        if not self._layout_checked:  # a store created before explanations existed gains their columns
+        if not self._layout_checked:
             present = {row[1] for row in connection.execute("PRAGMA table_info(recommendations)")}
-            for column in EXPLANATION_COLUMNS:
+            for column in EXPLANATION_COLUMNS:  # a store created before explanations existed gains their columns
                 if column not in present:
                     connection.execute(f"ALTER TABLE recommendations ADD COLUMN {column} TEXT")
+            _move_side_list_rows(connection)
             self._layout_checked = True
         return connection
 
@@ -269,10 +336,9 @@ class LocalRecommendationStore:
                 f"INSERT INTO popular (version, {', '.join(POPULAR_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 popular_tuples(version, recommendations),
             )
-            connection.execute("DELETE FROM side_lists WHERE version = ?", (version,))
+            connection.execute("DELETE FROM side_list_items WHERE version = ?", (version,))
             connection.executemany(
-                f"INSERT INTO side_lists (version, {', '.join(SIDE_LIST_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                side_tuples(version, side_lists),
+                "INSERT INTO side_list_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", side_documents(version, side_lists)
             )
             connection.execute(
                 "INSERT OR REPLACE INTO versions VALUES (?, ?, ?, ?, ?)",
@@ -294,7 +360,7 @@ class LocalRecommendationStore:
             ]
             for old in stale:
                 connection.execute("DELETE FROM recommendations WHERE version = ?", (old,))
-                connection.execute("DELETE FROM side_lists WHERE version = ?", (old,))
+                connection.execute("DELETE FROM side_list_items WHERE version = ?", (old,))
                 connection.execute("DELETE FROM popular WHERE version = ?", (old,))
                 connection.execute("DELETE FROM versions WHERE version = ?", (old,))
             connection.execute("COMMIT")
@@ -362,14 +428,14 @@ class LocalRecommendationStore:
 
     def get_side_list(self, list_name: str, key: str, version: str) -> list[tuple]:
         """The (rank, product_id, score, source, reason, explanation) items of one side list of `version` (the
-        customer's buy-again list, or a product's related list), by rank: one indexed point read; empty when the
-        version holds none for `key`, VersionNotFoundError when the store no longer holds `version`."""
-        return self._point_read(
-            "SELECT rank, product_id, score, source, reason, explanation FROM side_lists "
-            "WHERE version = ? AND list = ? AND key = ? ORDER BY rank",
+        customer's buy-again list, or a product's related list), by rank: one indexed point read of the list's row;
+        empty when the version holds none for `key`, VersionNotFoundError when the store no longer holds `version`."""
+        rows = self._point_read(
+            f"SELECT {ITEM_FIELDS} FROM side_list_items WHERE version = ? AND list = ? AND key = ?",
             (version, list_name, key),
             version,
         )
+        return side_items(*rows[0]) if rows else []
 
     def get_items(self, customer_id: str, version: str) -> list[tuple]:
         """The (rank, product_id, score, source, reason, because) items of `customer_id` in `version`, by rank
@@ -456,10 +522,35 @@ class LocalRecommendationStore:
         self._check_present()
         connection = self._connect()
         try:
-            return pd.read_sql_query(
-                f"SELECT {', '.join(SIDE_LIST_COLUMNS)} FROM side_lists WHERE version = ? ORDER BY list, key, rank",
-                connection,
-                params=(version,),
-            )
+            lists = connection.execute(
+                f"SELECT list, key, {ITEM_FIELDS} FROM side_list_items WHERE version = ? ORDER BY list, key",
+                (version,),
+            ).fetchall()
         finally:
             connection.close()
+        rows = [(name, key, *item) for name, key, *fields in lists for item in side_items(*fields)]
+        return pd.DataFrame(rows, columns=SIDE_LIST_COLUMNS)
+
+
+def _move_side_list_rows(connection: sqlite3.Connection) -> None:
+    """A store written before side lists were kept one row per list (table `side_lists`, one row per item) has
+    them moved into `side_list_items`, in one transaction, so the versions it holds keep their lists."""
+    exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'side_lists'"
+    if not connection.execute(exists).fetchone():
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if not connection.execute(exists).fetchone():  # another process moved them while this one waited
+            connection.execute("COMMIT")
+            return
+        old = pd.read_sql_query(f"SELECT version, {', '.join(SIDE_LIST_COLUMNS)} FROM side_lists", connection)
+        for version, lists in old.groupby("version", sort=False):
+            connection.executemany(
+                "INSERT OR REPLACE INTO side_list_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                side_documents(str(version), lists),
+            )
+        connection.execute("DROP TABLE side_lists")
+        connection.execute("COMMIT")
+    except Exception:
+        connection.execute("ROLLBACK")
+        raise
