@@ -23,7 +23,6 @@ import os
 import secrets
 import signal
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -204,17 +203,13 @@ def main() -> int:
     if args.fresh or not store_file.exists() or not (DATA / "source.db").exists():
         print(f"==> building {args.customers} customers x {args.k} lists, {args.products} products", flush=True)
         build(args.customers, args.products, args.k)
-    with sqlite3.connect(f"{store_file.as_uri()}?mode=ro", uri=True) as connection:
-        (live,) = connection.execute("SELECT version FROM live").fetchone()
-        rows = connection.execute("SELECT COUNT(*) FROM recommendations WHERE version = ?", (live,)).fetchone()[0]
-        known = "C000123"
-        expected = [
-            p
-            for (p,) in connection.execute(
-                "SELECT product_id FROM recommendations WHERE version = ? AND customer_id = ? ORDER BY rank",
-                (live, known),
-            )
-        ]
+    from recsys_assets.core.stores.store import LocalRecommendationStore
+
+    store = LocalRecommendationStore(store_file)
+    live = store.live_version()
+    rows = next(info.rows for info in store.versions() if info.version == live)
+    known = "C000123"
+    expected = [product for _, product, *_ in store.get_items(known, live)]
     size_mib = sum(f.stat().st_size for f in DATA.glob("store.sqlite*")) // 2**20
     print(f"==> live version {live}: {rows} rows, store {size_mib} MiB; load {os.getloadavg()}", flush=True)
     python = Path(sys.executable)

@@ -142,7 +142,7 @@ def test_a_store_written_with_one_row_per_side_list_item_keeps_its_lists(tmp_pat
         assert not connection.execute("SELECT name FROM sqlite_master WHERE name = 'side_lists'").fetchall()
 
 
-def test_a_side_list_rank_given_twice_is_refused_by_name(tmp_path):
+def test_a_rank_given_twice_in_a_list_is_refused_by_name(tmp_path):
     import pytest
 
     from recsys_assets.core.stores.store import StoreError
@@ -150,6 +150,9 @@ def test_a_side_list_rank_given_twice_is_refused_by_name(tmp_path):
     store = LocalRecommendationStore(tmp_path / "store.sqlite")
     twice = side_lists(5, 1)
     twice.loc[(twice["list"] == "similar") & (twice["key"] == "P0002") & (twice["rank"] == 2), "rank"] = 3
-    with pytest.raises(StoreError, match=r"side list similar of 'P0002' holds rank 3 twice \(1 such row\(s\)\)"):
+    with pytest.raises(StoreError, match=r"list with list='similar', key='P0002' holds rank 3 twice \(1 such row"):
         store.publish("v1", lists(5, 1), {}, side_lists=twice)
-    assert store.live_version() is None and store.read_side_lists("v1").empty
+    doubled = pd.concat([lists(5, 1), lists(5, 1).iloc[[12]]], ignore_index=True)
+    with pytest.raises(StoreError, match=r"list with customer_id='C00001' holds rank 3 twice"):
+        store.publish("v1", doubled, {})
+    assert store.live_version() is None and store.read_side_lists("v1").empty and store.read_version("v1").empty

@@ -12,15 +12,16 @@ import json
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
 import pandas as pd
 
 from ..faults import failpoint
-from .popularity import POPULAR_COLUMNS, POPULAR_K, POPULARITY_SOURCE, popularity_frame
+from .packed_lists import pack_lists, unpack_items
+from .popularity import POPULAR_COLUMNS, POPULAR_K, popularity_frame
 
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score", "source"]
 # each item's explanation (core/modeling/explain.py): a reason code and a JSON array of bought product ids;
@@ -103,109 +104,6 @@ def side_list_counts(side_lists: pd.DataFrame) -> dict[str, int]:
     return {name: int(counts[name]) for name in SIDE_LISTS if name in counts.index}
 
 
-def _texts_or_none(column: pd.Series) -> list:
-    """A column as str values, None where missing (converted by pandas, not one Python call per value)."""
-    return column.astype(str).astype(object).where(column.notna().to_numpy(), None).tolist()
-
-
-# A side list as stored: one row per (version, list, key), one column per item field holding that field of every
-# item in rank order — texts joined by the unit separator U+001F, a missing value as U+001E, scores as
-# little-endian float64 bytes (exact). Joining texts costs a tenth of encoding them as JSON, and one row per list
-# (as the Cosmos store keeps one document per list) ten times fewer inserts than one per item: what keeps
-# publishing three lists near the cost of the "for you" list alone (benchmarks/publish_lists.py).
-SEPARATOR, MISSING = "\x1f", "\x1e"
-SIDE_TEXT_COLUMNS = ["product_id", "source", "reason", "explanation"]
-ITEM_FIELDS = "ranks, product_ids, sources, reasons, explanations, scores"  # side_list_items' item columns
-
-
-def _joined_pieces(values: list, starts: np.ndarray, ends: np.ndarray, column: str) -> list[str]:
-    """Each list's values (items starts[i]..ends[i]-1 of `values`, str with MISSING for none) joined by SEPARATOR:
-    the whole column is joined once and each list's text cut out of it by character offsets. StoreError when a
-    value holds a separator (it would be read back as two values)."""
-    whole = SEPARATOR.join(values)
-    if whole.count(SEPARATOR) != max(len(values) - 1, 0):
-        bad = next(v for v in values if SEPARATOR in v)
-        raise StoreError(f"side lists: {column} {bad!r} holds the separator U+001F")
-    offsets = np.r_[0, np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))]
-    first, last = (offsets[starts] + starts).tolist(), (offsets[ends] + ends - 1).tolist()
-    return [whole[a:b] for a, b in zip(first, last, strict=True)]
-
-
-def _texts_or_missing(column: pd.Series, name: str) -> list[str]:
-    """A column as str values, MISSING where none (StoreError when a value is MISSING itself)."""
-    present = column.notna().to_numpy()
-    texts = column.astype(str).astype(object).where(present, MISSING).tolist()
-    if texts.count(MISSING) != int((~present).sum()):
-        raise StoreError(f"side lists: a {name} holds the character U+001E, which stands for a missing value")
-    return texts
-
-
-def side_documents(version: str, side_lists: pd.DataFrame, chunk_rows: int = PUBLISH_CHUNK_ROWS):
-    """(version, list, key, ranks, product_ids, sources, reasons, explanations, scores) rows of `side_lists`, one
-    per list and key (the layout above), converted about `chunk_rows` items at a time; StoreError names a (list,
-    key, rank) given twice or a text that holds a separator."""
-    if len(side_lists) == 0:
-        return
-    frame = side_lists.sort_values(["list", "key", "rank"], kind="stable")
-    names, keys = frame["list"].astype(str).to_numpy(), frame["key"].astype(str).to_numpy()
-    ranks = frame["rank"].astype(int).to_numpy()
-    same_list = (names[1:] == names[:-1]) & (keys[1:] == keys[:-1])
-    twice = np.flatnonzero(same_list & (ranks[1:] == ranks[:-1]))
-    if len(twice):
-        i = int(twice[0]) + 1
-        raise StoreError(
-            f"side list {names[i]} of {keys[i]!r} holds rank {int(ranks[i])} twice ({len(twice)} such row(s))"
-        )
-    scores = frame["score"].astype("<f8").to_numpy()
-    starts = np.flatnonzero(np.r_[True, ~same_list])
-    ends = np.r_[starts[1:], len(frame)]
-    lists_per_chunk = max(1, chunk_rows // 10)
-    for first in range(0, len(starts), lists_per_chunk):
-        chunk_starts, chunk_ends = starts[first : first + lists_per_chunk], ends[first : first + lists_per_chunk]
-        low, high = int(chunk_starts[0]), int(chunk_ends[-1])
-        rows = frame.iloc[low:high]
-        local_starts, local_ends = chunk_starts - low, chunk_ends - low
-        columns = [ranks[low:high].astype(str).tolist()]
-        columns += [_texts_or_missing(rows[column], column) for column in SIDE_TEXT_COLUMNS]
-        pieces = [_joined_pieces(values, local_starts, local_ends, name) for values, name in
-                  zip(columns, ["rank", *SIDE_TEXT_COLUMNS], strict=True)]  # fmt: skip
-        score_bytes = scores[low:high].tobytes()
-        yield from zip(
-            [version] * len(chunk_starts),
-            names[chunk_starts].tolist(),
-            keys[chunk_starts].tolist(),
-            *pieces,
-            [score_bytes[8 * a : 8 * b] for a, b in zip(local_starts.tolist(), local_ends.tolist(), strict=True)],
-            strict=True,
-        )
-
-
-def popular_tuples(version: str, recommendations: pd.DataFrame):
-    """(version, *POPULAR_COLUMNS) tuples of the popularity list of `recommendations` (written on publish)."""
-    popular = popularity_frame(recommendations)
-    return zip(
-        [version] * len(popular),
-        popular["rank"].astype(int).tolist(),
-        popular["product_id"].astype(str).tolist(),
-        [None if v is None or v != v else float(v) for v in popular["score"]],
-        popular["source"].astype(str).tolist(),
-        [None if v is None or v != v else str(v) for v in popular["reason"]],
-        [because_text(v) for v in popular["because"]],
-        strict=True,
-    )
-
-
-def side_items(ranks: str, products: str, sources: str, reasons: str, explanations: str, scores: bytes) -> list:
-    """A stored side list as (rank, product_id, score, source, reason, explanation) items, by rank."""
-
-    def texts(joined: str) -> list:
-        return [None if v == MISSING else v for v in joined.split(SEPARATOR)]
-
-    return list(zip(map(int, ranks.split(SEPARATOR)), products.split(SEPARATOR),
-                    np.frombuffer(scores, dtype="<f8").tolist(), sources.split(SEPARATOR), texts(reasons),
-                    texts(explanations), strict=True))  # fmt: skip
-
-
 def because_text(value) -> str | None:
     """A `because` value as stored: the JSON array text (lists and tuples are encoded; None stays None)."""
     if value is None or isinstance(value, str):
@@ -215,30 +113,50 @@ def because_text(value) -> str | None:
     return json.dumps([str(v) for v in value])
 
 
-def stored_rows(recommendations: pd.DataFrame) -> pd.DataFrame:
-    """The STORED_COLUMNS of `recommendations` (explanations None where the lists have none)."""
-    rows = recommendations.reindex(columns=STORED_COLUMNS).copy()
-    rows["because"] = [because_text(v) for v in rows["because"]]
-    rows["reason"] = rows["reason"].astype(object).where(rows["reason"].notna(), None)
-    return rows
+def because_texts(column: pd.Series) -> pd.Series:
+    """A `because` column as stored: JSON array texts (the list builders write them so; lists and tuples given by
+    other callers are encoded one by one)."""
+    if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+        return column
+    return column.map(because_text).astype(object)
 
 
-def stored_tuples(version: str, recommendations: pd.DataFrame, chunk_rows: int = PUBLISH_CHUNK_ROWS):
-    """(version, *STORED_COLUMNS) tuples of `recommendations`, converted `chunk_rows` at a time, so a publish of
-    millions of rows never holds them all as Python objects at once."""
-    for start in range(0, len(recommendations), chunk_rows):
-        rows = stored_rows(recommendations.iloc[start : start + chunk_rows])
-        yield from zip(
-            [version] * len(rows),
-            rows["customer_id"].tolist(),
-            rows["rank"].astype(int).tolist(),
-            rows["product_id"].tolist(),
-            rows["score"].astype(float).tolist(),
-            rows["source"].tolist(),
-            rows["reason"].tolist(),
-            rows["because"].tolist(),
+def packed_rows(version: str, recommendations: pd.DataFrame) -> Iterator[tuple]:
+    """(version, customer_id, *packed item fields) rows of the "for you" lists (core/stores/packed_lists.py)."""
+    rows = recommendations.reindex(columns=STORED_COLUMNS)
+    rows["because"] = because_texts(rows["because"])
+    return ((version, *row) for row in pack_lists(rows, ["customer_id"], "because"))
+
+
+def packed_side_rows(version: str, side_lists: pd.DataFrame) -> Iterator[tuple]:
+    """(version, list, key, *packed item fields) rows of the side lists."""
+    return ((version, *row) for row in pack_lists(side_lists, ["list", "key"], "explanation"))
+
+
+def popular_rows(popular: pd.DataFrame) -> list[tuple]:
+    """(*POPULAR_COLUMNS) tuples of a popularity list (popularity_frame), `because` as stored (JSON text or None)."""
+    return list(
+        zip(
+            popular["rank"].astype(int).tolist(),
+            popular["product_id"].astype(str).tolist(),
+            [None if v is None or v != v else float(v) for v in popular["score"]],
+            popular["source"].astype(str).tolist(),
+            [None if v is None or v != v else str(v) for v in popular["reason"]],
+            [because_text(v) for v in popular["because"]],
             strict=True,
         )
+    )
+
+
+def popular_tuples(version: str, recommendations: pd.DataFrame) -> Iterator[tuple]:
+    """(version, *POPULAR_COLUMNS) tuples of the popularity list of `recommendations` (written on publish)."""
+    return ((version, *row) for row in popular_rows(popularity_frame(recommendations)))
+
+
+# the packed item fields of a stored list, in packed_lists' order
+PACKED_FIELDS = "ranks TEXT NOT NULL, product_ids TEXT NOT NULL, sources TEXT NOT NULL, reasons TEXT NOT NULL, "
+LIST_FIELDS = "ranks, product_ids, sources, reasons, becauses, scores"  # customer_lists' item fields
+SIDE_ITEM_FIELDS = "ranks, product_ids, sources, reasons, explanations, scores"  # side_list_items' item fields
 
 
 def _with_because(rows: list[tuple]) -> list[tuple]:
@@ -277,30 +195,24 @@ class LocalRecommendationStore:
         connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS recommendations (
-                version TEXT NOT NULL, customer_id TEXT NOT NULL, rank INTEGER NOT NULL,
-                product_id TEXT NOT NULL, score REAL, source TEXT NOT NULL, reason TEXT, because TEXT,
-                PRIMARY KEY (version, customer_id, rank));
+            f"""
+            CREATE TABLE IF NOT EXISTS customer_lists (
+                version TEXT NOT NULL, customer_id TEXT NOT NULL, {PACKED_FIELDS} becauses TEXT NOT NULL,
+                scores BLOB NOT NULL, PRIMARY KEY (version, customer_id));
             CREATE TABLE IF NOT EXISTS versions (
                 version TEXT PRIMARY KEY, published_at TEXT NOT NULL, customers INTEGER NOT NULL,
                 rows INTEGER NOT NULL, metadata TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS live (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS side_list_items (
-                version TEXT NOT NULL, list TEXT NOT NULL, key TEXT NOT NULL, ranks TEXT NOT NULL,
-                product_ids TEXT NOT NULL, sources TEXT NOT NULL, reasons TEXT NOT NULL, explanations TEXT NOT NULL,
-                scores BLOB NOT NULL, PRIMARY KEY (version, list, key));
+                version TEXT NOT NULL, list TEXT NOT NULL, key TEXT NOT NULL, {PACKED_FIELDS}
+                explanations TEXT NOT NULL, scores BLOB NOT NULL, PRIMARY KEY (version, list, key));
             CREATE TABLE IF NOT EXISTS popular (
                 version TEXT NOT NULL, rank INTEGER NOT NULL, product_id TEXT NOT NULL, score REAL,
                 source TEXT NOT NULL, reason TEXT, because TEXT, PRIMARY KEY (version, rank));
             """
         )
         if not self._layout_checked:
-            present = {row[1] for row in connection.execute("PRAGMA table_info(recommendations)")}
-            for column in EXPLANATION_COLUMNS:  # a store created before explanations existed gains their columns
-                if column not in present:
-                    connection.execute(f"ALTER TABLE recommendations ADD COLUMN {column} TEXT")
-            _move_side_list_rows(connection)
+            _move_item_rows(connection)
             self._layout_checked = True
         return connection
 
@@ -326,10 +238,9 @@ class LocalRecommendationStore:
         connection = self._connect()
         try:
             connection.execute("BEGIN IMMEDIATE")
-            connection.execute("DELETE FROM recommendations WHERE version = ?", (version,))
+            connection.execute("DELETE FROM customer_lists WHERE version = ?", (version,))
             connection.executemany(
-                f"INSERT INTO recommendations (version, {', '.join(STORED_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                stored_tuples(version, recommendations),
+                "INSERT INTO customer_lists VALUES (?, ?, ?, ?, ?, ?, ?, ?)", packed_rows(version, recommendations)
             )
             connection.execute("DELETE FROM popular WHERE version = ?", (version,))
             connection.executemany(
@@ -338,7 +249,7 @@ class LocalRecommendationStore:
             )
             connection.execute("DELETE FROM side_list_items WHERE version = ?", (version,))
             connection.executemany(
-                "INSERT INTO side_list_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", side_documents(version, side_lists)
+                "INSERT INTO side_list_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", packed_side_rows(version, side_lists)
             )
             connection.execute(
                 "INSERT OR REPLACE INTO versions VALUES (?, ?, ?, ?, ?)",
@@ -359,7 +270,7 @@ class LocalRecommendationStore:
                 ).fetchall()[keep_versions - 1 :]
             ]
             for old in stale:
-                connection.execute("DELETE FROM recommendations WHERE version = ?", (old,))
+                connection.execute("DELETE FROM customer_lists WHERE version = ?", (old,))
                 connection.execute("DELETE FROM side_list_items WHERE version = ?", (old,))
                 connection.execute("DELETE FROM popular WHERE version = ?", (old,))
                 connection.execute("DELETE FROM versions WHERE version = ?", (old,))
@@ -405,54 +316,53 @@ class LocalRecommendationStore:
         self._check_present()
         connection = self._connect()
         try:
-            return pd.read_sql_query(
-                f"SELECT {', '.join(STORED_COLUMNS)} FROM recommendations "
-                "WHERE version = ? AND customer_id = ? ORDER BY rank",
-                connection,
-                params=(version, customer_id),
-            )
+            rows = connection.execute(
+                f"SELECT customer_id, {LIST_FIELDS} FROM customer_lists WHERE version = ? AND customer_id = ?",
+                (version, customer_id),
+            ).fetchall()
         finally:
             connection.close()
+        return _items_frame(rows, STORED_COLUMNS)
 
     def read_version(self, version: str) -> pd.DataFrame:
         self._check_present()
         connection = self._connect()
         try:
-            return pd.read_sql_query(
-                f"SELECT {', '.join(STORED_COLUMNS)} FROM recommendations WHERE version = ? ORDER BY customer_id, rank",
-                connection,
-                params=(version,),
-            )
+            rows = connection.execute(
+                f"SELECT customer_id, {LIST_FIELDS} FROM customer_lists WHERE version = ? ORDER BY customer_id",
+                (version,),
+            ).fetchall()
         finally:
             connection.close()
+        return _items_frame(rows, STORED_COLUMNS)
 
     def get_side_list(self, list_name: str, key: str, version: str) -> list[tuple]:
         """The (rank, product_id, score, source, reason, explanation) items of one side list of `version` (the
         customer's buy-again list, or a product's related list), by rank: one indexed point read of the list's row;
         empty when the version holds none for `key`, VersionNotFoundError when the store no longer holds `version`."""
         rows = self._point_read(
-            f"SELECT {ITEM_FIELDS} FROM side_list_items WHERE version = ? AND list = ? AND key = ?",
+            f"SELECT {SIDE_ITEM_FIELDS} FROM side_list_items WHERE version = ? AND list = ? AND key = ?",
             (version, list_name, key),
             version,
         )
-        return side_items(*rows[0]) if rows else []
+        return unpack_items(*rows[0]) if rows else []
 
     def get_items(self, customer_id: str, version: str) -> list[tuple]:
         """The (rank, product_id, score, source, reason, because) items of `customer_id` in `version`, by rank
-        (`because` a tuple of product ids): one indexed point read, no DataFrame (the serving hot path). Empty when
-        the version does not hold the customer; VersionNotFoundError when the store no longer holds `version`."""
-        return _with_because(
-            self._point_read(
-                "SELECT rank, product_id, score, source, reason, because FROM recommendations "
-                "WHERE version = ? AND customer_id = ? ORDER BY rank",
-                (version, customer_id),
-                version,
-            )
+        (`because` a tuple of product ids): one indexed point read of the customer's row, no DataFrame (the serving
+        hot path). Empty when the version does not hold the customer; VersionNotFoundError when the store no longer
+        holds `version`."""
+        rows = self._point_read(
+            f"SELECT {LIST_FIELDS} FROM customer_lists WHERE version = ? AND customer_id = ?",
+            (version, customer_id),
+            version,
         )
+        return _with_because(unpack_items(*rows[0])) if rows else []
 
     def popular_items(self, version: str, k: int = POPULAR_K) -> list[tuple]:
         """The popularity list of `version` as (rank, product_id, score, source, reason, because) items (see
-        core/stores/popularity.py): written on publish; computed with SQL for a version published before that."""
+        core/stores/popularity.py): written on publish; computed from the version's lists for a version published
+        before that (or moved from the one-row-per-item layout)."""
         connection = self._reader()
         rows = connection.execute(
             "SELECT rank, product_id, score, source, reason, because FROM popular WHERE version = ? ORDER BY rank "
@@ -464,29 +374,12 @@ class LocalRecommendationStore:
         return _with_because(rows)
 
     def _popular_by_query(self, connection: sqlite3.Connection, version: str, k: int) -> list[tuple]:
-        """popularity_frame's rule in SQL (one pass over the version, no rows in Python)."""
-        cold = connection.execute(
-            "SELECT customer_id FROM recommendations WHERE version = ? AND source = ? LIMIT 1",
-            (version, POPULARITY_SOURCE),
-        ).fetchone()
-        if cold is not None:
-            return connection.execute(
-                "SELECT rank, product_id, score, source, reason, because FROM recommendations "
-                "WHERE version = ? AND customer_id = ? ORDER BY rank LIMIT ?",
-                (version, cold[0], k),
-            ).fetchall()
-        total = connection.execute(
-            "SELECT COUNT(DISTINCT customer_id) FROM recommendations WHERE version = ?", (version,)
-        ).fetchone()[0]
-        counts = connection.execute(
-            "SELECT product_id, COUNT(DISTINCT customer_id) AS lists, AVG(score) AS mean_score FROM recommendations "
-            "WHERE version = ? GROUP BY product_id ORDER BY lists DESC, mean_score DESC, product_id LIMIT ?",
-            (version, k),
+        """popularity_frame's rule over the version's lists, read once (a rare path: a version without `popular`
+        rows; the store reader computes it once per version it goes live with)."""
+        lists = connection.execute(
+            f"SELECT customer_id, {LIST_FIELDS} FROM customer_lists WHERE version = ?", (version,)
         ).fetchall()
-        return [
-            (rank, product, lists / total, POPULARITY_SOURCE, "popular_overall", None)
-            for rank, (product, lists, _) in enumerate(counts, start=1)
-        ]
+        return popular_rows(popularity_frame(_items_frame(lists, STORED_COLUMNS), k))
 
     def _point_read(self, sql: str, params: tuple, version: str) -> list[tuple]:
         """Rows of one indexed read; an empty answer is checked against the versions table, so a reader holding a
@@ -523,33 +416,45 @@ class LocalRecommendationStore:
         connection = self._connect()
         try:
             lists = connection.execute(
-                f"SELECT list, key, {ITEM_FIELDS} FROM side_list_items WHERE version = ? ORDER BY list, key",
+                f"SELECT list, key, {SIDE_ITEM_FIELDS} FROM side_list_items WHERE version = ? ORDER BY list, key",
                 (version,),
             ).fetchall()
         finally:
             connection.close()
-        rows = [(name, key, *item) for name, key, *fields in lists for item in side_items(*fields)]
-        return pd.DataFrame(rows, columns=SIDE_LIST_COLUMNS)
+        return _items_frame(lists, SIDE_LIST_COLUMNS)
 
 
-def _move_side_list_rows(connection: sqlite3.Connection) -> None:
-    """A store written before side lists were kept one row per list (table `side_lists`, one row per item) has
-    them moved into `side_list_items`, in one transaction, so the versions it holds keep their lists."""
-    exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'side_lists'"
-    if not connection.execute(exists).fetchone():
+def _items_frame(rows: list[tuple], columns: list[str]) -> pd.DataFrame:
+    """The items of stored lists ((*keys, *packed item fields) rows) as a frame of `columns` (keys, then the item
+    fields), by key and rank."""
+    keys = len(columns) - 6
+    items = [(*row[:keys], *item) for row in rows for item in unpack_items(*row[keys:])]
+    return pd.DataFrame(items, columns=columns)
+
+
+def _move_item_rows(connection: sqlite3.Connection) -> None:
+    """A store written when lists were kept one row per item (tables `recommendations` and `side_lists`) has them
+    moved into the packed tables, in one transaction, so the versions it holds keep their lists."""
+    moves = {
+        "recommendations": ("customer_lists", ["customer_id"], STORED_COLUMNS, "because"),
+        "side_lists": ("side_list_items", ["list", "key"], SIDE_LIST_COLUMNS, "explanation"),
+    }
+    listed = "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('recommendations', 'side_lists')"
+    if not connection.execute(listed).fetchall():
         return
     connection.execute("BEGIN IMMEDIATE")
     try:
-        if not connection.execute(exists).fetchone():  # another process moved them while this one waited
-            connection.execute("COMMIT")
-            return
-        old = pd.read_sql_query(f"SELECT version, {', '.join(SIDE_LIST_COLUMNS)} FROM side_lists", connection)
-        for version, lists in old.groupby("version", sort=False):
-            connection.executemany(
-                "INSERT OR REPLACE INTO side_list_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                side_documents(str(version), lists),
-            )
-        connection.execute("DROP TABLE side_lists")
+        for old in [name for (name,) in connection.execute(listed).fetchall()]:  # again: another process may have
+            table, keys, columns, explanation = moves[old]  # moved them while this one waited for the lock
+            present = {row[1] for row in connection.execute(f"PRAGMA table_info({old})")}
+            selected = ", ".join(c if c in present else f"NULL AS {c}" for c in columns)  # older: no explanations
+            rows = pd.read_sql_query(f"SELECT version, {selected} FROM {old}", connection)
+            marks = ", ".join("?" * (len(keys) + 7))
+            for version, lists in rows.groupby("version", sort=False):
+                packed = pack_lists(lists, keys, explanation)
+                connection.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})",
+                                       ((str(version), *row) for row in packed))  # fmt: skip
+            connection.execute(f"DROP TABLE {old}")
         connection.execute("COMMIT")
     except Exception:
         connection.execute("ROLLBACK")
