@@ -92,7 +92,8 @@ def test_version_switches_under_concurrent_point_readers_never_mix_versions(tmp_
 
 def test_point_reads_match_the_whole_version_read(tmp_path):
     """The point strategy answers what the memory strategy answers: lists, explanations and the popularity list
-    (kept per version on publish, or computed with SQL for a version published without it)."""
+    (kept per version on publish, or computed from the version's packed lists for a version published without it,
+    by either rule: the cold-start customers' list, or the products in most lists)."""
     store = LocalRecommendationStore(tmp_path / "store.sqlite")
     rng = np.random.default_rng(3)
     lists = pd.DataFrame(
@@ -114,11 +115,15 @@ def test_point_reads_match_the_whole_version_read(tmp_path):
         assert point.lookup(customer) == memory.lookup(customer)
     assert point.snapshot.popular == memory.snapshot.popular == popularity_list(store.read_version("v1"))
     assert point.snapshot.customers == 50 and point.lookup("C3").items[0].because == ("P1", "P2")
-    connection = sqlite3.connect(store.path)  # a version published before the popularity list was kept
+    cold = lists.assign(source=np.where(lists["customer_id"] == "C49", "popularity_fallback", "als"))
+    store.publish("v2", cold, {"model_version": "m2"})
+    connection = sqlite3.connect(store.path)  # versions published before the popularity list was kept
     with connection:
         connection.execute("DELETE FROM popular")
     connection.close()
     assert tuple(popularity_list(store.read_version("v1"))) == point._load("v1").popular
+    assert tuple(popularity_list(store.read_version("v2"))) == point._load("v2").popular
+    assert [item.product_id for item in point._load("v2").popular] == list(cold["product_id"][-4:])
 
 
 READY_WITHOUT_LOADING = textwrap.dedent(
