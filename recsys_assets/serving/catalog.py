@@ -54,9 +54,12 @@ class Catalog:
                     str(p): (_text(n), _text(c))
                     for p, n, c in zip(products["product_id"], products["name"], products["category"], strict=True)
                 },
+                # column lists zipped, not to_dict("records"): that took 28 s for 500 000 customers on a busy machine
                 customers={
-                    str(row["customer_id"]): {k: _text(v) for k, v in row.items()}
-                    for row in customers[["customer_id", "name", "segment", "region"]].to_dict("records")
+                    str(i): {"customer_id": _text(i), "name": _text(n), "segment": _text(s), "region": _text(r)}
+                    for i, n, s, r in zip(
+                        *(customers[c].tolist() for c in ("customer_id", "name", "segment", "region")), strict=True
+                    )
                 },
                 loaded_at=time.time(),
             )

@@ -78,6 +78,7 @@ class ResponseEncoder:
             "target": target,
             "model_version": lookup.model_version,
             "store_version": lookup.version,
+            "fallback": lookup.fallback,
             "k": len(items),
             "items": [
                 {

@@ -10,11 +10,15 @@ Endpoints:
 - `GET /products/{product_id}/related?kind=&k=&target=`  a product's `bought_together` (default) or `similar` list
   in the live version; 404 for a product without one, or when the live version holds no list of that kind.
   Serving or review key.
+- When the local store cannot be read (file deleted, disk unmounted) these list routes still answer 200, from
+  memory, flagged `"fallback": "store_unavailable"`: for you the live version's popularity list, related the same
+  list without the product, buy again an empty list (store_reader.py); a store of another kind answers 503.
 - `GET /customers?q=`, `GET /customers/{customer_id}/history?top=`  customer search and purchase history for the
   review page. Review key.
 - `GET /versions`, `GET /reports`  the kept versions, the latest monitoring reports. Review key.
 - `GET /health`  ok / degraded / unavailable, per target its live and model version. No key (load balancers and
-  probes), so nothing about stores, addresses, paths or errors: those go to the server log.
+  probes), so no store address, path or error text: those go to the server log (a store that cannot be read is
+  named by its kind and the root cause of the error, e.g. "local SQLite store: ... unable to open database file").
 - `GET /metrics`  per-target reader state, catalogue and serving counters, the control group and the latest online
   metrics (written by the `online_metrics` asset to <monitoring dir>/online/<day>.json). Review key.
 - `GET /`  the review page (static; it asks for the review key and sends it with its API calls).
@@ -49,7 +53,12 @@ from ..core.lifecycle.control_group import ControlGroup
 from ..core.stores.serving_log import TRAFFIC_HEADER
 from ..core.stores.source_db import SourceDatabase
 from ..core.stores.store import LISTS_METADATA
-from ..core.stores.store_reader import ListNotPublishedError, LiveRecommendations, NoLiveVersionError
+from ..core.stores.store_reader import (
+    STORE_UNAVAILABLE,
+    ListNotPublishedError,
+    LiveRecommendations,
+    NoLiveVersionError,
+)
 from ..settings import ONLINE_FOLDER
 from .auth import API_KEY_ENV, API_KEY_HEADER, REVIEW_KEY_ENV, ApiKeys, Scope
 from .catalog import Catalog
@@ -106,6 +115,9 @@ class RelatedResponse(Product):
     target: str
     model_version: str
     store_version: str
+    fallback: str | None = Field(
+        None, description="store_unavailable: the store cannot be read, the items are the popularity list"
+    )
     k: int
     items: list[RelatedItem]
 
@@ -505,8 +517,9 @@ def customer_history(
 @router.get("/health")
 def health(request: Request) -> JSONResponse:
     """Liveness and readiness, without a key: 200 "ok" or "degraded" (serving, with problems named in `problems`),
-    503 "unavailable" (a target has no live version loaded). Per target its status, live and model version; never
-    a store address, a path or an error text (those go to the server log)."""
+    503 "unavailable" (a target has no live version loaded). Per target its status (ok, stale, store_unreachable,
+    no_live_version), live and model version; never a store address or path, nor an error text beyond the root
+    cause of a store that cannot be read (the full errors go to the server log)."""
     state = _state(request)
     targets, problems = {}, []
     for name, reader in state.readers.items():
@@ -514,6 +527,13 @@ def health(request: Request) -> JSONResponse:
         if snapshot is None:
             target_status = "no_live_version"
             problems.append(f"target {name}: no live version loaded")
+        elif status.read_error is not None:  # the kind of store and the error's root cause, never its address
+            target_status = "store_unreachable"
+            problems.append(
+                f"target {name}: the store cannot be read since {_iso(status.read_failing_since)} "
+                f"({status.read_error}); answering with the popularity list of {snapshot.version}, "
+                f'flagged "fallback": "{STORE_UNAVAILABLE}"'
+            )
         elif status.error is not None:
             target_status = "stale"
             problems.append(f"target {name}: the last check for a new version failed; serving {snapshot.version}")
@@ -597,6 +617,8 @@ def metrics(request: Request) -> dict:
             "checked_at": _iso(status.checked_at),
             "check_failing": status.error is not None,
             "reloads": status.reloads,
+            "store_readable": status.read_error is None,
+            "fallback_answers": status.fallback_answers,
         }
     return {
         "targets": targets,

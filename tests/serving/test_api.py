@@ -162,7 +162,7 @@ def test_health_docs_and_page_need_no_key(served):
     assert body["targets"]["local"]["live_version"] == "m1-aaaa" and body["targets"]["local"]["status"] == "ok"
     assert body["auth"] is True and body["review_key"] is True
     metrics = client.get("/metrics", headers=REVIEW).json()  # the details are for the review key
-    assert metrics["targets"]["local"]["strategy"] == "memory" and metrics["targets"]["local"]["customers"] == 150
+    assert metrics["targets"]["local"]["strategy"] == "point" and metrics["targets"]["local"]["customers"] == 150
     assert metrics["catalog"]["products"] == 200 and metrics["catalog"]["status"] == "ok"
     assert client.get("/docs").status_code == 200
     schema = client.get("/openapi.json").json()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from recsys_assets.core.stores.store import LocalRecommendationStore
+from recsys_assets.core.stores.store import LocalRecommendationStore, StoreError
 from recsys_assets.core.stores.store_reader import (
     LiveRecommendations,
     NoLiveVersionError,
@@ -72,9 +72,33 @@ def test_point_strategy_reads_the_store_per_request(tmp_path):
 
 def test_strategy_for_local_store_and_declared_strategy(tmp_path):
     store = LocalRecommendationStore(tmp_path / "s.sqlite")
+    assert strategy_for(store) == "point"  # indexed point reads: the version is never loaded whole
+    store.serving_strategy = "memory"
     assert strategy_for(store) == "memory"
-    store.serving_strategy = "point"
-    assert strategy_for(store) == "point"
     store.serving_strategy = "bulk"
     with pytest.raises(ValueError, match="serving_strategy must be one of"):
         strategy_for(store)
+
+
+def test_a_store_that_cannot_be_read_is_answered_from_memory_only_where_it_degrades(tmp_path):
+    """The local store's reads fail (its file gone): the popularity list, flagged; the control group as usual (the
+    customer counted as known); the store's path kept out of the recorded error; a reader of a store that does not
+    degrade raises."""
+    store = LocalRecommendationStore(tmp_path / "s.sqlite")
+    store.publish("v1", LISTS, {"model_version": "m1"})
+    reader = LiveRecommendations(store, refresh_seconds=0)
+    reader.start()
+    assert reader.degrades and reader.lookup("A").fallback is None
+    moved = store.path.rename(tmp_path / "elsewhere.sqlite")
+    found, control = reader.lookup("A"), reader.lookup_control("A")
+    assert (found.fallback, found.version, found.cold_start) == ("store_unavailable", "v1", True)
+    assert [r.product_id for r in found.items] == ["p1", "p2", "p3"] and found.log_source == "popularity_fallback"
+    assert control.group == "control" and control.known and [r.product_id for r in control.items] == ["p1", "p2", "p3"]
+    assert reader.status.read_error == "local SQLite store: StoreError: <store>: the store file is missing"
+    assert reader.status.fallback_answers == 2 and not store.path.exists()
+    strict = LiveRecommendations(store, refresh_seconds=0)
+    strict._snapshot, strict.degrades = reader.snapshot, False  # e.g. Cosmos DB: its errors answer 503
+    with pytest.raises(StoreError, match="missing"):
+        strict.lookup("A")
+    moved.rename(store.path)
+    assert reader.lookup("A").fallback is None and reader.status.read_error is None

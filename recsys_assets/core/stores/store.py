@@ -9,7 +9,9 @@ same interface.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ import pandas as pd
 
 from ..faults import failpoint
 from .packed_lists import pack_lists, unpack_items
+from .popularity import POPULAR_COLUMNS, POPULAR_K, popularity_frame
 
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score", "source"]
 # each item's explanation (core/modeling/explain.py): a reason code and a JSON array of bought product ids;
@@ -37,6 +40,11 @@ LISTS_METADATA = "lists"
 
 class StoreError(RuntimeError):
     """The store could not be read or written; the message names the store and the version."""
+
+
+class VersionNotFoundError(StoreError):
+    """A point read named a version the store no longer holds (dropped by a newer publish): a reader that still
+    holds the old version name refreshes its live version and reads again."""
 
 
 @dataclass(frozen=True)
@@ -125,18 +133,59 @@ def packed_side_rows(version: str, side_lists: pd.DataFrame) -> Iterator[tuple]:
     return ((version, *row) for row in pack_lists(side_lists, ["list", "key"], "explanation"))
 
 
+def popular_rows(popular: pd.DataFrame) -> list[tuple]:
+    """(*POPULAR_COLUMNS) tuples of a popularity list (popularity_frame), `because` as stored (JSON text or None)."""
+    return list(
+        zip(
+            popular["rank"].astype(int).tolist(),
+            popular["product_id"].astype(str).tolist(),
+            [None if v is None or v != v else float(v) for v in popular["score"]],
+            popular["source"].astype(str).tolist(),
+            [None if v is None or v != v else str(v) for v in popular["reason"]],
+            [because_text(v) for v in popular["because"]],
+            strict=True,
+        )
+    )
+
+
+def popular_tuples(version: str, recommendations: pd.DataFrame) -> Iterator[tuple]:
+    """(version, *POPULAR_COLUMNS) tuples of the popularity list of `recommendations` (written on publish)."""
+    return ((version, *row) for row in popular_rows(popularity_frame(recommendations)))
+
+
 # the packed item fields of a stored list, in packed_lists' order
 PACKED_FIELDS = "ranks TEXT NOT NULL, product_ids TEXT NOT NULL, sources TEXT NOT NULL, reasons TEXT NOT NULL, "
 LIST_FIELDS = "ranks, product_ids, sources, reasons, becauses, scores"  # customer_lists' item fields
 SIDE_ITEM_FIELDS = "ranks, product_ids, sources, reasons, explanations, scores"  # side_list_items' item fields
 
 
+def _with_because(rows: list[tuple]) -> list[tuple]:
+    """Item rows whose last column (`because`, JSON text or NULL) is a tuple of product ids; one JSON decode for
+    the whole list (a decode per item was most of a point read's cost)."""
+    if not rows:
+        return rows
+    decoded = json.loads("[" + ",".join(row[-1] or "[]" for row in rows) + "]")
+    return [(*row[:-1], tuple(str(v) for v in because)) for row, because in zip(rows, decoded, strict=True)]
+
+
 class LocalRecommendationStore:
-    """Versions of top-K lists in one SQLite file (WAL mode, so readers never block the publisher)."""
+    """Versions of top-K lists in one SQLite file (WAL mode, so readers never block the publisher).
+
+    Serving reads it like Cosmos DB: one customer's (or one product's) list per request, an indexed point read (the
+    primary keys lead with the version) on a read-only connection kept open per thread; the popularity list of each
+    version is written next to it on publish (table `popular`), so a reader never loads a whole version.
+    """
+
+    kind = "local SQLite store"  # what /health calls it (never its path)
+    serving_strategy = "point"  # store_reader: read one list per request, never the whole version
+    # a point read is an indexed read of a local file (~0.15 ms of CPU): cheap enough to run on the event loop
+    # where a lookup would otherwise not read at all (store_reader.LiveRecommendations.lookup_control)
+    local_point_reads = True
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._layout_checked = False
+        self._readers = threading.local()  # per thread: (file identity, read-only connection)
 
     def describe(self) -> str:
         return f"local store {self.path}"
@@ -157,6 +206,9 @@ class LocalRecommendationStore:
             CREATE TABLE IF NOT EXISTS side_list_items (
                 version TEXT NOT NULL, list TEXT NOT NULL, key TEXT NOT NULL, {PACKED_FIELDS}
                 explanations TEXT NOT NULL, scores BLOB NOT NULL, PRIMARY KEY (version, list, key));
+            CREATE TABLE IF NOT EXISTS popular (
+                version TEXT NOT NULL, rank INTEGER NOT NULL, product_id TEXT NOT NULL, score REAL,
+                source TEXT NOT NULL, reason TEXT, because TEXT, PRIMARY KEY (version, rank));
             """
         )
         if not self._layout_checked:
@@ -190,6 +242,11 @@ class LocalRecommendationStore:
             connection.executemany(
                 "INSERT INTO customer_lists VALUES (?, ?, ?, ?, ?, ?, ?, ?)", packed_rows(version, recommendations)
             )
+            connection.execute("DELETE FROM popular WHERE version = ?", (version,))
+            connection.executemany(
+                f"INSERT INTO popular (version, {', '.join(POPULAR_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                popular_tuples(version, recommendations),
+            )
             connection.execute("DELETE FROM side_list_items WHERE version = ?", (version,))
             connection.executemany(
                 "INSERT INTO side_list_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", packed_side_rows(version, side_lists)
@@ -215,6 +272,7 @@ class LocalRecommendationStore:
             for old in stale:
                 connection.execute("DELETE FROM customer_lists WHERE version = ?", (old,))
                 connection.execute("DELETE FROM side_list_items WHERE version = ?", (old,))
+                connection.execute("DELETE FROM popular WHERE version = ?", (old,))
                 connection.execute("DELETE FROM versions WHERE version = ?", (old,))
             connection.execute("COMMIT")
         except Exception as error:
@@ -224,7 +282,14 @@ class LocalRecommendationStore:
         finally:
             connection.close()
 
+    def _check_present(self) -> None:
+        """A reader never re-creates a store it has opened before: a file that is gone (deleted, its disk
+        unmounted) is an error to report, not an empty store (which would say "nothing published")."""
+        if self._layout_checked and not self.path.exists():
+            raise StoreError(f"{self.describe()}: the store file is missing")
+
     def live_version(self) -> str | None:
+        self._check_present()
         connection = self._connect()
         try:
             row = connection.execute("SELECT version FROM live WHERE id = 1").fetchone()
@@ -233,6 +298,7 @@ class LocalRecommendationStore:
             connection.close()
 
     def versions(self) -> list[VersionInfo]:
+        self._check_present()
         connection = self._connect()
         try:
             rows = connection.execute(
@@ -247,6 +313,7 @@ class LocalRecommendationStore:
         version = version or self.live_version()
         if version is None:
             return pd.DataFrame(columns=STORED_COLUMNS)
+        self._check_present()
         connection = self._connect()
         try:
             rows = connection.execute(
@@ -258,6 +325,7 @@ class LocalRecommendationStore:
         return _items_frame(rows, STORED_COLUMNS)
 
     def read_version(self, version: str) -> pd.DataFrame:
+        self._check_present()
         connection = self._connect()
         try:
             rows = connection.execute(
@@ -270,19 +338,81 @@ class LocalRecommendationStore:
 
     def get_side_list(self, list_name: str, key: str, version: str) -> list[tuple]:
         """The (rank, product_id, score, source, reason, explanation) items of one side list of `version` (the
-        customer's buy-again list, or a product's related list), by rank; empty when the version holds none."""
-        connection = self._connect()
+        customer's buy-again list, or a product's related list), by rank: one indexed point read of the list's row;
+        empty when the version holds none for `key`, VersionNotFoundError when the store no longer holds `version`."""
+        rows = self._point_read(
+            f"SELECT {SIDE_ITEM_FIELDS} FROM side_list_items WHERE version = ? AND list = ? AND key = ?",
+            (version, list_name, key),
+            version,
+        )
+        return unpack_items(*rows[0]) if rows else []
+
+    def get_items(self, customer_id: str, version: str) -> list[tuple]:
+        """The (rank, product_id, score, source, reason, because) items of `customer_id` in `version`, by rank
+        (`because` a tuple of product ids): one indexed point read of the customer's row, no DataFrame (the serving
+        hot path). Empty when the version does not hold the customer; VersionNotFoundError when the store no longer
+        holds `version`."""
+        rows = self._point_read(
+            f"SELECT {LIST_FIELDS} FROM customer_lists WHERE version = ? AND customer_id = ?",
+            (version, customer_id),
+            version,
+        )
+        return _with_because(unpack_items(*rows[0])) if rows else []
+
+    def popular_items(self, version: str, k: int = POPULAR_K) -> list[tuple]:
+        """The popularity list of `version` as (rank, product_id, score, source, reason, because) items (see
+        core/stores/popularity.py): written on publish; computed from the version's lists for a version published
+        before that (or moved from the one-row-per-item layout)."""
+        connection = self._reader()
+        rows = connection.execute(
+            "SELECT rank, product_id, score, source, reason, because FROM popular WHERE version = ? ORDER BY rank "
+            "LIMIT ?",
+            (version, k),
+        ).fetchall()
+        if not rows:
+            rows = self._popular_by_query(connection, version, k)
+        return _with_because(rows)
+
+    def _popular_by_query(self, connection: sqlite3.Connection, version: str, k: int) -> list[tuple]:
+        """popularity_frame's rule over the version's lists, read once (a rare path: a version without `popular`
+        rows; the store reader computes it once per version it goes live with)."""
+        lists = connection.execute(
+            f"SELECT customer_id, {LIST_FIELDS} FROM customer_lists WHERE version = ?", (version,)
+        ).fetchall()
+        return popular_rows(popularity_frame(_items_frame(lists, STORED_COLUMNS), k))
+
+    def _point_read(self, sql: str, params: tuple, version: str) -> list[tuple]:
+        """Rows of one indexed read; an empty answer is checked against the versions table, so a reader holding a
+        dropped version learns it (VersionNotFoundError) instead of serving "not found" from it."""
         try:
-            row = connection.execute(
-                f"SELECT {SIDE_ITEM_FIELDS} FROM side_list_items WHERE version = ? AND list = ? AND key = ?",
-                (version, list_name, key),
-            ).fetchone()
-        finally:
-            connection.close()
-        return unpack_items(*row) if row else []
+            connection = self._reader()
+            rows = connection.execute(sql, params).fetchall()
+            if rows or connection.execute("SELECT 1 FROM versions WHERE version = ?", (version,)).fetchone():
+                return rows
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError(f"{self.describe()}: reading version {version} failed: {error}") from error
+        raise VersionNotFoundError(f"{self.describe()} no longer holds version {version}")
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection, opened once (and again when the file was replaced)."""
+        self._check_present()
+        identity = os.stat(self.path).st_ino if self._layout_checked else None
+        if identity is None:
+            self._connect().close()  # creates the file and its tables, upgrades an older layout
+            identity = os.stat(self.path).st_ino
+        held = getattr(self._readers, "held", None)
+        if held is not None and held[0] == identity:
+            return held[1]
+        if held is not None:
+            held[1].close()
+            self._readers.held = None  # not kept if the new open fails: the file may come back under that identity
+        connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        self._readers.held = (identity, connection)
+        return connection
 
     def read_side_lists(self, version: str) -> pd.DataFrame:
         """Every side list of `version` (SIDE_LIST_COLUMNS), by list, key and rank; empty for older versions."""
+        self._check_present()
         connection = self._connect()
         try:
             lists = connection.execute(

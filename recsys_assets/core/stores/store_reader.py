@@ -6,14 +6,16 @@ lookups without resolving the live version (or, with the memory strategy, touchi
 - The live version is resolved once at start; a background thread checks the store's live pointer at most every
   `refresh_seconds` and, when it names another version, loads that version and swaps one immutable snapshot
   reference (readers see the old snapshot or the new one, never a mix).
-- Reader strategy (the seam between stores): `"memory"` loads the whole live version into a dict
-  customer_id -> list (the local SQLite store: 50 000 customers x 10 rows fit easily, the whole server stays
-  under 0.5 GB RSS, and a lookup is a dict access); `"point"` keeps only the version name and reads one
-  customer per request with `store.get(customer_id, version)` (meant for a remote store such as Cosmos DB,
-  where one SDK client per process makes point reads cheap and the whole set need not fit in memory; the caller
-  runs those lookups off the event loop; the popularity fallback is still computed from one full read per new
-  version, in the refresh thread). A store picks its strategy with a `serving_strategy` attribute; without one,
-  `LocalRecommendationStore` gets `"memory"` and any other store `"point"` (see `strategy_for`).
+- Reader strategy (the seam between stores): `"point"` (both stores) keeps only the version name and reads one
+  customer per request (`store.get_items(customer_id, version)`, else `store.get`): an indexed read on a
+  per-thread read-only connection for the local SQLite store, a point read for Cosmos DB. A new version is
+  therefore live as soon as its name and popularity list are read (the local store keeps the popularity list
+  next to the version; other stores compute it from one full read per new version, in the refresh thread), and
+  memory does not grow with the version. The API runs point lookups off the event loop (`blocking`). A point
+  read answering VersionNotFoundError (a publish dropped the version the snapshot names) refreshes the snapshot
+  and reads again, so no request is answered from a version that is gone. `"memory"` (explicit only) loads the
+  whole live version into a dict customer_id -> list. A store picks its strategy with a `serving_strategy`
+  attribute; without one, `"point"` (see `strategy_for`).
 - Customers absent from the live version get a popularity list, flagged: the list the model gave its cold-start
   customers (`source == "popularity_fallback"`, present whenever the master data has customers without history),
   or, when the version has none, the products that appear in most lists (ties broken by mean score).
@@ -26,6 +28,12 @@ lookups without resolving the live version (or, with the memory strategy, touchi
   list), from the snapshot with the memory strategy, by a point read with the point strategy. A version holds the
   lists its metadata names (`LISTS_METADATA`); asking a version for a list it does not hold (one published before
   side lists existed) raises `ListNotPublishedError`, which the API answers with a 404 saying so.
+- A store that cannot be read (file deleted, disk unmounted) while a version is live: with point reads nothing of
+  the version is in memory but its popularity list, so a reader of a store that `degrades` (the local store: its
+  failures show in microseconds, so every request can try it) answers from that list, flagged
+  `fallback == STORE_UNAVAILABLE` (for you: the popularity list; related: the popularity list without the
+  product; buy again: empty), records the failure in `status.read_error` (the `/health` problem) and answers
+  normally again on the first read that succeeds. Other stores raise, and the API answers 503.
 """
 
 from __future__ import annotations
@@ -36,14 +44,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import pandas as pd
 
-from .store import FOR_YOU, LISTS_METADATA, LocalRecommendationStore, RecommendationStore
+from .popularity import POPULARITY_SOURCE, popularity_frame
+from .store import FOR_YOU, LISTS_METADATA, RecommendationStore, VersionNotFoundError
 
-POPULARITY_SOURCE = "popularity_fallback"
 CONTROL_SOURCE = "control"
+# Lookup.fallback when the store cannot be read and the version's popularity list (kept in memory) stands in
+STORE_UNAVAILABLE = "store_unavailable"
 STRATEGIES = ("memory", "point")
 
 logger = logging.getLogger(__name__)
@@ -81,6 +92,7 @@ class RelatedLookup:
     version: str
     model_version: str
     items: tuple[Recommendation, ...]
+    fallback: str | None = None  # STORE_UNAVAILABLE: the store cannot be read, `items` is the popularity list
 
 
 @dataclass(frozen=True)
@@ -91,7 +103,7 @@ class Lookup:
     version: str
     model_version: str
     items: tuple[Recommendation, ...]
-    fallback: str | None  # "popularity" when the customer is not in the live version
+    fallback: str | None  # "popularity": the customer is not in the live version; STORE_UNAVAILABLE: unreadable
     group: str = "model"  # "control": the customer is in the control group and gets the popularity list
     known: bool = True  # False: the customer is not personalised by the model (cold start or absent)
     list_name: str = FOR_YOU  # which list: for_you, or buy_again
@@ -129,19 +141,43 @@ class ReaderStatus:
     loaded_at: float | None = None
     checked_at: float | None = None
     customers: int | None = None
-    error: str | None = None
+    error: str | None = None  # the last check for a new version failed
     reloads: int = 0
+    # point reads failing (the store cannot be read): `store_kind: error` without the store's address, since when,
+    # and how many answers came from memory instead (cleared by the next read that succeeds)
+    read_error: str | None = None
+    read_failing_since: float | None = None
+    fallback_answers: int = 0
     extra: dict = field(default_factory=dict)
 
 
 def strategy_for(store: RecommendationStore) -> str:
-    """The reader strategy of `store`: its `serving_strategy` attribute, else memory for the local store."""
+    """The reader strategy of `store`: its `serving_strategy` attribute, else point reads."""
     declared = getattr(store, "serving_strategy", None)
     if declared is not None:
         if declared not in STRATEGIES:
             raise ValueError(f"{store.describe()}: serving_strategy must be one of {STRATEGIES}, got {declared!r}")
         return declared
-    return "memory" if isinstance(store, LocalRecommendationStore) else "point"
+    return "point"
+
+
+def store_kind(store) -> str:
+    """What kind of store `store` is, without its address (for /health): its `kind`, else its class name."""
+    return str(getattr(store, "kind", None) or type(store).__name__)
+
+
+def error_brief(error: BaseException, store) -> str:
+    """`Type: message` of the root cause of `error` with the store's description and path taken out (the server
+    log has them): what an operator needs to tell a missing file from a locked or corrupt one."""
+    root = error
+    while root.__cause__ is not None:
+        root = root.__cause__
+    text = f"{type(root).__name__}: {root}"
+    path = getattr(store, "path", None)
+    for secret in (store.describe(), str(path) if path else "", str(Path(path).resolve()) if path else ""):
+        if secret:
+            text = text.replace(secret, "<store>")
+    return text[:200]
 
 
 def _because(value) -> tuple[str, ...]:
@@ -222,26 +258,14 @@ def _side_item(rank, product, score, source, reason, explanation) -> Recommendat
 
 
 def popularity_list(frame: pd.DataFrame, k: int = 100) -> tuple[Recommendation, ...]:
-    """The fallback for customers absent from a version (see the module docstring for the rule)."""
-    if frame.empty:
-        return ()
-    cold = frame[frame["source"] == POPULARITY_SOURCE]
-    if not cold.empty:
-        first = cold["customer_id"].iloc[0]
-        return _rows(cold[cold["customer_id"] == first].sort_values("rank").head(k))
-    counts = (
-        frame.groupby("product_id", observed=True)
-        .agg(lists=("customer_id", "nunique"), mean_score=("score", "mean"))
-        .reset_index()
-        .sort_values(["lists", "mean_score", "product_id"], ascending=[False, False, True], kind="stable")
-        .head(k)
-    )
-    return tuple(
-        Recommendation(rank, sys.intern(str(product)), float(share), POPULARITY_SOURCE, "popular_overall")
-        for rank, (product, share) in enumerate(
-            zip(counts["product_id"], counts["lists"] / frame["customer_id"].nunique(), strict=True), start=1
-        )
-    )
+    """The fallback for customers absent from a version (the rule: core/stores/popularity.py)."""
+    popular = popularity_frame(frame, k)
+    return _rows(popular) if len(popular) else ()
+
+
+def _item(rank, product, score, source, reason, because) -> Recommendation:
+    """A Recommendation from a store's item tuple (get_items, popular_items)."""
+    return Recommendation(int(rank), sys.intern(str(product)), score, sys.intern(str(source)), reason, because)
 
 
 def as_control(popular: tuple[Recommendation, ...]) -> tuple[Recommendation, ...]:
@@ -282,6 +306,9 @@ class LiveRecommendations:
         self.status = ReaderStatus()
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()  # one load at a time (background refresh vs an explicit refresh())
+        self._read_lock = threading.Lock()  # the read failure state: logged once when it starts and when it ends
+        # answer from memory when a point read fails (see the module docstring); other stores' errors reach the API
+        self.degrades = self.strategy == "point" and bool(getattr(store, "local_point_reads", False))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -305,6 +332,8 @@ class LiveRecommendations:
                 live = self.store.live_version()
                 if live is None or (self._snapshot is not None and live == self._snapshot.version):
                     self.status.error = None if live else "no live version published"
+                    if live is not None:
+                        self._read_recovered()  # the live pointer was read: the store is reachable again
                     return False
                 snapshot = self._load(live)
             except Exception as error:
@@ -314,17 +343,25 @@ class LiveRecommendations:
             self.status.version, self.status.loaded_at = snapshot.version, snapshot.loaded_at
             self.status.customers, self.status.error = snapshot.customers, None
             self.status.reloads += 1
+        self._read_recovered()  # the live pointer was read: the store is reachable again
         logger.info("serving %s version %s (%d customers)", self.store.describe(), live, snapshot.customers)
         if self.on_reload is not None:
             self.on_reload(live)
         return True
 
     def _load(self, version: str) -> Snapshot:
-        frame = self.store.read_version(version)
-        popular = popularity_list(frame)
-        customers = int(frame["customer_id"].nunique()) if len(frame) else 0
-        lists = lists_by_customer(frame) if self.strategy == "memory" else None
-        metadata = next((info.metadata for info in self.store.versions() if info.version == version), {})
+        info = next((info for info in self.store.versions() if info.version == version), None)
+        metadata = info.metadata if info is not None else {}
+        lists = None
+        if self.strategy == "point" and info is not None and hasattr(self.store, "popular_items"):
+            # nothing of the version is loaded: its popularity list and the customer count from the metadata
+            popular = tuple(_item(*row) for row in self.store.popular_items(version))
+            customers = info.customers
+        else:
+            frame = self.store.read_version(version)
+            popular = popularity_list(frame)
+            customers = int(frame["customer_id"].nunique()) if len(frame) else 0
+            lists = lists_by_customer(frame) if self.strategy == "memory" else None
         model_version = str(metadata.get("model_version") or version)
         held = frozenset({FOR_YOU, *(metadata.get(LISTS_METADATA) or {})})
         side = None
@@ -361,6 +398,66 @@ class LiveRecommendations:
         """True when a lookup reads the store (the "point" strategy): run it off the event loop."""
         return self.strategy == "point"
 
+    def _read(self, read: Callable[[Snapshot], tuple]) -> tuple[Snapshot, tuple | None]:
+        """`read(snapshot)` on the live snapshot; when the store no longer holds that version (a publish dropped
+        it after this snapshot was taken), refresh once and read the new live version.
+
+        None instead of the items when the store cannot be read and this reader `degrades` (the caller answers
+        from memory); the failure is recorded in `status` and logged when it starts.
+        """
+        snapshot = self._live()
+        try:
+            try:
+                found = read(snapshot)
+            except VersionNotFoundError:
+                self.refresh()
+                snapshot = self._live()
+                found = read(snapshot)  # VersionNotFoundError again: the store lost the live version
+        except ListNotPublishedError:
+            raise
+        except Exception as error:  # any failure of the store's client: a file gone, a disk unmounted, I/O errors
+            if not self.degrades:
+                raise
+            self._read_failed(error)
+            return snapshot, None
+        if self.status.read_error is not None:
+            self._read_recovered()
+        return snapshot, found
+
+    def _read_failed(self, error: Exception) -> None:
+        with self._read_lock:
+            starts = self.status.read_error is None
+            self.status.read_error = f"{store_kind(self.store)}: {error_brief(error, self.store)}"
+            if starts:
+                self.status.read_failing_since = time.time()
+            self.status.fallback_answers += 1
+        if starts:  # once per outage, not once per request
+            logger.error(
+                "reading %s failed; answering with the popularity list of the live version until it can be read "
+                "again: %s",
+                self.store.describe(),
+                error,
+            )
+
+    def _read_recovered(self) -> None:
+        with self._read_lock:
+            since = self.status.read_failing_since
+            if self.status.read_error is None:
+                return
+            self.status.read_error = self.status.read_failing_since = None
+        logger.warning(
+            "%s can be read again after %.1f s: normal answers are back", self.store.describe(), time.time() - since
+        )
+
+    def _customer_items(self, snapshot: Snapshot, customer_id: str) -> tuple[Recommendation, ...]:
+        """The customer's items in the snapshot's version (empty when the version does not hold the customer)."""
+        if snapshot.lists is not None:
+            return snapshot.lists.get(customer_id, ())
+        if hasattr(self.store, "get_items"):  # a point read straight to tuples: no DataFrame per request
+            return tuple(_item(*row) for row in self.store.get_items(customer_id, snapshot.version))
+        frame = self.store.get(customer_id, snapshot.version)
+        return _rows(frame) if len(frame) else ()
+
     def _live(self) -> Snapshot:
         snapshot = self._snapshot
         if snapshot is None:
@@ -371,14 +468,18 @@ class LiveRecommendations:
         return snapshot
 
     def lookup_control(self, customer_id: str) -> Lookup:
-        """The control group's list (the version's popularity list, source "control"); reads nothing from the store.
+        """The control group's list (the version's popularity list, source "control").
 
-        Whether the model knows the customer is looked up in memory only (the "point" strategy does not read).
+        Whether the model knows the customer is looked up in memory, or by a point read of a store whose reads are
+        local (`local_point_reads`: an indexed read of a file, cheap on the event loop); a remote store is not read
+        for it (the customer counts as known).
         """
-        snapshot = self._live()
-        known = snapshot.lists is None or bool(
-            (items := snapshot.lists.get(customer_id)) and items[0].source != POPULARITY_SOURCE
-        )
+        if self.strategy == "point" and not getattr(self.store, "local_point_reads", False):
+            snapshot, known = self._live(), True
+        else:
+            snapshot, items = self._read(lambda live: self._customer_items(live, customer_id))
+            # a store that cannot be read: counted as known, as with a remote store (the answer is the same list)
+            known = items is None or (bool(items) and items[0].source != POPULARITY_SOURCE)
         return Lookup(customer_id, snapshot.version, snapshot.model_version, snapshot.control, None, "control", known)
 
     def lookup_version(self, customer_id: str, version: str) -> Lookup:
@@ -395,42 +496,46 @@ class LiveRecommendations:
 
     def lookup(self, customer_id: str) -> Lookup:
         """The live list of `customer_id`, or the popularity fallback when the live version does not hold it."""
-        snapshot = self._live()
-        if snapshot.lists is not None:
-            items = snapshot.lists.get(customer_id)
-        elif hasattr(self.store, "get_items"):  # a point read straight to tuples: no DataFrame per request
-            found = self.store.get_items(customer_id, snapshot.version)
-            items = tuple(Recommendation(r, sys.intern(p), s, src, why, by) for r, p, s, src, why, by in found) or None
-        else:
-            frame = self.store.get(customer_id, snapshot.version)
-            items = _rows(frame) if len(frame) else None
+        snapshot, items = self._read(lambda live: self._customer_items(live, customer_id))
         if items:
             return Lookup(customer_id, snapshot.version, snapshot.model_version, items, None)
-        return Lookup(customer_id, snapshot.version, snapshot.model_version, snapshot.popular, "popularity")
+        fallback = STORE_UNAVAILABLE if items is None else "popularity"
+        return Lookup(customer_id, snapshot.version, snapshot.model_version, snapshot.popular, fallback)
 
-    def _side(self, list_name: str, key: str) -> tuple[Snapshot, tuple[Recommendation, ...]]:
-        """The live snapshot and one of its side lists (empty when the key has none); ListNotPublishedError when
-        the version holds no such list. With the point strategy this reads the store: run it off the event loop."""
-        snapshot = self._live()
-        if list_name not in snapshot.held:
-            raise ListNotPublishedError(list_name, snapshot.version)
-        if snapshot.side is not None:
-            return snapshot, snapshot.side.get((list_name, key), ())
-        found = self.store.get_side_list(list_name, key, snapshot.version)
-        return snapshot, tuple(_side_item(*row) for row in found)
+    def _side(self, list_name: str, key: str) -> tuple[Snapshot, tuple[Recommendation, ...] | None]:
+        """The live snapshot and one of its side lists (empty when the key has none; None when the store cannot be
+        read, see `_read`); ListNotPublishedError when the version holds no such list. With the point strategy this
+        reads the store: run it off the event loop."""
+
+        def read(snapshot: Snapshot) -> tuple[Recommendation, ...]:
+            if list_name not in snapshot.held:
+                raise ListNotPublishedError(list_name, snapshot.version)
+            if snapshot.side is not None:
+                return snapshot.side.get((list_name, key), ())
+            return tuple(_side_item(*row) for row in self.store.get_side_list(list_name, key, snapshot.version))
+
+        return self._read(read)
 
     def lookup_buy_again(self, customer_id: str) -> Lookup:
         """The customer's buy-again list in the live version; empty (and `known` False) for a customer who bought
         nothing the list could hold."""
         snapshot, items = self._side("buy_again", customer_id)
+        # the store cannot be read: an empty list, flagged (popular products are no "buy again" list)
+        fallback = STORE_UNAVAILABLE if items is None else None
         return Lookup(
-            customer_id, snapshot.version, snapshot.model_version, items, None, known=bool(items), list_name="buy_again"
-        )
+            customer_id, snapshot.version, snapshot.model_version, items or (), fallback, known=bool(items),
+            list_name="buy_again",
+        )  # fmt: skip
 
     def lookup_related(self, product_id: str, kind: str) -> RelatedLookup:
         """The product's `kind` list (bought_together, similar) in the live version; empty when it has none."""
         snapshot, items = self._side(kind, product_id)
-        return RelatedLookup(product_id, kind, snapshot.version, snapshot.model_version, items)
+        if items is not None:
+            return RelatedLookup(product_id, kind, snapshot.version, snapshot.model_version, items)
+        # the store cannot be read: the popularity list without the product itself, flagged
+        others = (item for item in snapshot.popular if item.product_id != product_id)
+        popular = tuple(replace(item, rank=rank) for rank, item in enumerate(others, start=1))
+        return RelatedLookup(product_id, kind, snapshot.version, snapshot.model_version, popular, STORE_UNAVAILABLE)
 
     def related_kinds(self) -> tuple[str, ...]:
         """The related lists the live version holds (none before a version is loaded)."""
