@@ -21,13 +21,13 @@ demo: install
 	$(BIN)/recsys demo
 
 # Two workers (pytest-xdist), one per core of CI's machine (a third made every test slower than it gained). Each
-# worker takes whole test files, so a module's fixtures (a materialized graph, a server) are built once. xdist's own
-# file order (most tests first): the longest files first ran the graph-running tests side by side and took longer.
+# worker takes whole test files, so a module's fixtures (a materialized graph, a server) are built once; the longest
+# files go first (LONGEST_FIRST in tests/conftest.py; --no-loadscope-reorder keeps that order).
 TEST_WORKERS ?= 2
 test: install tools chromium postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The quick loop (about 80 s on two cores): every test that needs no service and runs no graph. The lanes are pytest markers
 # (pyproject.toml, tests/conftest.py); docs/how-to/develop.md lists them.
@@ -37,7 +37,7 @@ test-fast: install
 
 # Only the tests that start the emulators, PostgreSQL or Chromium.
 test-services: install tools chromium postgres
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "emulator or postgres or browser"
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "emulator or postgres or browser"
 
 UI_PORT ?= 3000
 ui: install

@@ -9,6 +9,7 @@ their marker (`emulator`, `browser`, `slow`) in their own module. `make test-fas
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 # The partitions start at the first order day of the source database found when the code location is imported;
 # in-process tests share one import and generate data from 2026 on, so they pin the start. CLI subprocess tests
@@ -62,11 +63,40 @@ def instance():
 FIXTURE_LANES = {"cosmos_emulator": "emulator", "azurite": "emulator", "postgres": "postgres"}
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+# The files that take about a minute or more each (`pytest --durations=0`, summed per file), longest first. `make
+# test` hands whole files to its two xdist workers in collection order (--no-loadscope-reorder): started first, they
+# end alongside the many short files. In xdist's own order (most tests first) these one- and two-test files came
+# last, and one worker ran the docs walk, the real history and the GraphQL trigger alone for 3.5 minutes at the end.
+LONGEST_FIRST = (
+    "tests/faults/test_kill_matrix.py",
+    "tests/cli/test_readme.py",
+    "tests/dagster/test_postgres.py",
+    "tests/cli/test_data_commands.py",
+    "tests/cli/test_real_history.py",
+    "tests/dagster/test_checks.py",
+    "tests/azure/test_deployment.py",
+    "tests/cli/test_champion_across_reexports.py",
+    "tests/faults/test_cancelled_fits.py",
+    "tests/cli/test_demos.py",
+    "tests/docs/test_screenshots.py",
+    "tests/cli/test_trigger_http.py",
+)
+
+
+def run_order(item) -> int:
+    """The rank of the item's file in LONGEST_FIRST; every other file after them, in the usual order."""
+    path = item.path.relative_to(ROOT).as_posix()
+    return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         for fixture in item.fixturenames:
             if fixture in FIXTURE_LANES:
                 item.add_marker(FIXTURE_LANES[fixture])
+    items.sort(key=run_order)  # stable: a file's tests keep their order
 
 
 def pytest_configure(config):

@@ -50,3 +50,10 @@ def test_the_check_sees_a_missing_and_a_declared_lane(tmp_path):
     assert unmarked(module) == {"slow"}
     module.write_text("import pytest\npytestmark = [pytest.mark.slow]\nmaterialize_graph()\n")
     assert unmarked(module) == set()
+
+
+def test_the_longest_files_listed_first_exist():
+    """LONGEST_FIRST (tests/conftest.py) orders `make test`'s files: a renamed file would silently drop out of it."""
+    from tests.conftest import LONGEST_FIRST, ROOT
+
+    assert [name for name in LONGEST_FIRST if not (ROOT / name).is_file()] == []
