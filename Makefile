@@ -29,7 +29,7 @@ test: install tools chromium postgres
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-# The quick loop (about 80 s on two cores): every test that needs no service and runs no graph. The lanes are pytest markers
+# The quick loop (about 95 s on two cores): every test that needs no service and runs no graph. The lanes are pytest markers
 # (pyproject.toml, tests/conftest.py); docs/how-to/develop.md lists them.
 FAST_LANE := not emulator and not postgres and not browser and not slow
 test-fast: install
