@@ -93,9 +93,6 @@ def validate_side_lists(side_lists: pd.DataFrame | None) -> pd.DataFrame:
     return side_lists
 
 
-PUBLISH_CHUNK_ROWS = 100_000  # rows converted and inserted at a time: bounds the Python objects of a publish
-
-
 def side_list_counts(side_lists: pd.DataFrame) -> dict[str, int]:
     """{list name: number of keys (customers or products) holding a list} of side lists, in SIDE_LISTS order."""
     if side_lists.empty:
@@ -286,7 +283,10 @@ class LocalRecommendationStore:
         """A reader never re-creates a store it has opened before: a file that is gone (deleted, its disk
         unmounted) is an error to report, not an empty store (which would say "nothing published")."""
         if self._layout_checked and not self.path.exists():
-            raise StoreError(f"{self.describe()}: the store file is missing")
+            raise self._missing()
+
+    def _missing(self) -> StoreError:
+        return StoreError(f"{self.describe()}: the store file is missing")
 
     def live_version(self) -> str | None:
         self._check_present()
@@ -395,11 +395,12 @@ class LocalRecommendationStore:
 
     def _reader(self) -> sqlite3.Connection:
         """This thread's read-only connection, opened once (and again when the file was replaced)."""
-        self._check_present()
-        identity = os.stat(self.path).st_ino if self._layout_checked else None
-        if identity is None:
+        if not self._layout_checked:
             self._connect().close()  # creates the file and its tables, upgrades an older layout
+        try:  # one stat per read: is the file there, and is it still the one this thread's connection opened?
             identity = os.stat(self.path).st_ino
+        except FileNotFoundError:
+            raise self._missing() from None
         held = getattr(self._readers, "held", None)
         if held is not None and held[0] == identity:
             return held[1]
@@ -448,9 +449,12 @@ def _move_item_rows(connection: sqlite3.Connection) -> None:
             table, keys, columns, explanation = moves[old]  # moved them while this one waited for the lock
             present = {row[1] for row in connection.execute(f"PRAGMA table_info({old})")}
             selected = ", ".join(c if c in present else f"NULL AS {c}" for c in columns)  # older: no explanations
-            rows = pd.read_sql_query(f"SELECT version, {selected} FROM {old}", connection)
             marks = ", ".join("?" * (len(keys) + 7))
-            for version, lists in rows.groupby("version", sort=False):
+            versions = [v for (v,) in connection.execute(f"SELECT DISTINCT version FROM {old}").fetchall()]
+            for version in versions:  # one version's rows in memory at a time
+                lists = pd.read_sql_query(
+                    f"SELECT {selected} FROM {old} WHERE version = ?", connection, params=(version,)
+                )
                 packed = pack_lists(lists, keys, explanation)
                 connection.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})",
                                        ((str(version), *row) for row in packed))  # fmt: skip
