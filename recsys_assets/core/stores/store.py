@@ -20,7 +20,7 @@ from typing import Protocol
 import pandas as pd
 
 from ..faults import failpoint
-from .packed_lists import pack_lists, unpack_items
+from .packed_lists import SEPARATOR, ListLayoutError, pack_lists, unpack_items
 from .popularity import POPULAR_COLUMNS, POPULAR_K, popularity_frame
 
 RECOMMENDATION_COLUMNS = ["customer_id", "rank", "product_id", "score", "source"]
@@ -59,6 +59,8 @@ class VersionInfo:
 class RecommendationStore(Protocol):
     def publish(self, version: str, recommendations: pd.DataFrame, metadata: dict, keep_versions: int) -> None: ...
 
+    def upsert_customers(self, version: str, recommendations: pd.DataFrame, buy_again: pd.DataFrame) -> int: ...
+
     def live_version(self) -> str | None: ...
 
     def versions(self) -> list[VersionInfo]: ...
@@ -91,6 +93,70 @@ def validate_side_lists(side_lists: pd.DataFrame | None) -> pd.DataFrame:
     if unknown:
         raise StoreError(f"side lists hold unknown list name(s) {unknown}; the lists are {list(SIDE_LISTS)}")
     return side_lists
+
+
+@dataclass(frozen=True)
+class FoldIn:
+    """The validated input of an upsert (`upsert_customers`): each customer's new lists, packed as the local store
+    keeps them (packing is also the check both stores share: a rank twice, a separator in a text)."""
+
+    recommendations: pd.DataFrame
+    buy_again: pd.DataFrame
+    for_you_rows: list[tuple]  # (version, customer_id, *packed item fields)
+    buy_again_rows: list[tuple]  # (version, "buy_again", customer_id, *packed item fields)
+
+    @property
+    def customers(self) -> list[str]:
+        """Every customer written: those given a "for you" list and those given a buy-again list, sorted."""
+        return sorted({row[1] for row in self.for_you_rows} | {row[2] for row in self.buy_again_rows})
+
+
+def validate_fold_in(version: str, recommendations: pd.DataFrame, buy_again: pd.DataFrame | None) -> FoldIn:
+    """The lists of an upsert into `version`, checked as strictly as a publish checks them (the same functions),
+    or StoreError naming the version and the problem: a missing column, a list other than buy_again, a list
+    holding a rank twice, a text holding a separator character."""
+    try:
+        validate_recommendations(recommendations)
+        buy_again = validate_side_lists(buy_again)
+        others = sorted(set(buy_again["list"].astype(str)) - {"buy_again"})
+        if others:
+            raise StoreError(f"an upsert writes customers' buy_again lists only; the side lists hold {others}")
+        for_you_rows = list(packed_rows(version, recommendations))
+        buy_again_rows = list(packed_side_rows(version, buy_again))
+    except (StoreError, ListLayoutError) as error:
+        raise StoreError(f"upserting customers into version {version}: {error}") from error
+    return FoldIn(recommendations, buy_again, for_you_rows, buy_again_rows)
+
+
+@dataclass
+class UpsertCounts:
+    """How an upsert changed a version's counts: customers holding a "for you" list, their items (`rows`),
+    customers holding a buy-again list, documents (Cosmos DB)."""
+
+    customers: int = 0
+    rows: int = 0
+    buy_again: int = 0
+    documents: int = 0
+
+    def __bool__(self) -> bool:
+        return any((self.customers, self.rows, self.buy_again, self.documents))
+
+
+def metadata_after_upsert(metadata: dict, change: UpsertCounts) -> dict:
+    """A version's metadata after an upsert: the buy-again count of its lists (`LISTS_METADATA`) and its document
+    count (when it records one) as a publish of the version's new content would record them."""
+    lists = dict(metadata.get(LISTS_METADATA) or {})
+    buy_again = int(lists.get("buy_again", 0)) + change.buy_again
+    lists = {name: buy_again if name == "buy_again" else lists.get(name, 0) for name in SIDE_LISTS}
+    updated = {**metadata, LISTS_METADATA: {name: count for name, count in lists.items() if count > 0}}
+    if "documents" in metadata:
+        updated["documents"] = int(metadata["documents"]) + change.documents
+    return updated
+
+
+def packed_length(ranks: str) -> int:
+    """How many items a packed list holds (its `ranks` field)."""
+    return ranks.count(SEPARATOR) + 1
 
 
 def side_list_counts(side_lists: pd.DataFrame) -> dict[str, int]:
@@ -278,6 +344,79 @@ class LocalRecommendationStore:
             raise StoreError(f"{self.describe()}: publishing version {version} failed: {error}") from error
         finally:
             connection.close()
+
+    def upsert_customers(self, version: str, recommendations: pd.DataFrame, buy_again: pd.DataFrame) -> int:
+        """Replace some customers' lists in `version`, a version the store holds (a fold-in: lists refreshed after
+        an order, written into the live version without publishing a new one); returns the customers written.
+
+        `recommendations` (the columns `publish` takes) holds the new "for you" lists of a set of customers,
+        `buy_again` (SIDE_LIST_COLUMNS, list "buy_again" only, `key` the customer) their new buy-again lists.
+        Each customer given in `recommendations` gets exactly the lists given: no buy-again rows means their
+        buy-again list is deleted (the caller passes a customer's full new state). A customer given in
+        `buy_again` only keeps their "for you" list. Every other customer and list of the version is untouched.
+
+        One transaction: a reader sees a customer's old lists or the new ones, never a mix. The version's
+        existence is checked inside it, so an upsert racing a publish that prunes the version fails with
+        VersionNotFoundError and writes nothing; an upsert never creates a version and never moves the live
+        pointer. The version's counts (customers, rows, buy-again lists in its metadata) are updated in the same
+        transaction, to what a publish of its new content would record: promotion checks a version against
+        them. Its popularity list (computed on publish from all lists) is left as published.
+        """
+        fold_in = validate_fold_in(version, recommendations, buy_again)
+        for_you = {row[1] for row in fold_in.for_you_rows}
+        change = UpsertCounts(rows=sum(packed_length(row[2]) for row in fold_in.for_you_rows))
+        change.buy_again = len(fold_in.buy_again_rows)
+        connection = self._connect()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            held = connection.execute(
+                "SELECT customers, rows, metadata FROM versions WHERE version = ?", (version,)
+            ).fetchone()
+            if held is None:
+                kept = [v for (v,) in connection.execute("SELECT version FROM versions ORDER BY published_at DESC")]
+                raise VersionNotFoundError(
+                    f"{self.describe()} does not hold version {version} (kept: {kept or 'none'}); an upsert writes "
+                    "into a published version, it never creates one"
+                )
+            for customer in for_you:
+                old = connection.execute(
+                    "DELETE FROM customer_lists WHERE version = ? AND customer_id = ? RETURNING ranks",
+                    (version, customer),
+                ).fetchone()
+                change.customers += old is None
+                change.rows -= packed_length(old[0]) if old else 0
+            for customer in fold_in.customers:  # one given a "for you" list and no buy-again rows loses the list
+                removed = connection.execute(
+                    "DELETE FROM side_list_items WHERE version = ? AND list = 'buy_again' AND key = ? RETURNING key",
+                    (version, customer),
+                ).fetchone()
+                change.buy_again -= removed is not None
+            connection.executemany("INSERT INTO customer_lists VALUES (?, ?, ?, ?, ?, ?, ?, ?)", fold_in.for_you_rows)
+            connection.executemany(
+                "INSERT INTO side_list_items VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", fold_in.buy_again_rows
+            )
+            customers, rows, metadata = held
+            connection.execute(
+                "UPDATE versions SET customers = ?, rows = ?, metadata = ? WHERE version = ?",
+                (
+                    customers + change.customers,
+                    rows + change.rows,
+                    json.dumps(metadata_after_upsert(json.loads(metadata), change)),
+                    version,
+                ),
+            )
+            connection.execute("COMMIT")
+        except Exception as error:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            if isinstance(error, StoreError):
+                raise
+            raise StoreError(
+                f"{self.describe()}: upserting customers into version {version} failed: {error}"
+            ) from error
+        finally:
+            connection.close()
+        return len(fold_in.customers)
 
     def _check_present(self) -> None:
         """A reader never re-creates a store it has opened before: a file that is gone (deleted, its disk
