@@ -16,9 +16,12 @@ from dagster import (
 )
 from pydantic import Field
 
+from .core.lifecycle.order_fold_in import NoFoldIn, fold_customers, load_basis, replay
 from .core.lifecycle.promotion import promote_version
 from .hooks import STEP_HOOKS
 from .partitions import daily_partitions
+from .resources.models import ModelRegistryResource
+from .resources.source import SourceDatabaseResource
 from .resources.stores import StoreResource
 from .settings import retrain_executor
 from .tags import CONCURRENCY_TAG, RETRAIN_CONCURRENCY, TARGET_TAG
@@ -112,4 +115,50 @@ def promote_job():
     promote_recommendations()
 
 
-ALL_JOBS = [ingest_job, retrain_job, promote_job, online_job]
+class FoldInConfig(Config):
+    customers: list[str] = Field(default_factory=list, description="Customers whose lists to rebuild.")
+    replay: bool = Field(
+        False, description="Fold every customer with order lines newer than the live model's training data instead."
+    )
+
+
+@op
+def fold_in_orders(
+    context: OpExecutionContext,
+    config: FoldInConfig,
+    store: StoreResource,
+    models: ModelRegistryResource,
+    source: SourceDatabaseResource,
+) -> Output[dict]:
+    """Rebuild the lists of customers with new order lines with the live model and upsert them into the live store
+    version (core/lifecycle/order_fold_in.py)."""
+    target, registry, database = store.store(), models.registry(), source.database()
+    try:
+        if config.replay:
+            report = replay(target, registry, database)
+        else:
+            report = fold_customers(load_basis(target, registry, database), target, database, config.customers)
+    except NoFoldIn as error:
+        raise Failure(f"fold_in_orders: {error}") from error
+    context.log.info(f"fold_in_orders: {report.describe()} ({target.describe()})")
+    return Output(
+        {"version": report.store_version, "customers": report.customers},
+        metadata={
+            "store_version": report.store_version,
+            "customers_folded": report.customers,
+            "replay": config.replay,
+            "seconds": round(report.seconds, 3),
+            "store": target.describe(),
+        },
+    )
+
+
+@job(
+    executor_def=in_process_executor,
+    description="Fold new order lines into the live lists (the fold-in sensor starts it; see the docs: Fresh lists).",
+)
+def fold_in_job():
+    fold_in_orders()
+
+
+ALL_JOBS = [ingest_job, retrain_job, promote_job, online_job, fold_in_job]

@@ -223,7 +223,12 @@ def select_and_refit(
     data_version = data_fingerprint(interactions)
     version = model_version(data_version, training)
     artifact = ModelArtifact(
-        version=version, data_version=data_version, evaluation=evaluation, serving=serving, selection=selection
+        version=version,
+        data_version=data_version,
+        evaluation=evaluation,
+        serving=serving,
+        selection=selection,
+        window_start=pd.Timestamp(interactions["order_ts"].min()),  # where a fold-in reads the history from
     )
     return Output(
         artifact,

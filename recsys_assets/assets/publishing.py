@@ -12,6 +12,7 @@ from ..core.lifecycle.model_registration import register_candidate
 from ..core.lifecycle.order_history import sample_history
 from ..core.modeling.artifact import ModelArtifact
 from ..core.modeling.explain import ExplainSettings, explain_lists
+from ..core.modeling.fold_in import ListSettings
 from ..core.modeling.training import as_popularity, inactive_item_indices
 from ..core.rules.rule_data import RuleTables
 from ..core.rules.rule_lists import mark_campaign_items, removals_markdown, rule_filtered_lists
@@ -20,6 +21,7 @@ from ..resources.models import ModelRegistryResource
 from ..resources.source import SourceDatabaseResource
 from ..resources.stores import StoreResource
 from ..tags import TARGET_TAG
+from .shop_lists import DEFAULT_BUY_AGAIN_RANKING
 
 
 class RecommendationsConfig(Config):
@@ -78,7 +80,9 @@ def recommendations(
     context.log.info(f"recommendations: {len(per_customer)} customers, {cold} cold starts")
     # here rather than in the gate: a check only judges; the registry then holds every model that went to the gate
     history = sample_history(source.database().read_orders, als_model.serving.trained_until)
-    registration = register_candidate(models.registry(), als_model, store.store(), config.keep_models, history)
+    registry = models.registry()
+    registration = register_candidate(registry, als_model, store.store(), config.keep_models, history)
+    registry.save_list_settings(als_model.version, list_settings(config, model_metrics, popularity_instead))
     if registration.pruned:
         context.log.info(f"recommendations: model registry pruned {registration.pruned}")
     return Output(
@@ -105,6 +109,21 @@ def recommendations(
             **{f"reason_{r}": int(n) for r, n in lists["reason"].value_counts().items()},
             "preview": MetadataValue.md(preview),
         },
+    )
+
+
+def list_settings(config: RecommendationsConfig, model_metrics: dict, popularity_instead: bool) -> ListSettings:
+    """How these lists are built, for the fold-ins between nightly runs (core/modeling/fold_in.py)."""
+    buy_again = model_metrics.get("buy_again") or {}
+    return ListSettings(
+        k=config.k,
+        exclude_purchased=config.exclude_purchased,
+        explain=config.explain,
+        explain_top=config.explain_top,
+        segment_top=config.segment_top,
+        buy_again_ranking=buy_again.get("choice") or DEFAULT_BUY_AGAIN_RANKING,
+        buy_again_settings=dict(buy_again.get("settings") or {}),
+        published_popularity=popularity_instead,
     )
 
 

@@ -1,6 +1,7 @@
 """Every sensor: retraining after new data, drift and skew monitoring, alerts, freshness."""
 
 from .alerts import alert_on_run_failure, freshness_alerts, metric_threshold_alerts
+from .fold_in import fold_in_orders_sensor
 from .freshness import freshness_sensor
 from .monitoring import drift_sensor, skew_sensor
 from .retrain import retrain_after_ingest
@@ -13,4 +14,5 @@ ALL_SENSORS = [
     freshness_alerts,
     drift_sensor,
     skew_sensor,
+    fold_in_orders_sensor,
 ]

@@ -26,6 +26,7 @@ from .auth import API_KEY_ENV, API_KEY_HEADER, REVIEW_KEY_ENV, AccessDenied
 from .catalog import Catalog
 from .live_rules import LiveRules
 from .log_writer import ServingLogWriter
+from .order_intake import OrderIntake
 from .routes import InvalidRequest, ServingState, SourceUnavailable, StoreUnavailable, router
 from .rule_routes import rule_router
 from .serving_settings import ServingSettings
@@ -83,8 +84,17 @@ def serving_state(settings: ServingSettings) -> ServingState:
         evidently_url=settings.evidently_url,
         evidently_ui_url=settings.evidently_ui_url,
         rules=LiveRules(settings.source) if settings.source is not None else None,
+        orders=order_intake(settings),
     )
     return state
+
+
+def order_intake(settings: ServingSettings) -> OrderIntake | None:
+    """What records POST /events/orders and folds them in: None without a source database or a model registry."""
+    if settings.source is None or settings.model_registry is None:
+        return None
+    target = settings.fold_target if settings.fold_target in settings.stores else next(iter(settings.stores))
+    return OrderIntake(target, settings.stores[target], settings.source, settings.model_registry)
 
 
 @asynccontextmanager

@@ -50,6 +50,7 @@ from pydantic import BaseModel, Field
 
 from ..core.data.purchase_history import purchase_history
 from ..core.lifecycle.control_group import ControlGroup
+from ..core.lifecycle.order_fold_in import OrderLinesRefused
 from ..core.stores.serving_log import TRAFFIC_HEADER
 from ..core.stores.source_db import SourceDatabase
 from ..core.stores.store import LISTS_METADATA
@@ -64,6 +65,7 @@ from .auth import API_KEY_ENV, API_KEY_HEADER, REVIEW_KEY_ENV, ApiKeys, Scope
 from .catalog import Catalog
 from .live_rules import LiveRules
 from .log_writer import ServingLogWriter
+from .order_intake import OrderIntake
 
 logger = logging.getLogger(__name__)
 
@@ -271,6 +273,7 @@ class ServingState:
     evidently_url: str = ""  # a remote `evidently ui` holding the workspace ("" : the folder summaries)
     evidently_ui_url: str = ""  # where people open the Evidently UI
     rules: LiveRules | None = None  # the business rules of the moment, applied to every live list
+    orders: OrderIntake | None = None  # POST /events/orders (None: no source database or model registry)
     started: bool = False
 
     def latest_online(self) -> dict | None:
@@ -626,7 +629,43 @@ def metrics(request: Request) -> dict:
         "serving_log": state.writer.stats() if state.writer is not None else None,
         "control_group": {"share": state.control.share},
         "online": state.latest_online(),
+        "fold_ins": state.orders.stats() if state.orders is not None else None,
     }
+
+
+class OrderLine(BaseModel):
+    order_id: str
+    line_no: int
+    order_ts: dt.datetime
+    customer_id: str
+    product_id: str
+    quantity: float
+    unit_price: float
+    currency: str
+    order_status: str = "completed"
+
+
+class OrdersRequest(BaseModel):
+    lines: list[OrderLine] = Field(min_length=1, max_length=10_000)
+
+
+async def require_orders_key(request: Request, presented: str | None = Security(key_header)) -> None:
+    """The orders key only, checked before the body is read (a refused client learns nothing of the schema)."""
+    _state(request).keys.check(Scope.ORDERS, presented)
+
+
+@router.post("/events/orders", responses=ERRORS, dependencies=[Depends(require_orders_key)])
+async def post_orders(request: Request, body: OrdersRequest) -> dict:
+    """Record order lines in the source database and fold their customers into the live lists at once (docs: Fresh
+    lists). The orders key (RECSYS_ORDERS_KEY) only. 422 names every refused line (nothing recorded then)."""
+    state = _state(request)
+    if state.orders is None:
+        raise HTTPException(503, "this server records no orders: it has no source database or model registry")
+    lines = [line.model_dump() for line in body.lines]
+    try:
+        return await run_in_threadpool(state.orders.record, lines)
+    except OrderLinesRefused as error:
+        raise InvalidRequest([{"location": ["body", "lines"], "message": str(error), "input": None}]) from error
 
 
 def _iso(timestamp: float | None) -> str | None:

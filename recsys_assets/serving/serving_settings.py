@@ -15,7 +15,7 @@ from pathlib import Path
 from ..core.lifecycle.control_group import ControlGroup
 from ..core.stores.source_db import SourceDatabase
 from ..core.stores.store import RecommendationStore
-from .auth import API_KEY_ENV, REVIEW_KEY_ENV, ApiKeys, MissingApiKeyError
+from .auth import API_KEY_ENV, ORDERS_KEY_ENV, REVIEW_KEY_ENV, ApiKeys, MissingApiKeyError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +50,9 @@ class ServingSettings:
     source: SourceDatabase | None = None
     api_key: str | None = None
     review_key: str | None = None
+    orders_key: str | None = None
+    model_registry: object | None = None  # core/stores/model_registry.ModelRegistry: POST /events/orders folds with it
+    fold_target: str | None = None  # the target POST /events/orders folds into (default: the first)
     allow_no_auth: bool = False
     log_dir: Path | None = None
     refresh_seconds: float = 10.0
@@ -62,7 +65,8 @@ class ServingSettings:
     def __post_init__(self) -> None:
         if not self.stores:
             raise ValueError("the serving API needs at least one store")
-        for name, key in ((API_KEY_ENV, self.api_key), (REVIEW_KEY_ENV, self.review_key)):
+        keys = ((API_KEY_ENV, self.api_key), (REVIEW_KEY_ENV, self.review_key), (ORDERS_KEY_ENV, self.orders_key))
+        for name, key in keys:
             if key is not None and not key.strip():
                 raise ValueError(f"{name} is blank: an empty key would let any client in")
         if self.keys.open and not self.allow_no_auth:
@@ -73,21 +77,24 @@ class ServingSettings:
 
     @property
     def keys(self) -> ApiKeys:
-        return ApiKeys(self.api_key, self.review_key)
+        return ApiKeys(self.api_key, self.review_key, self.orders_key)
 
     @classmethod
     def from_env(cls, refresh_seconds: float = 10.0, allow_no_auth: bool = False) -> ServingSettings:
         """The configured deployment's settings: its serving stores and source database, RECSYS_API_KEY and
         RECSYS_REVIEW_KEY, the serving log and monitoring folders, the control group and the Evidently UI addresses."""
+        from ..core.stores.model_registry import ModelRegistry
         from ..settings import (
             control_salt,
             control_share,
+            current_deployment,
             evidently_ui_url,
             evidently_url,
+            model_registry_dir,
             monitoring_dir,
             serving_log_dir,
         )
-        from .auth import api_key_from_env, review_key_from_env
+        from .auth import api_key_from_env, orders_key_from_env, review_key_from_env
         from .stores import serving_source, serving_stores
 
         remote = evidently_url()
@@ -96,6 +103,9 @@ class ServingSettings:
             source=serving_source(),
             api_key=api_key_from_env(),
             review_key=review_key_from_env(),
+            orders_key=orders_key_from_env(),
+            model_registry=ModelRegistry(model_registry_dir(current_deployment())),
+            fold_target=current_deployment(),  # dev folds into dev, prod into prod: what each deployment serves
             allow_no_auth=allow_no_auth,
             log_dir=serving_log_dir(),
             refresh_seconds=refresh_seconds,

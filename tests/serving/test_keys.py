@@ -35,11 +35,12 @@ ROUTES = {
     "/versions": "review",
     "/reports": "review",
     "/metrics": "review",
+    "POST /events/orders": "orders",
 }
 
 
 def request_path(route: str, customer: str, product: str = "") -> str:
-    path = route.replace("{customer_id}", customer).replace("{product_id}", product)
+    path = route.removeprefix("POST ").replace("{customer_id}", customer).replace("{product_id}", product)
     if path.endswith("?version="):
         return path + "m1-aaaa"
     return path + "?q=C0" if path == "/customers" else path
@@ -50,7 +51,7 @@ def data():
     return tiny_data()
 
 
-def app_with(recsys_home, data, api_key, review_key, allow_no_auth=False):
+def app_with(recsys_home, data, api_key, review_key, allow_no_auth=False, orders_key=None):
     store = LocalRecommendationStore(recsys_home / "store.sqlite")
     if store.live_version() is None:
         publish(store, lists_for(data), "m1-aaaa", "m1", side_lists_for(data))
@@ -59,6 +60,7 @@ def app_with(recsys_home, data, api_key, review_key, allow_no_auth=False):
         source=SourceDatabase(write_source(data)),
         api_key=api_key,
         review_key=review_key,
+        orders_key=orders_key,
         allow_no_auth=allow_no_auth,
         monitoring_dir=recsys_home / "monitoring",
         refresh_seconds=60,
@@ -70,8 +72,9 @@ def test_the_matrix_covers_every_route_of_the_app(recsys_home, data):
     app = app_with(recsys_home, data, SERVING_KEY, REVIEW_KEY)
     # the app's own routes (docs, schema) and the included router's (the API and the page)
     routes = [r for r in [*app.routes, *router.routes] if getattr(r, "methods", None) and hasattr(r, "path")]
-    assert {r.path for r in routes} == {route.split("?")[0] for route in ROUTES}  # a new route needs a door here
-    assert all(r.methods <= {"GET", "HEAD"} for r in routes)
+    # a new route needs a door here
+    assert {r.path for r in routes} == {route.removeprefix("POST ").split("?")[0] for route in ROUTES}
+    assert all(r.methods <= {"GET", "HEAD"} for r in routes if r.path != "/events/orders")
 
 
 # configuration -> (serving key, review key, insecure) and what each presented key gets on each door
@@ -90,6 +93,9 @@ EXPECTED = {  # (configuration, door, presented) -> status; "open" doors answer 
     ("review key only", "review"): {"none": 401, "wrong": 401, "serving": 401, "review": 200},
     ("no key (--insecure-no-auth)", "serving"): {"none": 200, "wrong": 200, "serving": 200, "review": 200},
     ("no key (--insecure-no-auth)", "review"): {"none": 200, "wrong": 200, "serving": 200, "review": 200},
+    # without an orders key the orders door is closed to every key; open (422: no line posted) without any key
+    **{(c, "orders"): dict.fromkeys(PRESENTED, 403) for c in ("both keys", "serving key only", "review key only")},
+    ("no key (--insecure-no-auth)", "orders"): dict.fromkeys(PRESENTED, 422),
 }
 
 
@@ -103,7 +109,11 @@ def test_each_key_opens_only_its_doors(recsys_home, data, configuration):
         for route, door in ROUTES.items():
             for name, key in PRESENTED.items():
                 headers = {"X-API-Key": key} if key is not None else {}
-                response = client.get(request_path(route, customer, product), headers=headers)
+                path = request_path(route, customer, product)
+                if route.startswith("POST "):
+                    response = client.post(path, headers=headers, json={"lines": []})
+                else:
+                    response = client.get(path, headers=headers)
                 found[route, name] = response.status_code
                 if response.status_code in (401, 403):
                     body = response.json()
@@ -117,6 +127,24 @@ def test_each_key_opens_only_its_doors(recsys_home, data, configuration):
         for name in PRESENTED
     }
     assert found == expected
+
+
+def test_the_orders_key_records_orders_and_reads_nothing(recsys_home, data):
+    orders_key = "shop-back-end-orders-key-0123456789"
+    customer = str(data.customers["customer_id"].iloc[0])
+    with TestClient(app_with(recsys_home, data, SERVING_KEY, REVIEW_KEY, orders_key=orders_key)) as client:
+        presented = {**PRESENTED, "orders": orders_key}
+        found = {
+            name: client.post("/events/orders", json={"lines": []}, headers={"X-API-Key": key} if key else {})
+            for name, key in presented.items()
+        }
+        assert {name: r.status_code for name, r in found.items()} == {
+            "none": 401, "wrong": 401, "serving": 403, "review": 403, "orders": 422
+        }  # fmt: skip
+        assert "RECSYS_ORDERS_KEY" in found["serving"].json()["message"]
+        refused = client.get(f"/recommendations/{customer}", headers={"X-API-Key": orders_key})
+        assert refused.status_code == 403 and "records orders only" in refused.json()["message"]
+        assert client.get("/metrics", headers={"X-API-Key": orders_key}).status_code == 403
 
 
 def test_a_closed_review_door_says_which_setting_opens_it(recsys_home, data):

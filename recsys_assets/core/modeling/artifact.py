@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
 from .selection import SelectionResult
 from .training import TrainedModel
 
@@ -21,3 +23,4 @@ class ModelArtifact:
     evaluation: TrainedModel
     serving: TrainedModel
     selection: SelectionResult | None = None  # every candidate's validation scores (None: no selection ran)
+    window_start: pd.Timestamp | None = None  # the first order of the interactions `serving` learned from

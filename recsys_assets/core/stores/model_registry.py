@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..lifecycle.order_history import HistorySample
 from ..modeling.artifact import ModelArtifact
+from ..modeling.fold_in import ListSettings
 from .files import write_atomically
 
 # Artifacts saved before core/ was grouped into packages name the old flat modules; the live champion may be one.
@@ -61,6 +62,18 @@ class ModelRegistry:
         path = self._history_path(version)
         return HistorySample.from_json(path.read_text(encoding="utf-8")) if path.exists() else None
 
+    def _settings_path(self, version: str) -> Path:
+        return self._path(version).with_suffix(".lists.json")
+
+    def save_list_settings(self, version: str, settings: ListSettings) -> Path:
+        """Record how the lists of model `version` are built (a fold-in builds a customer's lists the same way)."""
+        return write_atomically(self._settings_path(version), settings.to_json().encode("utf-8"))
+
+    def list_settings(self, version: str) -> ListSettings | None:
+        """How the lists of model `version` were built; None for a model registered before they were recorded."""
+        path = self._settings_path(version)
+        return ListSettings.from_json(path.read_text(encoding="utf-8")) if path.exists() else None
+
     def load(self, version: str) -> ModelArtifact | None:
         """The artifact of `version`, or None when it is not (or no longer) in the registry."""
         path = self._path(version)
@@ -83,4 +96,5 @@ class ModelRegistry:
         for version in removed:
             self._path(version).unlink(missing_ok=True)
             self._history_path(version).unlink(missing_ok=True)
+            self._settings_path(version).unlink(missing_ok=True)
         return removed

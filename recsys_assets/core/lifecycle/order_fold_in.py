@@ -1,0 +1,207 @@
+"""New order lines folded into the live lists between nightly runs (core/modeling/fold_in.py builds the lists).
+
+Where a fold-in writes: into the store version that is live when it starts, the version whose model it folds with
+(never a mix of two versions). When a nightly publish makes another version live, the lines newer than that
+version's training data are folded into it again (`replay`): whatever fold-ins wrote into the old version while the
+new one was being built are not lost. Both order paths (the source sensor and `POST /events/orders`) fold the same
+way; a fold-in recomputes a customer from their full history, so folding a customer twice is harmless.
+
+Everything here reads the order lines from the source database: the lines are the truth, the lists a cache of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..data.cleaning import CleaningRules, clean_orders
+from ..data.schema import conform
+from ..modeling.fold_in import FoldedLists, ListSettings, fold_in_lists
+from ..modeling.training import TrainedModel
+from ..stores.rule_tables import read_rule_tables
+
+DEFAULT_WINDOW = pd.Timedelta(days=365)  # models registered before their window start was recorded
+LINE_KEY = ["order_id", "line_no"]
+
+
+class NoFoldIn(LookupError):
+    """Nothing can be folded in: no live version, or the live version's model is not in the model registry."""
+
+
+class OrderLinesRefused(ValueError):
+    """Order lines that break the contract; the message names each refused line and why."""
+
+
+@dataclass
+class FoldInBasis:
+    """What a fold-in into one live store version needs, read once per version: its model and how its lists were
+    built, and the window of order history its lists were built from (with the lines folded in since)."""
+
+    store_version: str
+    model_version: str
+    model: TrainedModel
+    settings: ListSettings
+    window_start: pd.Timestamp
+    history: pd.DataFrame  # cleaned interactions from window_start on
+
+    @property
+    def trained_until(self) -> pd.Timestamp:
+        return pd.Timestamp(self.model.trained_until)
+
+
+@dataclass(frozen=True)
+class FoldReport:
+    store_version: str
+    customers: int
+    seconds: float
+
+    def describe(self) -> str:
+        return f"{self.customers} customer(s) folded into {self.store_version} in {self.seconds:.2f}s"
+
+
+def live_model_version(store) -> tuple[str, dict]:
+    """(live store version, its metadata); NoFoldIn naming the store when nothing is live."""
+    live = store.live_version()
+    if live is None:
+        raise NoFoldIn(f"{store.describe()} has no live version: nothing to fold orders into")
+    info = next((v for v in store.versions() if v.version == live), None)
+    metadata = dict(info.metadata) if info is not None else {}
+    if not metadata.get("model_version"):
+        raise NoFoldIn(f"{store.describe()}: live version {live} names no model_version")
+    return live, metadata
+
+
+def load_basis(store, registry, source, now: pd.Timestamp | None = None) -> FoldInBasis:
+    """The fold-in basis of the store's live version: its model from the model registry, the window's history
+    from the source database, cleaned as the `interactions` asset cleans it."""
+    live, metadata = live_model_version(store)
+    model_version = str(metadata["model_version"])
+    artifact = registry.load(model_version)
+    if artifact is None:
+        raise NoFoldIn(
+            f"live version {live} was published from model {model_version}, which the model registry "
+            f"{registry.root} no longer holds: orders reach the lists at the next nightly run"
+        )
+    settings = registry.list_settings(model_version) or ListSettings(
+        published_popularity=metadata.get("published_model") == "popularity",
+        buy_again_ranking=metadata.get("buy_again_ranking") or ListSettings.buy_again_ranking,
+    )
+    model = artifact.serving
+    start = getattr(artifact, "window_start", None)
+    start = pd.Timestamp(start) if start is not None else pd.Timestamp(model.trained_until) - DEFAULT_WINDOW
+    now = now if now is not None else _now()
+    orders = source.read_orders(start.to_pydatetime(), (now + pd.Timedelta(seconds=1)).to_pydatetime())
+    history = _clean(orders, source, now)
+    return FoldInBasis(live, model_version, model, settings, start, history)
+
+
+def _now() -> pd.Timestamp:
+    return pd.Timestamp.now(tz="UTC").tz_localize(None)
+
+
+def _clean(orders: pd.DataFrame, source, now: pd.Timestamp) -> pd.DataFrame:
+    products, customers = source.read_master("products"), source.read_master("customers")
+    return clean_orders(orders, products, customers, CleaningRules(as_of=now)).interactions
+
+
+def customers_with_lines_after(source, moment: pd.Timestamp, until: pd.Timestamp | None = None) -> list[str]:
+    """The customers with order lines dated after `moment` (and up to `until`)."""
+    until = until if until is not None else _now()
+    lines = source.read_orders(
+        (moment + pd.Timedelta(microseconds=1)).to_pydatetime(), (until + pd.Timedelta(seconds=1)).to_pydatetime()
+    )
+    return sorted({str(c) for c in lines["customer_id"].dropna()})
+
+
+def fold_customers(
+    basis: FoldInBasis,
+    store,
+    source,
+    customer_ids: list[str],
+    now: pd.Timestamp | None = None,
+    before_write: Callable[[], None] | None = None,
+) -> FoldReport:
+    """Fold `customer_ids` into the basis' store version: their full history re-read from the source (window
+    start on), their lists rebuilt with the basis' model and today's rules, and upserted into that version only.
+    `before_write` runs between building and writing (tests interleave a publish there)."""
+    started = time.perf_counter()
+    customer_ids = sorted({str(c) for c in customer_ids})
+    if not customer_ids:
+        return FoldReport(basis.store_version, 0, 0.0)
+    now = now if now is not None else _now()
+    lines = [source.read_customer_orders(customer) for customer in customer_ids]
+    lines = pd.concat(lines, ignore_index=True)
+    lines = lines[lines["order_ts"] >= basis.window_start]
+    products, customers = source.read_master("products"), source.read_master("customers")
+    fresh = clean_orders(lines, products, customers, CleaningRules(as_of=now)).interactions
+    others = basis.history[~basis.history["customer_id"].astype(str).isin(customer_ids)]
+    basis.history = pd.concat([others, fresh.astype(others.dtypes.to_dict())], ignore_index=True)
+    folded: FoldedLists = fold_in_lists(
+        basis.model, basis.model_version, basis.history, customer_ids, products, customers,
+        read_rule_tables(source), basis.settings, now.date(),
+    )  # fmt: skip
+    if before_write is not None:
+        before_write()
+    store.upsert_customers(basis.store_version, folded.for_you, folded.buy_again)
+    return FoldReport(basis.store_version, len(customer_ids), time.perf_counter() - started)
+
+
+def replay(store, registry, source, now: pd.Timestamp | None = None) -> FoldReport:
+    """Fold every customer with order lines newer than the live model's training data into the live version: what
+    a newly published version does not know yet (lines that came while it was built, or folded into the version
+    before it)."""
+    basis = load_basis(store, registry, source, now)
+    customers = customers_with_lines_after(source, basis.trained_until, now)
+    return fold_customers(basis, store, source, customers, now)
+
+
+def fold_lines_after(store, registry, source, after: pd.Timestamp, until: pd.Timestamp) -> FoldReport:
+    """Fold the customers of the lines dated in (after, until] into the live version (the sensor's run)."""
+    customers = customers_with_lines_after(source, after, until)
+    if not customers:
+        live, _ = live_model_version(store)
+        return FoldReport(live, 0, 0.0)
+    return fold_customers(load_basis(store, registry, source), store, source, customers)
+
+
+def checked_order_lines(lines: list[dict], source, now: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Order lines posted to the API, as the contract types them; OrderLinesRefused naming every line that breaks
+    it: a missing or mistyped column, an unknown customer or product, a date in the future, a line (order_id,
+    line_no) given twice or already in the source. Nothing is written when any line is refused."""
+    if not lines:
+        raise OrderLinesRefused("no order line given: post {'lines': [{order_id, line_no, ...}, ...]}")
+    frame = pd.DataFrame(lines)
+    if "order_status" not in frame:
+        frame["order_status"] = "completed"
+    try:
+        frame = conform(frame, "orders", "order lines", first_line=0)
+    except ValueError as error:
+        raise OrderLinesRefused(str(error)) from error
+    now = now if now is not None else _now()
+    problems = []
+    known_customers = set(source.read_master("customers")["customer_id"].astype(str))
+    known_products = set(source.read_master("products")["product_id"].astype(str))
+    key = frame["order_id"].astype(str) + "#" + frame["line_no"].astype(str)
+    for position, row in enumerate(frame.itertuples(index=False)):
+        if str(row.customer_id) not in known_customers:
+            problems.append(f"line {position}: unknown customer_id {row.customer_id!r}")
+        if str(row.product_id) not in known_products:
+            problems.append(f"line {position}: unknown product_id {row.product_id!r}")
+        if pd.Timestamp(row.order_ts) > now + pd.Timedelta(minutes=5):
+            problems.append(f"line {position}: order_ts {row.order_ts} is in the future")
+    for position in key[key.duplicated()].index:
+        problems.append(f"line {position}: order {frame['order_id'].iloc[position]} line_no "
+                        f"{frame['line_no'].iloc[position]} is given twice")  # fmt: skip
+    for order_id in sorted(set(frame["order_id"].astype(str))):
+        stored = source.read_order_lines([order_id], dt.datetime(1900, 1, 1), dt.datetime(9999, 1, 1))
+        clash = set(stored["line_no"].astype(int)) & set(frame.loc[frame["order_id"] == order_id, "line_no"])
+        if clash:
+            problems.append(f"order {order_id}: line_no {sorted(clash)} already recorded")
+    if problems:
+        summary = f"{len(problems)} problem(s) in the order lines, nothing recorded: "
+        raise OrderLinesRefused(summary + "; ".join(problems))
+    return frame
