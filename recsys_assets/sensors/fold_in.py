@@ -1,6 +1,7 @@
 """`fold_in_orders_sensor`: order lines that reach the source database between nightly runs start a fold-in run.
 
-Every minute it reads the lines dated from a little before the newest line it saw (`LATE_LINE_GRACE`: a line
+Every 30 seconds (a line waits for the next tick, then for a run to start: half a minute keeps order -> list under a
+minute) it reads the lines dated from a little before the newest line it saw (`LATE_LINE_GRACE`: a line
 written a few minutes after its timestamp is not missed) and asks for a fold-in of the customers of the lines it had
 not seen. When the served store's live version changes (a nightly publish), it first asks for a replay: every line
 newer than the new version's training data folded into it (core/lifecycle/order_fold_in.py).
@@ -16,6 +17,7 @@ from ..resources.source import SourceDatabaseResource
 from ..resources.stores import StoreResource
 from ..tags import REASON_TAG, TRIGGER_TAG
 
+TICK_SECONDS = 30
 LATE_LINE_GRACE = pd.Timedelta(minutes=5)
 MAX_CUSTOMERS_PER_RUN = 5_000
 
@@ -30,7 +32,7 @@ def _keys(lines: pd.DataFrame) -> list[str]:
 
 @sensor(
     job=fold_in_job,
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=TICK_SECONDS,
     default_status=DefaultSensorStatus.RUNNING,
     description="New order lines in the source database -> a fold-in of their customers into the live lists.",
 )
