@@ -18,9 +18,11 @@ from pydantic import Field
 
 from .core.lifecycle.order_fold_in import NoFoldIn, fold_customers, load_basis, replay
 from .core.lifecycle.promotion import promote_version
+from .core.stores.fold_in_log import append_fold_in
 from .hooks import STEP_HOOKS
 from .partitions import daily_partitions
 from .resources.models import ModelRegistryResource
+from .resources.monitoring import MonitoringResource
 from .resources.source import SourceDatabaseResource
 from .resources.stores import StoreResource
 from .settings import retrain_executor
@@ -129,6 +131,7 @@ def fold_in_orders(
     store: StoreResource,
     models: ModelRegistryResource,
     source: SourceDatabaseResource,
+    monitoring: MonitoringResource,
 ) -> Output[dict]:
     """Rebuild the lists of customers with new order lines with the live model and upsert them into the live store
     version (core/lifecycle/order_fold_in.py)."""
@@ -141,6 +144,9 @@ def fold_in_orders(
     except NoFoldIn as error:
         raise Failure(f"fold_in_orders: {error}") from error
     context.log.info(f"fold_in_orders: {report.describe()} ({target.describe()})")
+    if report.customers:
+        path = "replay" if config.replay else "sensor"
+        append_fold_in(monitoring.log_folder(), report.log_entry(path, store.target()))
     return Output(
         {"version": report.store_version, "customers": report.customers},
         metadata={

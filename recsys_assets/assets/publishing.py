@@ -82,7 +82,8 @@ def recommendations(
     history = sample_history(source.database().read_orders, als_model.serving.trained_until)
     registry = models.registry()
     registration = register_candidate(registry, als_model, store.store(), config.keep_models, history)
-    registry.save_list_settings(als_model.version, list_settings(config, model_metrics, popularity_instead))
+    settings = list_settings(config, model_metrics, popularity_instead, als_model.serving.trained_until)
+    registry.save_list_settings(als_model.version, settings)
     if registration.pruned:
         context.log.info(f"recommendations: model registry pruned {registration.pruned}")
     return Output(
@@ -112,7 +113,9 @@ def recommendations(
     )
 
 
-def list_settings(config: RecommendationsConfig, model_metrics: dict, popularity_instead: bool) -> ListSettings:
+def list_settings(
+    config: RecommendationsConfig, model_metrics: dict, popularity_instead: bool, trained_until
+) -> ListSettings:
     """How these lists are built, for the fold-ins between nightly runs (core/modeling/fold_in.py)."""
     buy_again = model_metrics.get("buy_again") or {}
     return ListSettings(
@@ -124,6 +127,7 @@ def list_settings(config: RecommendationsConfig, model_metrics: dict, popularity
         buy_again_ranking=buy_again.get("choice") or DEFAULT_BUY_AGAIN_RANKING,
         buy_again_settings=dict(buy_again.get("settings") or {}),
         published_popularity=popularity_instead,
+        trained_until=pd.Timestamp(trained_until).isoformat(),
     )
 
 

@@ -5,16 +5,27 @@ minute) it reads the lines dated from a little before the newest line it saw (`L
 written a few minutes after its timestamp is not missed) and asks for a fold-in of the customers of the lines it had
 not seen. When the served store's live version changes (a nightly publish), it first asks for a replay: every line
 newer than the new version's training data folded into it (core/lifecycle/order_fold_in.py).
+
+Each tick also measures what waits to be folded in (the source's lines against the fold-in log); when the oldest
+waiting line is older than `RECSYS_FOLD_IN_LAG_ALERT_SECONDS` (default 600) it raises one alert (alerts.jsonl, the
+log, the optional webhook), and again only after the fold-ins caught up.
 """
 
 import json
+import os
 
 import pandas as pd
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SkipReason, sensor
 
+from ..core.lifecycle.alerts import Alert
+from ..core.lifecycle.order_fold_in import NoFoldIn, fold_in_status
+from ..core.stores.alert_sinks import raise_alert
 from ..jobs import fold_in_job
+from ..resources.models import ModelRegistryResource
+from ..resources.monitoring import MonitoringResource
 from ..resources.source import SourceDatabaseResource
 from ..resources.stores import StoreResource
+from ..settings import recsys_home
 from ..tags import REASON_TAG, TRIGGER_TAG
 
 TICK_SECONDS = 30
@@ -24,6 +35,31 @@ MAX_CUSTOMERS_PER_RUN = 5_000
 
 def _config(customers: list[str] | None = None, replay: bool = False) -> dict:
     return {"ops": {"fold_in_orders": {"config": {"customers": customers or [], "replay": replay}}}}
+
+
+def lag_alert_seconds() -> float:
+    return float(os.environ.get("RECSYS_FOLD_IN_LAG_ALERT_SECONDS", "600"))
+
+
+def _lag_alert(context, target, models, database, monitoring, alerted: bool) -> bool:
+    """Raise the fold-in lag alert once per episode; returns whether an episode is on."""
+    try:
+        status = fold_in_status(target, models.registry(), database, monitoring.log_folder())
+    except NoFoldIn as error:
+        context.log.info(f"fold-in lag not measured: {error}")
+        return alerted
+    behind = status.oldest_seconds > lag_alert_seconds()
+    if behind and not alerted:
+        alert = Alert(
+            kind="fold_in_lag",
+            source="fold_in_orders_sensor",
+            message=f"fold-ins are behind: {status.lines} order line(s) of {status.customers} customer(s) not in "
+            f"the live lists, the oldest for {status.oldest_seconds / 60:.0f} min",
+            details=status.as_dict(),
+        )
+        delivery = raise_alert(alert, recsys_home())
+        context.log.warning(f"alert {delivery.describe()}: {alert.message}")
+    return behind
 
 
 def _keys(lines: pd.DataFrame) -> list[str]:
@@ -36,8 +72,15 @@ def _keys(lines: pd.DataFrame) -> list[str]:
     default_status=DefaultSensorStatus.RUNNING,
     description="New order lines in the source database -> a fold-in of their customers into the live lists.",
 )
-def fold_in_orders_sensor(context: SensorEvaluationContext, store: StoreResource, source: SourceDatabaseResource):
-    live = store.served_store().live_version()
+def fold_in_orders_sensor(
+    context: SensorEvaluationContext,
+    store: StoreResource,
+    source: SourceDatabaseResource,
+    models: ModelRegistryResource,
+    monitoring: MonitoringResource,
+):
+    target = store.served_store()
+    live = target.live_version()
     if live is None:
         return SkipReason("nothing is published yet: no live lists to fold orders into")
     cursor = json.loads(context.cursor) if context.cursor else {}
@@ -50,7 +93,10 @@ def fold_in_orders_sensor(context: SensorEvaluationContext, store: StoreResource
     new = lines[~keys.isin(seen)]
     newest = max(watermark, pd.Timestamp(lines["order_ts"].max())) if len(lines) else watermark
     recent = lines[lines["order_ts"] >= newest - LATE_LINE_GRACE]
-    next_cursor = json.dumps({"version": live, "watermark": newest.isoformat(), "recent": _keys(recent)})
+    behind = _lag_alert(context, target, models, database, monitoring, bool(cursor.get("behind")))
+    next_cursor = json.dumps(
+        {"version": live, "watermark": newest.isoformat(), "recent": _keys(recent), "behind": behind}
+    )
     tags = {TRIGGER_TAG: "sensor"}
     if cursor.get("version") != live:
         context.update_cursor(next_cursor)

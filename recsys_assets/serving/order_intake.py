@@ -13,7 +13,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ..core.lifecycle.order_fold_in import FoldInBasis, NoFoldIn, checked_order_lines, fold_customers, load_basis
+from ..core.lifecycle.order_fold_in import (
+    FoldInBasis,
+    NoFoldIn,
+    checked_order_lines,
+    fold_customers,
+    fold_in_status,
+    load_basis,
+)
+from ..core.stores.fold_in_log import append_fold_in
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +59,7 @@ class OrderIntake:
     store: object
     source: object
     registry: object
+    log_dir: object | None = None  # the serving log folder: fold-ins are logged under it (fold_in_log.py)
     counters: FoldInCounters = field(default_factory=FoldInCounters)
     _basis: FoldInBasis | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -74,6 +83,8 @@ class OrderIntake:
                 self._basis = None
                 logger.warning("fold-in of %d customer(s) failed, left to the sensor: %s", len(customers), error)
                 return answer | {"folded": False, "reason": str(error)}
+            if self.log_dir is not None:
+                append_fold_in(self.log_dir, report.log_entry("api", self.target))
             self.counters.customers_refreshed += report.customers
             self.counters.last_fold_at, self.counters.pending_since = time.time(), None
             self.counters.last_fold_seconds = round(time.perf_counter() - started, 3)
@@ -84,7 +95,15 @@ class OrderIntake:
             }
 
     def stats(self) -> dict:
-        return self.counters.as_dict(time.time()) | {"target": self.target}
+        """This process's counters, and what is not folded into the live version yet (every path, from the source
+        and the fold-in log), or why that cannot be told."""
+        stats = {"target": self.target, "this_process": self.counters.as_dict(time.time())}
+        if self.log_dir is None:
+            return stats | {"status": "no serving log folder: the fold-ins of other processes are not known"}
+        try:
+            return stats | fold_in_status(self.store, self.registry, self.source, self.log_dir).as_dict()
+        except NoFoldIn as error:
+            return stats | {"status": str(error)}
 
     def _live_basis(self) -> FoldInBasis:
         """The basis of the live version, read again when another version went live."""

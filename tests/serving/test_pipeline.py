@@ -75,7 +75,7 @@ def test_served_lists_are_the_published_recommendations(recsys_home, instance, m
         segments = dict(zip(data.customers["customer_id"], data.customers["segment"], strict=True))
         again = apply_to_lists(own[["customer_id", "rank", "product_id", "score", "source"]], rules, segments, 10)
         assert gone not in served and served == again.lists["product_id"].tolist() and len(served) == 10
-        check_fold_ins(client, headers, lists, data, source, instance)
+        check_fold_ins(client, headers, lists, data, source, instance, monkeypatch)
     assert (recsys_home / "serving_log").exists()
 
 
@@ -105,7 +105,7 @@ def few_products_customers(lists, data) -> list[str]:
     return [c for c in modelled if distinct.get(c, 99) < 8]
 
 
-def check_fold_ins(client, headers, lists, data, source, instance) -> None:
+def check_fold_ins(client, headers, lists, data, source, instance, monkeypatch) -> None:
     """An order through each path (POST /events/orders, the source sensor's fold-in run) changes the customer's
     lists: the bought product leaves "for you" and enters "buy again"; a bad line is refused by name (422)."""
     from dagster import build_sensor_context
@@ -128,7 +128,8 @@ def check_fold_ins(client, headers, lists, data, source, instance) -> None:
     assert bought not in served(client, headers, first) and len(served(client, headers, first)) == 10
     assert bought in served(client, headers, first, "buy_again")
     fold_ins = client.get("/metrics", headers={"X-API-Key": "pipeline-review-key"}).json()["fold_ins"]
-    assert fold_ins["customers_refreshed"] == 1 and fold_ins["oldest_pending_seconds"] == 0.0
+    assert fold_ins["this_process"]["customers_refreshed"] == 1 and fold_ins["customers_refreshed"] == 1
+    assert fold_ins["pending_lines"] == 0 and fold_ins["oldest_pending_seconds"] == 0.0
     # the source sensor: its first tick replays what the live version does not know yet (the line above included)
     resources = resources_for("local")
     context = build_sensor_context(instance=instance, resources=resources)
@@ -140,11 +141,16 @@ def check_fold_ins(client, headers, lists, data, source, instance) -> None:
     products = {customer: modelled_item(client, headers, customer) for customer in (second, third)}
     lines = [order_line(customer, product, f"SRC-{customer}", 0.5) for customer, product in products.items()]
     source.write("orders", conform(pd.DataFrame(lines).assign(order_status="completed"), "orders", "test"), False)
+    waiting = client.get("/metrics", headers={"X-API-Key": "pipeline-review-key"}).json()["fold_ins"]
+    assert waiting["pending_lines"] == 2 and waiting["pending_customers"] == 2 and waiting["oldest_pending_seconds"] > 0
+    monkeypatch.setenv("RECSYS_FOLD_IN_LAG_ALERT_SECONDS", "1")  # the lines above are 30 s old: behind
     ticks = fold_in_orders_sensor(build_sensor_context(instance=instance, cursor=context.cursor, resources=resources))
     assert [t.run_config["ops"]["fold_in_orders"]["config"]["customers"] for t in ticks] == [sorted(products)]
     assert fold_in_job.execute_in_process(
         run_config=ticks[0].run_config, instance=instance, resources=resources
     ).success
+    caught_up = client.get("/metrics", headers={"X-API-Key": "pipeline-review-key"}).json()["fold_ins"]
+    assert caught_up["pending_lines"] == 0 and caught_up["customers_refreshed"] == 3
     for customer, product in products.items():
         assert product not in served(client, headers, customer) and product in served(
             client, headers, customer, "buy_again"

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -22,6 +22,7 @@ from ..data.cleaning import CleaningRules, clean_orders
 from ..data.schema import conform
 from ..modeling.fold_in import FoldedLists, ListSettings, fold_in_lists
 from ..modeling.training import TrainedModel
+from ..stores.fold_in_log import Pending, pending, read_fold_ins
 from ..stores.rule_tables import read_rule_tables
 
 DEFAULT_WINDOW = pd.Timedelta(days=365)  # models registered before their window start was recorded
@@ -58,9 +59,23 @@ class FoldReport:
     store_version: str
     customers: int
     seconds: float
+    model_version: str = ""
+    newest_lines: dict = field(default_factory=dict)  # customer -> their newest order line folded in (ISO-8601)
 
     def describe(self) -> str:
         return f"{self.customers} customer(s) folded into {self.store_version} in {self.seconds:.2f}s"
+
+    def log_entry(self, path: str, target: str) -> dict:
+        """The fold-in log's entry of this fold-in (core/stores/fold_in_log.py)."""
+        return {
+            "ts": pd.Timestamp.now(tz="UTC").isoformat(),
+            "path": path,
+            "target": target,
+            "store_version": self.store_version,
+            "model_version": self.model_version,
+            "customers": self.newest_lines,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def live_model_version(store) -> tuple[str, dict]:
@@ -147,7 +162,28 @@ def fold_customers(
     if before_write is not None:
         before_write()
     store.upsert_customers(basis.store_version, folded.for_you, folded.buy_again)
-    return FoldReport(basis.store_version, len(customer_ids), time.perf_counter() - started)
+    newest = lines.groupby(lines["customer_id"].astype(str))["order_ts"].max()
+    return FoldReport(
+        basis.store_version,
+        len(customer_ids),
+        time.perf_counter() - started,
+        basis.model_version,
+        {c: pd.Timestamp(newest[c]).isoformat() if c in newest else None for c in customer_ids},
+    )
+
+
+def fold_in_status(store, registry, source, log_dir, now: pd.Timestamp | None = None) -> Pending:
+    """What is not folded into the store's live version yet (fold_in_log.pending): the source's lines dated after
+    the live lists' newest order, against the fold-in log. NoFoldIn when nothing is live or the live model's
+    list settings are not in the registry (a model registered before fold-ins existed)."""
+    live, metadata = live_model_version(store)
+    settings = registry.list_settings(str(metadata["model_version"]))
+    if settings is None or settings.trained_until is None:
+        raise NoFoldIn(f"the model of live version {live} was registered without its list settings")
+    now = now if now is not None else _now()
+    since = pd.Timestamp(settings.trained_until) + pd.Timedelta(microseconds=1)
+    lines = source.read_orders(since.to_pydatetime(), (now + pd.Timedelta(seconds=1)).to_pydatetime())
+    return pending(lines, read_fold_ins(log_dir, since.date()), live, now)
 
 
 def replay(store, registry, source, now: pd.Timestamp | None = None) -> FoldReport:

@@ -58,6 +58,7 @@ class ListSettings:
     buy_again_settings: dict = field(default_factory=dict)
     buy_again_k: int = 10
     published_popularity: bool = False  # the lists published were popularity's (no lead beyond noise)
+    trained_until: str | None = None  # the newest order the lists know (ISO-8601): later lines are folded in
 
     def __post_init__(self) -> None:
         if self.buy_again_ranking not in RANKINGS:
