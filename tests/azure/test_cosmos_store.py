@@ -297,3 +297,90 @@ def test_a_version_missing_documents_is_not_made_live(cosmos_emulator):
     with pytest.raises(StoreError, match="holds 20 documents after the publish, 21 expected"):
         store.publish_batches("v2", batches, claims_more)
     assert store.live_version() == "v1"
+
+
+def test_an_upsert_replaces_some_customers_lists_in_a_kept_version(cosmos_emulator):
+    """Fold-ins: the customers' documents replaced in their partitions, the rest of the version and the pointer kept."""
+    from recsys_assets.core.lifecycle.promotion import promote_version
+    from recsys_assets.core.stores.store import VersionNotFoundError
+
+    store = make_store(cosmos_emulator.endpoint, cosmos_emulator.key, batch_customers=4, concurrency=4)
+    alone = side_lists(1, 0, 9).assign(key="C-ALONE")  # a buy-again list, no "for you" list
+    published = pd.concat([side_lists(6, 2, 1), alone], ignore_index=True)
+    store.publish("v1", lists(8, 1), {"model_version": "m1"}, side_lists=published)
+    before, before_side, pointer = store.read_version("v1"), store.read_side_lists("v1"), store.pointer()
+
+    # C00001: a new "for you" list, no buy-again rows (its list goes); C00002: a new buy-again list only; C-ALONE:
+    # a "for you" list (its buy-again document goes); C-NEW, not in the version: both lists
+    recommendations = lists(3, 7, k=3).replace({"C00000": "C00001", "C00001": "C-ALONE", "C00002": "C-NEW"})
+    buy_again = side_lists(3, 0, 8, k=2).replace({"C00000": "C00002", "C00001": "C-NEW", "C00002": "C-ALONE"})
+    assert store.upsert_customers("v1", recommendations, buy_again) == 4
+
+    def products(frame, column, key):
+        return frame[frame[column] == key]["product_id"].tolist()
+
+    for customer in ("C00001", "C-ALONE", "C-NEW"):
+        assert [i[1] for i in store.get_items(customer, "v1")] == products(recommendations, "customer_id", customer)
+    assert store.get_side_list("buy_again", "C00001", "v1") == []
+    for customer in ("C00002", "C-ALONE", "C-NEW"):
+        assert [i[1] for i in store.get_side_list("buy_again", customer, "v1")] == products(buy_again, "key", customer)
+    # the other customers, C00002's "for you" list and the related lists as published
+    after, after_side = store.read_version("v1"), store.read_side_lists("v1")
+    others = ~before["customer_id"].isin(["C00001"])
+    pd.testing.assert_frame_equal(
+        after[~after["customer_id"].isin(["C00001", "C-ALONE", "C-NEW"])].reset_index(drop=True),
+        before[others].reset_index(drop=True),
+    )
+    kept = ~before_side["key"].isin(["C00001", "C00002", "C-ALONE"])
+    pd.testing.assert_frame_equal(
+        after_side[~after_side["key"].isin(["C00002", "C-ALONE", "C-NEW"])].reset_index(drop=True),
+        before_side[kept].reset_index(drop=True),
+    )
+    documents = [d for d in raw_documents(cosmos_emulator.endpoint, cosmos_emulator.key, store.settings.database)
+                 if d["customer_id"] != "__meta__"]  # fmt: skip
+    assert sorted(d["id"] for d in documents if d["customer_id"] == "C-ALONE") == ["v1"]  # buy_again@v1 deleted
+    assert {d["model_version"] for d in documents if not d.get("list")} == {"m1"}
+    # the pointer: same live version and versions, the counts of the version's new content
+    info = store.versions()[0]
+    assert store.live_version() == "v1" and info.published_at == pointer["versions"][0]["published_at"]
+    assert (info.customers, info.rows) == (10, 8 * 5 - 5 + 3 * 3) and len(after) == info.rows
+    assert info.metadata["lists"] == {"buy_again": 7, "bought_together": 2, "similar": 2}
+    assert info.metadata["documents"] == store.pointer()["versions"][0]["documents"] == len(documents) == 12
+    promoted = promote_version(store, make_store(cosmos_emulator.endpoint, cosmos_emulator.key), "v1")
+    assert (promoted.customers, promoted.rows) == (10, 44)
+
+    # refused, nothing written: a version the pointer does not keep, invalid rows (named)
+    with pytest.raises(VersionNotFoundError, match=r"does not hold version v9 \(kept: \['v1'\]\)"):
+        store.upsert_customers("v9", recommendations, buy_again)
+    twice = lists(2, 3).replace({"C00000": "C00003"})
+    twice.loc[(twice["customer_id"] == "C00001") & (twice["rank"] == 2), "rank"] = 1
+    with pytest.raises(StoreError, match=r"version v1: the list with customer_id='C00001' holds rank 1 twice"):
+        store.upsert_customers("v1", twice, buy_again)
+    with pytest.raises(
+        StoreError, match=r"version v1: .* buy_again lists only; the side lists hold \['bought_together', 'similar'\]"
+    ):
+        store.upsert_customers("v1", recommendations, side_lists(0, 1, 3))
+    with pytest.raises(StoreError, match=r"version v1: product_id 'P\\x1f' holds the separator U\+001F"):
+        store.upsert_customers("v1", recommendations.assign(product_id="P\x1f"), buy_again)
+    again = [d for d in raw_documents(cosmos_emulator.endpoint, cosmos_emulator.key, store.settings.database)
+             if d["customer_id"] != "__meta__"]  # fmt: skip
+    assert sorted(map(str, again)) == sorted(map(str, documents)) and store.versions()[0] == info
+
+
+def test_an_upsert_retries_throttled_writes_and_a_rerun_completes_a_failed_one(cosmos_emulator):
+    with FaultProxy(cosmos_emulator.port) as proxy:
+        store = make_store(proxy.endpoint, cosmos_emulator.key, concurrency=1, max_retries=2)
+        store.publish("v1", lists(6, 1), {"model_version": "m1"})
+        proxy.throttle(503, count=2, retry_after_ms=50)  # the SDK does not retry 503 writes: the store does
+        assert store.upsert_customers("v1", lists(2, 2, k=3), side_lists(0, 0, 2)) == 2
+        assert proxy.statuses().count(503) == 2
+        proxy.throttle(503, count=3, retry_after_ms=10)  # more than max_retries: that customer fails
+        fold_in = lists(4, 3, k=2).replace({"C00003": "C-NEW"})
+        with pytest.raises(StoreError, match=r"upserting customers into version v1 failed after \d of 4 customers"):
+            store.upsert_customers("v1", fold_in, side_lists(0, 0, 3))
+        assert store.upsert_customers("v1", fold_in, side_lists(0, 0, 3)) == 4  # the same upsert again
+        info, lists_now = store.versions()[0], store.read_version("v1")
+    assert (info.customers, info.rows) == (lists_now["customer_id"].nunique(), len(lists_now)) == (7, 4 * 2 + 3 * 5)
+    assert lists_now[lists_now["customer_id"] == "C-NEW"]["product_id"].tolist() == (
+        fold_in[fold_in["customer_id"] == "C-NEW"]["product_id"].tolist()
+    )

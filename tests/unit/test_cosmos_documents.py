@@ -7,9 +7,11 @@ import pytest
 
 from recsys_assets.core.stores.cosmos_documents import (
     DocumentError,
+    customer_fold_in,
     documents_to_frame,
     empty_pointer,
     pointer_after_publish,
+    pointer_after_upsert,
     pointer_with_pending,
     pointer_without_retired,
     recommendation_documents,
@@ -138,3 +140,42 @@ def test_side_lists_ride_in_the_customers_documents_and_one_document_per_product
         side_documents_to_frame(documents), side.sort_values(["list", "key", "rank"]).reset_index(drop=True)
     )
     assert documents_to_frame(documents)["customer_id"].tolist() == ["C1", "C1", "C2"]  # "for you" rows only
+
+
+def test_an_upserted_customer_document_and_the_counts_it_changes():
+    def item(rank):
+        return {"rank": rank, "product_id": f"p{rank}"}
+
+    current = {"id": "v1", "customer_id": "a", "items": [item(1), item(2)], "buy_again": [item(1)], "_etag": "e"}
+    alone_doc = {"id": "buy_again@v1", "customer_id": "a", "list": "buy_again", "key": "a", "items": [item(3)]}
+    new = {"id": "v1", "customer_id": "a", "items": [item(1), item(2), item(3)]}  # no buy-again rows: list goes
+    # a buy-again list only: into the customer's document (their "for you" list and its fields kept, not Cosmos')
+    document, delete_alone, counts = customer_fold_in(current, None, None, alone_doc)
+    stored = {k: v for k, v in current.items() if k != "_etag"}
+    assert document == {**stored, "buy_again": [item(3)]} and not delete_alone
+    assert (counts.customers, counts.rows, counts.buy_again, counts.documents) == (0, 0, 0, 0)
+    document, delete_alone, counts = customer_fold_in(current, None, new, None)
+    assert document is new and (counts.customers, counts.rows, counts.buy_again, counts.documents) == (0, 1, -1, 0)
+    # a customer with a buy-again document alone: a new "for you" document, that document to delete
+    document, delete_alone, counts = customer_fold_in(None, alone_doc, new, None)
+    assert document is new and delete_alone
+    assert (counts.customers, counts.rows, counts.buy_again, counts.documents) == (1, 3, -1, 1)  # -1 once deleted
+    # both documents there (an earlier upsert failed before its delete): the stray one is deleted again
+    assert customer_fold_in(current, alone_doc, new, None)[1]
+    # a new customer with a buy-again list only
+    document, delete_alone, counts = customer_fold_in(None, None, None, alone_doc)
+    assert document is alone_doc and (counts.customers, counts.buy_again, counts.documents) == (0, 1, 1)
+
+
+def test_an_upsert_changes_the_counts_of_its_version_only():
+    from recsys_assets.core.stores.store import UpsertCounts
+
+    info = {"version": "v1", "published_at": "t", "customers": 4, "rows": 20, "documents": 6,
+            "metadata": {"model_version": "m1", "lists": {"buy_again": 1, "similar": 2}, "documents": 6}}  # fmt: skip
+    other = {**info, "version": "v0"}
+    pointer = {**empty_pointer(), "live": "v1", "versions": [info, other]}
+    updated = pointer_after_upsert(pointer, "v1", UpsertCounts(customers=1, rows=3, buy_again=-1, documents=1))
+    assert updated["live"] == "v1" and updated["versions"][1] == other and pointer["versions"][0] == info
+    metadata = {"model_version": "m1", "lists": {"similar": 2}, "documents": 7}  # no buy-again list left
+    assert updated["versions"][0] == {**info, "customers": 5, "rows": 23, "documents": 7, "metadata": metadata}
+    assert pointer_after_upsert(pointer, "v9", UpsertCounts(rows=1)) is None

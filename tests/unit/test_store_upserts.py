@@ -186,3 +186,37 @@ def test_a_buy_again_list_alone_and_an_empty_upsert(published):
     info = published.versions()[0]
     assert published.upsert_customers("v1", lists.iloc[:0], pd.DataFrame(columns=SIDE_LIST_COLUMNS)) == 0
     assert published.versions()[0] == info
+
+
+def test_upserts_racing_publishes_that_prune_their_version_leave_nothing_behind(published):
+    """Each upsert writes into the version it read as live or is refused whole when a publish pruned it first."""
+    import threading
+    import time
+    from collections import Counter
+
+    outcomes, stop = Counter(), threading.Event()
+
+    def upserter():
+        writer = LocalRecommendationStore(published.path)
+        while not stop.is_set():
+            version = writer.live_version()
+            try:
+                writer.upsert_customers(version, for_you(["C00001", "C-NEW"], 5, k=3), side("buy_again", ["C-NEW"], 5))
+                outcomes["written"] += 1
+            except VersionNotFoundError:
+                outcomes["refused"] += 1
+
+    thread = threading.Thread(target=upserter)
+    thread.start()
+    for round_ in range(2, 12):
+        published.publish(f"v{round_}", for_you(CUSTOMERS, round_), {}, keep_versions=1)
+        time.sleep(0.15)  # SQLite's busy wait (sleeps of up to 100 ms) is not fair: give the upserter turns
+    stop.set()
+    thread.join(60)
+    assert outcomes["written"] > 0 and outcomes["refused"] > 0, outcomes
+    with sqlite3.connect(published.path) as connection:
+        for table in ("customer_lists", "side_list_items", "versions", "popular"):
+            assert connection.execute(f"SELECT DISTINCT version FROM {table}").fetchall() == [("v11",)], table
+    info, lists = published.versions()[0], published.read_version("v11")
+    assert (info.customers, info.rows) == (lists["customer_id"].nunique(), len(lists))
+    assert info.metadata["lists"].get("buy_again", 0) == published.read_side_lists("v11")["key"].nunique()

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .store import SIDE_LIST_COLUMNS, STORED_COLUMNS, because_text
+from .store import SIDE_LIST_COLUMNS, STORED_COLUMNS, UpsertCounts, because_text, metadata_after_upsert
 
 META_PARTITION = "__meta__"
 POINTER_ID = "pointer"
@@ -208,6 +208,65 @@ def side_documents_to_frame(documents: list[dict]) -> pd.DataFrame:
                 rows += [(kind, doc["key"], *item) for item in side_items(items)]
     frame = pd.DataFrame(rows, columns=SIDE_LIST_COLUMNS)
     return frame.sort_values(["list", "key", "rank"], kind="stable").reset_index(drop=True)
+
+
+def stored_fields(document: dict) -> dict:
+    """A document as written (without the fields Cosmos DB adds: `_rid`, `_etag`, `_ts` ...)."""
+    return {key: value for key, value in document.items() if not key.startswith("_")}
+
+
+def customer_fold_in(
+    current: dict | None, alone_before: dict | None, for_you: dict | None, alone: dict | None
+) -> tuple[dict, bool, UpsertCounts]:
+    """One customer of an upsert (`upsert_customers`): the document to write, whether their `buy_again@<version>`
+    document is then to be deleted, and how writing the document changes the version's counts (deleting that
+    document takes one more off `documents`).
+
+    `current` and `alone_before` are the customer's "for you" and buy-again-only documents in the version (None
+    when absent); `for_you` the "for you" document built from the new rows (None when only a buy-again list is
+    given; without a `buy_again` field when none is given: the list is then deleted), `alone` the buy-again-only
+    document built from the new buy-again rows. A customer given only a buy-again list keeps their "for you" list:
+    the new list goes into `current`, or into a document of its own when they have none.
+    """
+    if for_you is not None:
+        document = for_you
+    elif current is not None:
+        document = {**stored_fields(current), "buy_again": alone["items"]}
+    else:
+        document = alone
+    is_for_you = not document.get("list")
+    had_buy_again = bool(current.get("buy_again")) if current is not None else alone_before is not None
+    counts = UpsertCounts(
+        customers=int(is_for_you) - int(current is not None),
+        rows=(len(document["items"]) if is_for_you else 0) - (len(current["items"]) if current is not None else 0),
+        buy_again=int(bool(document.get("buy_again")) if is_for_you else True) - int(had_buy_again),
+        # the written document replaces `current`, or `alone_before` when it is the buy-again-only document
+        documents=1 - int(current is not None) - int(alone_before is not None and not is_for_you),
+    )
+    return document, is_for_you and alone_before is not None, counts
+
+
+def pointer_after_upsert(pointer: dict, version: str, change: UpsertCounts) -> dict | None:
+    """The pointer with the counts of `version` changed by an upsert (customers, rows, documents, the buy-again
+    count of its lists), as a publish of the version's new content would record them; None when the pointer no
+    longer keeps `version`."""
+    updated = {**empty_pointer(), **pointer}
+    entries = []
+    for entry in updated["versions"]:
+        if entry["version"] == version:
+            entry = {
+                **entry,
+                "customers": int(entry["customers"]) + change.customers,
+                "rows": int(entry["rows"]) + change.rows,
+                "metadata": metadata_after_upsert(entry.get("metadata") or {}, change),
+            }
+            if "documents" in entry:
+                entry["documents"] = int(entry["documents"]) + change.documents
+        entries.append(entry)
+    if not any(entry["version"] == version for entry in entries):
+        return None
+    updated["versions"] = entries
+    return updated
 
 
 def _because_list(value) -> list[str]:

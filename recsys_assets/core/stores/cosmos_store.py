@@ -12,6 +12,9 @@ Retries: the SDK retries 429 (throttled) itself, honouring `x-ms-retry-after-ms`
 `sdk_throttle_retries` times / `sdk_throttle_wait_s` seconds. On top of that every document write is
 retried on 429 and 503 (and 408/449) up to `max_retries` times, again waiting what the server asks for
 (`retry_delay_seconds`). Other errors fail the publish with a `StoreError` naming the store and version.
+
+`upsert_customers` (fold-ins) writes some customers' documents into a version the pointer keeps, one document
+upsert per customer with the same retries, and updates that version's counts in the pointer; it never moves it.
 """
 
 from __future__ import annotations
@@ -32,10 +35,13 @@ from .cosmos_documents import (
     META_PARTITION,
     POINTER_ID,
     RELATED,
+    DocumentError,
     check_version,
+    customer_fold_in,
     documents_to_frame,
     empty_pointer,
     pointer_after_publish,
+    pointer_after_upsert,
     pointer_with_pending,
     pointer_without_retired,
     recommendation_documents,
@@ -52,8 +58,11 @@ from .store import (
     LISTS_METADATA,
     STORED_COLUMNS,
     StoreError,
+    UpsertCounts,
     VersionInfo,
+    VersionNotFoundError,
     side_list_counts,
+    validate_fold_in,
     validate_recommendations,
     validate_side_lists,
 )
@@ -332,6 +341,132 @@ class CosmosRecommendationStore:
             side_list_documents(version, side, customer_ids, size),
         )
         return self.publish_batches(version, batches, info, keep_versions, on_progress)
+
+    def upsert_customers(self, version: str, recommendations: pd.DataFrame, buy_again: pd.DataFrame) -> int:
+        """Replace some customers' lists in `version`, a version the pointer keeps (a fold-in: lists refreshed after
+        an order, written into the live version without publishing a new one); returns the customers written.
+
+        `recommendations` (the columns `publish` takes) holds the new "for you" lists of a set of customers,
+        `buy_again` (SIDE_LIST_COLUMNS, list "buy_again" only, `key` the customer) their new buy-again lists,
+        checked as strictly as the local store checks a publish (`validate_fold_in`: both stores refuse the same
+        input). Each customer given in `recommendations` gets exactly the lists given: no buy-again rows means
+        their buy-again list is deleted (the caller passes a customer's full new state). A customer given in
+        `buy_again` only keeps their "for you" list. Every other customer and list of the version is untouched.
+
+        Per customer one document upsert in their partition (the "for you" document carrying the buy-again list,
+        or a `buy_again@<version>` document for a customer without one, deleted once they have one): a reader
+        sees a customer's old lists or the new ones. The documents carry the version's `model_version`, as on
+        publish. The pointer is never moved and no version created: a version the pointer does not keep is
+        refused (VersionNotFoundError) before anything is written. The version's counts in the pointer
+        (customers, rows, documents, buy-again lists) are updated after the writes, to what a publish of its new
+        content would record (promotion checks a version against them). A failure part-way leaves the customers
+        written with their new lists (and counted); re-running the same upsert completes it.
+        """
+        fold_in = validate_fold_in(version, recommendations, buy_again)
+        try:
+            check_version(version)
+            kept = self.pointer().get("versions", [])
+            entry = next((e for e in kept if e["version"] == version), None)
+            if entry is None:
+                kept = [e["version"] for e in kept]
+                raise VersionNotFoundError(
+                    f"{self.describe()} does not hold version {version} (kept: {kept or 'none'}); an upsert writes "
+                    "into a published version, it never creates one"
+                )
+            model_version = str((entry.get("metadata") or {}).get("model_version", version))
+            side = side_list_rows(fold_in.buy_again)
+            size = self.settings.batch_customers
+            for_you = {
+                doc["customer_id"]: doc
+                for batch in recommendation_documents(version, model_version, fold_in.recommendations, size, side)
+                for doc in batch
+            }
+            alone = {
+                doc["key"]: doc for batch in side_list_documents(version, side, set(for_you), size) for doc in batch
+            }
+        except DocumentError as error:
+            raise StoreError(f"upserting customers into version {version}: {error}") from error
+        plans = [(customer, for_you.get(customer), alone.get(customer)) for customer in fold_in.customers]
+        report = PublishReport(version=version)
+        _run(self._upsert(version, plans, report))
+        return len(plans)
+
+    async def _upsert(self, version: str, plans: list[tuple], report: PublishReport) -> None:
+        from azure.cosmos import exceptions
+
+        alone_id = side_document_id("buy_again", version)
+        change, written = UpsertCounts(), []
+        async with self._async_client() as client:
+            container = client.get_database_client(self.settings.database).get_container_client(self.settings.container)
+
+            async def fold_in(plan: tuple) -> None:
+                customer, for_you, alone = plan
+                held = {doc["id"]: doc for doc in await self._customer_documents(container, version, customer, report)}
+                current, alone_before = held.get(version), held.get(alone_id)
+                document, delete_alone, counts = customer_fold_in(current, alone_before, for_you, alone)
+                await self._with_retries(lambda: container.upsert_item(document), report)
+                written.append(document)
+                change.add(counts)
+                if delete_alone:  # the buy-again list now lives in the "for you" document
+                    with contextlib.suppress(exceptions.CosmosResourceNotFoundError):
+                        await self._with_retries(
+                            lambda: container.delete_item(alone_id, partition_key=customer), report
+                        )
+                    change.documents -= 1
+
+            failure = None
+            try:
+                await self._bounded(fold_in, plans)
+            except Exception as error:
+                failure = error
+            if change:
+                try:
+                    await self._update_pointer(container, lambda p: self._counted(p, version, change), report)
+                except VersionNotFoundError:
+                    # a publish dropped the version while this upsert wrote: its documents belong to no version
+                    for document in written:
+                        with contextlib.suppress(Exception):
+                            await container.delete_item(document["id"], partition_key=document["customer_id"])
+                    raise
+                except Exception as error:  # the documents are written: a re-run finds them and counts nothing
+                    raise StoreError(
+                        f"{self.describe()}: {len(written)} customers were upserted into version {version} but its "
+                        f"counts in the pointer were not updated ({_brief(error)}): it holds {change.customers:+d} "
+                        f"customers, {change.rows:+d} rows, {change.documents:+d} documents more than recorded, "
+                        "which promotion will refuse"
+                    ) from error
+        if failure is not None:
+            raise StoreError(
+                f"{self.describe()}: upserting customers into version {version} failed after {len(written)} of "
+                f"{len(plans)} customers ({_brief(failure)}); those have their new lists, re-run the upsert to "
+                "write the others"
+            ) from failure
+
+    async def _customer_documents(self, container, version: str, customer: str, report: PublishReport) -> list[dict]:
+        """The customer's documents of `version` ("for you", buy-again alone): one query of their partition, retried
+        like a write (a point read of a missing document would cost a second request on the emulator, see
+        `_read_item`)."""
+
+        async def query() -> list[dict]:
+            return [
+                document
+                async for document in container.query_items(
+                    "SELECT * FROM c WHERE c.customer_id = @pk AND c.version = @v",
+                    parameters=[{"name": "@pk", "value": customer}, {"name": "@v", "value": version}],
+                    partition_key=customer,
+                )
+            ]
+
+        return await self._with_retries(query, report)
+
+    def _counted(self, pointer: dict, version: str, change: UpsertCounts) -> tuple[dict, None]:
+        updated = pointer_after_upsert(pointer, version, change)
+        if updated is None:
+            raise VersionNotFoundError(
+                f"{self.describe()} dropped version {version} (a publish pruned it) while customers were upserted "
+                "into it; the documents it wrote are removed"
+            )
+        return updated, None
 
     def publish_batches(
         self,

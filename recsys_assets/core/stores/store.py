@@ -2,6 +2,8 @@
 
 Every store keeps versions side by side and one pointer naming the live version; `publish` writes the whole
 new version first and switches the pointer last, so readers see the old or the new set, never a mix.
+`upsert_customers` (fold-ins) replaces some customers' lists inside a version the store holds, never moving the
+pointer: a reader sees each customer's old lists or new ones.
 `LocalRecommendationStore` is the embedded default (one SQLite file); the Cosmos DB store implements the
 same interface.
 """
@@ -140,6 +142,12 @@ class UpsertCounts:
 
     def __bool__(self) -> bool:
         return any((self.customers, self.rows, self.buy_again, self.documents))
+
+    def add(self, other: UpsertCounts) -> None:
+        self.customers += other.customers
+        self.rows += other.rows
+        self.buy_again += other.buy_again
+        self.documents += other.documents
 
 
 def metadata_after_upsert(metadata: dict, change: UpsertCounts) -> dict:
