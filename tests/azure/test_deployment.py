@@ -8,20 +8,25 @@ import pytest
 from azure.cosmos import CosmosClient
 from azure.storage.blob import BlobServiceClient
 from dagster import AssetSelection, DagsterInstance, RunsFilter, asset, materialize
+from fastapi.testclient import TestClient
 
 from recsys_assets.assets import ALL_ASSETS
 from recsys_assets.assets.publishing import published_recommendations
 from recsys_assets.cli.local_run import materialize_graph
 from recsys_assets.cli.main import main
 from recsys_assets.core.lifecycle.promotion import clean_document
+from recsys_assets.core.stores.source_db import SourceDatabase
 from recsys_assets.core.stores.store import SIDE_LIST_COLUMNS
 from recsys_assets.jobs import promote_job
 from recsys_assets.resources import resources_for
 from recsys_assets.resources.stores import CosmosStoreResource
+from recsys_assets.serving.app import create_app
+from recsys_assets.serving.serving_settings import ServingSettings
 from recsys_assets.serving.stores import serving_stores
 from recsys_assets.settings import DeploymentError
 from recsys_assets.tags import TARGET_TAG, TRIGGER_TAG
 from tests.support.fault_proxy import FaultProxy
+from tests.support.fold_ins import ORDERS_KEY, check_order_paths
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +68,7 @@ def metadata_of(result, name):
 
 
 def test_dev_deployment_end_to_end_then_prod_schedule_and_promotion(
-    azure_env, cosmos_emulator, azurite, instance, small_data, monkeypatch, capsys
+    azure_env, cosmos_emulator, azurite, instance, small_data, small_source, monkeypatch, capsys
 ):
     run = materialize_graph(instance=instance, deployment="dev")
     assert run.success
@@ -106,6 +111,16 @@ def test_dev_deployment_end_to_end_then_prod_schedule_and_promotion(
     # nothing reached prod
     client = CosmosClient(cosmos_emulator.endpoint, credential=cosmos_emulator.key, enable_endpoint_discovery=False)
     assert azure_env["prod"] not in [database["id"] for database in client.list_databases()]
+
+    # fresh lists on Cosmos DB: an order through each path reaches the dev lists, nothing reaches prod
+    monkeypatch.setenv("RECSYS_API_KEY", "dev-serving-key-0123456789")
+    monkeypatch.setenv("RECSYS_REVIEW_KEY", "dev-review-key-0123456789")
+    monkeypatch.setenv("RECSYS_ORDERS_KEY", ORDERS_KEY)
+    with TestClient(create_app(ServingSettings.from_env())) as api:
+        serving, review = {"X-API-Key": "dev-serving-key-0123456789"}, {"X-API-Key": "dev-review-key-0123456789"}
+        source, dev = SourceDatabase(small_source), resources_for("dev")
+        check_order_paths(api, serving, review, expected, small_data, source, instance, dev, monkeypatch)
+    assert serving_stores("dev")["prod"].live_version() is None  # the API reads prod too; nothing folded into it
 
     # Dagster's own storage went to Azurite, one blob per raw_orders partition of the single-run backfill
     service = BlobServiceClient(azurite.account_url, credential=azurite.key)
