@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .serving_log import json_lines
+
 FOLD_IN_FOLDER = "fold_ins"
 
 
@@ -40,13 +42,7 @@ def read_fold_ins(log_dir: str | Path, since: dt.date | None = None) -> list[dic
     for path in sorted(folder.glob("*.jsonl")) if folder.exists() else []:
         if since is not None and dt.date.fromisoformat(path.stem) < since:
             continue
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entry, dict) and isinstance(entry.get("customers"), dict):
-                entries.append(entry)
+        entries.extend(entry for entry in json_lines(path) if isinstance(entry.get("customers"), dict))
     return entries
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -67,6 +67,18 @@ def append_entries(log_dir: str | Path, entries: Iterable[dict]) -> int:
     return sum(len(lines) for lines in by_day.values())
 
 
+def json_lines(path: Path) -> Iterator[dict]:
+    """The JSON objects of a JSON-lines file; a line that is not a whole object (a write cut short by a full disk or
+    a killed writer) is skipped."""
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            yield entry
+
+
 def read_entries(
     log_dir: str | Path,
     since: dt.date | None = None,
@@ -87,13 +99,7 @@ def read_entries(
         day = dt.date.fromisoformat(path.stem)
         if (since and day < since) or (until and day > until):
             continue
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entry, dict) and all(column in entry for column in LOG_COLUMNS):
-                rows.append(entry)
+        rows.extend(entry for entry in json_lines(path) if all(column in entry for column in LOG_COLUMNS))
     columns = LOG_COLUMNS + OPTIONAL_COLUMNS
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
