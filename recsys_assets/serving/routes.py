@@ -662,6 +662,9 @@ async def post_orders(request: Request, body: OrdersRequest) -> dict:
     if state.orders is None:
         raise HTTPException(503, "this server records no orders: it has no source database or model registry")
     lines = [line.model_dump() for line in body.lines]
+    for line in lines:  # the source holds UTC without a zone, as the imports write it
+        if line["order_ts"].tzinfo is not None:
+            line["order_ts"] = line["order_ts"].astimezone(dt.UTC).replace(tzinfo=None)
     try:
         return await run_in_threadpool(state.orders.record, lines)
     except OrderLinesRefused as error:

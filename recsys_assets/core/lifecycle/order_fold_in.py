@@ -26,7 +26,6 @@ from ..stores.fold_in_log import Pending, pending, read_fold_ins
 from ..stores.rule_tables import read_rule_tables
 
 DEFAULT_WINDOW = pd.Timedelta(days=365)  # models registered before their window start was recorded
-LINE_KEY = ["order_id", "line_no"]
 
 
 class NoFoldIn(LookupError):
@@ -195,15 +194,6 @@ def replay(store, registry, source, now: pd.Timestamp | None = None) -> FoldRepo
     return fold_customers(basis, store, source, customers, now)
 
 
-def fold_lines_after(store, registry, source, after: pd.Timestamp, until: pd.Timestamp) -> FoldReport:
-    """Fold the customers of the lines dated in (after, until] into the live version (the sensor's run)."""
-    customers = customers_with_lines_after(source, after, until)
-    if not customers:
-        live, _ = live_model_version(store)
-        return FoldReport(live, 0, 0.0)
-    return fold_customers(load_basis(store, registry, source), store, source, customers)
-
-
 def checked_order_lines(lines: list[dict], source, now: pd.Timestamp | None = None) -> pd.DataFrame:
     """Order lines posted to the API, as the contract types them; OrderLinesRefused naming every line that breaks
     it: a missing or mistyped column, an unknown customer or product, a date in the future, a line (order_id,
@@ -218,26 +208,39 @@ def checked_order_lines(lines: list[dict], source, now: pd.Timestamp | None = No
     except ValueError as error:
         raise OrderLinesRefused(str(error)) from error
     now = now if now is not None else _now()
+    customers = frame["customer_id"].astype(str)
+    products = frame["product_id"].astype(str)
+    unknown_customer = ~customers.isin(source.read_master("customers")["customer_id"].astype(str))
+    unknown_product = ~products.isin(source.read_master("products")["product_id"].astype(str))
+    future = frame["order_ts"] > now + pd.Timedelta(minutes=5)
+    twice = frame.duplicated(["order_id", "line_no"], keep="first")
+    stored = _stored_lines(source, sorted(set(frame["order_id"].astype(str))))
+    recorded = pd.MultiIndex.from_frame(frame[["order_id", "line_no"]].astype({"order_id": str, "line_no": int}))
+    recorded = recorded.isin(stored)
     problems = []
-    known_customers = set(source.read_master("customers")["customer_id"].astype(str))
-    known_products = set(source.read_master("products")["product_id"].astype(str))
-    key = frame["order_id"].astype(str) + "#" + frame["line_no"].astype(str)
-    for position, row in enumerate(frame.itertuples(index=False)):
-        if str(row.customer_id) not in known_customers:
-            problems.append(f"line {position}: unknown customer_id {row.customer_id!r}")
-        if str(row.product_id) not in known_products:
-            problems.append(f"line {position}: unknown product_id {row.product_id!r}")
-        if pd.Timestamp(row.order_ts) > now + pd.Timedelta(minutes=5):
-            problems.append(f"line {position}: order_ts {row.order_ts} is in the future")
-    for position in key[key.duplicated()].index:
-        problems.append(f"line {position}: order {frame['order_id'].iloc[position]} line_no "
-                        f"{frame['line_no'].iloc[position]} is given twice")  # fmt: skip
-    for order_id in sorted(set(frame["order_id"].astype(str))):
-        stored = source.read_order_lines([order_id], dt.datetime(1900, 1, 1), dt.datetime(9999, 1, 1))
-        clash = set(stored["line_no"].astype(int)) & set(frame.loc[frame["order_id"] == order_id, "line_no"])
-        if clash:
-            problems.append(f"order {order_id}: line_no {sorted(clash)} already recorded")
+    for position in range(len(frame)):
+        order, line = frame["order_id"].iloc[position], frame["line_no"].iloc[position]
+        if unknown_customer.iloc[position]:
+            problems.append(f"line {position}: unknown customer_id {customers.iloc[position]!r}")
+        if unknown_product.iloc[position]:
+            problems.append(f"line {position}: unknown product_id {products.iloc[position]!r}")
+        if future.iloc[position]:
+            problems.append(f"line {position}: order_ts {frame['order_ts'].iloc[position]} is in the future")
+        if twice.iloc[position]:
+            problems.append(f"line {position}: order {order} line_no {line} is given twice")
+        if recorded[position]:
+            problems.append(f"line {position}: order {order} line_no {line} is already recorded")
     if problems:
         summary = f"{len(problems)} problem(s) in the order lines, nothing recorded: "
         raise OrderLinesRefused(summary + "; ".join(problems))
     return frame
+
+
+def _stored_lines(source, order_ids: list[str], chunk: int = 500) -> pd.MultiIndex:
+    """(order_id, line_no) of the source's lines of `order_ids`, in a few parameterised queries."""
+    frames = [
+        source.read_order_lines(order_ids[start : start + chunk], dt.datetime(1900, 1, 1), dt.datetime(9999, 1, 1))
+        for start in range(0, len(order_ids), chunk)
+    ]
+    stored = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["order_id", "line_no"])
+    return pd.MultiIndex.from_arrays([stored["order_id"].astype(str), stored["line_no"].astype(int)])
