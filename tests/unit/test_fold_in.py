@@ -12,7 +12,7 @@ from recsys_assets.core.data.cleaning import CleaningRules, clean_orders
 from recsys_assets.core.modeling.bpr import BPRParams
 from recsys_assets.core.modeling.candidates import TrainingConfig
 from recsys_assets.core.modeling.explain import ExplainSettings, explain_lists
-from recsys_assets.core.modeling.fold_in import ListSettings, fold_in_lists, folded_model
+from recsys_assets.core.modeling.fold_in import ListSettings, buy_again_rhythm, fold_in_lists, folded_model
 from recsys_assets.core.modeling.knn import KNNParams
 from recsys_assets.core.modeling.matrix import confidence, order_counts
 from recsys_assets.core.modeling.models import ALSParams
@@ -151,3 +151,20 @@ def test_list_settings_round_trip_and_refuse_an_unknown_ranking():
     assert ListSettings.from_json('{"k": 4, "added_later": 1}').k == 4
     with pytest.raises(ValueError, match="'newest' is not one of"):
         ListSettings(buy_again_ranking="newest")
+
+
+@pytest.mark.parametrize("ranking", ["buy_again", "popular_bought", "top_frequency"])
+def test_buy_again_from_the_folded_customers_alone_with_the_rhythm_equals_the_whole_window(
+    ranking, interactions, small_data
+):
+    model = train(interactions, TrainingConfig(model="popularity"))
+    settings = ListSettings(k=5, buy_again_k=5, buy_again_ranking=ranking)
+    customer = model.users.ids[7]
+    updated = new_order(interactions, customer, interactions["product_id"].iloc[:2].tolist())
+    customers = [customer, *model.users.ids[10:30].tolist()]
+    args = (model, "v1", updated, customers, small_data.products, small_data.customers, RuleTables(), settings, TODAY)
+    whole = fold_in_lists(*args)
+    alone = fold_in_lists(*args, buy_again_rhythm(updated, settings))
+    side = ["key", "rank", "product_id", "source", "reason", "explanation"]
+    assert len(whole.buy_again) > 50 and columns(alone.buy_again, side) == columns(whole.buy_again, side)
+    np.testing.assert_allclose(alone.buy_again["score"].astype(float), whole.buy_again["score"].astype(float))

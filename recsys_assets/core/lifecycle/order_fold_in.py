@@ -20,7 +20,8 @@ import pandas as pd
 
 from ..data.cleaning import CleaningRules, clean_orders
 from ..data.schema import conform
-from ..modeling.fold_in import FoldedLists, ListSettings, fold_in_lists
+from ..modeling.buy_again import ProductRhythm
+from ..modeling.fold_in import FoldedLists, ListSettings, buy_again_rhythm, fold_in_lists
 from ..modeling.training import TrainedModel
 from ..stores.fold_in_log import Pending, pending, read_fold_ins
 from ..stores.rule_tables import read_rule_tables
@@ -47,6 +48,7 @@ class FoldInBasis:
     settings: ListSettings
     window_start: pd.Timestamp
     history: pd.DataFrame  # cleaned interactions from window_start on
+    rhythm: ProductRhythm  # the buy-again ranking's product figures, learned once from `history` as loaded
 
     @property
     def trained_until(self) -> pd.Timestamp:
@@ -110,7 +112,7 @@ def load_basis(store, registry, source, now: pd.Timestamp | None = None) -> Fold
     now = now if now is not None else _now()
     orders = source.read_orders(start.to_pydatetime(), (now + pd.Timedelta(seconds=1)).to_pydatetime())
     history = _clean(orders, source, now)
-    return FoldInBasis(live, model_version, model, settings, start, history)
+    return FoldInBasis(live, model_version, model, settings, start, history, buy_again_rhythm(history, settings))
 
 
 def _now() -> pd.Timestamp:
@@ -156,7 +158,7 @@ def fold_customers(
     basis.history = pd.concat([others, fresh.astype(others.dtypes.to_dict())], ignore_index=True)
     folded: FoldedLists = fold_in_lists(
         basis.model, basis.model_version, basis.history, customer_ids, products, customers,
-        read_rule_tables(source), basis.settings, now.date(),
+        read_rule_tables(source), basis.settings, now.date(), basis.rhythm,
     )  # fmt: skip
     if before_write is not None:
         before_write()

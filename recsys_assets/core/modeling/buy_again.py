@@ -78,14 +78,22 @@ class PurchaseHistory:
     span_days: float
 
 
-def purchase_history(train: pd.DataFrame, as_of: pd.Timestamp | pd.Series) -> PurchaseHistory:
+def purchase_history(
+    train: pd.DataFrame, as_of: pd.Timestamp | pd.Series, products: pd.Index | None = None
+) -> PurchaseHistory:
     """Summarise `train` (interactions: customer_id, product_id, order_id, order_ts) per customer x product.
 
     `as_of` is the moment the lists are ranked for (the hold-out's cutoff), or a Series of it per customer_id
-    (customers missing from it are ranked for the day after the last training order).
+    (customers missing from it are ranked for the day after the last training order). `products` numbers the
+    products as a larger history did (products it lacks follow), so ties break the same way in both.
     """
     customer_codes, customers = pd.factorize(train["customer_id"])
-    item_codes, products = pd.factorize(train["product_id"])
+    if products is None:
+        item_codes, products = pd.factorize(train["product_id"])
+    else:
+        ids = pd.Index(train["product_id"])
+        products = products.append(pd.Index(ids.unique()).difference(products, sort=False))
+        item_codes = products.get_indexer(ids)
     order_codes, _ = pd.factorize(train["order_id"])
     day = train["order_ts"].to_numpy().astype("datetime64[D]").astype(np.int64)
     pair = customer_codes.astype(np.int64) * max(1, len(products)) + item_codes
@@ -152,24 +160,56 @@ def own_mean_gaps(table: pd.DataFrame) -> np.ndarray:
     return np.where(own_gaps > 0, own_span / np.maximum(own_gaps, 1.0), 0.0)
 
 
-def expected_intervals(history: PurchaseHistory, settings: BuyAgainSettings) -> np.ndarray:
+@dataclass(frozen=True)
+class ProductRhythm:
+    """What the buy-again rankings learn from every customer, per product: its reorder interval in days
+    (`reorder_intervals`) and its distinct buyers. Computed once over the whole history, it lets a few customers'
+    lists be ranked from their own history alone (fold-ins) exactly as the whole history ranks them."""
+
+    products: pd.Index
+    intervals: np.ndarray
+    buyers: np.ndarray
+
+    def for_products(self, history: PurchaseHistory) -> tuple[np.ndarray, np.ndarray]:
+        """(intervals, buyers) per product code of `history`; a product this rhythm never saw is judged by
+        `history` alone (its own span, its buyers there)."""
+        at = self.products.get_indexer(history.products)
+        known = at >= 0
+        own = np.bincount(history.table["item_code"].to_numpy(), minlength=len(history.products)).astype(np.float64)
+        intervals = np.where(known, self.intervals[np.maximum(at, 0)], history.span_days)
+        return intervals, np.where(known, self.buyers[np.maximum(at, 0)], own)
+
+
+def product_rhythm(history: PurchaseHistory, settings: BuyAgainSettings) -> ProductRhythm:
+    """The ProductRhythm of a whole purchase history."""
+    buyers = np.bincount(history.table["item_code"].to_numpy(), minlength=len(history.products)).astype(np.float64)
+    return ProductRhythm(history.products, reorder_intervals(history, settings.min_gaps), buyers)
+
+
+def expected_intervals(
+    history: PurchaseHistory, settings: BuyAgainSettings, intervals: np.ndarray | None = None
+) -> np.ndarray:
     """The reorder interval in days each row of `history.table` is judged by: the customer's own mean gap blended
-    with the product's interval (`BuyAgainSettings.prior_gaps`)."""
+    with the product's interval (`BuyAgainSettings.prior_gaps`; `intervals` per product code, default learned from
+    `history`)."""
     table = history.table
-    interval = reorder_intervals(history, settings.min_gaps)[table["item_code"].to_numpy()]
+    intervals = reorder_intervals(history, settings.min_gaps) if intervals is None else intervals
+    interval = intervals[table["item_code"].to_numpy()]
     own_gaps = (table["days"].to_numpy() - 1).astype(np.float64)
     own_mean = own_mean_gaps(table)
     return (own_gaps * own_mean + settings.prior_gaps * interval) / np.maximum(own_gaps + settings.prior_gaps, 1e-9)
 
 
-def buy_again_scores(history: PurchaseHistory, settings: BuyAgainSettings) -> np.ndarray:
+def buy_again_scores(
+    history: PurchaseHistory, settings: BuyAgainSettings, intervals: np.ndarray | None = None
+) -> np.ndarray:
     """The due-ness score of each row of `history.table`: orders x the due weight (see `BuyAgainSettings`).
 
     A product bought often and due now scores highest; one bought once, or far from its next expected purchase
     (just bought, or lapsed many intervals ago), scores low.
     """
     table = history.table
-    expected = expected_intervals(history, settings)
+    expected = expected_intervals(history, settings, intervals)
     ratio = np.maximum(table["elapsed_days"].to_numpy(), 0.5) / np.maximum(expected, 1.0)
     due = np.exp(-(np.log(ratio) ** 2) / (2.0 * settings.tolerance**2))
     return table["orders"].to_numpy(dtype=np.float64) * due
@@ -240,11 +280,16 @@ def rank_buy_again(
     return BuyAgainLists(customers, products, lists, table)
 
 
-def ranking_keys(table: pd.DataFrame, n_products: int) -> dict[str, list[np.ndarray]]:
+def ranking_keys(
+    table: pd.DataFrame, n_products: int, product_buyers: np.ndarray | None = None
+) -> dict[str, list[np.ndarray]]:
     """The sort keys of each ranking (`rank_lists`) over the rows of a scored `PurchaseHistory.table`: the first
-    key is what the ranking scores by, the others break its ties."""
+    key is what the ranking scores by, the others break its ties. `product_buyers` per product code (default: the
+    table's own distinct buyers)."""
     item_codes = table["item_code"].to_numpy()
-    buyers = np.bincount(item_codes, minlength=n_products).astype(np.float64)[item_codes]
+    if product_buyers is None:
+        product_buyers = np.bincount(item_codes, minlength=n_products).astype(np.float64)
+    buyers = product_buyers[item_codes]
     orders = table["orders"].to_numpy(dtype=np.float64)
     last = table["last_day"].to_numpy(dtype=np.float64)
     return {

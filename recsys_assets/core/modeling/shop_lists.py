@@ -27,6 +27,7 @@ from .buy_again import (
     DAY,
     RANKINGS,
     BuyAgainSettings,
+    ProductRhythm,
     buy_again_scores,
     own_mean_gaps,
     purchase_history,
@@ -79,12 +80,14 @@ def buy_again_lists(
     k: int,
     settings: BuyAgainSettings | None = None,
     as_of: pd.Timestamp | None = None,
+    rhythm: ProductRhythm | None = None,
 ) -> pd.DataFrame:
     """Each customer's top-`k` active products bought before, by `ranking` (one of `RANKINGS`), explained.
 
-    The reorder intervals and the popularity of `popular_bought` are learned from every product; only the
-    products in `active_products` are listed. `score` is what the ranking sorts by (due-ness, distinct orders or
-    distinct buyers)."""
+    The reorder intervals and the popularity of `popular_bought` are learned from every product (from
+    `interactions`, or given as the `rhythm` of a larger history: `interactions` then need only hold the customers
+    to rank); only the products in `active_products` are listed. `score` is what the ranking sorts by (due-ness,
+    distinct orders or distinct buyers)."""
     if ranking not in RANKINGS:
         raise ValueError(f"unknown buy-again ranking {ranking!r}; the rankings are {list(RANKINGS)}")
     if k < 1:
@@ -92,11 +95,13 @@ def buy_again_lists(
     settings = settings or BuyAgainSettings()
     if interactions.empty:
         return pd.DataFrame(columns=SIDE_LIST_COLUMNS)
-    history = purchase_history(interactions, as_of if as_of is not None else publish_as_of(interactions))
+    as_of = as_of if as_of is not None else publish_as_of(interactions)
+    history = purchase_history(interactions, as_of, rhythm.products if rhythm is not None else None)
     table = history.table
-    table["score"] = buy_again_scores(history, settings)
+    intervals, buyers = rhythm.for_products(history) if rhythm is not None else (None, None)
+    table["score"] = buy_again_scores(history, settings, intervals)
     table["own_gap"] = own_mean_gaps(table)
-    keys = ranking_keys(table, len(history.products))[ranking]
+    keys = ranking_keys(table, len(history.products), buyers)[ranking]
     active = np.asarray(pd.Index(history.products).astype(str).isin(pd.Index(active_products).astype(str)))
     keep = active[table["item_code"].to_numpy()]
     rows = table[keep]
