@@ -12,7 +12,8 @@ The lists are then built by the publish's own code (`rule_filtered_lists`, `expl
 and the side lists' rules) on a model whose folded customers' rows are replaced: for kNN and popularity a fold-in of a
 customer with no new order line gives their published lists back, item for item. For ALS it gives the lists of
 factors solved against the final item factors, where the fit's last user step solved them against the item factors
-of the sweep before: the same lists for most customers, a swapped neighbour pair for some (tests/unit/test_fold_in.py).
+of the sweep before: even without a new order, about half the lists come back reordered and one in seven with
+another product, at the same MAP (benchmarks/RESULTS.md, "Fresh lists"; tests/unit/test_fold_in.py).
 """
 
 from __future__ import annotations
