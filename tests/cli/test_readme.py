@@ -44,6 +44,7 @@ HOW_TO = [  # in the site's order (mkdocs.yml)
     for name in (
         "import-your-orders.md",
         "serve-and-review.md",
+        "fresh-lists.md",
         "review-drift.md",
         "run-a-backfill.md",
         "add-a-business-rule.md",
@@ -113,6 +114,7 @@ class Walkthrough:
             "RECSYS_DEPLOYMENT",
             "RECSYS_API_KEY",
             "RECSYS_REVIEW_KEY",
+            "RECSYS_ORDERS_KEY",
             "MAKEFLAGS",
             "MAKELEVEL",
         ):
@@ -257,6 +259,9 @@ def test_readme_commands_work_in_reading_order(tmp_path):
                             assert answer["list"] == "buy_again" and len(answer["items"]) <= 5, out
                         else:
                             assert len(answer["items"]) == 5, out
+                    if command.startswith("curl") and "/events/orders" in command:  # recorded and folded in
+                        answer = json.loads(out)
+                        assert answer["recorded_lines"] == 1 and answer["folded"] is True, out
                     if command.startswith("curl") and "/related" in command:  # the example product may be inactive
                         answer = json.loads(out)
                         assert answer.get("kind") == "bought_together" or answer["error"] == "not_found", out
