@@ -61,7 +61,7 @@ def test_point_strategy_reads_the_store_per_request(tmp_path):
         reader.lookup("A")
     store.publish("v1", LISTS, {"model_version": "m1"})
     assert reader.refresh() is True and reader.refresh() is False
-    assert reader.snapshot.lists is None and reader.blocking
+    assert reader.snapshot.lists is None and not reader.blocking  # a local file: read on the event loop
     found = reader.lookup("A")
     assert [r.product_id for r in found.items] == ["p3", "p1"] and found.fallback is None
     assert found.model_version == "m1" and found.version == "v1"

@@ -176,7 +176,7 @@ class LocalRecommendationStore:
     kind = "local SQLite store"  # what /health calls it (never its path)
     serving_strategy = "point"  # store_reader: read one list per request, never the whole version
     # a point read is an indexed read of a local file (~0.15 ms of CPU): cheap enough to run on the event loop
-    # where a lookup would otherwise not read at all (store_reader.LiveRecommendations.lookup_control)
+    # (store_reader.LiveRecommendations.blocking), also where a lookup would otherwise not read at all (lookup_control)
     local_point_reads = True
 
     def __init__(self, path: str | Path):

@@ -11,11 +11,11 @@ lookups without resolving the live version (or, with the memory strategy, touchi
   per-thread read-only connection for the local SQLite store, a point read for Cosmos DB. A new version is
   therefore live as soon as its name and popularity list are read (the local store keeps the popularity list
   next to the version; other stores compute it from one full read per new version, in the refresh thread), and
-  memory does not grow with the version. The API runs point lookups off the event loop (`blocking`). A point
-  read answering VersionNotFoundError (a publish dropped the version the snapshot names) refreshes the snapshot
-  and reads again, so no request is answered from a version that is gone. `"memory"` (explicit only) loads the
-  whole live version into a dict customer_id -> list. A store picks its strategy with a `serving_strategy`
-  attribute; without one, `"point"` (see `strategy_for`).
+  memory does not grow with the version. The API runs a remote store's point lookups off the event loop, the
+  local store's on it (`blocking`). A point read answering VersionNotFoundError (a publish dropped the version the
+  snapshot names) refreshes the snapshot and reads again, so no request is answered from a version that is gone.
+  `"memory"` (explicit only) loads the whole live version into a dict customer_id -> list. A store picks its
+  strategy with a `serving_strategy` attribute; without one, `"point"` (see `strategy_for`).
 - Customers absent from the live version get a popularity list, flagged: the list the model gave its cold-start
   customers (`source == "popularity_fallback"`, present whenever the master data has customers without history),
   or, when the version has none, the products that appear in most lists (ties broken by mean score).
@@ -395,8 +395,11 @@ class LiveRecommendations:
 
     @property
     def blocking(self) -> bool:
-        """True when a lookup reads the store (the "point" strategy): run it off the event loop."""
-        return self.strategy == "point"
+        """True when a lookup reads a remote store (the "point" strategy over the network, e.g. Cosmos DB): run it
+        off the event loop. A store whose point reads are local (`local_point_reads`: an indexed read of a file)
+        is read on the event loop: the hop to the thread pool cost more than the read, and the pool's threads and
+        the loop contended for the GIL around every SQLite call (p99 at concurrency 4 went past 10 ms)."""
+        return self.strategy == "point" and not getattr(self.store, "local_point_reads", False)
 
     def _read(self, read: Callable[[Snapshot], tuple]) -> tuple[Snapshot, tuple | None]:
         """`read(snapshot)` on the live snapshot; when the store no longer holds that version (a publish dropped
