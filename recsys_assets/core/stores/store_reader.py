@@ -49,6 +49,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .list_cache import DEFAULT_LISTS, ListCache
 from .popularity import POPULARITY_SOURCE, popularity_frame
 from .store import FOR_YOU, LISTS_METADATA, RecommendationStore, VersionNotFoundError
 
@@ -288,6 +289,9 @@ class LiveRecommendations:
         "memory" or "point"; default `strategy_for(store)`.
     on_reload:
         Called (in the refresh thread) with the new version after each load, e.g. to reload product names.
+    cached_lists:
+        With point reads of a store that tells when its rows changed (`change_token`: the local store), how many
+        decoded lists to keep for repeated requests (core/stores/list_cache.py); 0: none.
     """
 
     def __init__(
@@ -296,6 +300,7 @@ class LiveRecommendations:
         refresh_seconds: float = 10.0,
         strategy: str | None = None,
         on_reload: Callable[[str], None] | None = None,
+        cached_lists: int = DEFAULT_LISTS,
     ):
         self.store = store
         self.refresh_seconds = refresh_seconds
@@ -311,6 +316,8 @@ class LiveRecommendations:
         self.degrades = self.strategy == "point" and bool(getattr(store, "local_point_reads", False))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        cacheable = self.strategy == "point" and hasattr(store, "change_token") and cached_lists > 0
+        self.cache = ListCache(cached_lists) if cacheable else None
 
     @property
     def snapshot(self) -> Snapshot | None:
@@ -457,9 +464,24 @@ class LiveRecommendations:
         if snapshot.lists is not None:
             return snapshot.lists.get(customer_id, ())
         if hasattr(self.store, "get_items"):  # a point read straight to tuples: no DataFrame per request
-            return tuple(_item(*row) for row in self.store.get_items(customer_id, snapshot.version))
+            return self._cached(
+                (snapshot.version, FOR_YOU, customer_id),
+                lambda: tuple(_item(*row) for row in self.store.get_items(customer_id, snapshot.version)),
+            )
         frame = self.store.get(customer_id, snapshot.version)
         return _rows(frame) if len(frame) else ()
+
+    def _cached(self, key: tuple, read: Callable[[], tuple]) -> tuple:
+        """`read()` (a point read and its decode), or the list the cache kept for `key` while the store's rows
+        have not changed since (`store.change_token`, taken before the read)."""
+        if self.cache is None:
+            return read()
+        token = self.store.change_token()
+        items = self.cache.get(token, key)
+        if items is None:
+            items = read()
+            self.cache.put(token, key, items)
+        return items
 
     def _live(self) -> Snapshot:
         snapshot = self._snapshot
@@ -515,7 +537,10 @@ class LiveRecommendations:
                 raise ListNotPublishedError(list_name, snapshot.version)
             if snapshot.side is not None:
                 return snapshot.side.get((list_name, key), ())
-            return tuple(_side_item(*row) for row in self.store.get_side_list(list_name, key, snapshot.version))
+            return self._cached(
+                (snapshot.version, list_name, key),
+                lambda: tuple(_side_item(*row) for row in self.store.get_side_list(list_name, key, snapshot.version)),
+            )
 
         return self._read(read)
 
