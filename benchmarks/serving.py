@@ -88,6 +88,9 @@ def main() -> int:
         help="ask for the first HOT ids only, over and over (repeated requests, what a list cache serves); "
         "default 0: every id once per cycle, each level going on where the previous one stopped",
     )
+    parser.add_argument(
+        "--cached-lists", type=int, default=0, help="RECSYS_SERVING_CACHED_LISTS of the server (0: no list cache)"
+    )
     parser.add_argument("--fresh", action="store_true", help="regenerate and rematerialize")
     parser.add_argument(
         "--nice", type=int, default=0, help="niceness of the benchmark and its server (negative: ahead of other jobs)"
@@ -128,7 +131,11 @@ def main() -> int:
     review_key = secrets.token_urlsafe(24)  # reads /metrics (the serving-log counters) at the end
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server_env = env | {"RECSYS_API_KEY": key, "RECSYS_REVIEW_KEY": review_key}
+    server_env = env | {
+        "RECSYS_API_KEY": key,
+        "RECSYS_REVIEW_KEY": review_key,
+        "RECSYS_SERVING_CACHED_LISTS": str(args.cached_lists),
+    }
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "recsys"), "serve", "--port", str(port)],
         env=server_env,
@@ -204,6 +211,7 @@ def main() -> int:
         "load_average_after": os.getloadavg(),
         "nice": args.nice,
         "hot": args.hot,
+        "cached_lists": args.cached_lists,
     }
     (DATA.parent / "serving.json").write_text(json.dumps({"machine": info, "results": results}, indent=2))
     print(

@@ -52,7 +52,7 @@ def upsert_sql(store_path) -> str:
 def published(tmp_path) -> tuple[LocalRecommendationStore, LiveRecommendations]:
     store = LocalRecommendationStore(tmp_path / "store.sqlite")
     store.publish("v1", LISTS, {"model_version": "m1"}, side_lists=SIDE)
-    reader = LiveRecommendations(store, refresh_seconds=0)
+    reader = LiveRecommendations(store, refresh_seconds=0, cached_lists=100)
     reader.start()
     return store, reader
 
@@ -128,7 +128,7 @@ def test_the_cache_keeps_at_most_its_size_least_recently_used_out_first():
         ListCache(max_lists=0)
 
 
-def test_no_cache_when_disabled_or_the_store_cannot_tell_its_changes(tmp_path):
+def test_no_cache_by_default_nor_when_the_whole_version_is_in_memory(tmp_path):
     store = LocalRecommendationStore(tmp_path / "store.sqlite")
-    assert LiveRecommendations(store, refresh_seconds=0, cached_lists=0).cache is None
-    assert LiveRecommendations(store, refresh_seconds=0, strategy="memory").cache is None
+    assert LiveRecommendations(store, refresh_seconds=0).cache is None  # off by default
+    assert LiveRecommendations(store, refresh_seconds=0, strategy="memory", cached_lists=100).cache is None

@@ -49,7 +49,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .list_cache import DEFAULT_LISTS, ListCache
+from .list_cache import ListCache
 from .popularity import POPULARITY_SOURCE, popularity_frame
 from .store import FOR_YOU, LISTS_METADATA, RecommendationStore, VersionNotFoundError
 
@@ -291,7 +291,8 @@ class LiveRecommendations:
         Called (in the refresh thread) with the new version after each load, e.g. to reload product names.
     cached_lists:
         With point reads of a store that tells when its rows changed (`change_token`: the local store), how many
-        decoded lists to keep for repeated requests (core/stores/list_cache.py); 0: none.
+        decoded lists to keep for repeated requests (core/stores/list_cache.py); 0 (the default): none, every
+        lookup reads the store.
     """
 
     def __init__(
@@ -300,7 +301,7 @@ class LiveRecommendations:
         refresh_seconds: float = 10.0,
         strategy: str | None = None,
         on_reload: Callable[[str], None] | None = None,
-        cached_lists: int = DEFAULT_LISTS,
+        cached_lists: int = 0,
     ):
         self.store = store
         self.refresh_seconds = refresh_seconds
