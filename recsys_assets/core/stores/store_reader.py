@@ -329,10 +329,12 @@ class LiveRecommendations:
         snapshot = self._snapshot
         return snapshot.version if snapshot else None
 
-    def refresh(self) -> bool:
+    def refresh(self, reload_in_background: bool = False) -> bool:
         """Ask the store for its live version and load it if it changed; returns whether a new version was loaded.
 
         Errors are recorded in `status.error` and re-raised; the previous snapshot keeps serving.
+        `reload_in_background`: call `on_reload` in a thread of its own (a request that found its version dropped
+        refreshes on the event loop; reloading the catalogue there would hold every other request for seconds).
         """
         with self._lock:
             self.status.checked_at = time.time()
@@ -353,9 +355,17 @@ class LiveRecommendations:
             self.status.reloads += 1
         self._read_recovered()  # the live pointer was read: the store is reachable again
         logger.info("serving %s version %s (%d customers)", self.store.describe(), live, snapshot.customers)
-        if self.on_reload is not None:
+        if self.on_reload is not None and reload_in_background:
+            threading.Thread(target=self._notify, args=(live,), name="live-recommendations-reload", daemon=True).start()
+        elif self.on_reload is not None:
             self.on_reload(live)
         return True
+
+    def _notify(self, version: str) -> None:
+        try:
+            self.on_reload(version)
+        except Exception:
+            logger.exception("reloading after version %s of %s went live failed", version, self.store.describe())
 
     def _load(self, version: str) -> Snapshot:
         info = next((info for info in self.store.versions() if info.version == version), None)
@@ -421,7 +431,7 @@ class LiveRecommendations:
             try:
                 found = read(snapshot)
             except VersionNotFoundError:
-                self.refresh()
+                self.refresh(reload_in_background=True)
                 snapshot = self._live()
                 found = read(snapshot)  # VersionNotFoundError again: the store lost the live version
         except ListNotPublishedError:
