@@ -81,6 +81,16 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per concurrency level")
     parser.add_argument("--unknown-share", type=float, default=0.05, help="share of requests for unknown ids")
+    parser.add_argument(
+        "--hot",
+        type=int,
+        default=0,
+        help="ask for the first HOT ids only, over and over (repeated requests, what a list cache serves); "
+        "default 0: every id once per cycle, each level going on where the previous one stopped",
+    )
+    parser.add_argument(
+        "--cached-lists", type=int, default=0, help="RECSYS_SERVING_CACHED_LISTS of the server (0: no list cache)"
+    )
     parser.add_argument("--fresh", action="store_true", help="regenerate and rematerialize")
     parser.add_argument(
         "--nice", type=int, default=0, help="niceness of the benchmark and its server (negative: ahead of other jobs)"
@@ -113,13 +123,19 @@ def main() -> int:
     unknown = [f"UNKNOWN-{i:06d}" for i in range(int(len(customers) * args.unknown_share))]
     ids = customers + unknown
     random.Random(0).shuffle(ids)  # unknown ids spread over the run
+    if args.hot:
+        ids = ids[: args.hot]
     print(f"==> live version {version}: {len(customers)} customers, {len(lists)} rows; +{len(unknown)} unknown ids")
 
     key = secrets.token_urlsafe(24)
     review_key = secrets.token_urlsafe(24)  # reads /metrics (the serving-log counters) at the end
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server_env = env | {"RECSYS_API_KEY": key, "RECSYS_REVIEW_KEY": review_key}
+    server_env = env | {
+        "RECSYS_API_KEY": key,
+        "RECSYS_REVIEW_KEY": review_key,
+        "RECSYS_SERVING_CACHED_LISTS": str(args.cached_lists),
+    }
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "recsys"), "serve", "--port", str(port)],
         env=server_env,
@@ -151,10 +167,16 @@ def main() -> int:
         print(f"==> functional check ({known}): {problems or 'ok'}", flush=True)
         if problems:
             return 1
-        run_load_test(url, ids, key, duration=3, concurrency=8)  # warm-up
+        # each run goes on where the previous one stopped: a list is asked for again only after every other id
+        # was (each run starting over would serve a list cache the ids the previous run just read)
+        asked = run_load_test(url, ids, key, duration=3, concurrency=8).requests  # warm-up
         for concurrency in args.concurrency:
             server_cpu, client_cpu = process_cpu_seconds(server.pid), time.process_time()
-            result = run_load_test(url, ids, key, duration=args.duration, concurrency=concurrency, max_requests=10**7)
+            start = asked % len(ids)
+            result = run_load_test(
+                url, ids[start:] + ids[:start], key, duration=args.duration, concurrency=concurrency, max_requests=10**7
+            )
+            asked += result.requests
             summary = result.summary()
             summary["server_cpu_us_per_request"] = round(
                 1e6 * (process_cpu_seconds(server.pid) - server_cpu) / result.requests
@@ -184,9 +206,12 @@ def main() -> int:
         "uvloop": importlib.util.find_spec("uvloop") is not None,
         "httptools": importlib.util.find_spec("httptools") is not None,
         "serving_log": served["serving_log"],
+        "list_cache": {name: target.get("list_cache") for name, target in served["targets"].items()},
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
         "nice": args.nice,
+        "hot": args.hot,
+        "cached_lists": args.cached_lists,
     }
     (DATA.parent / "serving.json").write_text(json.dumps({"machine": info, "results": results}, indent=2))
     print(

@@ -65,6 +65,15 @@ def serving_log_dir() -> Path:
     return Path(os.environ.get("RECSYS_SERVING_LOG_DIR") or recsys_home() / "serving_log").resolve()
 
 
+def serving_cached_lists() -> int:
+    """How many decoded lists the serving API keeps for repeated requests (RECSYS_SERVING_CACHED_LISTS; default 0:
+    none). Pays off when customers ask again before the store changes; costs CPU when they do not."""
+    text = os.environ.get("RECSYS_SERVING_CACHED_LISTS", "").strip() or "0"
+    if not text.isdigit():
+        raise DeploymentError(f"RECSYS_SERVING_CACHED_LISTS must be a whole number of lists (0: none), got {text!r}")
+    return int(text)
+
+
 # <monitoring dir>/online/<day>.json: the online_metrics figures of each day, shown by the API's /metrics
 ONLINE_FOLDER = "online"
 

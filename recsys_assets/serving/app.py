@@ -68,7 +68,9 @@ def serving_state(settings: ServingSettings) -> ServingState:
             gc.freeze()
 
     readers = {
-        name: LiveRecommendations(store, settings.refresh_seconds, on_reload=reload_catalog)
+        name: LiveRecommendations(
+            store, settings.refresh_seconds, on_reload=reload_catalog, cached_lists=settings.cached_lists
+        )
         for name, store in settings.stores.items()
     }
     state = ServingState(

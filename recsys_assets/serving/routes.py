@@ -622,6 +622,7 @@ def metrics(request: Request) -> dict:
             "reloads": status.reloads,
             "store_readable": status.read_error is None,
             "fallback_answers": status.fallback_answers,
+            "list_cache": reader.cache.stats() if reader.cache is not None else None,
         }
     return {
         "targets": targets,

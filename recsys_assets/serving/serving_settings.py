@@ -36,6 +36,9 @@ class ServingSettings:
         The serving log folder the skew and online monitors read; None disables the log (tests of other parts).
     refresh_seconds
         How often each store's live pointer is checked in the background.
+    cached_lists
+        How many decoded lists each local store's reader keeps for repeated requests (core/stores/list_cache.py;
+        `RECSYS_SERVING_CACHED_LISTS`); 0: none, every request reads the store.
     control
         The control group served the popularity list (default: none).
     clock
@@ -56,6 +59,7 @@ class ServingSettings:
     allow_no_auth: bool = False
     log_dir: Path | None = None
     refresh_seconds: float = 10.0
+    cached_lists: int = 0
     control: ControlGroup = field(default_factory=ControlGroup)
     clock: Callable[[], float] = time.time
     monitoring_dir: Path | None = None
@@ -92,6 +96,7 @@ class ServingSettings:
             evidently_url,
             model_registry_dir,
             monitoring_dir,
+            serving_cached_lists,
             serving_log_dir,
         )
         from .auth import api_key_from_env, orders_key_from_env, review_key_from_env
@@ -109,6 +114,7 @@ class ServingSettings:
             allow_no_auth=allow_no_auth,
             log_dir=serving_log_dir(),
             refresh_seconds=refresh_seconds,
+            cached_lists=serving_cached_lists(),
             control=ControlGroup(control_share(), control_salt()),
             monitoring_dir=monitoring_dir(),
             evidently_url=remote,

@@ -46,3 +46,19 @@ def test_either_key_alone_starts_the_server(recsys_home, monkeypatch):
     monkeypatch.setenv("RECSYS_API_KEY", "shop-only")
     shop_only = ServingSettings.from_env(allow_no_auth=True)  # a key is set: --insecure-no-auth opens nothing
     assert shop_only.keys.serving == "shop-only" and shop_only.keys.review is None and not shop_only.keys.open
+
+
+def test_the_list_cache_is_off_unless_set_and_reaches_the_readers(recsys_home, monkeypatch):
+    from recsys_assets.serving.app import serving_state
+    from recsys_assets.settings import DeploymentError
+
+    monkeypatch.setenv("RECSYS_API_KEY", "env-key")
+    monkeypatch.delenv("RECSYS_SERVING_CACHED_LISTS", raising=False)
+    assert ServingSettings.from_env().cached_lists == 0
+    assert serving_state(ServingSettings.from_env()).readers["local"].cache is None
+    monkeypatch.setenv("RECSYS_SERVING_CACHED_LISTS", "500")
+    reader = serving_state(ServingSettings.from_env()).readers["local"]
+    assert reader.cache is not None and reader.cache.max_lists == 500
+    monkeypatch.setenv("RECSYS_SERVING_CACHED_LISTS", "-1")
+    with pytest.raises(DeploymentError, match="RECSYS_SERVING_CACHED_LISTS must be a whole number"):
+        ServingSettings.from_env()

@@ -61,7 +61,7 @@ def test_point_strategy_reads_the_store_per_request(tmp_path):
         reader.lookup("A")
     store.publish("v1", LISTS, {"model_version": "m1"})
     assert reader.refresh() is True and reader.refresh() is False
-    assert reader.snapshot.lists is None and reader.blocking
+    assert reader.snapshot.lists is None and not reader.blocking  # a local file: read on the event loop
     found = reader.lookup("A")
     assert [r.product_id for r in found.items] == ["p3", "p1"] and found.fallback is None
     assert found.model_version == "m1" and found.version == "v1"
@@ -102,3 +102,27 @@ def test_a_store_that_cannot_be_read_is_answered_from_memory_only_where_it_degra
         strict.lookup("A")
     moved.rename(store.path)
     assert reader.lookup("A").fallback is None and reader.status.read_error is None
+
+
+def test_a_request_that_finds_its_version_dropped_reloads_the_catalogue_off_its_own_thread(tmp_path):
+    """The local store is read on the API's event loop: a lookup that finds its version gone refreshes there, but
+    the reload hook (the catalogue: seconds at scale) runs in a thread of its own, not in the request."""
+    import threading
+
+    store = LocalRecommendationStore(tmp_path / "s.sqlite")
+    store.publish("v1", LISTS, {"model_version": "m1"}, keep_versions=1)
+    reloaded, done = [], threading.Event()
+
+    def on_reload(version: str) -> None:
+        reloaded.append((version, threading.current_thread()))
+        done.set()
+
+    reader = LiveRecommendations(store, refresh_seconds=0, on_reload=on_reload)
+    reader.start()
+    assert reloaded == [("v1", threading.current_thread())]  # start: in the caller, as before
+    done.clear()
+    store.publish("v2", LISTS.assign(product_id="p9"), {"model_version": "m2"}, keep_versions=1)  # drops v1
+    found = reader.lookup("A")
+    assert found.version == "v2" and {r.product_id for r in found.items} == {"p9"}
+    assert done.wait(10)
+    assert reloaded[-1][0] == "v2" and reloaded[-1][1] is not threading.current_thread()

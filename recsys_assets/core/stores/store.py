@@ -10,6 +10,7 @@ same interface.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sqlite3
@@ -239,6 +240,9 @@ def _with_because(rows: list[tuple]) -> list[tuple]:
     return [(*row[:-1], tuple(str(v) for v in because)) for row, because in zip(rows, decoded, strict=True)]
 
 
+_READERS_OPENED = itertools.count(1)  # serial numbers of the reading connections (change_token)
+
+
 class LocalRecommendationStore:
     """Versions of top-K lists in one SQLite file (WAL mode, so readers never block the publisher).
 
@@ -250,7 +254,7 @@ class LocalRecommendationStore:
     kind = "local SQLite store"  # what /health calls it (never its path)
     serving_strategy = "point"  # store_reader: read one list per request, never the whole version
     # a point read is an indexed read of a local file (~0.15 ms of CPU): cheap enough to run on the event loop
-    # where a lookup would otherwise not read at all (store_reader.LiveRecommendations.lookup_control)
+    # (store_reader.LiveRecommendations.blocking), also where a lookup would otherwise not read at all (lookup_control)
     local_point_reads = True
 
     def __init__(self, path: str | Path):
@@ -555,8 +559,21 @@ class LocalRecommendationStore:
             held[1].close()
             self._readers.held = None  # not kept if the new open fails: the file may come back under that identity
         connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
-        self._readers.held = (identity, connection)
+        self._readers.held = (identity, connection, next(_READERS_OPENED))
         return connection
+
+    def change_token(self) -> tuple[int, int]:
+        """A value that differs whenever the rows this thread reads may have changed since it was last taken: the
+        reading connection's serial number and its `PRAGMA data_version`, which SQLite changes whenever another
+        connection (this process's publish, another process's write) commits to the file. Values taken on
+        different connections never compare equal. For caches of decoded lists (core/stores/list_cache.py): take
+        it before reading the rows."""
+        try:
+            connection = self._reader()
+            version = connection.execute("PRAGMA data_version").fetchone()[0]
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError(f"{self.describe()}: reading the store's state failed: {error}") from error
+        return self._readers.held[2], version
 
     def read_side_lists(self, version: str) -> pd.DataFrame:
         """Every side list of `version` (SIDE_LIST_COLUMNS), by list, key and rank; empty for older versions."""

@@ -11,11 +11,11 @@ lookups without resolving the live version (or, with the memory strategy, touchi
   per-thread read-only connection for the local SQLite store, a point read for Cosmos DB. A new version is
   therefore live as soon as its name and popularity list are read (the local store keeps the popularity list
   next to the version; other stores compute it from one full read per new version, in the refresh thread), and
-  memory does not grow with the version. The API runs point lookups off the event loop (`blocking`). A point
-  read answering VersionNotFoundError (a publish dropped the version the snapshot names) refreshes the snapshot
-  and reads again, so no request is answered from a version that is gone. `"memory"` (explicit only) loads the
-  whole live version into a dict customer_id -> list. A store picks its strategy with a `serving_strategy`
-  attribute; without one, `"point"` (see `strategy_for`).
+  memory does not grow with the version. The API runs a remote store's point lookups off the event loop, the
+  local store's on it (`blocking`). A point read answering VersionNotFoundError (a publish dropped the version the
+  snapshot names) refreshes the snapshot and reads again, so no request is answered from a version that is gone.
+  `"memory"` (explicit only) loads the whole live version into a dict customer_id -> list. A store picks its
+  strategy with a `serving_strategy` attribute; without one, `"point"` (see `strategy_for`).
 - Customers absent from the live version get a popularity list, flagged: the list the model gave its cold-start
   customers (`source == "popularity_fallback"`, present whenever the master data has customers without history),
   or, when the version has none, the products that appear in most lists (ties broken by mean score).
@@ -49,6 +49,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .list_cache import ListCache
 from .popularity import POPULARITY_SOURCE, popularity_frame
 from .store import FOR_YOU, LISTS_METADATA, RecommendationStore, VersionNotFoundError
 
@@ -288,6 +289,10 @@ class LiveRecommendations:
         "memory" or "point"; default `strategy_for(store)`.
     on_reload:
         Called (in the refresh thread) with the new version after each load, e.g. to reload product names.
+    cached_lists:
+        With point reads of a store that tells when its rows changed (`change_token`: the local store), how many
+        decoded lists to keep for repeated requests (core/stores/list_cache.py); 0 (the default): none, every
+        lookup reads the store.
     """
 
     def __init__(
@@ -296,6 +301,7 @@ class LiveRecommendations:
         refresh_seconds: float = 10.0,
         strategy: str | None = None,
         on_reload: Callable[[str], None] | None = None,
+        cached_lists: int = 0,
     ):
         self.store = store
         self.refresh_seconds = refresh_seconds
@@ -311,6 +317,8 @@ class LiveRecommendations:
         self.degrades = self.strategy == "point" and bool(getattr(store, "local_point_reads", False))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        cacheable = self.strategy == "point" and hasattr(store, "change_token") and cached_lists > 0
+        self.cache = ListCache(cached_lists) if cacheable else None
 
     @property
     def snapshot(self) -> Snapshot | None:
@@ -321,10 +329,12 @@ class LiveRecommendations:
         snapshot = self._snapshot
         return snapshot.version if snapshot else None
 
-    def refresh(self) -> bool:
+    def refresh(self, reload_in_background: bool = False) -> bool:
         """Ask the store for its live version and load it if it changed; returns whether a new version was loaded.
 
         Errors are recorded in `status.error` and re-raised; the previous snapshot keeps serving.
+        `reload_in_background`: call `on_reload` in a thread of its own (a request that found its version dropped
+        refreshes on the event loop; reloading the catalogue there would hold every other request for seconds).
         """
         with self._lock:
             self.status.checked_at = time.time()
@@ -345,9 +355,17 @@ class LiveRecommendations:
             self.status.reloads += 1
         self._read_recovered()  # the live pointer was read: the store is reachable again
         logger.info("serving %s version %s (%d customers)", self.store.describe(), live, snapshot.customers)
-        if self.on_reload is not None:
+        if self.on_reload is not None and reload_in_background:
+            threading.Thread(target=self._notify, args=(live,), name="live-recommendations-reload", daemon=True).start()
+        elif self.on_reload is not None:
             self.on_reload(live)
         return True
+
+    def _notify(self, version: str) -> None:
+        try:
+            self.on_reload(version)
+        except Exception:
+            logger.exception("reloading after version %s of %s went live failed", version, self.store.describe())
 
     def _load(self, version: str) -> Snapshot:
         info = next((info for info in self.store.versions() if info.version == version), None)
@@ -395,8 +413,11 @@ class LiveRecommendations:
 
     @property
     def blocking(self) -> bool:
-        """True when a lookup reads the store (the "point" strategy): run it off the event loop."""
-        return self.strategy == "point"
+        """True when a lookup reads a remote store (the "point" strategy over the network, e.g. Cosmos DB): run it
+        off the event loop. A store whose point reads are local (`local_point_reads`: an indexed read of a file)
+        is read on the event loop: the hop to the thread pool cost more than the read, and the pool's threads and
+        the loop contended for the GIL around every SQLite call (p99 at concurrency 4 went past 10 ms)."""
+        return self.strategy == "point" and not getattr(self.store, "local_point_reads", False)
 
     def _read(self, read: Callable[[Snapshot], tuple]) -> tuple[Snapshot, tuple | None]:
         """`read(snapshot)` on the live snapshot; when the store no longer holds that version (a publish dropped
@@ -410,7 +431,7 @@ class LiveRecommendations:
             try:
                 found = read(snapshot)
             except VersionNotFoundError:
-                self.refresh()
+                self.refresh(reload_in_background=True)
                 snapshot = self._live()
                 found = read(snapshot)  # VersionNotFoundError again: the store lost the live version
         except ListNotPublishedError:
@@ -454,9 +475,24 @@ class LiveRecommendations:
         if snapshot.lists is not None:
             return snapshot.lists.get(customer_id, ())
         if hasattr(self.store, "get_items"):  # a point read straight to tuples: no DataFrame per request
-            return tuple(_item(*row) for row in self.store.get_items(customer_id, snapshot.version))
+            return self._cached(
+                (snapshot.version, FOR_YOU, customer_id),
+                lambda: tuple(_item(*row) for row in self.store.get_items(customer_id, snapshot.version)),
+            )
         frame = self.store.get(customer_id, snapshot.version)
         return _rows(frame) if len(frame) else ()
+
+    def _cached(self, key: tuple, read: Callable[[], tuple]) -> tuple:
+        """`read()` (a point read and its decode), or the list the cache kept for `key` while the store's rows
+        have not changed since (`store.change_token`, taken before the read)."""
+        if self.cache is None:
+            return read()
+        token = self.store.change_token()
+        items = self.cache.get(token, key)
+        if items is None:
+            items = read()
+            self.cache.put(token, key, items)
+        return items
 
     def _live(self) -> Snapshot:
         snapshot = self._snapshot
@@ -512,7 +548,10 @@ class LiveRecommendations:
                 raise ListNotPublishedError(list_name, snapshot.version)
             if snapshot.side is not None:
                 return snapshot.side.get((list_name, key), ())
-            return tuple(_side_item(*row) for row in self.store.get_side_list(list_name, key, snapshot.version))
+            return self._cached(
+                (snapshot.version, list_name, key),
+                lambda: tuple(_side_item(*row) for row in self.store.get_side_list(list_name, key, snapshot.version)),
+            )
 
         return self._read(read)
 
