@@ -132,3 +132,12 @@ def test_no_cache_by_default_nor_when_the_whole_version_is_in_memory(tmp_path):
     store = LocalRecommendationStore(tmp_path / "store.sqlite")
     assert LiveRecommendations(store, refresh_seconds=0).cache is None  # off by default
     assert LiveRecommendations(store, refresh_seconds=0, strategy="memory", cached_lists=100).cache is None
+
+
+def test_a_fold_in_upsert_by_another_store_object_empties_the_cache(published):
+    store, reader = published
+    assert products(reader.lookup("A")) == ["p1", "p2"] and products(reader.lookup_buy_again("A")) == ["p7"]
+    folded = LISTS[LISTS["customer_id"] == "A"].assign(product_id=["p4", "p5"])
+    again = SIDE.assign(product_id="p6")
+    assert LocalRecommendationStore(store.path).upsert_customers("v1", folded, again) == 1
+    assert products(reader.lookup("A")) == ["p4", "p5"] and products(reader.lookup_buy_again("A")) == ["p6"]
