@@ -66,6 +66,8 @@ def serving_state(settings: ServingSettings) -> ServingState:
         if state.started:  # at start the lifespan loads the catalogue once for all targets
             catalog.reload()
             gc.freeze()
+            if state.orders is not None:  # the first order after a nightly publish need not wait for the basis
+                state.orders.prepare_in_background()
 
     readers = {
         name: LiveRecommendations(
@@ -108,6 +110,8 @@ async def lifespan(state: ServingState):
     if state.rules is not None:
         await run_in_threadpool(state.rules.start)
     state.started = True
+    if state.orders is not None:
+        state.orders.prepare_in_background()
     # The loaded lists are long-lived and hold no reference cycles: move them out of the cyclic collector's
     # sight so full collections stay short (no multi-10-ms pauses on the request path).
     gc.freeze()

@@ -94,6 +94,21 @@ class OrderIntake:
                 "seconds": round(time.perf_counter() - started, 3),
             }
 
+    def prepare_in_background(self) -> threading.Thread:
+        """Read the live version's basis (its model, the window's history) in a thread of its own, so the next
+        order folds at once; a failure is left for that order to report."""
+
+        def prepare() -> None:
+            try:
+                with self._lock:
+                    self._live_basis()
+            except Exception as error:  # the order that needs the basis reports it (and counts it)
+                logger.info("fold-in basis not read ahead: %s", error)
+
+        thread = threading.Thread(target=prepare, name="fold-in-basis", daemon=True)
+        thread.start()
+        return thread
+
     def stats(self) -> dict:
         """This process's counters, and what is not folded into the live version yet (every path, from the source
         and the fold-in log), or why that cannot be told."""
