@@ -92,6 +92,7 @@ def fold_in_orders_sensor(
     keys = lines["order_id"].astype(str) + "#" + lines["line_no"].astype(str)
     new = lines[~keys.isin(seen)]
     newest = max(watermark, pd.Timestamp(lines["order_ts"].max())) if len(lines) else watermark
+    newest = min(newest, now)  # a line dated ahead of the clock must not move the watermark past later lines
     recent = lines[lines["order_ts"] >= newest - LATE_LINE_GRACE]
     behind = _lag_alert(context, target, models, database, monitoring, bool(cursor.get("behind")))
     next_cursor = json.dumps(
