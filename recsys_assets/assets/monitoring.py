@@ -148,11 +148,13 @@ def online_metrics(
     metadata = online_metadata(result, day_file)
     figures = {k: v for k, v in metadata.items() if isinstance(v, int | float) and not isinstance(v, bool)}
     noon = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(12))  # the figures describe the serving day
-    workspace = add_to_workspace(
-        monitoring, "online_metrics", figures, {"day": day, "verdict": result.period_lift.verdict}, None, noon
-    )
-    context.log.info(
-        f"online_metrics {day}: {result.servings} servings; period {result.period[0]}..{day}: "
-        f"{result.period_lift.verdict} ({result.period_lift.reason})"
-    )
+    labels = {"day": day, "verdict": result.period_lift.verdict}
+    if result.no_servings:
+        labels["no_servings"] = result.no_servings
+    workspace = add_to_workspace(monitoring, "online_metrics", figures, labels, None, noon)
+    period = f"period {result.period[0]}..{day}: {result.period_lift.verdict} ({result.period_lift.reason})"
+    if result.no_servings:
+        context.log.warning(f"online_metrics {day}: {result.no_servings}; {period}")
+    else:
+        context.log.info(f"online_metrics {day}: {result.servings} servings; {period}")
     return Output(result.summary(), metadata={**metadata, **workspace_metadata(workspace)})

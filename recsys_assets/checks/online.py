@@ -5,6 +5,10 @@ the interval of the lift, so only `not_better` (the whole interval at or below `
 (the interval still contains it) and `insufficient_data` pass and say so. It
 warns (it does not block: online_metrics feeds nothing) and records an alert (alerts.jsonl, optional webhook);
 it never starts a retraining — see the docs' Monitoring explanation for why.
+
+A day the serving log gave no serving for (`no_servings`: the folder absent, no file for the day, or one empty or
+holding synthetic traffic only) warns with that reason: the day was not measured, which is not a pass. The alert
+stays for the lift: a `not_better` period still alerts, its description naming the missing day too.
 """
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, AssetCheckSeverity, asset_check
@@ -21,7 +25,8 @@ from ..settings import recsys_home
     name="model_beats_control",
     partitions_def=daily_partitions,
     description="Warn and alert when the whole confidence interval of the model's lift over the control group lies at "
-    "or below min_lift over the alert period (no verdict while the interval contains it).",
+    "or below min_lift over the alert period (no verdict while the interval contains it); warn when the serving log "
+    "gave no serving for the day.",
 )
 def model_beats_control(context: AssetCheckExecutionContext, online_metrics: dict) -> AssetCheckResult:
     period = online_metrics["period"]
@@ -33,7 +38,15 @@ def model_beats_control(context: AssetCheckExecutionContext, online_metrics: dic
             key: float(lift[key]) for key in ("relative_lift", "relative_low", "relative_high") if lift[key] is not None
         },
     }
+    missing = online_metrics.get("no_servings")
+    if missing:
+        metadata["no_servings"] = missing
     if lift["verdict"] != "not_better":
+        if missing:  # no measurement of the day: a warning, never a pass on zero exposures
+            description = f"{missing}; over {metadata['period']}: {lift['verdict']} ({lift['reason']})"
+            return AssetCheckResult(
+                passed=False, severity=AssetCheckSeverity.WARN, description=description, metadata=metadata
+            )
         return AssetCheckResult(passed=True, description=lift["reason"], metadata=metadata)
     alert = Alert(
         kind="online_lift",
@@ -45,6 +58,5 @@ def model_beats_control(context: AssetCheckExecutionContext, online_metrics: dic
     )
     delivery = raise_alert(alert, recsys_home())
     context.log.warning(f"alert {delivery.describe()}: {alert.message}")
-    return AssetCheckResult(
-        passed=False, severity=AssetCheckSeverity.WARN, description=lift["reason"], metadata=metadata
-    )
+    description = f"{lift['reason']}; {missing}" if missing else lift["reason"]
+    return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN, description=description, metadata=metadata)

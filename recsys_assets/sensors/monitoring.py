@@ -28,6 +28,7 @@ from dagster import (
     sensor,
 )
 
+from ..core.stores.serving_log import no_servings_reason
 from ..instance.live_model import LiveModel, NoLiveModel, live_model, new_partitions
 from ..jobs import retrain_job
 from ..resources.monitoring import MonitoringResource
@@ -127,7 +128,7 @@ def skew_sensor(
         return SkipReason(model)
     days, size = log_window(monitoring.log_folder(), monitoring.skew_window_days)
     if not days:
-        return SkipReason(f"the serving log {monitoring.log_folder()} holds no day file")
+        return SkipReason(no_servings_reason(monitoring.log_folder()))
     seen = (cursor.get("model_version"), cursor.get("day"), cursor.get("bytes"))
     if seen == (model.version, days[-1], size):
         return SkipReason(f"serving log up to {days[-1]} ({size} bytes) already evaluated for model {model.version}")

@@ -14,7 +14,7 @@ from dagster import DagsterInstance
 from monitoring.features import CATEGORICAL_FEATURES, NUMERICAL_FEATURES
 from monitoring.lists import SKEW_NUMBERS, list_numbers, list_skew
 
-from ..core.stores.serving_log import read_entries
+from ..core.stores.serving_log import no_servings_reason, read_entries
 from ..core.stores.source_db import SourceDatabase
 from ..instance.live_model import LiveModel, NoLiveModel, live_model, new_partitions
 from ..resources.monitoring import MonitoringResource
@@ -93,12 +93,17 @@ def run_serving_skew(
     model = live_or_skipped(SKEW_CHECK, instance, store)
     if isinstance(model, CheckOutcome):
         return model
-    days, _ = log_window(monitoring.log_folder(), monitoring.skew_window_days)
+    folder = monitoring.log_folder()
+    days, _ = log_window(folder, monitoring.skew_window_days)
     outcome = CheckOutcome(SKEW_CHECK, model, evaluated=days)
-    if not days:
-        outcome.skipped = f"the serving log {monitoring.log_folder()} holds no day file"
+    if not days:  # no log at all: say where the check looked and why it may be empty
+        outcome.skipped = no_servings_reason(folder)
         return outcome
-    log = read_entries(monitoring.log_folder(), dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1]))
+    first, last = dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1])
+    log = read_entries(folder, first, last)
+    if log.empty:  # never "too few requests" for files that hold none of the shop's
+        outcome.skipped = no_servings_reason(folder, first, last)
+        return outcome
     if len(log) < monitoring.min_requests:
         outcome.skipped = (
             f"only {len(log)} logged requests in {days[0]}..{days[-1]}; min_requests is {monitoring.min_requests}"
@@ -109,9 +114,7 @@ def run_serving_skew(
     result, snapshot = check_skew(log, reference, profile, products, customers, monitoring.skew_thresholds())
     result.extra.update({"model_version": model.version, "log_days": [days[0], days[-1]]})
     # the buy-again and related lists: reported per list next to the verdict, which stays the "for you" list's
-    every_list = read_entries(
-        monitoring.log_folder(), dt.date.fromisoformat(days[0]), dt.date.fromisoformat(days[-1]), list_name=None
-    )
+    every_list = read_entries(folder, first, last, list_name=None)
     lists = list_skew(every_list, products, profile.product_orders.index)
     result.extra.update({"lists": lists, **list_numbers(lists, SKEW_NUMBERS)})
     return record(outcome, monitoring, result, snapshot)

@@ -7,13 +7,17 @@ Orders come from the source database, restricted to the raw_orders partitions th
 day the pipeline has not ingested (or whose lines failed their checks and were re-read since) is not evidence.
 A day's figures are final once its whole window is ingested (`window_complete`); until then re-materializing
 the partition updates them.
+
+A day with no serving of the shop in the log (the folder absent — the API and the runs may share no disk —, no
+file for the day, or a file empty or holding synthetic traffic only) has no figures: its `no_servings` says why,
+naming the folder and the day; `servings` is null, not 0, and nothing of the day is plotted or pooled.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -36,7 +40,7 @@ from monitoring.online import (
 )
 
 from ..core.stores.files import write_atomically
-from ..core.stores.serving_log import FOR_YOU_LIST, read_entries
+from ..core.stores.serving_log import FOR_YOU_LIST, no_servings_reason, read_entries
 from ..core.stores.source_db import SourceDatabase
 from ..settings import ONLINE_FOLDER
 
@@ -58,15 +62,18 @@ class OnlineDay:
     window_complete: bool
     lists: dict[str, dict] = field(default_factory=dict)  # monitoring/lists.py: figures per served list
     extra: dict = field(default_factory=dict)
+    no_servings: str | None = None  # why the log gave no serving of the day (None: it did)
 
     def summary(self) -> dict:
         """The asset value (and the JSON file /metrics serves)."""
+        missing = {"no_servings": self.no_servings} if self.no_servings else {}
         return {
             "day": self.day,
+            **missing,
             "attribution_days": self.settings.attribution_days,
             "window_complete": self.window_complete,
             "orders_until": self.orders_until,
-            "servings": self.servings,
+            "servings": None if self.no_servings else self.servings,  # unknown, not a measured 0
             "by_version": self.rows,
             "arms": {arm: {**counts, **rates(counts)} for arm, counts in self.counts.items()},
             "lift": self.day_lift.as_dict(),
@@ -134,19 +141,25 @@ def run_online_metrics(
     earlier = previous_counts(instance, period[:-1])
     pooled = pool([*earlier.values(), counts])
     last_needed = (end - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    day_lift = compare_arms(counts, settings)
+    # nothing logged (any list, shop traffic): say why, naming the folder and the day, rather than report zeros
+    missing = no_servings_reason(log_dir, date, date, list_name=None) if every_list.empty else None
+    if missing:
+        day_lift = replace(day_lift, reason=missing)
     return OnlineDay(
         day=day,
         settings=settings,
         period_days=period_days,
         rows=summarise(attributed),
         counts=counts,
-        day_lift=compare_arms(counts, settings),
+        day_lift=day_lift,
         period_lift=compare_arms(pooled, settings),
         period=[d for d in period[:-1] if d in earlier] + [day],
         servings=len(log),
         orders_until=orders_until,
         window_complete=orders_until is not None and orders_until >= last_needed,
         lists=lists,
+        no_servings=missing,
     )
 
 
@@ -162,7 +175,12 @@ def _numbers(prefix: str, values: dict) -> dict:
 
 
 def online_metadata(result: OnlineDay, day_file: Path) -> dict:
-    """Numeric entries the UI plots over the partitions, the per-version table, the lift and its verdict."""
+    """Numeric entries the UI plots over the partitions, the per-version table, the lift and its verdict.
+
+    A day without servings (`no_servings`) gets that reason and the period's verdict, and none of the day's counts:
+    no 0 plotted as if measured, no `arm_counts` for later periods to pool."""
+    if result.no_servings:
+        return no_servings_metadata(result, day_file)
     metadata = {
         "servings": result.servings,
         "window_complete": result.window_complete,
@@ -199,7 +217,29 @@ def online_metadata(result: OnlineDay, day_file: Path) -> dict:
     metadata.update(list_numbers(result.lists))
     lift, period = result.day_lift, result.period_lift
     metadata.update(_numbers("lift", {"": lift.relative_lift, "_low": lift.relative_low, "_high": lift.relative_high}))
-    metadata.update(
-        _numbers("period_lift", {"": period.relative_lift, "_low": period.relative_low, "_high": period.relative_high})
-    )
+    metadata.update(_period_numbers(period))
     return metadata
+
+
+def _period_numbers(period: Lift) -> dict:
+    return _numbers(
+        "period_lift", {"": period.relative_lift, "_low": period.relative_low, "_high": period.relative_high}
+    )
+
+
+def no_servings_metadata(result: OnlineDay, day_file: Path) -> dict:
+    """The metadata of a day the serving log gave nothing for: why, and the verdict of the period's other days."""
+    period = f"the {len(result.period)} day(s) {result.period[0]}..{result.day}"
+    return {
+        "no_servings": result.no_servings,
+        "window_complete": result.window_complete,
+        "orders_until": result.orders_until or "none",
+        "attribution_days": result.settings.attribution_days,
+        "summary": MetadataValue.md(
+            f"**{result.no_servings}**\n\n" + markdown([], result.day_lift, result.period_lift, period)
+        ),
+        "verdict": result.period_lift.verdict,
+        "verdict_reason": result.period_lift.reason,
+        "figures_file": MetadataValue.path(str(day_file)),
+        **_period_numbers(result.period_lift),
+    }

@@ -22,10 +22,10 @@ from dagster import (
     materialize,
 )
 
-from recsys_assets.assets.monitoring import drift_report
+from recsys_assets.assets.monitoring import drift_report, skew_report
 from recsys_assets.assets.source import customers, products
 from recsys_assets.core.data.generator import GeneratorConfig, generate
-from recsys_assets.core.stores.serving_log import append_entries
+from recsys_assets.core.stores.serving_log import append_entries, synthetic_dir
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.resources.io_managers import PartitionedPickleIOManager
 from recsys_assets.resources.monitoring import MonitoringResource
@@ -223,6 +223,58 @@ def test_skew_sensor_fires_on_many_cold_start_customers(recsys_home, dagster_ins
     append_entries(serving_log_dir(), log_entries(askers[:10], items[:10], dt.date(2026, 7, 1)))
     more = evaluate(skew_sensor, dagster_instance, recsys_home, cursor=result.cursor)
     assert len(more.run_requests) == 1 and more.run_requests[0].run_key != request.run_key
+
+
+def test_skew_report_says_the_serving_log_folder_does_not_exist(recsys_home, dagster_instance, stable_data):
+    """The API writes its log on a disk the runs cannot see: the sensor and the asset name the folder and the
+    setting that moves it, never a verdict."""
+    write_source(stable_data)
+    record_live_model(dagster_instance, "m1", "2026-06-30 17:59:00", window_start="2026-05-10")
+    folder = serving_log_dir()
+    assert not folder.exists()
+    absent = evaluate(skew_sensor, dagster_instance, recsys_home)
+    assert isinstance(absent, SkipReason)
+    assert absent.skip_message.startswith(f"no serving log: {folder} does not exist (the API writes it;")
+    assert "RECSYS_SERVING_LOG_DIR" in absent.skip_message
+    # the asset, materialized from the UI, reports the same in its metadata and value
+    result = materialize(
+        [products, customers, skew_report],
+        selection=[skew_report],
+        instance=dagster_instance,
+        resources=resources(recsys_home),
+    )
+    [event] = result.get_asset_materialization_events()
+    assert event.materialization.metadata["summary"].value == f"serving_skew: no verdict — {absent.skip_message}"
+    assert result.output_for_node("skew_report")["skipped"] == absent.skip_message
+
+
+def synthetic_entries(traffic: str) -> list[dict]:
+    entries = log_entries(["C000001"] * 3, [["P000001"]] * 3, dt.date(2026, 7, 1))
+    return [{**entry, "traffic": traffic} for entry in entries]
+
+
+def no_day_file(folder: Path) -> str:
+    append_entries(synthetic_dir(folder), synthetic_entries("load-test"))  # the load test's own folder
+    return f"no servings logged: {folder} holds no day file at all (the API writes it;"
+
+
+def synthetic_day_files(folder: Path) -> str:
+    append_entries(folder, synthetic_entries("probe"))  # flagged, in the shop's day file
+    (folder / "2026-07-02.jsonl").write_text("", encoding="utf-8")
+    return (
+        f"no servings logged for 2026-07-01..2026-07-02: 2026-07-01.jsonl, 2026-07-02.jsonl in {folder} hold only "
+        "synthetic traffic (probe)"
+    )
+
+
+@pytest.mark.parametrize("case", [no_day_file, synthetic_day_files])
+def test_skew_sensor_says_why_the_serving_log_holds_nothing_to_judge(recsys_home, dagster_instance, case):
+    """A folder without day files, day files without the shop's servings: named with the days, never "only 0
+    requests" (the live model needs no source data: the check stops before reading it)."""
+    record_live_model(dagster_instance, "m1", "2026-06-30 17:59:00", window_start="2026-05-10")
+    expected = case(serving_log_dir())
+    skipped = evaluate(skew_sensor, dagster_instance, recsys_home)
+    assert isinstance(skipped, SkipReason) and skipped.skip_message.startswith(expected), skipped.skip_message
 
 
 def test_drift_report_asset_links_the_report(recsys_home, dagster_instance, drifted_data):

@@ -12,7 +12,9 @@ import httpx
 import pandas as pd
 import pytest
 from dagster import AssetMaterialization, materialize
+from fastapi.testclient import TestClient
 
+from monitoring.online import OnlineSettings
 from recsys_assets.assets import ALL_ASSETS
 from recsys_assets.checks import ALL_CHECKS
 from recsys_assets.cli.load_test import run_load_test
@@ -21,7 +23,7 @@ from recsys_assets.cli.main import main
 from recsys_assets.core.data.schema import conform
 from recsys_assets.core.lifecycle.control_group import ControlGroup
 from recsys_assets.core.stores.alert_sinks import alerts_path, read_alerts
-from recsys_assets.core.stores.serving_log import read_entries
+from recsys_assets.core.stores.serving_log import append_entries, read_entries, synthetic_dir
 from recsys_assets.core.stores.source_db import SourceDatabase, open_for_writing
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.resources import resources_for
@@ -31,6 +33,7 @@ from recsys_assets.serving.serving_settings import ServingSettings
 from recsys_assets.settings import local_source_url, local_store_path, monitoring_dir, serving_log_dir
 from recsys_assets.tags import RANGE_END_TAG, RANGE_START_TAG
 from recsys_assets.watch.live_checks import run_serving_skew
+from recsys_assets.watch.online import run_online_metrics
 from tests.support.serving import app_server
 
 pytestmark = pytest.mark.slow
@@ -279,3 +282,64 @@ def test_online_loop_through_the_http_api(shop, recsys_home, capsys):
     [row] = [line for line in out.splitlines() if "2026-06-01..2026-06-21" in line]
     assert row.split()[:5] == ["m1", "2026-06-01..2026-06-21", str(2 * len(model_arm)), "50.00%", "16.67%"]
     assert row.split()[5:7] == ["50.00%", "+0.0%"] and row.endswith("insufficient_data")
+
+
+def test_a_day_without_a_serving_log_says_why_instead_of_reporting_zeros(shop, recsys_home, instance):
+    """The serving log folder absent (the API and the runs share no disk): online_metrics, its check and /metrics
+    name the folder and the setting that moves it, never a measured 0 or a pass."""
+    _, store = shop
+    folder = serving_log_dir()
+    assert not folder.exists()
+    result = materialize_online(instance, DAY_ONE)
+    figures, check = online_figures(result)
+    reason = figures["no_servings"]
+    assert reason.startswith(f"no serving log: {folder} does not exist (the API writes it;")
+    assert "RECSYS_SERVING_LOG_DIR" in reason
+    assert figures["servings"] is None  # unknown, not 0
+    metadata = {k: v.value for k, v in result.get_asset_materialization_events()[0].materialization.metadata.items()}
+    assert metadata["no_servings"] == reason and metadata["summary"].startswith(f"**{reason}**")
+    assert not {"servings", "arm_counts", "exposures_model", "exposures_control"} & set(metadata)  # nothing to plot
+    assert not any(key.startswith("list_") for key in metadata)
+    # the check warns with the reason (no pass on zero exposures) and raises no lift alert
+    assert not check.passed and check.severity.value == "WARN"
+    assert check.description.startswith(reason) and check.metadata["no_servings"].value == reason
+    assert read_alerts(alerts_path(recsys_home)) == []
+    # /metrics serves the day file as it is: the reason, not a 0
+    settings = ServingSettings(
+        stores={"local": store}, api_key=KEY, review_key=REVIEW_KEY, monitoring_dir=monitoring_dir()
+    )
+    with TestClient(create_app(settings)) as client:
+        online = client.get("/metrics", headers={"X-API-Key": REVIEW_KEY}).json()["online"]
+    assert (online["day"], online["servings"], online["no_servings"]) == (DAY_ONE.isoformat(), None, reason)
+
+
+PROBE = {"ts": f"{DAY_ONE}T09:00:00Z", "customer_id": CUSTOMERS[0], "model_version": "m1", "items": POPULAR,
+         "cold_start": False, "target": "local"}  # fmt: skip
+
+
+def no_day_file(folder) -> str:
+    append_entries(folder, [{**PROBE, "ts": f"{DAY_ONE - dt.timedelta(days=1)}T09:00:00Z"}])  # the day before
+    append_entries(synthetic_dir(folder), [{**PROBE, "traffic": "load-test"}])  # the load test's own folder
+    return (
+        f"no servings logged for {DAY_ONE}: {folder} holds no day file for {DAY_ONE} (its newest is "
+        f"{DAY_ONE - dt.timedelta(days=1)}.jsonl); only synthetic traffic was logged, under {folder / 'synthetic'}, "
+        "which the monitors never read"
+    )
+
+
+def synthetic_day_file(folder) -> str:
+    append_entries(folder, [{**PROBE, "traffic": "probe"}])  # flagged, in the shop's day file
+    return f"no servings logged for {DAY_ONE}: {DAY_ONE}.jsonl in {folder} holds only synthetic traffic (probe)"
+
+
+@pytest.mark.parametrize("case", [no_day_file, synthetic_day_file])
+def test_a_day_the_serving_log_holds_nothing_for_says_why(shop, instance, case):
+    """No file for the day, or one of synthetic traffic only: the day's figures say so, with no servings count."""
+    database, _ = shop
+    folder = serving_log_dir()
+    expected = case(folder)
+    settings = OnlineSettings(**{k: v for k, v in ONLINE_CONFIG.items() if k != "alert_period_days"})
+    day = run_online_metrics(instance, database, str(folder), DAY_ONE.isoformat(), settings, 1)
+    assert day.no_servings == expected
+    assert day.day_lift.reason == expected
+    assert (day.summary()["servings"], day.summary()["no_servings"]) == (None, expected)

@@ -15,6 +15,11 @@ read; a per-list monitor passes `list_name`.
 Synthetic traffic (load tests, probes, the review page: requests carrying the `X-Recsys-Traffic` header) is
 logged apart, under `<log_dir>/synthetic/`, with a `traffic` field; `read_entries` never reads it, so neither
 the skew monitor nor the online metrics count it.
+
+When the monitors find no serving to judge, `no_servings_reason` says why in words the data team can act on,
+naming the folder and the days: the folder does not exist (in a deployment where the API and the runs share no
+disk, the runs look at a folder the API never wrote), it holds no file for those days, or the files hold no
+serving of the shop (empty, synthetic traffic only).
 """
 
 from __future__ import annotations
@@ -40,6 +45,13 @@ SOURCES = ("model", "popularity_fallback", "control")
 
 def log_file(log_dir: str | Path, day: dt.date) -> Path:
     return Path(log_dir) / f"{day.isoformat()}.jsonl"
+
+
+# what to do when the folder the monitors read is not the one the API writes
+SHARED_STORAGE_HINT = (
+    "the API writes it; in a deployment where the API and the runs share no disk, point RECSYS_SERVING_LOG_DIR "
+    "(or the monitoring resource's serving_log_dir) at storage both can reach"
+)
 
 
 def synthetic_dir(log_dir: str | Path) -> Path:
@@ -79,6 +91,17 @@ def json_lines(path: Path) -> Iterator[dict]:
             yield entry
 
 
+def day_files(log_dir: str | Path, since: dt.date | None = None, until: dt.date | None = None) -> list[Path]:
+    """The day files of `log_dir` (oldest first) whose day lies in [since, until]; none when the folder is absent."""
+    folder = Path(log_dir)
+    found = []
+    for path in sorted(folder.glob("*.jsonl")) if folder.exists() else []:
+        day = dt.date.fromisoformat(path.stem)
+        if not ((since and day < since) or (until and day > until)):
+            found.append(path)
+    return found
+
+
 def read_entries(
     log_dir: str | Path,
     since: dt.date | None = None,
@@ -95,10 +118,7 @@ def read_entries(
     bad line never stops the monitors.
     """
     rows = []
-    for path in sorted(Path(log_dir).glob("*.jsonl")) if Path(log_dir).exists() else []:
-        day = dt.date.fromisoformat(path.stem)
-        if (since and day < since) or (until and day > until):
-            continue
+    for path in day_files(log_dir, since, until):
         rows.extend(entry for entry in json_lines(path) if all(column in entry for column in LOG_COLUMNS))
     columns = LOG_COLUMNS + OPTIONAL_COLUMNS
     if not rows:
@@ -122,3 +142,50 @@ def read_entries(
     if list_name is not None:
         frame = frame[frame["list"] == list_name].reset_index(drop=True)
     return frame[columns]
+
+
+def _days_label(since: dt.date | None, until: dt.date | None) -> str:
+    if since is None and until is None:
+        return ""
+    if since == until:
+        return f" for {since}"
+    return f" for {since or '…'}..{until or '…'}"
+
+
+def no_servings_reason(
+    log_dir: str | Path,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    list_name: str | None = FOR_YOU_LIST,
+) -> str:
+    """Why `read_entries(log_dir, since, until, list_name=list_name)` found no serving of the shop, naming the
+    folder and the days (None: every day): the folder does not exist, it holds no day file for them, or their day
+    files are empty or hold only synthetic traffic (or only other lists). Worded for the monitors' outcomes."""
+    folder = Path(log_dir)
+    days = _days_label(since, until)
+    if not folder.is_dir():
+        return f"no serving log: {folder} does not exist ({SHARED_STORAGE_HINT})"
+    files = day_files(folder, since, until)
+    if not files:
+        others = day_files(folder)
+        if others:
+            where = f"{folder} holds no day file{days} (its newest is {others[-1].name})"
+        else:
+            where = f"{folder} holds no day file at all ({SHARED_STORAGE_HINT})"
+        synthetic = day_files(synthetic_dir(folder), since, until)
+        if synthetic:
+            where += (
+                f"; only synthetic traffic was logged, under {synthetic_dir(folder)}, which the monitors never read"
+            )
+        return f"no servings logged{days}: {where}"
+    names = ", ".join(path.name for path in files)
+    holds = "holds" if len(files) == 1 else "hold"
+    entries = read_entries(folder, since, until, traffic=None, list_name=None)
+    if entries.empty:
+        return f"no servings logged{days}: {names} in {folder} {holds} no serving (empty, or only lines cut short)"
+    shop = entries[entries["traffic"] == SHOP_TRAFFIC]
+    if shop.empty:
+        kinds = ", ".join(sorted(entries["traffic"].astype(str).unique()))
+        return f"no servings logged{days}: {names} in {folder} {holds} only synthetic traffic ({kinds})"
+    lists = ", ".join(sorted(shop["list"].astype(str).unique()))
+    return f"no {list_name!r} servings logged{days}: {names} in {folder} {holds} servings of other lists only ({lists})"
