@@ -39,7 +39,13 @@ def test_every_bad_line_is_named_and_nothing_passes(source):
         line(source, 2, product_id="NOTHING"),
         line(source, 3, order_ts=NOW + pd.Timedelta(hours=1)),
         line(source, 0),  # the first line again
-        line(source, 4, order_id=str(stored["order_id"]), line_no=int(stored["line_no"])),
+        line(
+            source,
+            4,
+            order_id=str(stored["order_id"]),
+            line_no=int(stored["line_no"]),
+            customer_id=stored["customer_id"],
+        ),
     ]
     with pytest.raises(OrderLinesRefused) as refused:
         checked_order_lines(lines, source, NOW)

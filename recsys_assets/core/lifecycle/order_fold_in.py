@@ -11,7 +11,6 @@ Everything here reads the order lines from the source database: the lines are th
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -199,7 +198,7 @@ def replay(store, registry, source, now: pd.Timestamp | None = None) -> FoldRepo
 def checked_order_lines(lines: list[dict], source, now: pd.Timestamp | None = None) -> pd.DataFrame:
     """Order lines posted to the API, as the contract types them; OrderLinesRefused naming every line that breaks
     it: a missing or mistyped column, an unknown customer or product, a date in the future, a line (order_id,
-    line_no) given twice or already in the source. Nothing is written when any line is refused."""
+    line_no) given twice or already recorded for its customer. Nothing is written when any line is refused."""
     if not lines:
         raise OrderLinesRefused("no order line given: post {'lines': [{order_id, line_no, ...}, ...]}")
     frame = pd.DataFrame(lines)
@@ -216,7 +215,7 @@ def checked_order_lines(lines: list[dict], source, now: pd.Timestamp | None = No
     unknown_product = ~products.isin(source.read_master("products")["product_id"].astype(str))
     future = frame["order_ts"] > now + pd.Timedelta(minutes=5)
     twice = frame.duplicated(["order_id", "line_no"], keep="first")
-    stored = _stored_lines(source, sorted(set(frame["order_id"].astype(str))))
+    stored = _stored_lines(source, sorted(set(customers)))
     recorded = pd.MultiIndex.from_frame(frame[["order_id", "line_no"]].astype({"order_id": str, "line_no": int}))
     recorded = recorded.isin(stored)
     problems = []
@@ -238,11 +237,9 @@ def checked_order_lines(lines: list[dict], source, now: pd.Timestamp | None = No
     return frame
 
 
-def _stored_lines(source, order_ids: list[str], chunk: int = 500) -> pd.MultiIndex:
-    """(order_id, line_no) of the source's lines of `order_ids`, in a few parameterised queries."""
-    frames = [
-        source.read_order_lines(order_ids[start : start + chunk], dt.datetime(1900, 1, 1), dt.datetime(9999, 1, 1))
-        for start in range(0, len(order_ids), chunk)
-    ]
+def _stored_lines(source, customer_ids: list[str]) -> pd.MultiIndex:
+    """(order_id, line_no) of the lines the source holds for `customer_ids`: an order's lines are its customer's,
+    and the customer_id column is indexed (order_id need not be: a lookup by order would scan the table)."""
+    frames = [source.read_customer_orders(customer) for customer in customer_ids]
     stored = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["order_id", "line_no"])
     return pd.MultiIndex.from_arrays([stored["order_id"].astype(str), stored["line_no"].astype(int)])
