@@ -145,3 +145,13 @@ def test_the_sensor_asks_for_a_replay_when_another_version_goes_live(shop, recsy
     with build_sensor_context(resources=resources, cursor=cursor) as context:
         again = fold_in_orders_sensor(context)
     assert again.run_key == "replay-V4" and again.run_config["ops"]["fold_in_orders"]["config"]["replay"] is True
+
+
+def test_a_fold_in_through_the_basis_of_a_customer_without_new_lines_writes_their_published_lists_back(shop):
+    customers = [shop.customer_with_list(n)[0] for n in range(5)]
+    before = {c: shop.store.get_items(c, "V1") for c in customers}
+    again_before = {c: shop.store.get_side_list("buy_again", c, "V1") for c in customers}
+    basis = load_basis(shop.store, shop.registry, shop.source)
+    assert fold_customers(basis, shop.store, shop.source, customers).customers == 5
+    assert {c: shop.store.get_items(c, "V1") for c in customers} == before
+    assert {c: shop.store.get_side_list("buy_again", c, "V1") for c in customers} == again_before

@@ -21,6 +21,7 @@ from ..data.cleaning import CleaningRules, clean_orders
 from ..data.schema import conform
 from ..modeling.buy_again import ProductRhythm
 from ..modeling.fold_in import FoldedLists, ListSettings, buy_again_rhythm, fold_in_lists
+from ..modeling.shop_lists import DAY
 from ..modeling.training import TrainedModel
 from ..stores.fold_in_log import Pending, pending, read_fold_ins
 from ..stores.rule_tables import read_rule_tables
@@ -46,8 +47,9 @@ class FoldInBasis:
     model: TrainedModel
     settings: ListSettings
     window_start: pd.Timestamp
-    history: pd.DataFrame  # cleaned interactions from window_start on
-    rhythm: ProductRhythm  # the buy-again ranking's product figures, learned once from `history` as loaded
+    history: pd.DataFrame  # cleaned interactions from window_start on, as loaded (folded customers re-read each time)
+    rhythm: ProductRhythm  # the buy-again ranking's product figures, learned once from `history`
+    newest: pd.Timestamp  # the newest order line seen: the buy-again lists are ranked for the day after it
 
     @property
     def trained_until(self) -> pd.Timestamp:
@@ -111,7 +113,13 @@ def load_basis(store, registry, source, now: pd.Timestamp | None = None) -> Fold
     now = now if now is not None else _now()
     orders = source.read_orders(start.to_pydatetime(), (now + pd.Timedelta(seconds=1)).to_pydatetime())
     history = _clean(orders, source, now)
-    return FoldInBasis(live, model_version, model, settings, start, history, buy_again_rhythm(history, settings))
+    rhythm, newest = buy_again_rhythm(history, settings), pd.Timestamp(history["order_ts"].max())
+    return FoldInBasis(live, model_version, model, settings, start, history, rhythm, newest)
+
+
+def publish_as_of_day(newest) -> pd.Timestamp:
+    """The day lists are ranked for when the newest order line is `newest` (shop_lists.publish_as_of)."""
+    return pd.Timestamp(newest).normalize() + DAY
 
 
 def _now() -> pd.Timestamp:
@@ -153,11 +161,15 @@ def fold_customers(
     lines = lines[lines["order_ts"] >= basis.window_start]
     products, customers = source.read_master("products"), source.read_master("customers")
     fresh = clean_orders(lines, products, customers, CleaningRules(as_of=now)).interactions
-    others = basis.history[~basis.history["customer_id"].astype(str).isin(customer_ids)]
-    basis.history = pd.concat([others, fresh.astype(others.dtypes.to_dict())], ignore_index=True)
+    if len(fresh):
+        basis.newest = max(basis.newest, pd.Timestamp(fresh["order_ts"].max()))
+    history = fresh  # the folded customers' own history: enough with the rhythm learned once per live version
+    if basis.model.config.model == "als" and basis.model.config.weighting == "bm25":  # BM25 reads every count
+        others = basis.history[~basis.history["customer_id"].astype(str).isin(customer_ids)]
+        history = pd.concat([others, fresh.astype(others.dtypes.to_dict())], ignore_index=True)
     folded: FoldedLists = fold_in_lists(
-        basis.model, basis.model_version, basis.history, customer_ids, products, customers,
-        read_rule_tables(source), basis.settings, now.date(), basis.rhythm,
+        basis.model, basis.model_version, history, customer_ids, products, customers,
+        read_rule_tables(source), basis.settings, now.date(), basis.rhythm, publish_as_of_day(basis.newest),
     )  # fmt: skip
     if before_write is not None:
         before_write()

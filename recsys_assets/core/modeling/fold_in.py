@@ -160,10 +160,14 @@ def fold_in_lists(
     settings: ListSettings,
     today,
     rhythm: ProductRhythm | None = None,
+    as_of: pd.Timestamp | None = None,
 ) -> FoldedLists:
     """The "for you" and buy-again lists of `customer_ids` from `history` (the window's interactions with their new
     lines) and the live `model`, built as the publish builds them (module docstring); `today` dates the rules.
-    `rhythm` (`buy_again_rhythm` of the history, computed once) spares ranking every customer's buy-again list."""
+
+    With `rhythm` (`buy_again_rhythm` of the window, computed once) and `as_of` (the day the window's lists are
+    ranked for, `publish_as_of` of it) `history` need only hold the folded customers' interactions, unless the model
+    weighs its confidence with BM25 (which reads every customer's counts)."""
     customer_ids = sorted({str(c) for c in customer_ids})
     if settings.published_popularity:
         model = as_popularity(model)
@@ -182,7 +186,7 @@ def fold_in_lists(
         lists["reason"], lists["because"] = None, pd.array(["[]"] * len(lists), dtype=TEXT_DTYPE)
     lists = mark_campaign_items(lists, ruled.pinned)
     lists["model_version"] = pd.array([model_version] * len(lists), dtype=TEXT_DTYPE)
-    again = _buy_again(history, customer_ids, products, customers, rules, settings, rhythm)
+    again = _buy_again(history, customer_ids, products, customers, rules, settings, rhythm, as_of)
     return FoldedLists(customer_ids, lists, again)
 
 
@@ -195,7 +199,7 @@ def buy_again_rhythm(history: pd.DataFrame, settings: ListSettings) -> ProductRh
     )
 
 
-def _buy_again(history, customer_ids, products, customers, rules, settings: ListSettings, rhythm) -> pd.DataFrame:
+def _buy_again(history, customer_ids, products, customers, rules, settings, rhythm, as_of) -> pd.DataFrame:
     """The folded customers' buy-again lists, ranked as over the whole window (the reorder intervals and the buyers
     of a product are learned from every customer: given by `rhythm`, or from `history`), their rules applied."""
     active = products["product_id"]
@@ -207,7 +211,7 @@ def _buy_again(history, customer_ids, products, customers, rules, settings: List
         settings.buy_again_ranking,
         BUY_AGAIN_CANDIDATES_PER_SLOT * settings.buy_again_k,
         BuyAgainSettings(**settings.buy_again_settings),
-        as_of=publish_as_of(history),  # the day after the window's newest line, whichever customers are ranked
+        as_of=as_of if as_of is not None else publish_as_of(history),  # the window's day, whoever is ranked
         rhythm=rhythm,
     )
     ranked = ranked[ranked["key"].isin(customer_ids)].reset_index(drop=True)
