@@ -7,7 +7,7 @@ export RECSYS_HOME ?= $(CURDIR)/.recsys
 export DAGSTER_HOME ?= $(RECSYS_HOME)/dagster
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: docs docs-build postgres install demo demo-drift demo-online test test-fast test-services ui monitor-ui lint format benchmark clean chromium serve benchmark-serving tools benchmark-cosmos smoke-dev benchmark-selection
+.PHONY: docs docs-build postgres install demo demo-drift demo-online test test-fast test-services ui monitor-ui lint format benchmark clean chromium serve benchmark-serving benchmark-fold-in tools benchmark-cosmos smoke-dev benchmark-selection
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +90,10 @@ serve: install
 
 benchmark-serving: install
 	$(BIN)/python benchmarks/serving.py
+
+# Order -> updated list through POST /events/orders and through the fold-in sensor at scale M (6-10 min).
+benchmark-fold-in: install
+	$(BIN)/python benchmarks/fold_in_latency.py
 
 # Azure emulators for the tests (Cosmos DB SQL API, Azurite Blob), versions locked in emulators/package-lock.json
 TOOLS := .tools
