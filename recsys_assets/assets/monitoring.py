@@ -142,7 +142,7 @@ def online_metrics(
     settings = OnlineSettings(config.attribution_days, config.confidence, config.min_exposures, config.min_lift)
     day = context.partition_key
     result = run_online_metrics(
-        context.instance, source.database(), monitoring.log_folder(), day, settings, config.alert_period_days
+        context.instance, source.database(), monitoring.serving_log(), day, settings, config.alert_period_days
     )
     day_file = write_day_file(monitoring.reports_folder(), result)
     metadata = online_metadata(result, day_file)

@@ -60,6 +60,14 @@ class MonitoringResource(ConfigurableResource):
 
         return self.serving_log_dir or str(serving_log_dir())
 
+    def serving_log(self):
+        """Where the monitors read the serving log (a ServingLogLocation): `serving_log_dir` when set, else Blob
+        storage in dev / prod with a storage account, else RECSYS_SERVING_LOG_DIR. (`log_folder` stays the folder
+        of the fold-in log.)"""
+        from .serving_log_storage import serving_log_location
+
+        return serving_log_location(self.serving_log_dir)
+
     def workspace_settings(self) -> tuple[str, str, str]:
         """(folder, remote URL, UI URL for links) of the Evidently workspace."""
         from ..settings import evidently_ui_url, evidently_url, evidently_workspace_dir

@@ -126,9 +126,10 @@ def skew_sensor(
     model, cursor = _model_and_cursor(context, store)
     if isinstance(model, str):
         return SkipReason(model)
-    days, size = log_window(monitoring.log_folder(), monitoring.skew_window_days)
+    log = monitoring.serving_log()
+    days, size = log_window(log, monitoring.skew_window_days)
     if not days:
-        return SkipReason(no_servings_reason(monitoring.log_folder()))
+        return SkipReason(no_servings_reason(log))
     seen = (cursor.get("model_version"), cursor.get("day"), cursor.get("bytes"))
     if seen == (model.version, days[-1], size):
         return SkipReason(f"serving log up to {days[-1]} ({size} bytes) already evaluated for model {model.version}")

@@ -78,7 +78,11 @@ def serving_state(settings: ServingSettings) -> ServingState:
     state = ServingState(
         readers=readers,
         catalog=catalog,
-        writer=ServingLogWriter(settings.log_dir) if settings.log_dir is not None else None,
+        writer=(
+            ServingLogWriter(settings.serving_log or settings.log_dir)
+            if settings.serving_log is not None or settings.log_dir is not None
+            else None
+        ),
         keys=settings.keys,
         source=settings.source,
         page=resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8"),

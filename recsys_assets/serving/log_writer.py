@@ -6,6 +6,7 @@ timestamps included) and writes them through `core.serving_log.append_entries`. 
 When the queue is full (the disk cannot keep up) entries are dropped and counted rather than slowing requests
 down; `stats()` reports written and dropped counts for /metrics. Synthetic traffic (a `traffic` other than
 "shop": load tests, probes, the review page) goes to `<log_dir>/synthetic/`, which the monitors never read.
+The log is a folder or any ServingLogLocation (in dev / prod: this process's append blobs in Azure Blob storage).
 """
 
 from __future__ import annotations
@@ -17,16 +18,23 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..core.stores.serving_log import SHOP_TRAFFIC, append_entries, synthetic_dir
+from ..core.stores.serving_log import SHOP_TRAFFIC, append_entries
+from ..core.stores.serving_log_location import ServingLogLocation, as_location
 
 logger = logging.getLogger(__name__)
 
 
 class ServingLogWriter:
     def __init__(
-        self, log_dir: str | Path, flush_seconds: float = 0.5, batch_size: int = 100, max_pending: int = 200_000
+        self,
+        log_dir: str | Path | ServingLogLocation,
+        flush_seconds: float = 0.5,
+        batch_size: int = 100,
+        max_pending: int = 200_000,
     ):
-        self.log_dir = Path(log_dir)
+        self.log_dir = Path(log_dir) if isinstance(log_dir, str | Path) else None  # None: not a folder
+        self.log = as_location(log_dir)
+        self._synthetic = self.log.synthetic()
         self.flush_seconds = flush_seconds
         self.batch_size = batch_size
         self.max_pending = max_pending
@@ -129,7 +137,7 @@ class ServingLogWriter:
         while batch := self._drain():
             for synthetic in (False, True):
                 part = [e for e in batch if (e.get("traffic") not in (None, SHOP_TRAFFIC)) is synthetic]
-                folder = synthetic_dir(self.log_dir) if synthetic else self.log_dir
+                folder = self._synthetic if synthetic else self.log
                 if not part:
                     continue
                 try:
@@ -139,7 +147,7 @@ class ServingLogWriter:
                     self.failed += len(part)
                     self.failing = True
                     self.last_error = f"{type(error).__name__}: {error}"
-                    logger.exception("writing %d serving log entries to %s failed", len(part), folder)
+                    logger.exception("writing %d serving log entries to %s failed", len(part), folder.describe())
             # Small batches and an explicit yield: this thread shares the GIL with the event loop, and a long
             # stretch of formatting here would hold requests up to the interpreter's 5 ms switch interval.
             time.sleep(0)

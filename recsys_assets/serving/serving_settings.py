@@ -34,6 +34,10 @@ class ServingSettings:
         choice for local experiments: every route open). See auth.py.
     log_dir
         The serving log folder the skew and online monitors read; None disables the log (tests of other parts).
+        The fold-in log is kept under it too.
+    serving_log
+        Where the API writes the serving log when not in `log_dir` (a ServingLogLocation: in dev / prod, append
+        blobs in Azure Blob storage, resources/serving_log_storage.py); None: the folder `log_dir`.
     refresh_seconds
         How often each store's live pointer is checked in the background.
     cached_lists
@@ -58,6 +62,7 @@ class ServingSettings:
     fold_target: str | None = None  # the target POST /events/orders folds into (default: the first)
     allow_no_auth: bool = False
     log_dir: Path | None = None
+    serving_log: object | None = None  # core/stores/serving_log_location.ServingLogLocation
     refresh_seconds: float = 10.0
     cached_lists: int = 0
     control: ControlGroup = field(default_factory=ControlGroup)
@@ -88,6 +93,7 @@ class ServingSettings:
         """The configured deployment's settings: its serving stores and source database, RECSYS_API_KEY and
         RECSYS_REVIEW_KEY, the serving log and monitoring folders, the control group and the Evidently UI addresses."""
         from ..core.stores.model_registry import ModelRegistry
+        from ..resources.serving_log_storage import blob_serving_log, serving_log_in_blob
         from ..settings import (
             control_salt,
             control_share,
@@ -113,6 +119,7 @@ class ServingSettings:
             fold_target=current_deployment(),  # dev folds into dev, prod into prod: what each deployment serves
             allow_no_auth=allow_no_auth,
             log_dir=serving_log_dir(),
+            serving_log=blob_serving_log() if serving_log_in_blob() else None,
             refresh_seconds=refresh_seconds,
             cached_lists=serving_cached_lists(),
             control=ControlGroup(control_share(), control_salt()),

@@ -27,6 +27,7 @@ from monitoring.features import ReferenceProfile, order_features, purchase_lines
 
 from ..core.stores.files import write_atomically
 from ..core.stores.partition_cache import PartitionFrameCache, contiguous_spans, days_of
+from ..core.stores.serving_log_location import as_location
 from ..core.stores.source_db import SourceDatabase
 from ..instance.live_model import LiveModel, partition_versions
 
@@ -138,8 +139,11 @@ def current_data(
     return order_features(lines, products, customers, profile), read
 
 
-def log_window(log_dir: str, days: int) -> tuple[list[str], int]:
-    """The newest `days` serving-log day files (ISO dates) and the byte size of the newest one."""
-    files = sorted(Path(log_dir).glob("*.jsonl")) if Path(log_dir).exists() else []
-    chosen = [path for path in files[-days:]]
-    return [path.stem for path in chosen], (chosen[-1].stat().st_size if chosen else 0)
+def log_window(log_dir, days: int) -> tuple[list[str], int]:
+    """The newest `days` serving-log days (ISO dates) and the byte size of the newest one (of all its parts: one
+    blob per API process and hour in Blob storage). `log_dir`: a folder or a ServingLogLocation."""
+    location = as_location(log_dir)
+    parts = location.parts()
+    chosen = sorted({day for day, _ in parts})[-days:]
+    size = sum(location.size(part) for day, part in parts if chosen and day == chosen[-1])
+    return [day.isoformat() for day in chosen], size

@@ -93,7 +93,7 @@ def run_serving_skew(
     model = live_or_skipped(SKEW_CHECK, instance, store)
     if isinstance(model, CheckOutcome):
         return model
-    folder = monitoring.log_folder()
+    folder = monitoring.serving_log()
     days, _ = log_window(folder, monitoring.skew_window_days)
     outcome = CheckOutcome(SKEW_CHECK, model, evaluated=days)
     if not days:  # no log at all: say where the check looked and why it may be empty

@@ -120,7 +120,7 @@ def previous_counts(instance: DagsterInstance, days: list[str]) -> dict[str, dic
 def run_online_metrics(
     instance: DagsterInstance,
     database: SourceDatabase,
-    log_dir: str,
+    log_dir,
     day: str,
     settings: OnlineSettings,
     period_days: int,

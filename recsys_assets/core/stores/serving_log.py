@@ -16,10 +16,14 @@ Synthetic traffic (load tests, probes, the review page: requests carrying the `X
 logged apart, under `<log_dir>/synthetic/`, with a `traffic` field; `read_entries` never reads it, so neither
 the skew monitor nor the online metrics count it.
 
+Where the log lives is a `ServingLogLocation` (serving_log_location.py): a folder (local deployment; a path given
+here means a folder) or append blobs in Azure Blob storage (dev / prod, where the API and the runs share no disk),
+one blob per API process and hour; the functions below read and write either alike.
+
 When the monitors find no serving to judge, `no_servings_reason` says why in words the data team can act on,
-naming the folder and the days: the folder does not exist (in a deployment where the API and the runs share no
-disk, the runs look at a folder the API never wrote), it holds no file for those days, or the files hold no
-serving of the shop (empty, synthetic traffic only).
+naming the folder (or container and prefix) and the days: the folder does not exist (in a deployment where the
+API and the runs share no disk, the runs look at a folder the API never wrote), it holds no file for those days, or
+the files hold no serving of the shop (empty, synthetic traffic only).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .serving_log_location import SHARED_STORAGE_HINT, SYNTHETIC_FOLDER, ServingLogLocation, as_location
+
 LOG_COLUMNS = ["ts", "customer_id", "model_version", "items", "cold_start", "target"]
 # fields added later: absent from older lines, filled in by read_entries
 OPTIONAL_COLUMNS = ["store_version", "group", "source", "traffic", "list", "query_product"]
@@ -38,7 +44,6 @@ FOR_YOU_LIST = "for_you"
 SHOP_TRAFFIC = "shop"
 # the request header that marks synthetic traffic (its value, e.g. "load-test", becomes the entry's `traffic`)
 TRAFFIC_HEADER = "X-Recsys-Traffic"
-SYNTHETIC_FOLDER = "synthetic"
 GROUPS = ("model", "control")
 SOURCES = ("model", "popularity_fallback", "control")
 
@@ -47,11 +52,7 @@ def log_file(log_dir: str | Path, day: dt.date) -> Path:
     return Path(log_dir) / f"{day.isoformat()}.jsonl"
 
 
-# what to do when the folder the monitors read is not the one the API writes
-SHARED_STORAGE_HINT = (
-    "the API writes it; in a deployment where the API and the runs share no disk, point RECSYS_SERVING_LOG_DIR "
-    "(or the monitoring resource's serving_log_dir) at storage both can reach"
-)
+__all__ = ["SHARED_STORAGE_HINT", "SYNTHETIC_FOLDER", "ServingLogLocation"]
 
 
 def synthetic_dir(log_dir: str | Path) -> Path:
@@ -59,30 +60,37 @@ def synthetic_dir(log_dir: str | Path) -> Path:
     return Path(log_dir) / SYNTHETIC_FOLDER
 
 
-def append_entries(log_dir: str | Path, entries: Iterable[dict]) -> int:
-    """Append entries (dicts with LOG_COLUMNS, optionally OPTIONAL_COLUMNS) to the day files they belong to.
+def append_entries(log_dir: str | Path | ServingLogLocation, entries: Iterable[dict]) -> int:
+    """Append entries (dicts with LOG_COLUMNS, optionally OPTIONAL_COLUMNS) to the day files (or the day and hour
+    blobs) they belong to.
 
     Returns how many were written.
     """
-    by_day: dict[dt.date, list[str]] = {}
+    by_hour: dict[tuple[dt.date, int], list[str]] = {}
     for entry in entries:
         missing = [c for c in LOG_COLUMNS if c not in entry]
         if missing:
             raise ValueError(f"serving log entry lacks {missing}: {entry}")
-        day = pd.Timestamp(entry["ts"]).date()
+        ts = pd.Timestamp(entry["ts"])
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert("UTC")
         fields = LOG_COLUMNS + [c for c in OPTIONAL_COLUMNS if entry.get(c) is not None]
-        by_day.setdefault(day, []).append(json.dumps({c: entry[c] for c in fields}))
-    Path(log_dir).mkdir(parents=True, exist_ok=True)
-    for day, lines in by_day.items():
-        with log_file(log_dir, day).open("a", encoding="utf-8") as handle:
-            handle.write("\n".join(lines) + "\n")
-    return sum(len(lines) for lines in by_day.values())
+        by_hour.setdefault((ts.date(), ts.hour), []).append(json.dumps({c: entry[c] for c in fields}))
+    location = as_location(log_dir)
+    for (day, hour), lines in by_hour.items():
+        location.append(day, hour, "\n".join(lines) + "\n")
+    return sum(len(lines) for lines in by_hour.values())
 
 
 def json_lines(path: Path) -> Iterator[dict]:
     """The JSON objects of a JSON-lines file; a line that is not a whole object (a write cut short by a full disk or
     a killed writer) is skipped."""
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+    return text_json_lines(path.read_text(encoding="utf-8", errors="replace"))
+
+
+def text_json_lines(text: str) -> Iterator[dict]:
+    """The JSON objects of JSON-lines text, skipping lines that are not a whole object."""
+    for line in text.splitlines():
         try:
             entry = json.loads(line)
         except ValueError:
@@ -91,15 +99,14 @@ def json_lines(path: Path) -> Iterator[dict]:
             yield entry
 
 
-def day_files(log_dir: str | Path, since: dt.date | None = None, until: dt.date | None = None) -> list[Path]:
-    """The day files of `log_dir` (oldest first) whose day lies in [since, until]; none when the folder is absent."""
-    folder = Path(log_dir)
-    found = []
-    for path in sorted(folder.glob("*.jsonl")) if folder.exists() else []:
-        day = dt.date.fromisoformat(path.stem)
-        if not ((since and day < since) or (until and day > until)):
-            found.append(path)
-    return found
+def day_files(
+    log_dir: str | Path | ServingLogLocation, since: dt.date | None = None, until: dt.date | None = None
+) -> list:
+    """The day parts of the log (oldest first: day file paths of a folder, blob names in Blob storage) whose day
+    lies in [since, until]; none when the folder (container) is absent."""
+    return [
+        part for day, part in as_location(log_dir).parts() if not ((since and day < since) or (until and day > until))
+    ]
 
 
 def read_entries(
@@ -117,9 +124,11 @@ def read_entries(
     A line that is not a whole entry (a write cut short by a full disk or a killed server) is skipped, so one
     bad line never stops the monitors.
     """
+    location = as_location(log_dir)
     rows = []
-    for path in day_files(log_dir, since, until):
-        rows.extend(entry for entry in json_lines(path) if all(column in entry for column in LOG_COLUMNS))
+    for part in day_files(location, since, until):
+        entries = text_json_lines(location.read_text(part))
+        rows.extend(entry for entry in entries if all(column in entry for column in LOG_COLUMNS))
     columns = LOG_COLUMNS + OPTIONAL_COLUMNS
     if not rows:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
@@ -153,39 +162,41 @@ def _days_label(since: dt.date | None, until: dt.date | None) -> str:
 
 
 def no_servings_reason(
-    log_dir: str | Path,
+    log_dir: str | Path | ServingLogLocation,
     since: dt.date | None = None,
     until: dt.date | None = None,
     list_name: str | None = FOR_YOU_LIST,
 ) -> str:
     """Why `read_entries(log_dir, since, until, list_name=list_name)` found no serving of the shop, naming the
-    folder and the days (None: every day): the folder does not exist, it holds no day file for them, or their day
-    files are empty or hold only synthetic traffic (or only other lists). Worded for the monitors' outcomes."""
-    folder = Path(log_dir)
+    folder (or container and prefix) and the days (None: every day): the folder does not exist, it holds no day file
+    for them, or their day files are empty or hold only synthetic traffic (or only other lists). Worded for the
+    monitors' outcomes."""
+    location = as_location(log_dir)
+    where_log = location.describe()
     days = _days_label(since, until)
-    if not folder.is_dir():
-        return f"no serving log: {folder} does not exist ({SHARED_STORAGE_HINT})"
-    files = day_files(folder, since, until)
+    if not location.exists():
+        return f"no serving log: {where_log} does not exist ({location.hint})"
+    files = day_files(location, since, until)
     if not files:
-        others = day_files(folder)
+        others = day_files(location)
         if others:
-            where = f"{folder} holds no day file{days} (its newest is {others[-1].name})"
+            where = f"{where_log} holds no day file{days} (its newest is {location.label(others[-1])})"
         else:
-            where = f"{folder} holds no day file at all ({SHARED_STORAGE_HINT})"
-        synthetic = day_files(synthetic_dir(folder), since, until)
-        if synthetic:
-            where += (
-                f"; only synthetic traffic was logged, under {synthetic_dir(folder)}, which the monitors never read"
-            )
+            where = f"{where_log} holds no day file at all ({location.hint})"
+        synthetic = location.synthetic()
+        if day_files(synthetic, since, until):
+            where += f"; only synthetic traffic was logged, under {synthetic.describe()}, which the monitors never read"
         return f"no servings logged{days}: {where}"
-    names = ", ".join(path.name for path in files)
+    names = ", ".join(location.label(part) for part in files)
     holds = "holds" if len(files) == 1 else "hold"
-    entries = read_entries(folder, since, until, traffic=None, list_name=None)
+    entries = read_entries(location, since, until, traffic=None, list_name=None)
     if entries.empty:
-        return f"no servings logged{days}: {names} in {folder} {holds} no serving (empty, or only lines cut short)"
+        return f"no servings logged{days}: {names} in {where_log} {holds} no serving (empty, or only lines cut short)"
     shop = entries[entries["traffic"] == SHOP_TRAFFIC]
     if shop.empty:
         kinds = ", ".join(sorted(entries["traffic"].astype(str).unique()))
-        return f"no servings logged{days}: {names} in {folder} {holds} only synthetic traffic ({kinds})"
+        return f"no servings logged{days}: {names} in {where_log} {holds} only synthetic traffic ({kinds})"
     lists = ", ".join(sorted(shop["list"].astype(str).unique()))
-    return f"no {list_name!r} servings logged{days}: {names} in {folder} {holds} servings of other lists only ({lists})"
+    return (
+        f"no {list_name!r} servings logged{days}: {names} in {where_log} {holds} servings of other lists only ({lists})"
+    )

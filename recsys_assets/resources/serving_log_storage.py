@@ -1,0 +1,45 @@
+"""The serving log's location for this deployment: append blobs in Azure Blob storage in dev / prod when a storage
+account is configured (the API pods and the run pods share no disk), the RECSYS_SERVING_LOG_DIR folder otherwise.
+
+The Blob client is built from the same settings as the asset values' storage: AZURE_STORAGE_ACCOUNT_URL, the
+container AZURE_STORAGE_CONTAINER (default `recsys-<deployment>`), AZURE_STORAGE_KEY when set, else the host's
+managed identity / az login. No Dagster import: the API uses it too.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .. import settings
+from ..core.stores.serving_log_location import BlobLog, FolderLog, ServingLogLocation
+
+BLOB_PREFIX = "serving-log"
+
+
+def serving_log_in_blob() -> bool:
+    return settings.current_deployment() in ("dev", "prod") and bool(os.environ.get("AZURE_STORAGE_ACCOUNT_URL"))
+
+
+def blob_serving_log(writer_id: str | None = None) -> BlobLog:
+    from azure.storage.blob import BlobServiceClient
+
+    key = os.environ.get("AZURE_STORAGE_KEY")
+    if key:
+        credential = key
+    else:
+        from azure.identity import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()
+    service = BlobServiceClient(account_url=os.environ["AZURE_STORAGE_ACCOUNT_URL"], credential=credential)
+    container = service.get_container_client(settings.blob_container(settings.current_deployment()))
+    return BlobLog(container, BLOB_PREFIX, writer_id)
+
+
+def serving_log_location(folder: str = "") -> ServingLogLocation:
+    """`folder` when given (an explicit choice); else Blob storage in dev / prod with an account; else the folder
+    RECSYS_SERVING_LOG_DIR (default RECSYS_HOME/serving_log)."""
+    if folder:
+        return FolderLog(folder)
+    if serving_log_in_blob():
+        return blob_serving_log()
+    return FolderLog(settings.serving_log_dir())
