@@ -17,6 +17,7 @@ from recsys_assets.resources.serving_log_storage import blob_serving_log, servin
 from recsys_assets.serving.app import create_app
 from recsys_assets.serving.log_writer import ServingLogWriter
 from recsys_assets.serving.serving_settings import ServingSettings
+from recsys_assets.watch.inputs import log_window
 from tests.support.data import write_source
 from tests.support.serving import lists_for, publish, tiny_data
 
@@ -58,6 +59,8 @@ def test_two_api_processes_append_to_their_own_blobs_and_are_read_as_one_log(azu
         "serving-log/2026-03-02/api-b-22-10.jsonl",
     ]
     reader = BlobLog(client)  # a run pod: another process, reading what both wrote
+    days, size = log_window(reader, 7)  # the skew sensor's window and cursor: every part of the newest day
+    assert days == ["2026-03-02"] and size == sum(b.size for b in client.list_blobs(name_starts_with="serving-log/2"))
     entries = read_entries(reader, DAY, DAY)
     assert sorted(entries["customer_id"]) == ["A0", "A1", "A2", "B0", "B1", "B2", "B9"]  # never the load test
     assert read_entries(reader, DAY + dt.timedelta(days=1)).empty

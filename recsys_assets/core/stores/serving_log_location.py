@@ -113,6 +113,7 @@ class BlobLog:
         self.writer_id = writer_id or default_writer_id()
         self._created: set[str] = set()  # blobs this writer has created (or found existing)
         self._container_ready = False
+        self._sizes: dict[str, int] = {}  # blob sizes seen by the latest listing (saves a request per blob)
 
     def describe(self) -> str:
         return f"blob container {self.container.container_name!r}, prefix {self.prefix}/"
@@ -133,6 +134,7 @@ class BlobLog:
             except ValueError:
                 continue
             found.append((day, blob.name))
+            self._sizes[blob.name] = blob.size
         return sorted(found)
 
     def label(self, part: str) -> str:
@@ -142,6 +144,8 @@ class BlobLog:
         return self.container.download_blob(part).readall().decode("utf-8", errors="replace")
 
     def size(self, part: str) -> int:
+        if part in self._sizes:
+            return self._sizes[part]
         return self.container.get_blob_client(part).get_blob_properties().size
 
     def append(self, day: dt.date, hour: int, text: str) -> None:
