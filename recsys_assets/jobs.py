@@ -146,7 +146,7 @@ def fold_in_orders(
     context.log.info(f"fold_in_orders: {report.describe()} ({target.describe()})")
     if report.customers:
         path = "replay" if config.replay else "sensor"
-        append_fold_in(monitoring.log_folder(), report.log_entry(path, store.target()))
+        append_fold_in(monitoring.serving_log(), report.log_entry(path, store.target()))
     return Output(
         {"version": report.store_version, "customers": report.customers},
         metadata={

@@ -55,15 +55,10 @@ class MonitoringResource(ConfigurableResource):
 
         return self.report_dir or str(monitoring_dir())
 
-    def log_folder(self) -> str:
-        from ..settings import serving_log_dir
-
-        return self.serving_log_dir or str(serving_log_dir())
-
     def serving_log(self):
         """Where the monitors read the serving log (a ServingLogLocation): `serving_log_dir` when set, else Blob
-        storage in dev / prod with a storage account, else RECSYS_SERVING_LOG_DIR. (`log_folder` stays the folder
-        of the fold-in log.)"""
+        storage in dev / prod with a storage account, else RECSYS_SERVING_LOG_DIR. The fold-in log lives next to it
+        (core/stores/fold_in_log.py)."""
         from .serving_log_storage import serving_log_location
 
         return serving_log_location(self.serving_log_dir)

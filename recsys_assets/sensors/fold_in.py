@@ -44,7 +44,7 @@ def lag_alert_seconds() -> float:
 def _lag_alert(context, target, models, database, monitoring, alerted: bool) -> bool:
     """Raise the fold-in lag alert once per episode; returns whether an episode is on."""
     try:
-        status = fold_in_status(target, models.registry(), database, monitoring.log_folder())
+        status = fold_in_status(target, models.registry(), database, monitoring.serving_log())
     except NoFoldIn as error:
         context.log.info(f"fold-in lag not measured: {error}")
         return alerted

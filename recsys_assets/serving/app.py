@@ -102,7 +102,8 @@ def order_intake(settings: ServingSettings) -> OrderIntake | None:
     if settings.source is None or settings.model_registry is None:
         return None
     target = settings.fold_target if settings.fold_target in settings.stores else next(iter(settings.stores))
-    return OrderIntake(target, settings.stores[target], settings.source, settings.model_registry, settings.log_dir)
+    log = settings.serving_log if settings.serving_log is not None else settings.log_dir  # where the fold-in log is
+    return OrderIntake(target, settings.stores[target], settings.source, settings.model_registry, log)
 
 
 @asynccontextmanager

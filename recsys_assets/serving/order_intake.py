@@ -59,7 +59,7 @@ class OrderIntake:
     store: object
     source: object
     registry: object
-    log_dir: object | None = None  # the serving log folder: fold-ins are logged under it (fold_in_log.py)
+    log_dir: object | None = None  # the serving log (a folder or a location): fold-ins are logged next to it
     counters: FoldInCounters = field(default_factory=FoldInCounters)
     _basis: FoldInBasis | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)

@@ -8,6 +8,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from fastapi.testclient import TestClient
 
+from recsys_assets.core.stores.fold_in_log import append_fold_in, read_fold_ins
 from recsys_assets.core.stores.serving_log import day_files, no_servings_reason, read_entries
 from recsys_assets.core.stores.serving_log_location import BlobLog
 from recsys_assets.core.stores.source_db import SourceDatabase
@@ -128,3 +129,19 @@ def test_api_in_dev_logs_served_requests_to_blob_and_the_monitors_read_them(recs
     assert entries["customer_id"].tolist() == [customer]
     assert entries["items"].iloc[0] == store.get(customer)["product_id"].head(3).tolist()
     assert not (recsys_home / "serving_log").exists() or not list((recsys_home / "serving_log").glob("*.jsonl"))
+
+
+def test_the_fold_in_log_of_an_api_pod_and_a_run_pod_is_read_as_one_next_to_the_serving_log(azurite):
+    client = container(azurite, "fold-ins")
+    api, run = BlobLog(client, "serving-log", writer_id="api-a-11"), BlobLog(client, "serving-log", writer_id="run-7")
+    fold = {"path": "api", "target": "dev", "store_version": "V1", "model_version": "m1", "seconds": 0.4}
+    append_fold_in(api, {**fold, "ts": f"{DAY}T09:00:00+00:00", "customers": {"C1": f"{DAY} 08:59"}})
+    append_fold_in(run, {**fold, "ts": f"{DAY}T08:00:00+00:00", "path": "sensor", "customers": {"C2": f"{DAY} 07:58"}})
+    reader = BlobLog(client, "serving-log", writer_id="sensor-3")  # the daemon's pod reads both
+    entries = read_fold_ins(reader, DAY)
+    assert [e["path"] for e in entries] == ["sensor", "api"]  # in time order across the writers' blobs
+    assert {b.name for b in client.list_blobs()} == {
+        f"serving-log/fold_ins/{DAY}/api-a-11-09.jsonl",
+        f"serving-log/fold_ins/{DAY}/run-7-08.jsonl",
+    }
+    assert read_entries(reader, DAY, DAY).empty  # never read as served lists

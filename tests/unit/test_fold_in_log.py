@@ -18,7 +18,8 @@ def entry(version: str, ts: str, **customers) -> dict:
 def test_a_line_counts_as_folded_only_up_to_its_customers_newest_folded_line(tmp_path):
     append_fold_in(tmp_path, entry("V2", "2026-12-07T11:40:00", A="2026-12-07 11:30", B="2026-12-07 11:00"))
     append_fold_in(tmp_path, entry("V1", "2026-12-07T11:50:00", C="2026-12-07 11:45"))  # another version
-    (tmp_path / "fold_ins" / "2026-12-07.jsonl").open("a").write('{"ts": "cut short')  # a killed writer
+    with (tmp_path / "fold_ins" / "2026-12-07.jsonl").open("a") as day:
+        day.write('{"ts": "cut short')  # a killed writer
     source = lines(
         ("A", "2026-12-07 11:30"), ("B", "2026-12-07 11:20"), ("C", "2026-12-07 11:45"), ("A", "2026-12-07 11:55")
     )  # fmt: skip

@@ -184,7 +184,7 @@ def fold_customers(
     )
 
 
-def fold_in_status(store, registry, source, log_dir, now: pd.Timestamp | None = None) -> Pending:
+def fold_in_status(store, registry, source, serving_log, now: pd.Timestamp | None = None) -> Pending:
     """What is not folded into the store's live version yet (fold_in_log.pending): the source's lines dated after
     the live lists' newest order, against the fold-in log. NoFoldIn when nothing is live or the live model's
     list settings are not in the registry (a model registered before fold-ins existed)."""
@@ -195,7 +195,7 @@ def fold_in_status(store, registry, source, log_dir, now: pd.Timestamp | None = 
     now = now if now is not None else _now()
     since = pd.Timestamp(settings.trained_until) + pd.Timedelta(microseconds=1)
     lines = source.read_orders(since.to_pydatetime(), (now + pd.Timedelta(seconds=1)).to_pydatetime())
-    return pending(lines, read_fold_ins(log_dir, since.date()), live, now)
+    return pending(lines, read_fold_ins(serving_log, since.date()), live, now)
 
 
 def replay(store, registry, source, now: pd.Timestamp | None = None) -> FoldReport:

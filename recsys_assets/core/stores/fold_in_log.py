@@ -1,4 +1,6 @@
-"""The fold-in log: one JSON line per fold-in, next to the serving log (`<serving log dir>/fold_ins/YYYY-MM-DD.jsonl`).
+"""The fold-in log: one JSON line per fold-in, next to the serving log and where it is (`fold_ins/` of its folder,
+`<prefix>/fold_ins/` of its Blob container in dev / prod: the API pods and the run pods write it, the API and the
+sensor read it, so it must be where all of them reach; core/stores/serving_log_location.py).
 
 Each line: `ts` (ISO-8601 UTC), `path` (`api`, `sensor` or `replay`), `target`, `store_version`, `model_version`,
 `customers` ({customer_id: the newest order line of theirs folded in, ISO-8601}), `seconds`. The serving log's
@@ -17,33 +19,32 @@ from pathlib import Path
 
 import pandas as pd
 
-from .serving_log import json_lines
+from .serving_log import text_json_lines
+from .serving_log_location import ServingLogLocation, as_location
 
 FOLD_IN_FOLDER = "fold_ins"
 
 
-def fold_in_dir(log_dir: str | Path) -> Path:
-    return Path(log_dir) / FOLD_IN_FOLDER
+def fold_in_log(serving_log: str | Path | ServingLogLocation) -> ServingLogLocation:
+    """The fold-in log of a serving log (a folder or a location)."""
+    return as_location(serving_log).child(FOLD_IN_FOLDER)
 
 
-def append_fold_in(log_dir: str | Path, entry: dict) -> None:
-    """Append one fold-in entry (see the module docstring) to its UTC day's file."""
-    folder = fold_in_dir(log_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    day = pd.Timestamp(entry["ts"]).date()
-    with (folder / f"{day.isoformat()}.jsonl").open("a", encoding="utf-8") as handle:
-        handle.write(json.dumps(entry) + "\n")
+def append_fold_in(serving_log: str | Path | ServingLogLocation, entry: dict) -> None:
+    """Append one fold-in entry (see the module docstring) to its UTC day and hour."""
+    stamp = pd.Timestamp(entry["ts"])
+    fold_in_log(serving_log).append(stamp.date(), stamp.hour, json.dumps(entry) + "\n")
 
 
-def read_fold_ins(log_dir: str | Path, since: dt.date | None = None) -> list[dict]:
+def read_fold_ins(serving_log: str | Path | ServingLogLocation, since: dt.date | None = None) -> list[dict]:
     """The entries of the days from `since` on, oldest first; a line cut short (a killed writer) is skipped."""
-    folder = fold_in_dir(log_dir)
+    log = fold_in_log(serving_log)
     entries = []
-    for path in sorted(folder.glob("*.jsonl")) if folder.exists() else []:
-        if since is not None and dt.date.fromisoformat(path.stem) < since:
+    for day, part in log.parts():
+        if since is not None and day < since:
             continue
-        entries.extend(entry for entry in json_lines(path) if isinstance(entry.get("customers"), dict))
-    return entries
+        entries.extend(e for e in text_json_lines(log.read_text(part)) if isinstance(e.get("customers"), dict))
+    return sorted(entries, key=lambda e: str(e.get("ts")))  # several writers' parts of a day: in time order
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,10 @@ class ServingLogLocation(Protocol):
 
     def synthetic(self) -> ServingLogLocation: ...
 
+    def child(self, name: str) -> ServingLogLocation:
+        """A log of its own next to this one's day parts (never read as serving log): e.g. the fold-in log."""
+        ...
+
 
 class FolderLog:
     """Day files `<folder>/YYYY-MM-DD.jsonl` (the hour plays no part: one file per day)."""
@@ -91,7 +95,10 @@ class FolderLog:
             handle.write(text)
 
     def synthetic(self) -> FolderLog:
-        return FolderLog(self.folder / SYNTHETIC_FOLDER)
+        return self.child(SYNTHETIC_FOLDER)
+
+    def child(self, name: str) -> FolderLog:
+        return FolderLog(self.folder / name)
 
 
 def default_writer_id() -> str:
@@ -167,7 +174,10 @@ class BlobLog:
             blob.append_block(data[start : start + MAX_BLOCK])
 
     def synthetic(self) -> BlobLog:
-        return BlobLog(self.container, f"{self.prefix}/{SYNTHETIC_FOLDER}", self.writer_id)
+        return self.child(SYNTHETIC_FOLDER)
+
+    def child(self, name: str) -> BlobLog:
+        return BlobLog(self.container, f"{self.prefix}/{name}", self.writer_id)
 
 
 def as_location(log: str | Path | ServingLogLocation) -> ServingLogLocation:
