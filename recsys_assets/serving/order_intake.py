@@ -34,7 +34,6 @@ class FoldInCounters:
     lines_recorded: int = 0
     customers_refreshed: int = 0
     failures: int = 0
-    last_fold_at: float | None = None
     last_fold_seconds: float | None = None
     last_error: str | None = None
     pending_since: float | None = None  # the oldest recorded line not folded in yet (a fold-in failed)
@@ -86,7 +85,7 @@ class OrderIntake:
             if self.log_dir is not None:
                 append_fold_in(self.log_dir, report.log_entry("api", self.target))
             self.counters.customers_refreshed += report.customers
-            self.counters.last_fold_at, self.counters.pending_since = time.time(), None
+            self.counters.pending_since = None
             self.counters.last_fold_seconds = round(time.perf_counter() - started, 3)
             return answer | {
                 "folded": True,
