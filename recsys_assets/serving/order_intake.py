@@ -20,6 +20,7 @@ from ..core.lifecycle.order_fold_in import (
     fold_customers,
     fold_in_status,
     load_basis,
+    read_masters,
 )
 from ..core.stores.fold_in_log import append_fold_in
 
@@ -58,7 +59,7 @@ class OrderIntake:
     store: object
     source: object
     registry: object
-    log_dir: object | None = None  # the serving log (a folder or a location): fold-ins are logged next to it
+    serving_log: object | None = None  # the serving log's location (or folder): fold-ins are logged next to it
     counters: FoldInCounters = field(default_factory=FoldInCounters)
     _basis: FoldInBasis | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -68,13 +69,14 @@ class OrderIntake:
         started = time.perf_counter()
         with self._lock:
             self.counters.requests += 1
-            frame = checked_order_lines(lines, self.source)
+            masters = read_masters(self.source)  # read once: the check and the fold both need them
+            frame = checked_order_lines(lines, self.source, masters=masters)
             self.source.write("orders", frame, replace=False)
             self.counters.lines_recorded += len(frame)
             customers = sorted(set(frame["customer_id"].astype(str)))
             answer = {"recorded_lines": len(frame), "customers": customers, "target": self.target}
             try:
-                report = fold_customers(self._live_basis(), self.store, self.source, customers)
+                report = fold_customers(self._live_basis(), self.store, self.source, customers, masters=masters)
             except Exception as error:  # the lines are recorded: the sensor or the nightly run folds them
                 self.counters.failures += 1
                 self.counters.last_error = f"{type(error).__name__}: {error}"
@@ -82,8 +84,8 @@ class OrderIntake:
                 self._basis = None
                 logger.warning("fold-in of %d customer(s) failed, left to the sensor: %s", len(customers), error)
                 return answer | {"folded": False, "reason": str(error)}
-            if self.log_dir is not None:
-                append_fold_in(self.log_dir, report.log_entry("api", self.target))
+            if self.serving_log is not None:
+                append_fold_in(self.serving_log, report.log_entry("api", self.target))
             self.counters.customers_refreshed += report.customers
             self.counters.pending_since = None
             self.counters.last_fold_seconds = round(time.perf_counter() - started, 3)
@@ -112,10 +114,10 @@ class OrderIntake:
         """This process's counters, and what is not folded into the live version yet (every path, from the source
         and the fold-in log), or why that cannot be told."""
         stats = {"target": self.target, "this_process": self.counters.as_dict(time.time())}
-        if self.log_dir is None:
+        if self.serving_log is None:
             return stats | {"status": "no serving log folder: the fold-ins of other processes are not known"}
         try:
-            return stats | fold_in_status(self.store, self.registry, self.source, self.log_dir).as_dict()
+            return stats | fold_in_status(self.store, self.registry, self.source, self.serving_log).as_dict()
         except NoFoldIn as error:
             return stats | {"status": str(error)}
 

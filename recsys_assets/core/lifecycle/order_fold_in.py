@@ -126,8 +126,13 @@ def _now() -> pd.Timestamp:
     return pd.Timestamp.now(tz="UTC").tz_localize(None)
 
 
+def read_masters(source) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The source's (products, customers) master tables."""
+    return source.read_master("products"), source.read_master("customers")
+
+
 def _clean(orders: pd.DataFrame, source, now: pd.Timestamp) -> pd.DataFrame:
-    products, customers = source.read_master("products"), source.read_master("customers")
+    products, customers = read_masters(source)
     return clean_orders(orders, products, customers, CleaningRules(as_of=now)).interactions
 
 
@@ -147,9 +152,11 @@ def fold_customers(
     customer_ids: list[str],
     now: pd.Timestamp | None = None,
     before_write: Callable[[], None] | None = None,
+    masters: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> FoldReport:
     """Fold `customer_ids` into the basis' store version: their full history re-read from the source (window
     start on), their lists rebuilt with the basis' model and today's rules, and upserted into that version only.
+    `masters` are the source's (products, customers) when the caller has just read them (read_masters).
     `before_write` runs between building and writing (tests interleave a publish there)."""
     started = time.perf_counter()
     customer_ids = sorted({str(c) for c in customer_ids})
@@ -159,7 +166,7 @@ def fold_customers(
     lines = [source.read_customer_orders(customer) for customer in customer_ids]
     lines = pd.concat(lines, ignore_index=True)
     lines = lines[lines["order_ts"] >= basis.window_start]
-    products, customers = source.read_master("products"), source.read_master("customers")
+    products, customers = masters if masters is not None else read_masters(source)
     fresh = clean_orders(lines, products, customers, CleaningRules(as_of=now)).interactions
     if len(fresh):
         basis.newest = max(basis.newest, pd.Timestamp(fresh["order_ts"].max()))
@@ -207,7 +214,12 @@ def replay(store, registry, source, now: pd.Timestamp | None = None) -> FoldRepo
     return fold_customers(basis, store, source, customers, now)
 
 
-def checked_order_lines(lines: list[dict], source, now: pd.Timestamp | None = None) -> pd.DataFrame:
+def checked_order_lines(
+    lines: list[dict],
+    source,
+    now: pd.Timestamp | None = None,
+    masters: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> pd.DataFrame:
     """Order lines posted to the API, as the contract types them; OrderLinesRefused naming every line that breaks
     it: a missing or mistyped column, an unknown customer or product, a date in the future, a line (order_id,
     line_no) given twice or already recorded for its customer. Nothing is written when any line is refused."""
@@ -221,10 +233,11 @@ def checked_order_lines(lines: list[dict], source, now: pd.Timestamp | None = No
     except ValueError as error:
         raise OrderLinesRefused(str(error)) from error
     now = now if now is not None else _now()
+    known_products, known_customers = masters if masters is not None else read_masters(source)
     customers = frame["customer_id"].astype(str)
     products = frame["product_id"].astype(str)
-    unknown_customer = ~customers.isin(source.read_master("customers")["customer_id"].astype(str))
-    unknown_product = ~products.isin(source.read_master("products")["product_id"].astype(str))
+    unknown_customer = ~customers.isin(known_customers["customer_id"].astype(str))
+    unknown_product = ~products.isin(known_products["product_id"].astype(str))
     future = frame["order_ts"] > now + pd.Timedelta(minutes=5)
     twice = frame.duplicated(["order_id", "line_no"], keep="first")
     stored = _stored_lines(source, sorted(set(customers)))
