@@ -20,7 +20,9 @@ def serving_log_in_blob() -> bool:
     return settings.current_deployment() in ("dev", "prod") and bool(os.environ.get("AZURE_STORAGE_ACCOUNT_URL"))
 
 
-def blob_serving_log(writer_id: str | None = None) -> BlobLog:
+def blob_container_client():
+    """The deployment's Blob container (azure-storage-blob ContainerClient): the serving log and the monitors' state
+    (resources/state_storage.py) live in it under prefixes of their own."""
     from azure.storage.blob import BlobServiceClient
 
     key = os.environ.get("AZURE_STORAGE_KEY")
@@ -31,8 +33,11 @@ def blob_serving_log(writer_id: str | None = None) -> BlobLog:
 
         credential = DefaultAzureCredential()
     service = BlobServiceClient(account_url=os.environ["AZURE_STORAGE_ACCOUNT_URL"], credential=credential)
-    container = service.get_container_client(settings.blob_container(settings.current_deployment()))
-    return BlobLog(container, BLOB_PREFIX, writer_id)
+    return service.get_container_client(settings.blob_container(settings.current_deployment()))
+
+
+def blob_serving_log(writer_id: str | None = None) -> BlobLog:
+    return BlobLog(blob_container_client(), BLOB_PREFIX, writer_id)
 
 
 def serving_log_location(folder: str = "") -> ServingLogLocation:
