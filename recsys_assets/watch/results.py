@@ -67,7 +67,9 @@ def report_link(files: ReportFiles) -> str:
     address is known (RECSYS_API_URL), else the file's or the blob's URL."""
     from ..settings import api_url
 
-    if files.link and api_url():  # the review page opens it with the review key (a plain link cannot send one)
+    # only for reports in Blob storage: a local report keeps its file link. The review page opens it with the
+    # review key (a plain link cannot send one)
+    if api_url() and not files.url().startswith("file:"):
         return f"{api_url()}/#report={files.name.removesuffix('.html')}"
     return files.url()
 

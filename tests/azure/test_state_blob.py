@@ -202,3 +202,19 @@ def test_dev_without_an_evidently_service_writes_no_workspace(dev):
     assert set(result) == {"skipped"} and "RECSYS_EVIDENTLY_URL" in result["skipped"]
     assert MonitoringResource().local_workspace_refused() is not None
     assert MonitoringResource(evidently_url="http://evidently.internal:8000").local_workspace_refused() is None
+
+
+def test_report_links_per_deployment(dev, monkeypatch, tmp_path):
+    """dev with RECSYS_API_URL: the review page; dev without: the blob's URL; local: the file, API URL or not."""
+    from monitoring.reports import write_report
+    from recsys_assets.core.stores.state_location import FolderState
+    from recsys_assets.watch.results import report_link
+
+    _, _, client = dev
+    in_blob = write_report(monitoring_location(), "serving_skew", {"drifted": False}, stamp="20260630T080000000000Z")
+    assert report_link(in_blob) == "https://recsys.example.com/#report=serving_skew/20260630T080000000000Z"
+    assert client.get_blob_client("monitoring/serving_skew/20260630T080000000000Z.html").exists()
+    local = write_report(FolderState(tmp_path / "local"), "serving_skew", {"drifted": False})
+    assert report_link(local).startswith("file://")
+    monkeypatch.delenv("RECSYS_API_URL")
+    assert report_link(in_blob) == client.get_blob_client("monitoring/serving_skew/20260630T080000000000Z.html").url
