@@ -1,4 +1,9 @@
-"""Write a check's Evidently HTML report and JSON summary to a folder: `<folder>/<check>/<timestamp>.html|.json`."""
+"""Write a check's Evidently HTML report and JSON summary: `<check>/<timestamp>.html|.json` in a folder (local) or
+in a state location (`recsys_assets/core/stores/state_location.py`: Blob storage in dev / prod).
+
+A location is anything with `write_bytes(name, data) -> label` and `link(name) -> url` (duck-typed: this package
+imports nothing of the code location).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,16 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class ReportFiles:
-    html: Path
-    json: Path
+    """Where a report went: `html` / `json` are paths (a folder) or labels `<container>/<blob>` (a location);
+    `name` is the HTML's name relative to the reports' root (`<check>/<stamp>.html`), `link` a URL of it."""
+
+    html: Path | str
+    json: Path | str
+    name: str = ""
+    link: str = ""
 
     def url(self) -> str:
-        return self.html.resolve().as_uri()
+        return self.link or Path(self.html).resolve().as_uri()
 
 
 def report_stamp(now: dt.datetime | None = None) -> str:
@@ -24,27 +34,39 @@ def report_stamp(now: dt.datetime | None = None) -> str:
     return now.strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def write_report(folder: str | Path, check: str, summary: dict, snapshot=None, stamp: str | None = None) -> ReportFiles:
-    """Save the Evidently `snapshot` as HTML (a short HTML page when there is none) and `summary` as JSON.
+def report_html(check: str, summary: dict, snapshot=None) -> str:
+    """The Evidently snapshot as a standalone page, or a short page showing the summary when there is none."""
+    if snapshot is not None:
+        return snapshot.get_html_str(as_iframe=False)
+    body = json.dumps(summary, indent=2, default=str).replace("&", "&amp;").replace("<", "&lt;")
+    return f"<html><body><h1>{check}</h1><pre>{body}</pre></body></html>"
 
-    Each file is written under a temporary name and renamed: a killed process leaves no half report, and the
-    JSON (which links the HTML) is renamed last.
+
+def write_report(folder, check: str, summary: dict, snapshot=None, stamp: str | None = None) -> ReportFiles:
+    """Save the Evidently `snapshot` as HTML (a short HTML page when there is none) and `summary` as JSON, into a
+    folder (str / Path) or a location.
+
+    Each is written whole (a folder's file under a temporary name, then renamed; a blob in one upload): a killed
+    process leaves no half report, and the JSON (which names the HTML) is written last.
     """
+    stamp = stamp or report_stamp()
+    html_name, json_name = f"{check}/{stamp}.html", f"{check}/{stamp}.json"
+    page = report_html(check, summary, snapshot).encode("utf-8")
+    if not isinstance(folder, str | Path):
+        html = folder.write_bytes(html_name, page)
+        text = json.dumps({**summary, "report_html": html, "report": html_name}, indent=2, default=str)
+        return ReportFiles(html, folder.write_bytes(json_name, text.encode("utf-8")), html_name, folder.link(html_name))
     target = Path(folder) / check
     target.mkdir(parents=True, exist_ok=True)
-    stamp = stamp or report_stamp()
     html, summary_path = target / f"{stamp}.html", target / f"{stamp}.json"
     partial = target / f".{stamp}.html.partial"
     try:
-        if snapshot is not None:
-            snapshot.save_html(str(partial))
-        else:
-            body = json.dumps(summary, indent=2, default=str).replace("&", "&amp;").replace("<", "&lt;")
-            partial.write_text(f"<html><body><h1>{check}</h1><pre>{body}</pre></body></html>", encoding="utf-8")
+        partial.write_bytes(page)
         os.replace(partial, html)
         partial = target / f".{stamp}.json.partial"
-        partial.write_text(json.dumps({**summary, "report_html": str(html)}, indent=2, default=str), encoding="utf-8")
+        text = json.dumps({**summary, "report_html": str(html), "report": html_name}, indent=2, default=str)
+        partial.write_text(text, encoding="utf-8")
         os.replace(partial, summary_path)
     finally:
         partial.unlink(missing_ok=True)
-    return ReportFiles(html=html, json=summary_path)
+    return ReportFiles(html=html, json=summary_path, name=html_name)

@@ -113,6 +113,13 @@ def evidently_ui_url(remote: str = "") -> str:
     return (os.environ.get("RECSYS_EVIDENTLY_UI_URL", "").strip() or remote or "http://127.0.0.1:8001").rstrip("/")
 
 
+def api_url() -> str:
+    """The serving API's address as the data team opens it (RECSYS_API_URL, e.g. https://recsys.example.com): the
+    monitoring assets link their reports to its /reports/<check>/<stamp>.html route when the reports are in Blob
+    storage. Empty: they link the blob's URL."""
+    return os.environ.get("RECSYS_API_URL", "").strip().rstrip("/")
+
+
 def model_registry_dir(deployment: str) -> Path:
     """Where model artifacts are kept by version for the model gate (RECSYS_MODEL_REGISTRY_DIR).
 

@@ -144,7 +144,7 @@ def online_metrics(
     result = run_online_metrics(
         context.instance, source.database(), monitoring.serving_log(), day, settings, config.alert_period_days
     )
-    day_file = write_day_file(monitoring.reports_folder(), result)
+    day_file = write_day_file(monitoring.reports_location(), result)
     metadata = online_metadata(result, day_file)
     figures = {k: v for k, v in metadata.items() if isinstance(v, int | float) and not isinstance(v, bool)}
     noon = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(12))  # the figures describe the serving day

@@ -17,7 +17,7 @@ from ..core.stores.alert_sinks import raise_alert
 from ..core.stores.source_db import split_by_day
 from ..partitions import daily_partitions
 from ..resources.source import SourceDatabaseResource
-from ..settings import recsys_home
+from ..resources.state_storage import alert_home
 
 # transient database errors (network, locks) are retried with backoff; contract errors fail the same way again
 SOURCE_RETRY = RetryPolicy(max_retries=2, delay=2, backoff=Backoff.EXPONENTIAL)
@@ -52,7 +52,7 @@ def raw_orders(context: AssetExecutionContext, source: SourceDatabaseResource) -
     if len(future):
         alert = future_lines_alert(future, shown_url)
         context.log.warning(f"raw_orders: {alert.message}")
-        raise_alert(alert, recsys_home())
+        raise_alert(alert, alert_home())
     metadata = {
         "rows": len(frame),
         "partitions": len(values),

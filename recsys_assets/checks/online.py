@@ -17,7 +17,7 @@ from ..assets.monitoring import online_metrics
 from ..core.lifecycle.alerts import Alert
 from ..core.stores.alert_sinks import raise_alert
 from ..partitions import daily_partitions
-from ..settings import recsys_home
+from ..resources.state_storage import alert_home
 
 
 @asset_check(
@@ -56,7 +56,7 @@ def model_beats_control(context: AssetCheckExecutionContext, online_metrics: dic
         severity="warning",
         details={"day": online_metrics["day"], "run_id": context.run.run_id, **metadata},
     )
-    delivery = raise_alert(alert, recsys_home())
+    delivery = raise_alert(alert, alert_home())
     context.log.warning(f"alert {delivery.describe()}: {alert.message}")
     description = f"{lift['reason']}; {missing}" if missing else lift["reason"]
     return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN, description=description, metadata=metadata)

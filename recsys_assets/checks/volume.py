@@ -18,7 +18,7 @@ from ..core.lifecycle.alerts import Alert
 from ..core.stores.alert_sinks import raise_alert
 from ..partitions import daily_partitions
 from ..resources.source import SourceDatabaseResource
-from ..settings import recsys_home
+from ..resources.state_storage import alert_home
 from ..validation.suites import expectations_dir
 
 SETTINGS_FILE = "raw_orders_volume.json"
@@ -86,7 +86,7 @@ def raw_orders_volume(
                 message=message[:2000],
                 details={"findings": [f.message() for f in report.findings[:50]]},
             ),
-            recsys_home(),
+            alert_home(),
         )
         return AssetCheckResult(passed=False, severity=AssetCheckSeverity.WARN, description=message, metadata=metadata)
     description = (

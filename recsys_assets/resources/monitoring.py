@@ -9,7 +9,11 @@ from monitoring.config import DriftThresholds, SkewThresholds
 class MonitoringResource(ConfigurableResource):
     """Thresholds, windows and folders used by the drift/skew assets and sensors."""
 
-    report_dir: str = Field("", description="Reports folder; empty: RECSYS_HOME/monitoring (RECSYS_MONITORING_DIR).")
+    report_dir: str = Field(
+        "",
+        description="Reports folder; empty: Blob storage (prefix monitoring/) in dev / prod with a storage account, "
+        "else RECSYS_MONITORING_DIR (default RECSYS_HOME/monitoring).",
+    )
     serving_log_dir: str = Field("", description="Serving log folder; empty: RECSYS_HOME/serving_log.")
     numerical_method: str = Field("wasserstein", description="Evidently stattest for numeric features.")
     numerical_threshold: float = Field(0.1, description="Numeric feature drifts when the score reaches this.")
@@ -50,10 +54,28 @@ class MonitoringResource(ConfigurableResource):
             drift=self.drift_thresholds(),
         )
 
-    def reports_folder(self) -> str:
-        from ..settings import monitoring_dir
+    def reports_location(self):
+        """Where the reports, the drift caches and the online figures go (a StateLocation): `report_dir` when set,
+        else Blob storage in dev / prod with a storage account, else RECSYS_MONITORING_DIR."""
+        from .state_storage import monitoring_location
 
-        return self.report_dir or str(monitoring_dir())
+        return monitoring_location(self.report_dir)
+
+    def local_workspace_refused(self) -> str | None:
+        """Why no Evidently snapshot is written (None: one is): dev / prod without a remote `evidently ui`.
+
+        The workspace is a folder its UI service owns and is the only reader of; a run pod's folder is read by
+        nobody and vanishes with the pod, so dev / prod write snapshots only to the service (RECSYS_EVIDENTLY_URL)."""
+        from ..settings import current_deployment
+
+        deployment = current_deployment()
+        if deployment == "local" or self.workspace_settings()[1] or self.evidently_workspace:
+            return None
+        return (
+            f"no Evidently snapshot: RECSYS_DEPLOYMENT={deployment} has no RECSYS_EVIDENTLY_URL (a remote "
+            "`evidently ui` service), and a workspace folder on this pod would be read by nobody; "
+            "the HTML/JSON report is kept"
+        )
 
     def serving_log(self):
         """Where the monitors read the serving log (a ServingLogLocation): `serving_log_dir` when set, else Blob

@@ -8,6 +8,7 @@ managed identity / az login. No Dagster import: the API uses it too.
 
 from __future__ import annotations
 
+import functools
 import os
 
 from .. import settings
@@ -20,19 +21,30 @@ def serving_log_in_blob() -> bool:
     return settings.current_deployment() in ("dev", "prod") and bool(os.environ.get("AZURE_STORAGE_ACCOUNT_URL"))
 
 
-def blob_serving_log(writer_id: str | None = None) -> BlobLog:
+def blob_container_client():
+    """The deployment's Blob container (azure-storage-blob ContainerClient): the serving log and the monitors' state
+    (resources/state_storage.py) live in it under prefixes of their own. One client per account, container and key
+    in a process (a sensor tick asks often; the managed identity's token is then fetched once)."""
+    account_url = os.environ["AZURE_STORAGE_ACCOUNT_URL"]
+    container = settings.blob_container(settings.current_deployment())
+    return _container_client(account_url, container, os.environ.get("AZURE_STORAGE_KEY") or None)
+
+
+@functools.lru_cache(maxsize=8)
+def _container_client(account_url: str, container: str, key: str | None):
     from azure.storage.blob import BlobServiceClient
 
-    key = os.environ.get("AZURE_STORAGE_KEY")
     if key:
         credential = key
     else:
         from azure.identity import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
-    service = BlobServiceClient(account_url=os.environ["AZURE_STORAGE_ACCOUNT_URL"], credential=credential)
-    container = service.get_container_client(settings.blob_container(settings.current_deployment()))
-    return BlobLog(container, BLOB_PREFIX, writer_id)
+    return BlobServiceClient(account_url=account_url, credential=credential).get_container_client(container)
+
+
+def blob_serving_log(writer_id: str | None = None) -> BlobLog:
+    return BlobLog(blob_container_client(), BLOB_PREFIX, writer_id)
 
 
 def serving_log_location(folder: str = "") -> ServingLogLocation:

@@ -24,7 +24,7 @@ from dagster import (
 from ..checks.freshness import freshness_checks
 from ..core.lifecycle.alerts import Alert, evaluate_thresholds, thresholds_from_env
 from ..core.stores.alert_sinks import raise_alert
-from ..settings import recsys_home
+from ..resources.state_storage import alert_home
 from ..tags import PARTITION_TAG, TRIGGER_TAG
 
 ALERT_INTERVAL_SECONDS = int(os.environ.get("RECSYS_ALERT_SENSOR_INTERVAL", "30"))
@@ -66,11 +66,11 @@ def run_failure_alert(context: RunFailureSensorContext) -> Alert:
     name="alert_on_run_failure",
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=ALERT_INTERVAL_SECONDS,
-    description="Record an alert (alerts.jsonl, log, optional webhook) for every failed run.",
+    description="Record an alert (the alert history, log, optional webhook) for every failed run.",
 )
 def alert_on_run_failure(context: RunFailureSensorContext):
     alert = run_failure_alert(context)
-    delivery = raise_alert(alert, recsys_home())
+    delivery = raise_alert(alert, alert_home())
     context.log.warning(f"alert {delivery.describe()}: {alert.message}")
 
 
@@ -91,7 +91,7 @@ def _metric_threshold_alerts(context: MultiAssetSensorEvaluationContext):
             if "model_version" in metadata:
                 details["model_version"] = metadata["model_version"]
             for alert in evaluate_thresholds(key.to_user_string(), metadata, thresholds, details):
-                raise_alert(alert, recsys_home())
+                raise_alert(alert, alert_home())
                 raised.append(alert.message)
         if records:
             context.advance_cursor({key: records[-1]})
@@ -141,7 +141,7 @@ def freshness_alerts(context: SensorEvaluationContext):
             message=f"{check_key.to_user_string()} failed: {description}",
             details={"check": check_key.to_user_string(), "run_id": record.run_id},
         )
-        raise_alert(alert, recsys_home())
+        raise_alert(alert, alert_home())
         raised.append(alert.message)
     if newest != cursor:
         context.update_cursor(str(newest))

@@ -24,8 +24,8 @@ from ..jobs import fold_in_job
 from ..resources.models import ModelRegistryResource
 from ..resources.monitoring import MonitoringResource
 from ..resources.source import SourceDatabaseResource
+from ..resources.state_storage import alert_home
 from ..resources.stores import StoreResource
-from ..settings import recsys_home
 from ..tags import REASON_TAG, TRIGGER_TAG
 
 TICK_SECONDS = 30
@@ -57,7 +57,7 @@ def _lag_alert(context, target, models, database, monitoring, alerted: bool) -> 
             f"the live lists, the oldest for {status.oldest_seconds / 60:.0f} min",
             details=status.as_dict(),
         )
-        delivery = raise_alert(alert, recsys_home())
+        delivery = raise_alert(alert, alert_home())
         context.log.warning(f"alert {delivery.describe()}: {alert.message}")
     return behind
 

@@ -16,11 +16,15 @@ Endpoints:
 - `GET /customers?q=`, `GET /customers/{customer_id}/history?top=`  customer search and purchase history for the
   review page. Review key.
 - `GET /versions`, `GET /reports`  the kept versions, the latest monitoring reports. Review key.
+- `GET /reports/{check}/{stamp}.html`  one drift / skew / prediction-drift HTML report, read from the reports'
+  location (the monitoring folder locally, Blob storage in dev / prod): the link the monitoring assets show when
+  RECSYS_API_URL is set. Review key (the review page opens it with the key it holds).
 - `GET /health`  ok / degraded / unavailable, per target its live and model version. No key (load balancers and
   probes), so no store address, path or error text: those go to the server log (a store that cannot be read is
   named by its kind and the root cause of the error, e.g. "local SQLite store: ... unable to open database file").
 - `GET /metrics`  per-target reader state, catalogue and serving counters, the control group and the latest online
-  metrics (written by the `online_metrics` asset to <monitoring dir>/online/<day>.json). Review key.
+  metrics (written by the `online_metrics` asset to online/<day>.json of the reports' location; null with
+  `online_missing` saying what is missing before the first day). Review key.
 - `GET /`  the review page (static; it asks for the review key and sends it with its API calls).
 Which key opens what: auth.py.
 Every live `/recommendations` answer is queued for the serving log (written by a background thread); requests
@@ -53,6 +57,7 @@ from ..core.lifecycle.control_group import ControlGroup
 from ..core.lifecycle.order_fold_in import OrderLinesRefused
 from ..core.stores.serving_log import TRAFFIC_HEADER
 from ..core.stores.source_db import SourceDatabase
+from ..core.stores.state_location import MissingState, as_state
 from ..core.stores.store import LISTS_METADATA
 from ..core.stores.store_reader import (
     STORE_UNAVAILABLE,
@@ -269,23 +274,38 @@ class ServingState:
     page: str
     control: ControlGroup = field(default_factory=ControlGroup)
     clock: Callable[[], float] = time.time
-    monitoring_dir: Path | None = None  # the monitors' summaries and online_metrics' <online>/<day>.json
+    # the reports' location (a folder path or a core/stores/state_location.StateLocation): the monitors' summaries
+    # and HTML reports, online_metrics' online/<day>.json
+    monitoring_dir: Path | object | None = None
     evidently_url: str = ""  # a remote `evidently ui` holding the workspace ("" : the folder summaries)
     evidently_ui_url: str = ""  # where people open the Evidently UI
     rules: LiveRules | None = None  # the business rules of the moment, applied to every live list
     orders: OrderIntake | None = None  # POST /events/orders (None: no source database or model registry)
     started: bool = False
 
+    @property
+    def reports_location(self):
+        """The reports' location (None: none configured)."""
+        return as_state(self.monitoring_dir) if self.monitoring_dir is not None else None
+
     def latest_online(self) -> dict | None:
-        """The figures of the newest day online_metrics has materialized (None: none yet)."""
-        folder = self.monitoring_dir / ONLINE_FOLDER if self.monitoring_dir else None
-        files = sorted(folder.glob("*.json")) if folder and folder.exists() else []
-        for path in reversed(files):
+        """The figures of the newest day online_metrics has materialized (None: none yet, see `online_missing`)."""
+        location = self.reports_location
+        names = [n for n in location.names(ONLINE_FOLDER) if n.endswith(".json")] if location else []
+        for name in reversed(names):
             try:
-                return json.loads(path.read_text(encoding="utf-8"))
+                return json.loads(location.read_bytes(name))
             except (OSError, ValueError):  # being replaced right now: the previous day will do
                 continue
         return None
+
+    def online_missing(self) -> str:
+        """Why /metrics has no online figures: what is missing (where it was looked for goes to the server log
+        only: no answer names a folder or a container)."""
+        if self.reports_location is None:
+            return "no online_metrics figures: this server has no monitoring location configured"
+        logger.info("no online_metrics day file in %s yet", self.reports_location.child(ONLINE_FOLDER).describe())
+        return "no online_metrics figures yet: the online_metrics asset has written no day (the server log says where)"
 
     @property
     def default_target(self) -> str:
@@ -598,9 +618,33 @@ def reports(request: Request, limit: int = Query(20, ge=1, le=100)) -> dict:
     from .reports import latest_reports
 
     state = _state(request)
-    if state.monitoring_dir is None:
+    if state.reports_location is None:
         return {"reports": [], "ui": state.evidently_ui_url, "error": "no monitoring folder configured"}
-    return latest_reports(state.monitoring_dir, state.evidently_url, state.evidently_ui_url, limit)
+    return latest_reports(state.reports_location, state.evidently_url, state.evidently_ui_url, limit)
+
+
+@router.get(
+    "/reports/{check}/{stamp}.html",
+    response_class=HTMLResponse,
+    responses={**ERRORS, 404: {"model": ErrorResponse}},
+    dependencies=[Depends(require_review_key)],
+)
+def report_html(request: Request, check: str, stamp: str) -> HTMLResponse:
+    """One monitoring HTML report (Evidently), from the reports' location: a folder locally, Blob storage in dev /
+    prod. 404 naming the report when it is not there."""
+    from .reports import report_page
+
+    state = _state(request)
+    if state.reports_location is None:
+        raise HTTPException(404, "no monitoring folder configured on this server")
+    try:
+        page = report_page(state.reports_location, check, stamp)
+    except ValueError as error:
+        raise HTTPException(404, str(error)) from error
+    except MissingState as error:  # where it was looked for goes to the server log only
+        logger.warning("report asked for and not found: %s", error)
+        raise HTTPException(404, f"no {check} report of {stamp} (the monitoring location holds none)") from error
+    return HTMLResponse(page)
 
 
 @router.get("/metrics", responses=ERRORS, dependencies=[Depends(require_review_key)])
@@ -608,6 +652,7 @@ def metrics(request: Request) -> dict:
     """Per target the reader's state, the catalogue and serving counters, the control group, and the figures of the
     newest online_metrics day (null: none yet)."""
     state = _state(request)
+    online = state.latest_online()
     targets = {}
     for name, reader in state.readers.items():
         snapshot, status = reader.snapshot, reader.status
@@ -629,7 +674,8 @@ def metrics(request: Request) -> dict:
         "catalog": state.catalog.stats() | {"loaded_at": _iso(state.catalog.data.loaded_at)},
         "serving_log": state.writer.stats() if state.writer is not None else None,
         "control_group": {"share": state.control.share},
-        "online": state.latest_online(),
+        "online": online,
+        "online_missing": None if online is not None else state.online_missing(),
         "fold_ins": state.orders.stats() if state.orders is not None else None,
     }
 

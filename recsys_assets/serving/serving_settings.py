@@ -48,7 +48,8 @@ class ServingSettings:
     clock
         Stamps the serving log (default `time.time`; the online demo serves on simulated days).
     monitoring_dir
-        The monitors' summaries and the online_metrics figures (/reports, /metrics, /health); None: none.
+        The monitors' summaries, HTML reports and online_metrics figures (/reports, /metrics): a folder, or a
+        StateLocation (Blob storage in dev / prod, resources/state_storage.py); None: none.
     evidently_url, evidently_ui_url
         A remote `evidently ui` holding the workspace ("": the folder summaries) and where people open it.
     """
@@ -67,7 +68,7 @@ class ServingSettings:
     cached_lists: int = 0
     control: ControlGroup = field(default_factory=ControlGroup)
     clock: Callable[[], float] = time.time
-    monitoring_dir: Path | None = None
+    monitoring_dir: Path | object | None = None
     evidently_url: str = ""
     evidently_ui_url: str = ""
 
@@ -94,6 +95,7 @@ class ServingSettings:
         RECSYS_REVIEW_KEY, the serving log and monitoring folders, the control group and the Evidently UI addresses."""
         from ..core.stores.model_registry import ModelRegistry
         from ..resources.serving_log_storage import blob_serving_log, serving_log_in_blob
+        from ..resources.state_storage import monitoring_location, state_in_blob
         from ..settings import (
             control_salt,
             control_share,
@@ -123,7 +125,7 @@ class ServingSettings:
             refresh_seconds=refresh_seconds,
             cached_lists=serving_cached_lists(),
             control=ControlGroup(control_share(), control_salt()),
-            monitoring_dir=monitoring_dir(),
+            monitoring_dir=monitoring_location() if state_in_blob() else monitoring_dir(),
             evidently_url=remote,
             evidently_ui_url=evidently_ui_url(remote),
         )

@@ -5,7 +5,8 @@ Definitions (kept simple on purpose):
 - live model: the model of the version the store serves (see `instance/live_model.py`), never a model the gate
   refused;
 - reference: the source orders from `window_start` to `trained_until` — the data the live model learned from;
-  its order features are computed once per model version and cached under <reports>/reference/;
+  its order features are computed once per model version and cached under <reports>/reference/ (the reports'
+  location: a folder locally, Blob storage in dev / prod);
 - current: the materialized `raw_orders` partitions after the day of `trained_until` (the newest
   `max_current_days` of them), read from the source database. Their purchase lines are cached per partition
   under <reports>/current/raw_orders/, keyed by the partition's latest materialization, so a tick reads only the
@@ -18,17 +19,16 @@ Definitions (kept simple on purpose):
 
 import logging
 import pickle
-from pathlib import Path
 
 import pandas as pd
 from dagster import AssetKey, DagsterInstance, IOManager, build_input_context
 
 from monitoring.features import ReferenceProfile, order_features, purchase_lines, reference_profile
 
-from ..core.stores.files import write_atomically
 from ..core.stores.partition_cache import PartitionFrameCache, contiguous_spans, days_of
 from ..core.stores.serving_log_location import as_location
 from ..core.stores.source_db import SourceDatabase
+from ..core.stores.state_location import MissingState, as_state
 from ..instance.live_model import LiveModel, partition_versions
 
 logger = logging.getLogger(__name__)
@@ -68,17 +68,20 @@ def master_data(
 
 
 def reference_data(
-    database: SourceDatabase, model: LiveModel, products: pd.DataFrame, customers: pd.DataFrame, folder: str
+    database: SourceDatabase, model: LiveModel, products: pd.DataFrame, customers: pd.DataFrame, folder
 ) -> tuple[pd.DataFrame, ReferenceProfile]:
-    """Order features (leave-one-out) and profile of the live model's training data, cached per model version."""
-    cache = Path(folder) / "reference" / f"{model.version}.pkl"
-    if cache.exists():
-        try:
-            with cache.open("rb") as handle:
-                return pickle.load(handle)
-        except (EOFError, pickle.UnpicklingError, ValueError, AttributeError) as error:
-            # written atomically since; an older half-written file is rebuilt, never a reason to stop monitoring
-            logger.warning(f"drift reference cache {cache} is unreadable ({error}); rebuilding it")
+    """Order features (leave-one-out) and profile of the live model's training data, cached per model version
+    (`folder`: a folder or a state location). The version names the content: two monitors computing it at once
+    write the same bytes, and each write is whole."""
+    location = as_state(folder)
+    cache = f"reference/{model.version}.pkl"
+    try:
+        return pickle.loads(location.read_bytes(cache))
+    except MissingState:
+        pass
+    except (EOFError, pickle.UnpicklingError, ValueError, AttributeError) as error:
+        # written whole since; an older half-written file is rebuilt, never a reason to stop monitoring
+        logger.warning(f"drift reference cache {location.label(cache)} is unreadable ({error}); rebuilding it")
     end = model.trained_until + pd.Timedelta(microseconds=1)
     lines = purchase_lines(database.read_orders(model.window_start.to_pydatetime(), end.to_pydatetime()))
     if lines.empty:
@@ -88,7 +91,7 @@ def reference_data(
         )
     profile = reference_profile(lines)
     features = order_features(lines, products, customers, profile, leave_one_out=True)
-    write_atomically(cache, pickle.dumps((features, profile), pickle.HIGHEST_PROTOCOL))
+    location.write_bytes(cache, pickle.dumps((features, profile), pickle.HIGHEST_PROTOCOL))
     return features, profile
 
 
@@ -103,7 +106,7 @@ def current_lines(
     never the verdict.
     """
     versions = partition_versions(instance, partitions)
-    cache = PartitionFrameCache(Path(folder) / "current" / "raw_orders")
+    cache = PartitionFrameCache(as_state(folder).child("current/raw_orders"))
     frames = {key: cache.load(key, versions[key]) for key in partitions if key in versions}
     missing = [key for key in partitions if frames.get(key) is None]
     for span in contiguous_spans(missing):
@@ -115,12 +118,12 @@ def current_lines(
             if day in versions:
                 try:
                     cache.save(day, versions[day], frames[day])
-                except OSError as error:
+                except Exception as error:  # a full disk, a Blob error: the next tick reads it again
                     logger.warning(f"drift current-data cache: cannot write {day} ({error}); read again next time")
     try:
         cache.prune({key: versions[key] for key in partitions if key in versions})
-    except OSError as error:
-        logger.warning(f"drift current-data cache: cannot prune {cache.folder} ({error})")
+    except Exception as error:  # likewise: an unpruned entry costs storage, never the verdict
+        logger.warning(f"drift current-data cache: cannot prune {cache.location.describe()} ({error})")
     return pd.concat([frames[key] for key in partitions], ignore_index=True), missing
 
 

@@ -56,7 +56,7 @@ def run_data_drift(
         outcome.skipped = f"no raw_orders partition materialized after {model.trained_until} (model {model.version})"
         return outcome
     products, customers, outcome.inputs["master_data"] = master_data(database, products, customers)
-    folder = monitoring.reports_folder()
+    folder = monitoring.reports_location()
     reference, profile = reference_data(database, model, products, customers, folder)
     current, read = current_data(instance, database, partitions, products, customers, profile, folder)
     outcome.inputs["partitions_read"] = len(read)
@@ -110,7 +110,7 @@ def run_serving_skew(
         )
         return outcome
     products, customers, outcome.inputs["master_data"] = master_data(database, products, customers)
-    reference, profile = reference_data(database, model, products, customers, monitoring.reports_folder())
+    reference, profile = reference_data(database, model, products, customers, monitoring.reports_location())
     result, snapshot = check_skew(log, reference, profile, products, customers, monitoring.skew_thresholds())
     result.extra.update({"model_version": model.version, "log_days": [days[0], days[-1]]})
     # the buy-again and related lists: reported per list next to the verdict, which stays the "for you" list's
@@ -141,7 +141,7 @@ def run_prediction_drift(
         outcome.skipped = f"{store.describe()} holds no two published versions to compare (live: {live})"
         return outcome
     products, customers, outcome.inputs["master_data"] = master_data(database, products, customers)
-    _, profile = reference_data(database, model, products, customers, monitoring.reports_folder())
+    _, profile = reference_data(database, model, products, customers, monitoring.reports_location())
     result, snapshot = check_prediction_drift(
         store.read_version(older[0]),
         store.read_version(live),

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import pandas as pd
 from dagster import AssetKey, AssetRecordsFilter, DagsterInstance, MetadataValue
@@ -39,9 +38,9 @@ from monitoring.online import (
     summarise,
 )
 
-from ..core.stores.files import write_atomically
 from ..core.stores.serving_log import FOR_YOU_LIST, no_servings_reason, read_entries
 from ..core.stores.source_db import SourceDatabase
+from ..core.stores.state_location import as_state
 from ..settings import ONLINE_FOLDER
 
 ONLINE_ASSET = AssetKey("online_metrics")
@@ -163,18 +162,19 @@ def run_online_metrics(
     )
 
 
-def write_day_file(folder: str | Path, result: OnlineDay) -> Path:
-    """`<folder>/online/<day>.json` (written to a temporary name, then renamed; a killed writer's temporary file is
-    swept by the next write, `write_atomically`)."""
-    target = Path(folder) / ONLINE_FOLDER / f"{result.day}.json"
-    return write_atomically(target, json.dumps(result.summary(), indent=2, default=str).encode("utf-8"))
+def write_day_file(folder, result: OnlineDay) -> str:
+    """`online/<day>.json` of the reports' folder or location (Blob storage in dev / prod), written whole (a folder's
+    file under a temporary name, then renamed; a block blob in one upload); returns where it went. One writer per
+    day's partition: a re-materialization replaces the day's figures."""
+    data = json.dumps(result.summary(), indent=2, default=str).encode("utf-8")
+    return as_state(folder).write_bytes(f"{ONLINE_FOLDER}/{result.day}.json", data)
 
 
 def _numbers(prefix: str, values: dict) -> dict:
     return {f"{prefix}{key}": float(round(value, 6)) for key, value in values.items() if value is not None}
 
 
-def online_metadata(result: OnlineDay, day_file: Path) -> dict:
+def online_metadata(result: OnlineDay, day_file: str) -> dict:
     """Numeric entries the UI plots over the partitions, the per-version table, the lift and its verdict.
 
     A day without servings (`no_servings`) gets that reason and the period's verdict, and none of the day's counts:
@@ -227,7 +227,7 @@ def _period_numbers(period: Lift) -> dict:
     )
 
 
-def no_servings_metadata(result: OnlineDay, day_file: Path) -> dict:
+def no_servings_metadata(result: OnlineDay, day_file: str) -> dict:
     """The metadata of a day the serving log gave nothing for: why, and the verdict of the period's other days."""
     period = f"the {len(result.period)} day(s) {result.period[0]}..{result.day}"
     return {

@@ -3,7 +3,12 @@ monitoring/workspace.py: the report snapshot and the figures the dashboard plots
 then the asset metadata and value.
 
 A workspace that cannot be written (a remote `evidently ui` that is down) costs the snapshot, not the verdict: the
-error is in the metadata and the log.
+error is in the metadata and the log. In dev / prod without a remote `evidently ui` no snapshot is written at all
+(a workspace folder on a run pod would be read by nobody): the metadata and the log say so.
+
+The reports' link: locally the file; in dev / prod (reports in Blob storage) the serving API's review page
+`<RECSYS_API_URL>/#report=<check>/<stamp>`, which opens `/reports/<check>/<stamp>.html` with the review key, or the
+blob's URL (for people with access to the storage account) when RECSYS_API_URL is unset.
 """
 
 import datetime as dt
@@ -53,8 +58,20 @@ def record(outcome: CheckOutcome, monitoring: MonitoringResource, result: DriftR
     outcome.workspace = add_to_workspace(monitoring, outcome.check, check_figures(result), metadata, snapshot)
     result.extra["evidently"] = outcome.workspace
     outcome.result = result
-    outcome.files = write_report(monitoring.reports_folder(), outcome.check, result.as_dict(), snapshot)
+    outcome.files = write_report(monitoring.reports_location(), outcome.check, result.as_dict(), snapshot)
     return outcome
+
+
+def report_link(files: ReportFiles) -> str:
+    """What the asset metadata links: the API's report route when the report is in Blob storage and the API's
+    address is known (RECSYS_API_URL), else the file's or the blob's URL."""
+    from ..settings import api_url
+
+    # only for reports in Blob storage: a local report keeps its file link. The review page opens it with the
+    # review key (a plain link cannot send one)
+    if api_url() and not files.url().startswith("file:"):
+        return f"{api_url()}/#report={files.name.removesuffix('.html')}"
+    return files.url()
 
 
 def add_to_workspace(
@@ -69,6 +86,10 @@ def add_to_workspace(
     from monitoring.workspace import add_check_run, snapshot_url
 
     _, _, ui_url = monitoring.workspace_settings()
+    refused = monitoring.local_workspace_refused()
+    if refused:
+        logger.warning("%s: %s", check, refused)
+        return {"skipped": refused}
     try:
         ids = add_check_run(monitoring.workspace(), check, figures, metadata, snapshot, timestamp)
     except Exception as error:  # the verdict stands without its snapshot
@@ -104,7 +125,7 @@ def outcome_metadata(outcome: CheckOutcome) -> dict:
         "reference_rows": result.reference_rows,
         "current_rows": result.current_rows,
         "report": MetadataValue.path(str(outcome.files.html)),
-        "report_url": MetadataValue.url(outcome.files.url()),
+        "report_url": MetadataValue.url(report_link(outcome.files)),
         "summary_json": MetadataValue.path(str(outcome.files.json)),
         **workspace_metadata(outcome.workspace),
         "summary": MetadataValue.md(result.markdown()),
@@ -121,6 +142,8 @@ def workspace_metadata(workspace: dict) -> dict:
             "evidently_snapshot": MetadataValue.url(workspace["url"]),
             "evidently_snapshot_id": workspace["url"].rsplit("/", 1)[-1],
         }
+    if "skipped" in workspace:
+        return {"evidently_snapshot_skipped": workspace["skipped"]}
     return {"evidently_error": workspace["error"]} if "error" in workspace else {}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from monitoring.reports import write_report
 from recsys_assets.core.stores.source_db import SourceDatabase
 from recsys_assets.core.stores.store import LocalRecommendationStore
 from recsys_assets.serving.app import create_app
@@ -17,6 +18,7 @@ from tests.support.serving import lists_for, publish, side_lists_for, tiny_data
 
 SERVING_KEY = "shop-front-end-key-0123456789"
 REVIEW_KEY = "data-team-review-key-0123456789"
+REPORT_STAMP = "20260630T080000000000Z"  # the report app_with writes, opened by /reports/{check}/{stamp}.html
 PRESENTED = {"none": None, "wrong": "not-a-key", "serving": SERVING_KEY, "review": REVIEW_KEY}
 
 # every route of the app, by the door it is behind: "open", "serving" (the live list) or "review"
@@ -34,6 +36,7 @@ ROUTES = {
     "/customers/{customer_id}/history": "review",
     "/versions": "review",
     "/reports": "review",
+    "/reports/{check}/{stamp}.html": "review",
     "/metrics": "review",
     "POST /events/orders": "orders",
 }
@@ -41,6 +44,7 @@ ROUTES = {
 
 def request_path(route: str, customer: str, product: str = "") -> str:
     path = route.removeprefix("POST ").replace("{customer_id}", customer).replace("{product_id}", product)
+    path = path.replace("{check}", "data_drift").replace("{stamp}", REPORT_STAMP)
     if path.endswith("?version="):
         return path + "m1-aaaa"
     return path + "?q=C0" if path == "/customers" else path
@@ -55,6 +59,7 @@ def app_with(recsys_home, data, api_key, review_key, allow_no_auth=False, orders
     store = LocalRecommendationStore(recsys_home / "store.sqlite")
     if store.live_version() is None:
         publish(store, lists_for(data), "m1-aaaa", "m1", side_lists_for(data))
+        write_report(recsys_home / "monitoring", "data_drift", {"drifted": False}, stamp=REPORT_STAMP)
     settings = ServingSettings(
         stores={"local": store},
         source=SourceDatabase(write_source(data)),

@@ -141,8 +141,15 @@ def test_review_page_shows_store_lists_and_history(server, page, tmp_path):
 
     # the latest monitoring reports, with their Evidently snapshot links
     page.wait_for_selector("#reports-box:not([hidden])")
-    assert table(page, "reports")[0] == ["data_drift", "20260630T080000000000Z", "unit_price", "open"]
-    assert page.get_attribute("#reports a", "href") == "http://ui.test/p/r1"
+    assert table(page, "reports")[0] == ["data_drift", "20260630T080000000000Z", "unit_price", "HTML", "open"]
+    assert page.get_attribute("#reports td:last-child a", "href") == "http://ui.test/p/r1"
+    # the HTML report, fetched with the review key (GET /reports/<check>/<stamp>.html) into a new tab
+    with page.expect_popup() as opened:
+        page.click("#reports td:nth-child(4) a")
+    report = opened.value
+    report.wait_for_function("document.body && document.body.textContent.includes('unit_price')")
+    assert report.url.startswith("blob:") and report.text_content("h1") == "data_drift"
+    report.close()
 
     orders = data.orders[data.orders["customer_id"] == customer]
     history = purchase_history(customer, orders, data.products, 10)

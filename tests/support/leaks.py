@@ -45,10 +45,12 @@ SCANNED_ROUTES = [
     ("history", "/customers/{c}/history"),
     ("versions", "/versions"),
     ("reports", "/reports"),
+    ("report", "/reports/data_drift/20260630T080000000000Z.html"),
+    ("missing report", "/reports/serving_skew/20260630T080000000000Z.html"),
     ("metrics", "/metrics"),
     ("no such route", "/no/such/route"),
 ]
-STATIC = {"page", "docs", "openapi"}  # HTML and the schema: checked for the specific strings only
+STATIC = {"page", "docs", "openapi", "report"}  # HTML pages and the schema: checked for the specific strings only
 
 
 def internal_details(

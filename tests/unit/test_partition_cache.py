@@ -29,17 +29,17 @@ def test_a_new_version_of_a_partition_misses_and_replaces_the_old_one(tmp_path):
     pd.testing.assert_frame_equal(cache.load("2026-06-01", "7-100"), frame(3))
     assert cache.load("2026-06-01", "9-200") is None  # re-materialized: read it again
     cache.save("2026-06-01", "9-200", frame(4))
-    assert [path.name for _, path in cache.entries()] == ["2026-06-01.9-200.pkl"]
+    assert [name for _, name in cache.entries()] == ["2026-06-01.9-200.pkl"]
 
 
 def test_an_unreadable_file_is_a_miss_with_a_warning(tmp_path, caplog):
     cache = PartitionFrameCache(tmp_path)
     cache.save("2026-06-01", "7-100", frame(3))
-    cache.path("2026-06-01", "7-100").write_bytes(b"\x80\x05half a pickle")
+    (tmp_path / cache.name("2026-06-01", "7-100")).write_bytes(b"\x80\x05half a pickle")
     with caplog.at_level(logging.WARNING):
         assert cache.load("2026-06-01", "7-100") is None
     assert "unreadable" in caplog.text
-    cache.path("2026-06-01", "7-100").write_bytes(pickle.dumps({"not": "a frame"}))
+    (tmp_path / cache.name("2026-06-01", "7-100")).write_bytes(pickle.dumps({"not": "a frame"}))
     assert cache.load("2026-06-01", "7-100") is None
     cache.save("2026-06-01", "7-100", frame(2))  # rebuilt in place
     assert len(cache.load("2026-06-01", "7-100")) == 2

@@ -1,4 +1,7 @@
-"""Where alerts go: the log, the optional webhook POST, and one JSON line per alert in `RECSYS_HOME/alerts.jsonl`.
+"""Where alerts go: the log, the optional webhook POST, and the alert history: one JSON line per alert in
+`RECSYS_HOME/alerts.jsonl` (local), or one blob per alert `alerts/<day>/<time>-<random>.json` in dev / prod
+(resources/state_storage.py alert_home), so several run pods and sensors recording at once never overwrite
+each other (no read-modify-write of a shared object).
 
 When `RECSYS_ALERT_WEBHOOK_URL` is set the alert is POSTed there as JSON. The webhook URL may carry a secret token,
 so only its scheme and host are ever logged. The webhook goes first and the file second, and neither failure stops
@@ -11,11 +14,13 @@ import contextlib
 import json
 import logging
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..lifecycle.alerts import Alert
+from .state_location import StateLocation
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +28,9 @@ WEBHOOK_ENV = "RECSYS_ALERT_WEBHOOK_URL"
 DEFAULT_WEBHOOK_TIMEOUT_SECONDS = 5.0
 
 
-def alerts_path(home: Path) -> Path:
-    return Path(home) / "alerts.jsonl"
+def alerts_path(home: Path | StateLocation) -> Path | StateLocation:
+    """The alert history of `home`: its alerts.jsonl for a folder, the location itself otherwise."""
+    return Path(home) / "alerts.jsonl" if isinstance(home, str | Path) else home
 
 
 def alert_line(alert: Alert) -> str:
@@ -45,8 +51,33 @@ def append_alert(path: Path, alert: Alert) -> None:
         raise
 
 
-def read_alerts(path: Path) -> list[dict]:
+def alert_blob_name(alert: Alert) -> str:
+    """`<day>/<time>-<random>.json`: names sort by time, and no two writers ever pick the same one."""
+    stamp = "".join(c for c in alert.ts if c.isalnum())
+    return f"{alert.ts[:10]}/{stamp}-{uuid.uuid4().hex}.json"
+
+
+def store_alert(location: StateLocation, alert: Alert) -> str:
+    """Record the alert as an object of its own in `location`; returns where."""
+    return location.write_bytes(alert_blob_name(alert), alert_line(alert).encode("utf-8"))
+
+
+def stored_alerts(location: StateLocation) -> list[dict]:
+    """Every alert recorded in `location` (one object per alert, one sub-folder per day), oldest first."""
+    alerts = []
+    for day in location.folders():
+        for name in location.names(day):
+            try:
+                alerts.append(json.loads(location.read_bytes(name)))
+            except ValueError:
+                logger.warning("alert %s in %s is not a whole alert, skipped", name, location.describe())
+    return sorted(alerts, key=lambda alert: str(alert.get("ts", "")))
+
+
+def read_alerts(path: Path | StateLocation) -> list[dict]:
     """The recorded alerts, oldest first; a line that is not JSON (a write cut short) is skipped and logged."""
+    if not isinstance(path, str | Path):
+        return stored_alerts(path)
     if not Path(path).exists():
         return []
     alerts = []
@@ -100,7 +131,7 @@ class Delivery:
     """Where an alert went: the webhook status (None when no webhook is configured or it failed) and the alert
     file, each with the reason it failed (None when it did not)."""
 
-    path: Path
+    path: Path | str  # the alert file, or where the alert's blob went (or was to go)
     webhook_status: int | None
     webhook_error: str | None
     file_error: str | None = None
@@ -117,8 +148,9 @@ class Delivery:
         return "; ".join(parts)
 
 
-def raise_alert(alert: Alert, home: Path, webhook_url: str | None = None) -> Delivery:
-    """Log `alert`, POST it to the webhook if one is configured, and record it in `home/alerts.jsonl`.
+def raise_alert(alert: Alert, home: Path | StateLocation, webhook_url: str | None = None) -> Delivery:
+    """Log `alert`, POST it to the webhook if one is configured, and record it in `home/alerts.jsonl` (a folder) or
+    as an object of its own in `home` (a StateLocation: Blob storage in dev / prod).
 
     Neither sink fails the caller (a sensor tick, a check, `raw_orders`) nor stops the other: whatever the webhook's
     failure (refused connection, bad URL, broken HTTP, error status) or the file's (full disk, read-only or missing
@@ -126,6 +158,7 @@ def raise_alert(alert: Alert, home: Path, webhook_url: str | None = None) -> Del
     full disk still leaves the machine; the log line goes before both, so even with both failing it is in the logs.
     """
     path = alerts_path(home)
+    where = path if isinstance(path, Path) else path.describe()
     logger.warning("ALERT %s [%s] %s", alert.kind, alert.source, alert.message)
     url = webhook_url if webhook_url is not None else os.environ.get(WEBHOOK_ENV, "").strip()
     status, webhook_error = None, None
@@ -138,9 +171,12 @@ def raise_alert(alert: Alert, home: Path, webhook_url: str | None = None) -> Del
             logger.error("alert webhook %s failed: %s", redact_url(url), webhook_error)
     file_error = None
     try:
-        append_alert(path, alert)
+        if isinstance(path, Path):
+            append_alert(path, alert)
+        else:
+            where = store_alert(path, alert)
     except Exception as error:  # a full or read-only disk: the alert went to the log (and the webhook) already
         file_error = f"{type(error).__name__}: {error}"[:300]
         line = alert_line(alert)
-        logger.error("alert file %s could not be written (%s); the alert is in this log: %s", path, file_error, line)
-    return Delivery(path, status, webhook_error, file_error)
+        logger.error("alert file %s could not be written (%s); the alert is in this log: %s", where, file_error, line)
+    return Delivery(where, status, webhook_error, file_error)

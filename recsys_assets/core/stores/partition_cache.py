@@ -1,9 +1,9 @@
-"""Frames of daily partitions cached on disk, one file per partition and version (pure Python, no Dagster).
+"""Frames of daily partitions cached in a folder or Blob storage, one object per partition and version (no Dagster).
 
 A version is whatever identifies the partition's content (the monitors use the storage id and timestamp of the
-partition's latest materialization), so a re-materialized partition misses the cache and is read again. Files are
-written atomically; a file that cannot be read is a miss (logged), never an error. `prune` keeps the folder
-bounded to the partitions still wanted.
+partition's latest materialization), so a re-materialized partition misses the cache and is read again. Entries are
+written whole (state_location.py); one that cannot be read is a miss (logged), never an error. `prune` keeps the
+cache bounded to the partitions still wanted.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .files import write_atomically
+from .state_location import MissingState, StateLocation, as_state
 
 logger = logging.getLogger(__name__)
 
@@ -47,52 +47,52 @@ def _safe(version: str) -> str:
 
 
 class PartitionFrameCache:
-    """DataFrames keyed by (partition, version) as `<folder>/<partition>.<version>.pkl`."""
+    """DataFrames keyed by (partition, version) as `<partition>.<version>.pkl` in a folder or a state location
+    (Blob storage in dev / prod). Two writers of one entry write the same frame (the version names the content)."""
 
-    def __init__(self, folder: str | Path):
-        self.folder = Path(folder)
+    def __init__(self, folder: str | Path | StateLocation):
+        self.location = as_state(folder)
 
-    def path(self, partition: str, version: str) -> Path:
-        return self.folder / f"{partition}.{_safe(version)}.pkl"
+    def name(self, partition: str, version: str) -> str:
+        return f"{partition}.{_safe(version)}.pkl"
 
-    def entries(self) -> list[tuple[str, Path]]:
-        """(partition, file) of every cached frame."""
-        if not self.folder.exists():
-            return []
-        return [(path.name.split(".", 1)[0], path) for path in sorted(self.folder.glob("*.pkl"))]
+    def entries(self) -> list[tuple[str, str]]:
+        """(partition, name) of every cached frame."""
+        return [(name.split(".", 1)[0], name) for name in self.location.names() if name.endswith(".pkl")]
 
     def load(self, partition: str, version: str) -> pd.DataFrame | None:
         """The cached frame of this partition version; None when absent or unreadable (then read it again)."""
-        path = self.path(partition, version)
-        if not path.exists():
-            return None
+        name = self.name(partition, version)
         try:
-            with path.open("rb") as handle:
-                frame = pickle.load(handle)
+            frame = pickle.loads(self.location.read_bytes(name))
             if not isinstance(frame, pd.DataFrame):
                 raise ValueError(f"holds a {type(frame).__name__}, not a DataFrame")
             return frame
+        except MissingState:
+            return None
         except Exception as error:  # a damaged cache costs a read, never the caller's result
-            logger.warning(f"partition cache {path} is unreadable ({type(error).__name__}: {error}); reading again")
+            label = self.location.label(name)
+            logger.warning(f"partition cache {label} is unreadable ({type(error).__name__}: {error}); reading again")
             return None
 
     def save(self, partition: str, version: str, frame: pd.DataFrame) -> None:
         """Store the frame of this version and drop the partition's other versions."""
-        path = write_atomically(self.path(partition, version), pickle.dumps(frame, pickle.HIGHEST_PROTOCOL))
+        name = self.name(partition, version)
+        self.location.write_bytes(name, pickle.dumps(frame, pickle.HIGHEST_PROTOCOL))
         for key, other in self.entries():
-            if key == partition and other != path:
-                other.unlink(missing_ok=True)
+            if key == partition and other != name:
+                self.location.delete(other)
 
     def prune(self, wanted: dict[str, str]) -> int:
-        """Drop every file but the wanted (partition, version) pairs, except partitions newer than all wanted ones
-        (another evaluation may already see them). Returns how many files were removed."""
+        """Drop every entry but the wanted (partition, version) pairs, except partitions newer than all wanted ones
+        (another evaluation may already see them). Returns how many entries were removed."""
         if not wanted:
             return 0
-        keep = {self.path(partition, version) for partition, version in wanted.items()}
+        keep = {self.name(partition, version) for partition, version in wanted.items()}
         newest = max(wanted)
         removed = 0
-        for partition, path in self.entries():
-            if path not in keep and partition <= newest:
-                path.unlink(missing_ok=True)
+        for partition, name in self.entries():
+            if name not in keep and partition <= newest:
+                self.location.delete(name)
                 removed += 1
         return removed
