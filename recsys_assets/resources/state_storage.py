@@ -1,5 +1,5 @@
 """Where the monitors' state lives in this deployment (core/stores/state_location.py): a prefix of the deployment's
-Blob container in dev / prod when a storage account is configured (the run pods, the code server and the API pods
+Blob container in dev / prod (AZURE_STORAGE_ACCOUNT_URL required there: the run pods, the code server and the API pods
 share no disk), the folders under RECSYS_HOME otherwise.
 
 | state | local | dev / prod (container `recsys-<deployment>` or AZURE_STORAGE_CONTAINER) |
@@ -23,12 +23,12 @@ ALERTS_PREFIX = "alerts"
 
 
 def state_in_blob() -> bool:
-    """Dev / prod with AZURE_STORAGE_ACCOUNT_URL: the same condition that puts the serving log in Blob storage."""
+    """Dev / prod: the same condition that puts the serving log in Blob storage."""
     return serving_log_in_blob()
 
 
 def monitoring_location(folder: str = "") -> StateLocation:
-    """`folder` when given (an explicit choice); else `monitoring/` in Blob storage in dev / prod with an account;
+    """`folder` when given (an explicit choice); else `monitoring/` in Blob storage in dev / prod;
     else the folder RECSYS_MONITORING_DIR (default RECSYS_HOME/monitoring)."""
     if folder:
         return FolderState(folder)
@@ -38,7 +38,7 @@ def monitoring_location(folder: str = "") -> StateLocation:
 
 
 def alert_home() -> Path | StateLocation:
-    """Where raise_alert records alerts: `alerts/` in Blob storage in dev / prod with an account (one blob per
+    """Where raise_alert records alerts: `alerts/` in Blob storage in dev / prod (one blob per
     alert, so writers never contend), else RECSYS_HOME (its alerts.jsonl)."""
     if state_in_blob():
         return BlobState(blob_container_client(), ALERTS_PREFIX)

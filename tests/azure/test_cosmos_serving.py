@@ -22,7 +22,7 @@ EVIDENTLY_UI = "https://evidently.shop.example"  # a link for people, which /rep
 KEYS = {"no key": {}, "serving key": {"X-API-Key": KEY}, "review key": {"X-API-Key": REVIEW_KEY}}
 
 
-def test_serving_from_cosmos_switch_under_load_and_emulator_down(recsys_home, cosmos_emulator):
+def test_serving_from_cosmos_switch_under_load_and_emulator_down(recsys_home, cosmos_emulator, azurite):
     data = tiny_data()
     source = write_source(data)
     versions = {"v1": lists_for(data, shift=0), "v2": lists_for(data, shift=7)}
@@ -42,6 +42,10 @@ def test_serving_from_cosmos_switch_under_load_and_emulator_down(recsys_home, co
             "COSMOS_KEY": cosmos_emulator.key,
             "COSMOS_DEV_DATABASE": dev.settings.database,
             "COSMOS_PROD_DATABASE": prod.settings.database,
+            # dev keeps its serving log in Blob storage (never on the pod's disk)
+            "AZURE_STORAGE_ACCOUNT_URL": azurite.account_url,
+            "AZURE_STORAGE_KEY": azurite.key,
+            "AZURE_STORAGE_CONTAINER": "cosmos-serving",
             "RECSYS_API_KEY": KEY,
             "RECSYS_REVIEW_KEY": REVIEW_KEY,
             "RECSYS_EVIDENTLY_UI_URL": EVIDENTLY_UI,

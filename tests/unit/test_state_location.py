@@ -47,3 +47,19 @@ def test_alerts_recorded_as_objects_of_their_own_read_back_oldest_first(tmp_path
         assert delivery.file_error is None and str(delivery.path).startswith(str(tmp_path / "alerts"))
     assert [a["message"] for a in read_alerts(location)] == ["alert 1", "alert 2", "alert 0"]
     assert location.folders() == ["2026-06-29", "2026-06-30"]
+
+
+@pytest.mark.parametrize("deployment", ["dev", "prod"])
+def test_dev_and_prod_never_fall_back_to_a_local_folder(monkeypatch, tmp_path, deployment):
+    """Without a storage account, dev / prod refuse by name instead of writing the shared state on the pod's disk."""
+    from recsys_assets.resources.serving_log_storage import serving_log_location
+    from recsys_assets.resources.state_storage import alert_home, monitoring_location
+    from recsys_assets.settings import DeploymentError
+
+    monkeypatch.setenv("RECSYS_DEPLOYMENT", deployment)
+    monkeypatch.setenv("RECSYS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("AZURE_STORAGE_ACCOUNT_URL", raising=False)
+    for where in (serving_log_location, monitoring_location, alert_home):
+        with pytest.raises(DeploymentError, match="set AZURE_STORAGE_ACCOUNT_URL"):
+            where()
+    assert not (tmp_path / "home").exists()
