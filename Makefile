@@ -7,7 +7,7 @@ export RECSYS_HOME ?= $(CURDIR)/.recsys
 export DAGSTER_HOME ?= $(RECSYS_HOME)/dagster
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: docs docs-build postgres install demo demo-drift demo-online test test-fast test-services ui monitor-ui lint format benchmark clean chromium serve benchmark-serving benchmark-fold-in tools benchmark-cosmos smoke-dev benchmark-selection
+.PHONY: docs docs-build postgres install demo demo-drift demo-online test test-fast test-services ui monitor-ui mlflow-ui lint format benchmark clean chromium serve benchmark-serving benchmark-fold-in tools benchmark-cosmos smoke-dev benchmark-selection
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +81,16 @@ monitor-ui: install
 	DO_NOT_TRACK=1 $(BIN)/evidently ui --workspace "$${RECSYS_EVIDENTLY_WORKSPACE:-$(RECSYS_HOME)/evidently}" \
 		--host 127.0.0.1 --port $(MONITOR_UI_PORT)
 
+# The MLflow UI on the local model registry (a SQLite store under RECSYS_HOME/mlflow; every model version as a run
+# of the experiment recsys-local and a version of the registered model recsys-local). With MLFLOW_TRACKING_URI set
+# (dev / prod), open that server's own UI instead.
+MLFLOW_UI_PORT ?= 5000
+MLFLOW_HOME = $(abspath $(RECSYS_HOME))/mlflow
+mlflow-ui: install
+	mkdir -p $(MLFLOW_HOME)/artifacts
+	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/mlflow ui --backend-store-uri sqlite:///$(MLFLOW_HOME)/mlflow.db \
+		--default-artifact-root file://$(MLFLOW_HOME)/artifacts --host 127.0.0.1 --port $(MLFLOW_UI_PORT)
+
 # The review-page test drives Debian's chromium (through playwright's bundled driver; never `playwright install`).
 chromium:
 	command -v chromium >/dev/null || ($(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium)
@@ -110,11 +120,12 @@ benchmark-cosmos: install tools
 
 # CI on main: a small generated dataset materialized end to end against the dev deployment
 # (RECSYS_DEPLOYMENT=dev: its store and storage come from the environment, see the README). The generated orders go
-# to a throw-away SQLite source (SMOKE_SOURCE_URL), never over the dev source database.
+# to a throw-away SQLite source (SMOKE_SOURCE_URL), never over the dev source database; the models to a throw-away
+# MLflow store unless the environment names the dev tracking server (MLFLOW_TRACKING_URI).
 SMOKE_HOME ?= $(RECSYS_HOME)/smoke
 SMOKE_SOURCE_URL ?= sqlite:///$(SMOKE_HOME)/source.db
 SMOKE_ENV = RECSYS_HOME=$(SMOKE_HOME) DAGSTER_HOME=$(SMOKE_HOME)/dagster RECSYS_DEPLOYMENT=dev \
-	RECSYS_SOURCE_URL=$(SMOKE_SOURCE_URL)
+	RECSYS_SOURCE_URL=$(SMOKE_SOURCE_URL) MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///$(SMOKE_HOME)/mlflow.db}
 smoke-dev: install
 	rm -rf $(SMOKE_HOME) && mkdir -p $(SMOKE_HOME)/dagster
 	printf 'telemetry:\n  enabled: false\n' > $(SMOKE_HOME)/dagster/dagster.yaml

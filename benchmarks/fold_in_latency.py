@@ -521,14 +521,14 @@ def main() -> int:
     began = time.perf_counter()
     home = args.home.resolve() if args.home else Path(tempfile.mkdtemp(prefix="recsys-foldin-M-"))
     os.environ.update(RECSYS_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
-    for name in ("RECSYS_SOURCE_URL", "RECSYS_DEPLOYMENT", "RECSYS_MODEL_REGISTRY_DIR"):
+    for name in ("RECSYS_SOURCE_URL", "RECSYS_DEPLOYMENT", "MLFLOW_TRACKING_URI"):
         os.environ.pop(name, None)
     # the server, the daemon and their runs import this checkout's code (not whatever the venv was installed from)
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = dict(os.environ)
 
     from recsys_assets.core.lifecycle.control_group import ControlGroup
-    from recsys_assets.core.stores.model_registry import ModelRegistry
+    from recsys_assets.core.stores.mlflow_registry import open_registry
     from recsys_assets.core.stores.source_db import SourceDatabase
     from recsys_assets.core.stores.store import LocalRecommendationStore
     from recsys_assets.settings import (
@@ -536,7 +536,7 @@ def main() -> int:
         control_share,
         local_source_url,
         local_store_path,
-        model_registry_dir,
+        model_registry_settings,
     )
 
     store = LocalRecommendationStore(local_store_path())
@@ -544,7 +544,7 @@ def main() -> int:
     if store.live_version() is None:
         print(f"==> building the home at scale M in {home}", flush=True)
         build_seconds = build_home(home, env)
-    source, registry = SourceDatabase(local_source_url()), ModelRegistry(model_registry_dir("local"))
+    source, registry = SourceDatabase(local_source_url()), open_registry(**model_registry_settings("local"))
     live = store.live_version()
     lists = store.read_version(live)
     control = ControlGroup(control_share(), control_salt())

@@ -120,14 +120,56 @@ def api_url() -> str:
     return os.environ.get("RECSYS_API_URL", "").strip().rstrip("/")
 
 
-def model_registry_dir(deployment: str) -> Path:
-    """Where model artifacts are kept by version for the model gate (RECSYS_MODEL_REGISTRY_DIR).
+def mlflow_tracking_uri(deployment: str) -> str:
+    """The MLflow tracking server and model registry that keeps the model versions (MLFLOW_TRACKING_URI).
 
-    On several hosts, mount shared storage (e.g. an Azure Files share) there.
+    Local default: a SQLite store under RECSYS_HOME/mlflow (artifacts in RECSYS_HOME/mlflow/artifacts). Dev and prod
+    share no disk between processes: there it is required (an MLflow server, or an Azure ML workspace's URI).
     """
-    if deployment == "local":
-        return recsys_home() / "models"
-    return Path(os.environ.get("RECSYS_MODEL_REGISTRY_DIR") or recsys_home() / "models" / deployment)
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+    if uri:
+        return uri
+    if deployment != "local":
+        raise DeploymentError(
+            f"RECSYS_DEPLOYMENT={deployment} needs the environment variable MLFLOW_TRACKING_URI: the MLflow tracking "
+            "server that keeps the model registry (see the docs: Deploy to Azure and AKS)"
+        )
+    return f"sqlite:///{mlflow_home() / 'mlflow.db'}"
+
+
+def mlflow_home() -> Path:
+    """The local MLflow store: RECSYS_HOME/mlflow (mlflow.db and artifacts/)."""
+    return recsys_home() / "mlflow"
+
+
+def mlflow_artifact_location(deployment: str) -> str | None:
+    """Where a new experiment keeps its artifacts: next to a SQLite store (`<its folder>/artifacts`: locally
+    RECSYS_HOME/mlflow/artifacts); with a tracking server None, the server's own artifact store (Blob in dev/prod)."""
+    uri = mlflow_tracking_uri(deployment)
+    if uri.startswith("sqlite:///"):
+        return (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").resolve().as_uri()
+    return None
+
+
+def mlflow_model_name(deployment: str) -> str:
+    """The registered model (and the experiment of its runs): RECSYS_MLFLOW_MODEL_NAME, default recsys-<deployment>."""
+    return os.environ.get("RECSYS_MLFLOW_MODEL_NAME", "").strip() or f"recsys-{deployment}"
+
+
+def legacy_model_folder() -> Path:
+    """The folder of pickled models of older local homes (imported into MLflow once, then renamed)."""
+    return recsys_home() / "models"
+
+
+def model_registry_settings(deployment: str) -> dict[str, str]:
+    """The model registry of `deployment` (core/stores/mlflow_registry.open_registry's arguments): the resource and
+    the serving API both build it from here."""
+    return {
+        "tracking_uri": mlflow_tracking_uri(deployment),
+        "model_name": mlflow_model_name(deployment),
+        "artifact_location": mlflow_artifact_location(deployment) or "",
+        "legacy_folder": str(legacy_model_folder()) if deployment == "local" else "",
+    }
 
 
 EXECUTORS = ("in_process", "multiprocess")

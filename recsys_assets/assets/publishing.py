@@ -20,6 +20,7 @@ from ..core.rules.rule_set import compile_rules
 from ..resources.models import ModelRegistryResource
 from ..resources.source import SourceDatabaseResource
 from ..resources.stores import StoreResource
+from ..settings import git_commit
 from ..tags import TARGET_TAG
 from .shop_lists import DEFAULT_BUY_AGAIN_RANKING
 
@@ -81,7 +82,10 @@ def recommendations(
     # here rather than in the gate: a check only judges; the registry then holds every model that went to the gate
     history = sample_history(source.database().read_orders, als_model.serving.trained_until)
     registry = models.registry()
-    registration = register_candidate(registry, als_model, store.store(), config.keep_models, history)
+    registration = register_candidate(
+        registry, als_model, store.store(), config.keep_models, history, metrics=model_metrics,
+        tags={"git_commit": git_commit(), "dagster_run_id": context.run_id},
+    )  # fmt: skip
     settings = list_settings(config, model_metrics, popularity_instead, als_model.serving.trained_until)
     registry.save_list_settings(als_model.version, settings)
     if registration.pruned:

@@ -76,18 +76,55 @@ def cmd_models(args: argparse.Namespace) -> int:
     instance = persistent_instance()
     versions = model_versions(instance, limit=args.limit)
     online = per_model_version(online_days(instance))
+    registry = registry_view()
     if args.json:
         by_version = {figures["model_version"]: figures for figures in online}
-        listed = [{**vars(v), "online": by_version.get(v.version)} for v in versions]
-        print(json.dumps(listed, indent=2, default=str))
+        by_registered = {item["version"]: item for item in registry["registered"]}
+        listed = [
+            {**vars(v), "online": by_version.get(v.version), "mlflow": by_registered.get(v.version)} for v in versions
+        ]
+        print(json.dumps({"versions": listed, "registry": registry}, indent=2, default=str))
         return 0
     if not versions:
         print("no als_model materialization in this Dagster instance yet (run `recsys materialize`)")
-        return 0
-    print(format_table(versions))
-    print("\nonline (serving log joined with later orders; materialize online_metrics; docs: Monitoring):")
-    print(format_online(online) if online else "    no online_metrics materialization yet")
+    else:
+        print(format_table(versions))
+        print("\nonline (serving log joined with later orders; materialize online_metrics; docs: Monitoring):")
+        print(format_online(online) if online else "    no online_metrics materialization yet")
+    print(f"\nregistered in {registry['location']} (the model gate's champion is the one live in a target):")
+    print(registry["table"])
+    print(registry["ui"])
     return 0
+
+
+def registry_view() -> dict:
+    """The model registry (MLflow) as `recsys models` shows it: each registered version with its MLflow version
+    number, run id and aliases, the targets whose live store version names it, and how to open the MLflow UI."""
+    from ..core.lifecycle.model_history import format_registered, mlflow_ui_hint
+    from ..core.lifecycle.model_registration import live_model_version
+    from ..core.stores.mlflow_registry import open_registry
+    from ..serving.stores import serving_stores
+    from ..settings import current_deployment, model_registry_settings
+
+    settings = model_registry_settings(current_deployment())
+    registry = open_registry(**settings)
+    registered = registry.describe()
+    live = {}
+    for target, store in serving_stores().items():
+        try:
+            version = live_model_version(store)
+        except Exception as error:  # noqa: BLE001 (a store that cannot be read is named, the registry still shown)
+            print(f"recsys models: cannot read the {target} store: {error}", file=sys.stderr)
+            continue
+        if version:
+            live[target] = version
+    return {
+        "location": registry.location,
+        "registered": registered,
+        "live": live,
+        "table": format_registered(registered, live),
+        "ui": mlflow_ui_hint(registry.public_uri, settings["artifact_location"] or None),
+    }
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
@@ -139,7 +176,9 @@ def add_commands(commands) -> None:
     trigger.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait per run")
     trigger.set_defaults(func=cmd_trigger)
 
-    models = commands.add_parser("models", help="list model versions with their metrics (the model registry)")
+    models = commands.add_parser(
+        "models", help="list model versions with their metrics and their registered versions in MLflow"
+    )
     models.add_argument("--limit", type=int, default=20)
     models.add_argument("--json", action="store_true", help="print JSON instead of a table")
     models.set_defaults(func=cmd_models)

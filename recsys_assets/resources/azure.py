@@ -47,7 +47,8 @@ def blob_storage_resource():
 
 
 def azure_resources(deployment: str) -> dict:
-    """Source from RECSYS_SOURCE_URL, store in Cosmos DB, asset values in Blob storage, a model registry folder."""
+    """Source from RECSYS_SOURCE_URL, store in Cosmos DB, asset values in Blob storage, the model registry
+    on the MLflow tracking server of MLFLOW_TRACKING_URI."""
     from .blob_io_manager import BlobPickleIOManager
     from .models import ModelRegistryResource
     from .source import SourceDatabaseResource
@@ -59,5 +60,7 @@ def azure_resources(deployment: str) -> dict:
         "io_manager": BlobPickleIOManager(
             blob_storage=blob_storage_resource(), container=settings.blob_container(deployment), prefix="storage"
         ),
-        "models": ModelRegistryResource(path=str(settings.model_registry_dir(deployment))),
+        "models": ModelRegistryResource(
+            **settings.model_registry_settings(deployment) | {"tracking_uri": EnvVar("MLFLOW_TRACKING_URI")}
+        ),
     }

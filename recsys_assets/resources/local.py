@@ -4,7 +4,8 @@ from .. import settings
 
 
 def local_resources() -> dict:
-    """Embedded source database, SQLite recommendation store, pickle files and model registry under RECSYS_HOME."""
+    """Embedded source database, SQLite recommendation store, pickle files under RECSYS_HOME;
+    the model registry in MLflow (a SQLite store under RECSYS_HOME/mlflow unless MLFLOW_TRACKING_URI is set)."""
     from .io_managers import PartitionedPickleIOManager
     from .models import ModelRegistryResource
     from .source import SourceDatabaseResource
@@ -15,5 +16,5 @@ def local_resources() -> dict:
         "source": SourceDatabaseResource(url=settings.local_source_url()),
         "store": LocalStoreResource(path=str(settings.local_store_path())),
         "io_manager": PartitionedPickleIOManager(base_dir=str(home / "storage")),
-        "models": ModelRegistryResource(path=str(settings.model_registry_dir("local"))),
+        "models": ModelRegistryResource(**settings.model_registry_settings("local")),
     }

@@ -59,7 +59,7 @@ class ServingSettings:
     api_key: str | None = None
     review_key: str | None = None
     orders_key: str | None = None
-    model_registry: object | None = None  # core/stores/model_registry.ModelRegistry: POST /events/orders folds with it
+    model_registry: object | None = None  # core/stores/mlflow_registry.MlflowModelRegistry: POST /events/orders folds
     fold_target: str | None = None  # the target POST /events/orders folds into (default: the first)
     allow_no_auth: bool = False
     log_dir: Path | None = None
@@ -93,7 +93,6 @@ class ServingSettings:
     def from_env(cls, refresh_seconds: float = 10.0, allow_no_auth: bool = False) -> ServingSettings:
         """The configured deployment's settings: its serving stores and source database, RECSYS_API_KEY and
         RECSYS_REVIEW_KEY, the serving log and monitoring folders, the control group and the Evidently UI addresses."""
-        from ..core.stores.model_registry import ModelRegistry
         from ..resources.serving_log_storage import blob_serving_log, serving_log_in_blob
         from ..resources.state_storage import monitoring_location, state_in_blob
         from ..settings import (
@@ -102,7 +101,6 @@ class ServingSettings:
             current_deployment,
             evidently_ui_url,
             evidently_url,
-            model_registry_dir,
             monitoring_dir,
             serving_cached_lists,
             serving_log_dir,
@@ -117,7 +115,7 @@ class ServingSettings:
             api_key=api_key_from_env(),
             review_key=review_key_from_env(),
             orders_key=orders_key_from_env(),
-            model_registry=ModelRegistry(model_registry_dir(current_deployment())),
+            model_registry=serving_model_registry(current_deployment()),
             fold_target=current_deployment(),  # dev folds into dev, prod into prod: what each deployment serves
             allow_no_auth=allow_no_auth,
             log_dir=serving_log_dir(),
@@ -129,3 +127,15 @@ class ServingSettings:
             evidently_url=remote,
             evidently_ui_url=evidently_ui_url(remote),
         )
+
+
+def serving_model_registry(deployment: str):
+    """The deployment's model registry (MLflow) for the fold-ins of POST /events/orders; None in dev/prod without
+    MLFLOW_TRACKING_URI: the API then serves and says it records no orders (it has no model registry)."""
+    from ..core.stores.mlflow_registry import open_registry
+    from ..settings import DeploymentError, model_registry_settings
+
+    try:
+        return open_registry(**model_registry_settings(deployment))
+    except DeploymentError:
+        return None

@@ -18,7 +18,7 @@ from recsys_assets.core.modeling.candidates import TrainingConfig
 from recsys_assets.core.modeling.fold_in import ListSettings, fold_in_lists
 from recsys_assets.core.modeling.training import train
 from recsys_assets.core.rules.rule_data import RuleTables
-from recsys_assets.core.stores.model_registry import ModelRegistry
+from recsys_assets.core.stores.mlflow_registry import open_registry
 from recsys_assets.core.stores.source_db import SourceDatabase
 from recsys_assets.core.stores.store import LocalRecommendationStore, StoreError
 from recsys_assets.resources.models import ModelRegistryResource
@@ -26,6 +26,7 @@ from recsys_assets.resources.monitoring import MonitoringResource
 from recsys_assets.resources.source import SourceDatabaseResource
 from recsys_assets.resources.stores import LocalStoreResource
 from recsys_assets.sensors.fold_in import fold_in_orders_sensor
+from recsys_assets.settings import model_registry_settings
 from tests.support.data import write_source
 from tests.support.serving import tiny_data
 
@@ -40,7 +41,7 @@ class Shop:
             self.data.orders, self.data.products, self.data.customers, CleaningRules(as_of=None)
         ).interactions
         model = train(interactions, TrainingConfig(model="item_knn"))
-        self.registry = ModelRegistry(home / "models")
+        self.registry = open_registry(**model_registry_settings("local"))  # MLflow, SQLite under the home
         self.registry.save(ModelArtifact("m1", "d1", model, model, window_start=interactions["order_ts"].min()))
         self.settings = ListSettings(trained_until=pd.Timestamp(model.trained_until).isoformat())
         self.registry.save_list_settings("m1", self.settings)
@@ -131,7 +132,7 @@ def test_the_sensor_asks_for_a_replay_when_another_version_goes_live(shop, recsy
     resources = {
         "store": LocalStoreResource(path=str(shop.store.path)),
         "source": SourceDatabaseResource(url=shop.source.url),
-        "models": ModelRegistryResource(path=str(shop.registry.root)),
+        "models": ModelRegistryResource(**model_registry_settings("local")),
         "monitoring": MonitoringResource(),
     }
     with build_sensor_context(resources=resources) as context:

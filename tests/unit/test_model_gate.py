@@ -5,7 +5,7 @@ import pytest
 from recsys_assets.core.lifecycle.model_gate import judge_candidate
 from recsys_assets.core.lifecycle.model_registration import Registration, register_candidate
 from recsys_assets.core.modeling.artifact import ModelArtifact
-from recsys_assets.core.stores.model_registry import ModelRegistry
+from recsys_assets.core.stores.mlflow_registry import MlflowModelRegistry
 from recsys_assets.core.stores.store import VersionInfo
 
 
@@ -57,22 +57,13 @@ def _artifact(version: str) -> ModelArtifact:
     return ModelArtifact(version=version, data_version="d", evaluation=None, serving=None)
 
 
-def test_registry_saves_loads_and_prunes_but_keeps_the_champion(tmp_path):
-    import os
-    import time
+@pytest.fixture
+def registry(tmp_path, mlflow_empty_db):
+    """The model registry on a local MLflow store (a copy of the session's empty SQLite store)."""
+    import shutil
 
-    registry = ModelRegistry(tmp_path / "models")
-    assert registry.load("missing") is None and registry.versions() == []
-    for i, version in enumerate(["a", "b", "c", "d"]):
-        path = registry.save(_artifact(version))
-        os.utime(path, (time.time() + i, time.time() + i))  # distinct ages, newest last
-    assert registry.versions() == ["d", "c", "b", "a"]
-    assert registry.load("b").version == "b"
-    removed = registry.prune(keep=2, protect={"a"})
-    assert removed == ["b"]
-    assert sorted(registry.versions()) == ["a", "c", "d"]
-    with pytest.raises(ValueError, match="invalid model version"):
-        registry.load("../x")
+    shutil.copy(mlflow_empty_db, tmp_path / "mlflow.db")
+    return MlflowModelRegistry(f"sqlite:///{tmp_path / 'mlflow.db'}", "recsys-test", (tmp_path / "artifacts").as_uri())
 
 
 class _Store:
@@ -89,16 +80,12 @@ class _Store:
         return self.infos
 
 
-def test_registering_a_candidate_keeps_it_and_the_live_model(tmp_path):
-    import os
-
-    registry = ModelRegistry(tmp_path / "models")
-    for i, version in enumerate(["live", "b", "c"]):
-        os.utime(registry.save(_artifact(version)), (1_000 + i, 1_000 + i))  # "live" the oldest
+def test_registering_a_candidate_keeps_it_and_the_live_model(registry):
+    for version in ["live", "b", "c"]:  # "live" the oldest
+        registry.save(_artifact(version))
     registration = register_candidate(registry, _artifact("new"), _Store("live-1234", "live"), keep=2)
     assert registration == Registration("new", "live", ["b"])
-    assert sorted(registry.versions()) == ["c", "live", "new"]
-    os.utime(registry.root / "new.pkl", (2_000, 2_000))  # older than the next candidate, whatever the clock
+    assert registry.versions() == ["new", "c", "live"]
     # nothing live: only the newest `keep` stay, the candidate among them
     registration = register_candidate(registry, _artifact("newer"), _Store(None, None), keep=1)
     assert registration.live_model_version is None and registry.versions() == ["newer"]
@@ -235,13 +222,12 @@ def _score(store, registry, database, replaced_at=None):
     )
 
 
-def test_the_gate_keeps_the_champion_across_a_reexport_and_drops_it_for_another_shop(tmp_path):
+def test_the_gate_keeps_the_champion_across_a_reexport_and_drops_it_for_another_shop(tmp_path, registry):
     import pandas as pd
 
     from recsys_assets.core.lifecycle.order_history import sample_history
 
     shop = _shop(1)
-    registry = ModelRegistry(tmp_path / "models")
     sample = sample_history(_source(tmp_path, shop, "first").read_orders, pd.Timestamp("2026-06-28 09:00"))
     register_candidate(registry, _artifact("champ"), _Store(None, None), keep=3, history=sample)
     store = _LiveStore("champ")
@@ -256,10 +242,9 @@ def test_the_gate_keeps_the_champion_across_a_reexport_and_drops_it_for_another_
     assert "order lines sampled from its training window" in dropped.note
 
 
-def test_a_champion_registered_without_a_sample_falls_back_to_when_the_orders_were_replaced(tmp_path):
+def test_a_champion_registered_without_a_sample_falls_back_to_when_the_orders_were_replaced(tmp_path, registry):
     import pandas as pd
 
-    registry = ModelRegistry(tmp_path / "models")
     register_candidate(registry, _artifact("legacy"), _Store(None, None), keep=3)  # no sample, as before
     assert registry.history("legacy") is None
     database = _source(tmp_path, _shop(1))
@@ -269,19 +254,3 @@ def test_a_champion_registered_without_a_sample_falls_back_to_when_the_orders_we
     before = _score(store, registry, database, pd.Timestamp("2026-06-29", tz="UTC"))
     assert (before.version, before.map) == ("legacy", 0.02)
     assert (_score(store, registry, database).version, _score(store, registry, database).map) == ("legacy", 0.02)
-
-
-def test_the_registry_keeps_a_models_sample_and_prunes_it_with_the_model(tmp_path):
-    import os
-
-    from recsys_assets.core.lifecycle.order_history import HistorySample
-
-    registry = ModelRegistry(tmp_path / "models")
-    sample = HistorySample("2026-06-30 09:00:00", (("O1", 1, "C1", "P1", "2026-06-30"),))
-    for i, version in enumerate(["old", "new"]):
-        register_candidate(registry, _artifact(version), _Store(None, None), keep=5, history=sample)
-        os.utime(registry.root / f"{version}.pkl", (1_000 + i, 1_000 + i))
-    assert registry.history("old") == sample and registry.versions() == ["new", "old"]
-    assert registry.prune(keep=1) == ["old"]
-    assert registry.history("old") is None and registry.history("new") == sample
-    assert sorted(p.name for p in registry.root.iterdir()) == ["new.history.json", "new.pkl"]

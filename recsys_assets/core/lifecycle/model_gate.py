@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..data.split import TemporalSplit
 from ..modeling.training import evaluate, inactive_item_indices
-from ..stores.model_registry import ModelRegistry
+from ..stores.registry import Registry
 from ..stores.store import RecommendationStore, VersionInfo
 from .order_history import LineFinder, history_overlap
 
@@ -119,7 +119,7 @@ class ChampionScore:
 
 def score_champion(
     store: RecommendationStore,
-    registry: ModelRegistry,
+    registry: Registry,
     candidate_version: str,
     candidate_map: float,
     split: TemporalSplit,
@@ -185,7 +185,9 @@ def score_champion(
         return ChampionScore(version, candidate_map, "the candidate is the live champion", history)
     champion = registry.load(version)
     if champion is None:
-        return ChampionScore(version, None, f"champion model {version} is not in the registry {registry.root}", history)
+        return ChampionScore(
+            version, None, f"champion model {version} is not in the registry ({registry.location})", history
+        )
     if champion.evaluation.trained_until >= split.cutoff:
         return ChampionScore(
             version,

@@ -110,3 +110,38 @@ def format_table(versions: list[ModelVersion]) -> str:
         "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) for row in [header, *rows]
     ]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def format_registered(registered: list[dict], live: Mapping[str, str]) -> str:
+    """The registered model versions (MlflowModelRegistry.describe(), newest first) as a plain-text table: our
+    version, MLflow's version number and run id, its aliases, and the targets whose live store version names it
+    (the champion of that target)."""
+    if not registered:
+        return "    no registered model version yet"
+    header = ("version", "mlflow", "run_id", "aliases", "live in")
+    rows = [
+        (
+            item["version"],
+            f"v{item['mlflow_version']}",
+            item["run_id"] or "-",
+            ",".join(item.get("aliases") or []) or "-",
+            ",".join(target for target, version in live.items() if version == item["version"]) or "-",
+        )
+        for item in registered
+    ]
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    return "\n".join(
+        ("    " + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))).rstrip()
+        for row in [header, *rows]
+    )
+
+
+def mlflow_ui_hint(tracking_uri: str, artifact_location: str | None) -> str:
+    """How to open the MLflow UI on this registry: `make mlflow-ui` (an `mlflow ui` on the local store), or the
+    tracking server itself."""
+    if tracking_uri.startswith(("http://", "https://")):
+        return f"open the MLflow UI at {tracking_uri}"
+    if tracking_uri.startswith(("sqlite:", "postgresql", "mysql", "mssql", "file:")) or "://" not in tracking_uri:
+        artifacts = f" --default-artifact-root {artifact_location}" if artifact_location else ""
+        return f"open the MLflow UI: make mlflow-ui (mlflow ui --backend-store-uri {tracking_uri}{artifacts})"
+    return f"open the MLflow UI of {tracking_uri.split('://', 1)[0]}:// (the workspace's own UI)"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..modeling.artifact import ModelArtifact
-from ..stores.model_registry import ModelRegistry
+from ..stores.registry import Registry
 from ..stores.store import RecommendationStore
 from .model_gate import live_version_info
 from .order_history import HistorySample
@@ -28,20 +28,23 @@ def live_model_version(store: RecommendationStore) -> str | None:
 
 
 def register_candidate(
-    registry: ModelRegistry,
+    registry: Registry,
     artifact: ModelArtifact,
     store: RecommendationStore,
     keep: int,
     history: HistorySample | None = None,
+    metrics: dict | None = None,
+    tags: dict[str, str] | None = None,
 ) -> Registration:
-    """Save `artifact` (and `history`, the order lines it learned from) and prune the registry to the newest `keep`
-    versions, never the candidate or the live model.
+    """Save `artifact` (and `history`, the order lines it learned from; `metrics`, its hold-out figures; `tags`, such
+    as the git commit) and prune the registry to the newest `keep` versions, never the candidate or the live model.
 
-    The sample is written before the model: a registered model always has its sample, even after a kill between
-    the two writes (a model without one is judged by the old rule, see `model_gate.score_champion`)."""
+    The sample is written before the model, and the model is registered last (MLflow: the registered version is
+    created after the run's artifacts): a registered model always has its sample, even after a kill between the
+    writes (a model without one is judged by the old rule, see `model_gate.score_champion`)."""
     if history is not None:
         registry.save_history(artifact.version, history)
-    registry.save(artifact)
+    registry.save(artifact, metrics=metrics, tags=tags)
     live = live_model_version(store)
     pruned = registry.prune(keep, protect={v for v in (artifact.version, live) if v})
     return Registration(artifact.version, live, pruned)

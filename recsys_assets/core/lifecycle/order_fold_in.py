@@ -101,7 +101,7 @@ def load_basis(store, registry, source, now: pd.Timestamp | None = None) -> Fold
     if artifact is None:
         raise NoFoldIn(
             f"live version {live} was published from model {model_version}, which the model registry "
-            f"{registry.root} no longer holds: orders reach the lists at the next nightly run"
+            f"({registry.location}) no longer holds: orders reach the lists at the next nightly run"
         )
     settings = registry.list_settings(model_version) or ListSettings(
         published_popularity=metadata.get("published_model") == "popularity",

@@ -1,4 +1,8 @@
-"""A small filesystem model registry: every judged `ModelArtifact` stored by version, the newest N kept.
+"""The folder model registry of older homes: every judged `ModelArtifact` pickled by version, the newest N kept.
+
+Model versions now live in MLflow (core/stores/mlflow_registry.py); a local home that still holds this folder
+(`RECSYS_HOME/models`) is imported from it once (`import_folder_registry`). This class reads (and, for that
+import's tests, writes) the folder.
 
 The model gate needs the live champion's model to score it on the candidate's hold-out; the champion is the
 model version recorded in the live store version's metadata, looked up here. Next to each model, a sample of the
@@ -40,13 +44,18 @@ class ModelRegistry:
     def __init__(self, root: str | Path):
         self.root = Path(root)
 
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
     def _path(self, version: str) -> Path:
         if not version or "/" in version or version.startswith("."):
             raise ValueError(f"invalid model version {version!r}")
         return self.root / f"{version}.pkl"
 
-    def save(self, artifact: ModelArtifact) -> Path:
-        """Store `artifact` under its version (atomically: a reader never sees half a file)."""
+    def save(self, artifact: ModelArtifact, metrics: dict | None = None, tags: dict[str, str] | None = None) -> Path:
+        """Store `artifact` under its version (atomically: a reader never sees half a file); the folder keeps
+        neither `metrics` nor `tags` (MLflow does)."""
         return write_atomically(self._path(artifact.version), pickle.dumps(artifact, pickle.HIGHEST_PROTOCOL))
 
     def _history_path(self, version: str) -> Path:
