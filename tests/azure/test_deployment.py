@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -34,8 +35,9 @@ _names = itertools.count()
 
 
 @pytest.fixture
-def azure_env(monkeypatch, small_source, cosmos_emulator, azurite):
-    """RECSYS_DEPLOYMENT=dev pointed at the emulators, with fresh database and container names."""
+def azure_env(monkeypatch, small_source, cosmos_emulator, azurite, mlflow_tracking_server):
+    """RECSYS_DEPLOYMENT=dev pointed at the emulators and a real MLflow server, with fresh database, container and
+    registered model names."""
     n = next(_names)
     names = {"dev": f"recsys-dev-{n}", "prod": f"recsys-prod-{n}", "blob": f"recsys-storage-{n}"}
     for key, value in {
@@ -48,6 +50,8 @@ def azure_env(monkeypatch, small_source, cosmos_emulator, azurite):
         "AZURE_STORAGE_ACCOUNT_URL": azurite.account_url,
         "AZURE_STORAGE_KEY": azurite.key,
         "AZURE_STORAGE_CONTAINER": names["blob"],
+        "MLFLOW_TRACKING_URI": mlflow_tracking_server.url,
+        "RECSYS_MLFLOW_MODEL_NAME": f"recsys-dev-{os.getpid()}-{n}",
     }.items():
         monkeypatch.setenv(key, value)
     return names
@@ -249,6 +253,11 @@ def test_dev_deployment_names_missing_environment(monkeypatch):
         DeploymentError, match="RECSYS_SOURCE_URL, COSMOS_ENDPOINT, COSMOS_KEY, AZURE_STORAGE_ACCOUNT_URL"
     ):
         resources_for("dev")
+    for name in ("RECSYS_SOURCE_URL", "COSMOS_ENDPOINT", "COSMOS_KEY", "AZURE_STORAGE_ACCOUNT_URL"):
+        monkeypatch.setenv(name, "https://set.example.com")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with pytest.raises(DeploymentError, match="needs the environment variable MLFLOW_TRACKING_URI"):
+        resources_for("dev")  # no model registry: no gate, no publish (the API still serves, see test_api)
 
 
 def test_code_location_loads_in_the_prod_deployment(recsys_home):
@@ -266,6 +275,7 @@ def test_code_location_loads_in_the_prod_deployment(recsys_home):
         "COSMOS_ENDPOINT": "https://account.documents.azure.com:443/",
         "COSMOS_KEY": "a2V5",
         "AZURE_STORAGE_ACCOUNT_URL": "https://account.blob.core.windows.net",
+        "MLFLOW_TRACKING_URI": "https://mlflow.example.com",  # not contacted to load the code location
     }
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", str(root / "workspace.yaml")],

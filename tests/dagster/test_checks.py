@@ -21,12 +21,15 @@ SHARE = 0.05  # bad lines injected per class: above the suites' 1 % tolerance
 
 
 @pytest.fixture(scope="module")
-def gated(tmp_path_factory, small_data):
-    """A home whose store already serves a champion published by a clean run (shared by the module's tests)."""
+def gated(tmp_path_factory, small_data, mlflow_tracking_server):
+    """A home whose store already serves a champion published by a clean run (shared by the module's tests); its
+    model registry is a real `mlflow server` (a registered model of its own): the gate loads the champion from it."""
     home = tmp_path_factory.mktemp("gates") / "recsys"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RECSYS_HOME", str(home))
         patch.setenv("DAGSTER_HOME", str(home / "dagster"))
+        patch.setenv("MLFLOW_TRACKING_URI", mlflow_tracking_server.url)
+        patch.setenv("RECSYS_MLFLOW_MODEL_NAME", f"recsys-gates-{home.parent.name}")
         patch.delenv("RECSYS_SOURCE_URL", raising=False)
         patch.delenv("RECSYS_DEPLOYMENT", raising=False)
         (home / "dagster").mkdir(parents=True)
@@ -76,8 +79,10 @@ def test_clean_run_passes_every_check(gated):
     assert store_of(gated["home"]).live_version() is not None
 
 
-def registry_state(registry) -> dict:
-    return {path.name: (path.stat().st_mtime_ns, path.stat().st_size) for path in registry.root.glob("*")}
+def registry_state(registry) -> tuple:
+    """The registered versions and every run of the registry's experiment, with their tags and last update."""
+    runs = registry.client.search_runs([registry.experiment_id()])
+    return registry.describe(), sorted((r.info.run_id, r.info.end_time, sorted(r.data.tags.items())) for r in runs)
 
 
 def test_the_gate_only_judges_the_model_registered_by_recommendations(gated):
@@ -86,6 +91,11 @@ def test_the_gate_only_judges_the_model_registered_by_recommendations(gated):
     store = store_of(gated["home"])
     candidate = gated["clean"].downstream.output_for_node("als_model").version
     assert candidate in registry.versions()  # registered by the recommendations step
+    run = registry.client.get_run(registry.registered_version(candidate).run_id)  # MLflow: the run of the version
+    assert run.data.tags["recsys.git_commit"] and run.data.tags["recsys.dagster_run_id"]
+    assert run.data.metrics["model_map_at_10_low"] <= run.data.metrics["model_map_at_10"]
+    assert {"model_map_at_10_high", "popularity_map_at_10", "lead_map_at_10_low"} <= set(run.data.metrics)
+    assert registry.list_settings(candidate) is not None  # recorded by the same step, after the registration
     assert metadata_of(gated["clean"].downstream, "recommendations")["registered_model"] == candidate
     registry_before, store_before = registry_state(registry), (store.live_version(), store.versions())
     result = materialize(
@@ -117,6 +127,9 @@ def test_worse_model_is_refused_and_the_champion_keeps_serving(gated):
     meta = {key: value.value for key, value in gate.metadata.items()}
     assert meta["verdict"] == "refused"
     assert meta["champion_version"] == champion
+    assert meta["champion_note"] == "scored on the candidate's hold-out"  # loaded from the MLflow registry
+    registry = resources_for("local")["models"].registry()
+    assert registry.tracking_uri.startswith("http://127.0.0.1:") and champion in registry.versions()
     assert meta["candidate_map@10"] < meta["champion_map@10"] * (1 - meta["tolerance"])
     assert "worse than the live champion" in gate.description
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
