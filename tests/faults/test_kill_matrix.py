@@ -19,7 +19,9 @@ import pandas as pd
 import pytest
 
 from recsys_assets.core.data.generator import GeneratorConfig, generate
+from recsys_assets.core.stores.mlflow_registry import VERSION_TAG
 from recsys_assets.core.stores.store import LocalRecommendationStore
+from recsys_assets.resources import resources_for
 from tests.support.data import write_source
 
 pytestmark = pytest.mark.slow
@@ -174,15 +176,30 @@ def test_kills_during_the_graph_leave_the_live_version_old_or_new_and_complete(r
     first = assert_live_is_complete(store)
 
     # new data, then a kill at each later step: the first version stays live and complete every time
+    registry = resources_for("local")["models"].registry()  # MLflow, the SQLite store under the home
+    champion = store.versions()[0].metadata["model_version"]
+    assert registry.versions() == [champion]
     write_source(generate(GeneratorConfig(**{**DATA.__dict__, "seed": 5})))
-    for point in ("interactions.loaded", "selection.candidate:2", "store.publish"):
+    for point in ("interactions.loaded", "selection.candidate:2", "registry.before_register", "store.publish"):
         killed = recsys("materialize", failpoint=point)
         assert killed.returncode == KILLED, (point, killed.stdout + killed.stderr)
         assert assert_live_is_complete(store) == first, point
         assert len(store.versions()) == 1, point  # the killed publish left no half version behind
+        if point == "registry.before_register":
+            # the candidate's MLflow run is logged, its registered version never created: nothing reads it
+            assert registry.versions() == [champion]
+            runs = registry.client.search_runs([registry.experiment_id()])
+            [orphan] = [r for r in runs if r.data.tags[VERSION_TAG] != champion]
+            assert registry.load(orphan.data.tags[VERSION_TAG]) is None
     recovered = recsys("materialize")
     assert recovered.returncode == 0, recovered.stdout + recovered.stderr
     assert assert_live_is_complete(store) not in (None, first)
+    # the gate of every later run scored against the champion from the registry; the candidate the kill left
+    # unregistered was registered by the next run (reusing its run): every run of the experiment is registered
+    live_model = store.versions()[0].metadata["model_version"]
+    assert registry.versions()[0] == live_model and champion in registry.versions()
+    registered_runs = {item["run_id"] for item in registry.describe()}
+    assert {r.info.run_id for r in registry.client.search_runs([registry.experiment_id()])} == registered_runs
 
 
 def test_kill_while_writing_the_drift_reference_cache_never_breaks_later_checks(recsys_home, tmp_path):
