@@ -88,7 +88,7 @@ MLFLOW_UI_PORT ?= 5000
 MLFLOW_HOME = $(abspath $(RECSYS_HOME))/mlflow
 mlflow-ui: install
 	mkdir -p $(MLFLOW_HOME)/artifacts
-	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/mlflow ui --backend-store-uri sqlite:///$(MLFLOW_HOME)/mlflow.db \
+	MLFLOW_DISABLE_TELEMETRY=true MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false $(BIN)/mlflow ui --backend-store-uri sqlite:///$(MLFLOW_HOME)/mlflow.db \
 		--default-artifact-root file://$(MLFLOW_HOME)/artifacts --host 127.0.0.1 --port $(MLFLOW_UI_PORT)
 
 # The review-page test drives Debian's chromium (through playwright's bundled driver; never `playwright install`).
