@@ -117,15 +117,19 @@ def registry_tmp(registry) -> Path:
     return Path(tempfile.mkdtemp(prefix="recsys-test-mlflow-"))
 
 
-def test_versions_are_newest_first_and_prune_keeps_the_protected_champion(registry):
+def test_versions_are_newest_first_and_prune_keeps_the_protected_champion(registry, mlflow_tracking_server):
     for version in ("a", "b", "c", "d"):
         registry.save_history(version, SAMPLE)
         registry.save(artifact(version))
     assert registry.versions() == ["d", "c", "b", "a"]
     assert registry.load("b").version == "b"
+    run_b = registry.registered_version("b").run_id
+    stored = lambda run_id: list(mlflow_tracking_server.artifacts.rglob(f"{run_id}/artifacts/*"))  # noqa: E731
+    assert stored(run_b)  # the server keeps the artifacts in its --artifacts-destination
     assert registry.prune(keep=2, protect={"a"}) == ["b"]
     assert registry.versions() == ["d", "c", "a"]
     assert registry.load("b") is None and registry.history("b") is None  # gone with its run
+    assert not stored(run_b)  # and its artifacts with it (MLflow alone would keep them until `mlflow gc`)
     assert registry.history("a") == SAMPLE
     assert "b" not in {r.data.tags[VERSION_TAG] for r in registry.client.search_runs([registry.experiment_id()])}
     with pytest.raises(ValueError, match="invalid model version"):

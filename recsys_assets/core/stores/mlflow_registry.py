@@ -332,14 +332,26 @@ class MlflowModelRegistry:
             if registered.tags[VERSION_TAG] in removed:
                 self.client.delete_model_version(self.model_name, registered.version)
                 if registered.run_id:
-                    self.client.delete_run(registered.run_id)
+                    self._delete_run(self.client.get_run(registered.run_id))
         registered_runs = {v.run_id for v in self._registered()}
         cutoff = (time.time() - self.orphan_grace_seconds) * 1000
         for run in self._runs():
             orphan = run.info.run_id not in registered_runs and run.data.tags.get(VERSION_TAG) not in protect
             if orphan and run.info.start_time < cutoff:
-                self.client.delete_run(run.info.run_id)
+                self._delete_run(run)
         return removed
+
+    def _delete_run(self, run) -> None:
+        """Delete `run` with its artifacts: MLflow only marks a deleted run (its artifacts stay until `mlflow gc`), and
+        a model's pickle is the bulk of the registry's storage."""
+        from mlflow.exceptions import MlflowException
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        try:
+            get_artifact_repository(run.info.artifact_uri, tracking_uri=self.tracking_uri).delete_artifacts()
+        except (MlflowException, OSError, NotImplementedError) as error:  # the run is deleted all the same
+            logging.getLogger(__name__).warning(f"model registry: artifacts of run {run.info.run_id} kept: {error}")
+        self.client.delete_run(run.info.run_id)
 
     def set_alias(self, alias: str, version: str) -> bool:
         """Point MLflow alias `alias` at registered model `version` (False when it is not registered)."""
