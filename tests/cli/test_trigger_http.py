@@ -3,6 +3,7 @@
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,8 @@ def test_trigger_the_whole_pipeline_over_graphql(tiny_source, webserver, recsys_
     table = capsys.readouterr().out
     model_version = published.asset_materialization.metadata["model_version"].value
     assert model_version in table and "model=" in table and "@10" in table
+    # registered in MLflow by the run's process; the live version names it: the champion of the next gate
+    assert re.search(rf"^ +{re.escape(model_version)} +v1 +[0-9a-f]{{32}} +- +local$", table, re.M), table
     [model] = instance.fetch_materializations(AssetKey("als_model"), limit=10).records
     meta = model.asset_materialization.metadata
     assert {"git_commit", "data_version", "params", "trained_at", "training_wall_seconds"} <= set(meta)
