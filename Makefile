@@ -7,7 +7,7 @@ export RECSYS_HOME ?= $(CURDIR)/.recsys
 export DAGSTER_HOME ?= $(RECSYS_HOME)/dagster
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: docs docs-build postgres install demo demo-drift demo-online test test-fast test-services ui monitor-ui mlflow-ui lint format benchmark clean chromium serve benchmark-serving benchmark-fold-in tools benchmark-cosmos smoke-dev benchmark-selection
+.PHONY: docs docs-build postgres install demo demo-drift demo-online test test-fast test-services ui monitor-ui mlflow-ui lint format benchmark clean chromium serve benchmark-serving benchmark-fold-in tools benchmark-cosmos smoke-dev benchmark-selection prod-local
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -139,3 +139,9 @@ docs: install
 
 docs-build: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The production topology on this machine (recsys_assets/topology/stack.py): PostgreSQL, the Cosmos DB and Blob
+# emulators, MLflow, the Evidently UI, the code server, webserver, daemon and two serving APIs, each its own process
+# with its own read-only home, RECSYS_DEPLOYMENT=dev, on a small generated shop. Prints the UIs; Ctrl-C stops it all.
+prod-local: install tools postgres
+	$(BIN)/python -m recsys_assets.topology
