@@ -15,6 +15,7 @@ the next tick judges the larger sample. The report is recorded as a materializat
 """
 
 import json
+import os
 
 from dagster import (
     AssetMaterialization,
@@ -39,7 +40,8 @@ from ..watch.inputs import log_window, stored_master_data
 from ..watch.live_checks import run_data_drift, run_serving_skew
 from ..watch.results import CheckOutcome, outcome_metadata
 
-SENSOR_INTERVAL_SECONDS = 3600
+# RECSYS_MONITOR_SENSOR_INTERVAL: seconds between two ticks of each monitor (default hourly)
+SENSOR_INTERVAL_SECONDS = int(os.environ.get("RECSYS_MONITOR_SENSOR_INTERVAL", "3600"))
 
 
 def _model_and_cursor(context: SensorEvaluationContext, store: StoreResource) -> tuple[LiveModel | str, dict]:

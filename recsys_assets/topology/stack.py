@@ -120,7 +120,8 @@ class Topology:
         if seal:
             home.seal()
         log = self.base / "logs" / f"{name}.log"
-        process = start(confined(command), log, env={**self.deployment_env(), **home.env(), **(env or {})}, cwd=home.root)
+        env = {**self.deployment_env(), **home.env(), **(env or {})}
+        process = start(confined(command), log, env=env, cwd=home.root)
         service = Service(name, process, log, home, url)
         self.services[name] = service
         return service
@@ -164,7 +165,8 @@ class Topology:
         workspace that points at the code server."""
         home = new_home(self.base / "homes", name)
         (home.dagster / "dagster.yaml").write_text(yaml.safe_dump(instance_settings(), sort_keys=False))
-        workspace = {"load_from": [{"grpc_server": {"host": "127.0.0.1", "port": self.grpc_port, "location_name": LOCATION}}]}
+        server = {"host": "127.0.0.1", "port": self.grpc_port, "location_name": LOCATION}
+        workspace = {"load_from": [{"grpc_server": server}]}
         (home.root / "workspace.yaml").write_text(yaml.safe_dump(workspace))
         return home
 
