@@ -95,6 +95,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # end alongside the many short files. In xdist's own order (most tests first) these one- and two-test files came
 # last, and one worker ran the docs walk, the real history and the GraphQL trigger alone for 3.5 minutes at the end.
 LONGEST_FIRST = (
+    "tests/deploy/test_topology.py",
     "tests/faults/test_kill_matrix.py",
     "tests/cli/test_readme.py",
     "tests/dagster/test_postgres.py",

@@ -97,6 +97,7 @@ class Topology:
         env.update(
             {
                 "PYTHONUNBUFFERED": "1",
+                "PYTHONDONTWRITEBYTECODE": "1",  # the code is read-only in the image too
                 "DO_NOT_TRACK": "1",  # Evidently, MLflow: no usage telemetry
                 "MLFLOW_DISABLE_TELEMETRY": "true",
                 "RECSYS_DEPLOYMENT": "dev",

@@ -29,6 +29,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 from recsys_assets.core.data.generator import GeneratorConfig, generate
+from recsys_assets.core.stores.serving_log_location import BlobLog
 from recsys_assets.resources.serving_log_storage import BLOB_PREFIX
 from recsys_assets.topology.processes import remove_homes, tail
 from recsys_assets.topology.stack import LOCATION, Topology, graphql, temporary_base
@@ -207,16 +208,15 @@ def serve(api_url: str, key: str, customers: list[str]) -> list[dict]:
 
 
 def logged_entries(topology: Topology) -> list[dict]:
-    """Every shop entry of the serving log, read straight from the append blobs (writer id = blob folder)."""
+    """Every entry of the serving log's day parts, read from the append blobs as the monitors list them, each with
+    the writer (`<host>-<pid>`: one per API process) of its blob."""
     stores = topology.stores
     service = BlobServiceClient(stores.azurite.account_url, credential=stores.azurite.key)
-    container = service.get_container_client("recsys-dev")
+    log = BlobLog(service.get_container_client("recsys-dev"), BLOB_PREFIX)
     entries = []
-    for blob in container.list_blobs(name_starts_with=f"{BLOB_PREFIX}/"):
-        if "/synthetic/" in blob.name:
-            continue
-        text = container.download_blob(blob.name).readall().decode()
-        entries += [{**json.loads(line), "blob": blob.name} for line in text.splitlines() if line.strip()]
+    for _day, part in log.parts():
+        writer = part.rsplit("/", 1)[1].rsplit("-", 1)[0]
+        entries += [{**json.loads(line), "writer": writer} for line in log.read_text(part).splitlines() if line]
     return entries
 
 
@@ -264,7 +264,7 @@ def test_daily_cycle_and_faults_in_the_production_topology(postgres):
             for name in apis:
                 wait_for(lambda name=name: written(urls[name], topology.review_key) >= 150, 30, f"{name}'s log")
             entries = logged_entries(topology)
-            writers = {entry["blob"].split("/")[1] for entry in entries}
+            writers = {entry["writer"] for entry in entries}
             assert len(writers) == 2 and len(entries) == 300, (writers, len(entries))
 
             def skew_counted():
