@@ -39,19 +39,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.emulator]
 END = dt.date.today() - dt.timedelta(days=1)  # the newest partition: yesterday
 DRIFT_DAYS = 4
 DRIFT_START = END - dt.timedelta(days=DRIFT_DAYS - 1)
-# the smallest shop on which every step and check runs; 1 200 lines a day so that the drift days hold the drift
-# monitor's minimum of new orders, the history thinned to a fifth of its orders (about 240 lines a day)
+# the smallest shop on which every step and check runs; 1 600 lines a day so that the drift days hold the drift
+# monitor's minimum of new orders (1 000), the history thinned to a sixth of its orders (about 270 lines a day)
 SHOP = GeneratorConfig(
     customers=400,
     products=300,
     days=28,
-    lines_per_day=1200,
+    lines_per_day=1600,
     seed=3,
     end_date=END,
     drift_start=DRIFT_START,
     drift_kind="category_surge",
 )
-HISTORY_SHARE = 5
+HISTORY_SHARE = 6
 ENV = {
     "RECSYS_RETRAIN_SENSOR_INTERVAL": "3",
     "RECSYS_MONITOR_SENSOR_INTERVAL": "5",
@@ -177,7 +177,11 @@ class Dagster:
         return {"status": execution["status"], "success": execution["evaluation"]["success"], **metadata}
 
     def materialization(self, asset: str) -> dict:
-        [record] = self(MATERIALIZATION, {"key": {"path": [asset]}})["assetOrError"]["assetMaterializations"]
+        """The newest materialization's run and metadata ({} when there is none yet)."""
+        records = self(MATERIALIZATION, {"key": {"path": [asset]}})["assetOrError"].get("assetMaterializations")
+        if not records:
+            return {}
+        [record] = records
         values = {m["label"]: m.get("intValue", m.get("text", m.get("floatValue"))) for m in record["metadataEntries"]}
         return {"run_id": record["runId"], **values}
 
@@ -275,7 +279,8 @@ def test_daily_cycle_and_faults_in_the_production_topology(postgres):
             assert skew["reference_rows"] > 0
 
             # drift: the ERP loads drifted days into the source; they are ingested; the drift sensor retrains
-            dagster.stop_sensor("retrain_after_ingest")  # so the retraining below is the drift sensor's
+            for sensor in ("retrain_after_ingest", "skew_sensor"):  # so the retraining below is the drift sensor's
+                dagster.stop_sensor(sensor)
             topology.append_orders(drifted)
             dagster.backfill(DRIFT_START, END)
             retrain = dagster.finished_run(
