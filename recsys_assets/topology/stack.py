@@ -15,8 +15,8 @@ deployment (RECSYS_DEPLOYMENT=dev, the emulators' endpoints and keys, MLFLOW_TRA
 The instance is deploy/dagster.yaml with one change: compute logs. dagster-azure's AzureBlobComputeLogManager builds
 `https://<account>.blob.<suffix>/` itself and cannot reach Azurite (http://127.0.0.1:<port>/devstoreaccount1), so
 here step logs go nowhere (NoOpComputeLogManager); the event log in PostgreSQL still holds every Dagster event.
-Runs start as `dagster api execute_run` processes of the code server (DefaultRunLauncher); a run worker killed here is
-not noticed by run monitoring (the K8sRunLauncher's is): terminate it from the UI (mark as canceled).
+Runs start as processes of the code server (DefaultRunLauncher); when one dies (killed, out of memory) the code server
+marks its run failed, as run monitoring does for the K8sRunLauncher's Jobs.
 """
 
 from __future__ import annotations
@@ -87,6 +87,8 @@ class Topology:
     services: dict[str, Service] = field(default_factory=dict)
     stores: Stores | None = None
     grpc_port: int = 0
+    # the APIs' ports, chosen up front: the runs link their reports to API 1 (RECSYS_API_URL) before it starts
+    api_ports: dict[str, int] = field(default_factory=lambda: {"api-1": free_port(), "api-2": free_port()})
 
     # ---- environment -------------------------------------------------------------------------------------------
     def deployment_env(self) -> dict[str, str]:
@@ -113,6 +115,7 @@ class Topology:
             env["MLFLOW_TRACKING_URI"] = self.services["mlflow"].url
         if "evidently" in self.services:
             env["RECSYS_EVIDENTLY_URL"] = self.services["evidently"].url
+        env["RECSYS_API_URL"] = f"http://127.0.0.1:{self.api_ports['api-1']}"
         return {**env, **self.extra_env}
 
     def _start(
@@ -208,7 +211,7 @@ class Topology:
 
     def start_api(self, name: str) -> Service:
         home = new_home(self.base / "homes", name)
-        port = free_port()
+        port = self.api_ports[name]
         command = [str(BIN / "recsys"), "serve", "--host", "127.0.0.1", "--port", str(port), "--refresh-seconds", "1"]
         env = {API_KEY_ENV: self.api_key, REVIEW_KEY_ENV: self.review_key}
         service = self._start(name, command, home, env, url=f"http://127.0.0.1:{port}")
