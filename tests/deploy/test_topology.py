@@ -31,6 +31,7 @@ from azure.storage.blob import BlobServiceClient
 from recsys_assets.core.data.generator import GeneratorConfig, generate
 from recsys_assets.core.stores.serving_log_location import BlobLog
 from recsys_assets.resources.serving_log_storage import BLOB_PREFIX
+from recsys_assets.tags import RANGE_END_TAG, RANGE_START_TAG
 from recsys_assets.topology.processes import remove_homes, tail
 from recsys_assets.topology.stack import LOCATION, Topology, graphql, temporary_base
 
@@ -63,14 +64,6 @@ REPOSITORY = {"repositoryLocationName": LOCATION, "repositoryName": "__repositor
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 SENSOR_RUN = {"recsys/trigger": "sensor"}
 
-LAUNCH_BACKFILL = """
-mutation($params: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $params) {
-    __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message }
-  }
-}"""
-BACKFILL_STATUS = """
-query($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill { status } } }"""
 RUNS = """
 query($filter: RunsFilter!) {
   runsOrError(filter: $filter) { ... on Runs { results { runId status tags { key value } } } }
@@ -104,13 +97,16 @@ STOP_SENSOR = """
 mutation($id: String!) { stopSensor(id: $id) { __typename } }"""
 
 
-def shop_orders() -> tuple[object, pd.DataFrame, pd.DataFrame]:
-    """The generated shop, its thinned history (before the drift) and the drifted days' orders."""
+def shop_orders() -> tuple[object, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The generated shop, its thinned history (before the drift), the drifted days' orders, and the orders the
+    thinning left out of the day before the drift (late order lines, for a new data version)."""
     data = generate(SHOP)
     day = pd.to_datetime(data.orders["order_ts"]).dt.date
     kept = pd.util.hash_pandas_object(data.orders["order_id"], index=False) % HISTORY_SHARE == 0
     history = data.orders[(day < DRIFT_START) & kept]
-    return data, history.reset_index(drop=True), data.orders[day >= DRIFT_START].reset_index(drop=True)
+    late = data.orders[(day == DRIFT_START - dt.timedelta(days=1)) & ~kept]
+    drifted = data.orders[day >= DRIFT_START]
+    return data, history.reset_index(drop=True), drifted.reset_index(drop=True), late.reset_index(drop=True)
 
 
 def wait_for(predicate, timeout: float, what: str, poll: float = 1.0):
@@ -133,18 +129,20 @@ class Dagster:
     def __call__(self, query: str, variables: dict | None = None) -> dict:
         return graphql(self.url, query, variables, timeout=60)
 
-    def backfill(self, first: dt.date, last: dt.date) -> None:
-        """ "Materialize... > partitions first..last > Launch backfill" on raw_orders, waited for."""
-        names = [(first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
-        params = {"assetSelection": [{"path": ["raw_orders"]}], "partitionNames": names}
-        launched = self(LAUNCH_BACKFILL, {"params": params})["launchPartitionBackfill"]
-        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    def ingest(self, first: dt.date, last: dt.date) -> None:
+        """ingest_job over the days first..last as one run (what the daily schedule, or a single-run backfill,
+        starts), waited for."""
+        tags = {RANGE_START_TAG: first.isoformat(), RANGE_END_TAG: last.isoformat()}
+        run_id = self.launch("ingest_job", tags)
+        run = self.wait_run("ingest_job", run_id, 120, f"the ingestion of {first}..{last}")
+        assert run["status"] == "SUCCESS", self.failures(run_id)
 
-        def done():
-            status = self(BACKFILL_STATUS, {"id": launched["backfillId"]})["partitionBackfillOrError"]["status"]
-            return status if status in {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED"} else None
+    def wait_run(self, job: str, run_id: str, timeout: float, what: str) -> dict:
+        def finished():
+            [run] = [r for r in self.runs(job, {}) if r["runId"] == run_id]
+            return run if run["status"] in FINISHED else None
 
-        assert wait_for(done, 180, f"the backfill of {first}..{last}") in {"COMPLETED", "COMPLETED_SUCCESS"}
+        return wait_for(finished, timeout, what)
 
     def runs(self, job: str, tags: dict[str, str]) -> list[dict]:
         """Runs of `job` with these tags, newest first, each with its tags as a dict."""
@@ -185,8 +183,9 @@ class Dagster:
         sensor = self(SENSOR, {"s": {**REPOSITORY, "sensorName": name}})["sensorOrError"]
         assert self(STOP_SENSOR, {"id": sensor["id"]})["stopSensor"]["__typename"] == "StopSensorMutationResult"
 
-    def launch(self, job: str) -> str:
-        params = {"selector": {**REPOSITORY, "jobName": job}, "runConfigData": {}}
+    def launch(self, job: str, tags: dict | None = None) -> str:
+        metadata = {"tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]}
+        params = {"selector": {**REPOSITORY, "jobName": job}, "runConfigData": {}, "executionMetadata": metadata}
         launched = self(LAUNCH_RUN, {"p": params})["launchRun"]
         assert launched["__typename"] == "LaunchRunSuccess", launched
         return launched["run"]["runId"]
@@ -227,7 +226,7 @@ def written(api_url: str, review_key: str) -> int:
 
 def test_daily_cycle_and_faults_in_the_production_topology(postgres):
     started = time.monotonic()
-    data, history, drifted = shop_orders()
+    data, history, drifted, late = shop_orders()
     first = pd.to_datetime(history["order_ts"]).min().date()
     base = temporary_base()
     topology = Topology(base, extra_env=ENV)
@@ -238,7 +237,7 @@ def test_daily_cycle_and_faults_in_the_production_topology(postgres):
             seen: set[str] = set()
 
             # cycle 1: the history up to two days before the drift; retrain_after_ingest retrains, nothing to beat
-            dagster.backfill(first, DRIFT_START - dt.timedelta(days=2))
+            dagster.ingest(first, DRIFT_START - dt.timedelta(days=2))
             one = dagster.finished_run("retrain_job", seen, 240, "the first retraining", SENSOR_RUN)
             assert one["status"] == "SUCCESS", dagster.failures(one["runId"])
             published = dagster.materialization("published_recommendations")
@@ -247,7 +246,7 @@ def test_daily_cycle_and_faults_in_the_production_topology(postgres):
             assert dagster.gate(one["runId"])["champion_version"] == "none"
 
             # cycle 2: the next day; the gate of a new run process scores against the first run's champion
-            dagster.backfill(DRIFT_START - dt.timedelta(days=1), DRIFT_START - dt.timedelta(days=1))
+            dagster.ingest(DRIFT_START - dt.timedelta(days=1), DRIFT_START - dt.timedelta(days=1))
             two = dagster.finished_run("retrain_job", seen, 240, "the second retraining", SENSOR_RUN)
             assert two["status"] == "SUCCESS", dagster.failures(two["runId"])
             gate = dagster.gate(two["runId"])
@@ -278,7 +277,7 @@ def test_daily_cycle_and_faults_in_the_production_topology(postgres):
             for sensor in ("retrain_after_ingest", "skew_sensor"):  # so the retraining below is the drift sensor's
                 dagster.stop_sensor(sensor)
             topology.append_orders(drifted)
-            dagster.backfill(DRIFT_START, END)
+            dagster.ingest(DRIFT_START, END)
             retrain = dagster.finished_run(
                 "retrain_job", seen, 240, "the drift sensor's retraining", {"dagster/sensor_name": "drift_sensor"}
             )
@@ -297,15 +296,17 @@ def test_daily_cycle_and_faults_in_the_production_topology(postgres):
             wait_for(lambda: written(urls["api-2"], topology.review_key) >= 190, 30, "api-2's log")
             assert len(logged_entries(topology)) == before + len(extra) + 40
 
-            # fault 2: a run killed in the middle of publishing (the 100th Cosmos DB document)
+            # fault 2: a run killed in the middle of publishing (the 100th Cosmos DB document). Late order lines of
+            # an ingested day arrive first (new data: the retraining has new lists to publish)
+            topology.append_orders(late)
+            dagster.ingest(DRIFT_START - dt.timedelta(days=1), DRIFT_START - dt.timedelta(days=1))
             topology.restart_code_server({"RECSYS_FAILPOINT": "cosmos.document:100"})
             killed = dagster.launch("retrain_job")
-            seen.add(killed)
             code_server = topology.services["code-server"].process.pid
             wait_for(lambda: run_workers(code_server), 60, "the run's worker process", poll=0.2)
             wait_for(lambda: not run_workers(code_server), 240, "the run's worker to be killed", poll=0.2)
             # the code server sees its run process die and fails the run (in AKS: run monitoring of the K8s Job)
-            [run] = [r for r in dagster.runs("retrain_job", {}) if r["runId"] == killed]
+            run = dagster.wait_run("retrain_job", killed, 60, "the killed run to be failed")
             assert run["status"] == "FAILURE", run
             events = dagster(RUN_EVENTS, {"id": killed})["logsForRun"]["events"]
             assert any(e.get("stepKey") == "published_recommendations" for e in events)
@@ -316,8 +317,8 @@ def test_daily_cycle_and_faults_in_the_production_topology(postgres):
             # the operator re-runs the retraining once the fault is gone (here: the fail point)
             topology.restart_code_server()
             again = dagster.launch("retrain_job")
-            rerun = dagster.finished_run("retrain_job", seen, 240, "the re-run")
-            assert rerun["runId"] == again and rerun["status"] == "SUCCESS", dagster.failures(again)
+            rerun = dagster.wait_run("retrain_job", again, 240, "the re-run")
+            assert rerun["status"] == "SUCCESS", dagster.failures(again)
             newest = dagster.materialization("published_recommendations")["version"]
             assert newest != live
             wait_for(lambda: live_version(urls["api-2"]) == newest, 30, "api-2 to serve the re-run's version")
