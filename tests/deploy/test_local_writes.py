@@ -22,6 +22,7 @@ LOCATION = "writes through a location that resources/state_storage.py or serving
 LOCAL_ONLY = "the local deployment's own file (resources/local.py builds it; dev/prod build the Azure one)"
 TEMPORARY = "a temporary folder of one process (tempfile), removed after use"
 CLI = "a command a person runs on their machine, writing where they asked"
+TOPOLOGY = "the topology harness (make prod-local, the topology test) preparing its processes' homes and logs"
 
 WHY = {
     "monitoring/reports.py:write_report": "a folder locally, else the location it is given (" + LOCATION + ")",
@@ -48,6 +49,17 @@ WHY = {
     },
     "recsys_assets/watch/inputs.py:reference_data": LOCATION,
     "recsys_assets/watch/online.py:write_day_file": LOCATION,
+    **{
+        f"recsys_assets/topology/{site}": TOPOLOGY
+        for site in (
+            "emulators.py:start_azurite",
+            "postgres.py:_started",
+            "processes.py:new_home",
+            "processes.py:start",
+            "stack.py:dagster_home",
+            "stack.py:start_stores",
+        )
+    },
 }
 
 
