@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import signal
-import sys
 import time
 
 import sqlalchemy as sa
@@ -42,7 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         end_date=end,
     )
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop like Ctrl-C: the context managers stop everything
+    # Ctrl-C even when started from a shell that ignores SIGINT in background jobs; SIGTERM stops the same way
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     base = temporary_base()
     topology = Topology(base)
     print(f"starting the dev topology in {base} (logs: {base / 'logs'}) ...", flush=True)
