@@ -53,6 +53,8 @@ HOW_TO = [  # in the site's order (mkdocs.yml)
     )
 ]
 HOW_TO_NOT_WALKED = {
+    "run-production-locally.md": "its one command, `make prod-local`, runs until Ctrl-C: "
+    "tests/deploy/test_prod_local.py runs it as written, checks every UI it prints and stops it with Ctrl-C",
     "develop.md": "commands for contributors (make test, make lint, make format): the test suite and CI run them",
 }
 NOT_RUN = {
