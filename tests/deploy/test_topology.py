@@ -35,7 +35,7 @@ from recsys_assets.tags import RANGE_END_TAG, RANGE_START_TAG
 from recsys_assets.topology.processes import remove_homes, tail
 from recsys_assets.topology.stack import LOCATION, Topology, graphql, temporary_base
 
-pytestmark = [pytest.mark.slow, pytest.mark.emulator]
+pytestmark = [pytest.mark.slow, pytest.mark.emulator, pytest.mark.postgres]
 
 END = dt.date.today() - dt.timedelta(days=1)  # the newest partition: yesterday
 DRIFT_DAYS = 4
