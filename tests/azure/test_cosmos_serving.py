@@ -1,15 +1,20 @@
 """`recsys serve` in the dev deployment, reading Cosmos DB (the emulator) through the real HTTP API: answers match
 the store, a live-version switch under load fails no request and never mixes two versions, and the emulator
-going away gives JSON 503s while the server stays up, and no answer of any route (with any key) names the
-endpoint, its port, the databases, the SDK or its errors."""
+going away gives JSON 503s while the server stays up, no answer of any route (with any key) names the endpoint, its
+port, the databases, the SDK or its errors, and a SIGTERM loses no logged request."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
 import httpx
+import pandas as pd
+from azure.storage.blob import BlobServiceClient
 
+from recsys_assets.core.stores.serving_log import read_entries
+from recsys_assets.core.stores.serving_log_location import BlobLog
 from tests.azure.test_cosmos_store import make_store
 from tests.support.data import write_source
 from tests.support.fault_proxy import FaultProxy
@@ -17,6 +22,7 @@ from tests.support.leaks import internal_details, scan_routes
 from tests.support.serving import ServerProcess, lists_for, side_lists_for, tiny_data
 
 KEY = "cosmos-serving-key-0123456789"
+LOGS = "cosmos-serving"  # the Blob container of the API's serving log
 REVIEW_KEY = "cosmos-review-key-0123456789"
 EVIDENTLY_UI = "https://evidently.shop.example"  # a link for people, which /reports hands out on purpose
 KEYS = {"no key": {}, "serving key": {"X-API-Key": KEY}, "review key": {"X-API-Key": REVIEW_KEY}}
@@ -45,7 +51,7 @@ def test_serving_from_cosmos_switch_under_load_and_emulator_down(recsys_home, co
             # dev keeps its serving log in Blob storage (never on the pod's disk)
             "AZURE_STORAGE_ACCOUNT_URL": azurite.account_url,
             "AZURE_STORAGE_KEY": azurite.key,
-            "AZURE_STORAGE_CONTAINER": "cosmos-serving",
+            "AZURE_STORAGE_CONTAINER": LOGS,
             "RECSYS_API_KEY": KEY,
             "RECSYS_REVIEW_KEY": REVIEW_KEY,
             "RECSYS_EVIDENTLY_UI_URL": EVIDENTLY_UI,
@@ -131,5 +137,17 @@ def test_serving_from_cosmos_switch_under_load_and_emulator_down(recsys_home, co
             assert scan_routes(get, customers[0], KEYS, internals, allowed=[EVIDENTLY_UI]) == {}
             back = httpx.get(f"{server.url}/recommendations/{customers[0]}", headers={"X-API-Key": KEY}, timeout=30)
             assert back.status_code == 200 and back.json()["store_version"] == "v2"
+
+            # a pod stopped as Kubernetes stops it (SIGTERM) has logged every request it answered, the last ones
+            # too: the log writer empties its queue into the append blobs on shutdown
+            since = pd.Timestamp.now(tz="UTC").tz_localize(None)
+            last = customers[-1]
+            for _ in range(25):
+                answer = httpx.get(f"{server.url}/recommendations/{last}", headers={"X-API-Key": KEY}, timeout=30)
+                assert answer.status_code == 200
+            server.stop()
+            log = BlobLog(BlobServiceClient(azurite.account_url, credential=azurite.key).get_container_client(LOGS))
+            entries = read_entries(log, since.date(), dt.date.today())
+            assert ((entries["customer_id"] == last) & (entries["ts"] >= since)).sum() == 25
         finally:
             server.stop()
