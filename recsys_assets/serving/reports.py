@@ -63,10 +63,12 @@ def folder_reports(location: StateLocation, limit: int) -> list[dict]:
         if figures is None:
             continue
         lift = figures["period"]["lift"]
+        details = f"{lift['verdict']}: {lift['reason']}"
+        if figures.get("no_servings"):  # a day without servings says so first, not only the period's verdict
+            details = f"no servings: {figures['no_servings']}; period {details}"
         found.append(
-            {"check": "online_metrics", "time": figures["day"], "drifted": None,
-             "details": f"{lift['verdict']}: {lift['reason']}", "url": None}
-        )  # fmt: skip
+            {"check": "online_metrics", "time": figures["day"], "drifted": None, "details": details, "url": None}
+        )
     return sorted(found, key=lambda r: r["time"], reverse=True)[:limit]
 
 

@@ -136,6 +136,8 @@ def test_dev_reports_online_figures_and_alerts_go_to_blob_and_the_api_reads_them
             ("data_drift", stamp),
             ("online_metrics", "2026-06-30"),
         }
+        [online_row] = [r for r in listed["reports"] if r["check"] == "online_metrics"]
+        assert online_row["details"].startswith(f"no servings: {day.no_servings}; period ")
         page = api.get(f"/reports/data_drift/{stamp}.html", headers=REVIEW)
         assert page.status_code == 200 and "unit_price" in page.text
         missing = api.get("/reports/serving_skew/20260101T000000000000Z.html", headers=REVIEW)
