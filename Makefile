@@ -7,7 +7,7 @@ export RECSYS_HOME ?= $(CURDIR)/.recsys
 export DAGSTER_HOME ?= $(RECSYS_HOME)/dagster
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: docs docs-build postgres install demo demo-drift demo-online test test-fast test-services ui monitor-ui mlflow-ui lint format benchmark clean chromium serve benchmark-serving benchmark-fold-in tools benchmark-cosmos smoke-dev benchmark-selection prod-local
+.PHONY: docs docs-build postgres install demo demo-drift demo-online test test-fast test-services ui monitor-ui mlflow-ui lint format benchmark clean chromium serve benchmark-serving benchmark-fold-in tools benchmark-cosmos smoke-dev benchmark-selection prod-local faketime
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ demo: install
 # worker takes whole test files, so a module's fixtures (a materialized graph, a server) are built once; the longest
 # files go first (LONGEST_FIRST in tests/conftest.py; --no-loadscope-reorder keeps that order).
 TEST_WORKERS ?= 2
-test: install tools chromium postgres
+test: install tools chromium postgres faketime
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
@@ -36,7 +36,7 @@ test-fast: install
 	$(BIN)/pytest -q -n $(TEST_WORKERS) -m "$(FAST_LANE)"
 
 # Only the tests that start the emulators, PostgreSQL or Chromium.
-test-services: install tools chromium postgres
+test-services: install tools chromium postgres faketime
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "emulator or postgres or browser"
 
 UI_PORT ?= 3000
@@ -69,6 +69,12 @@ demo-drift: install
 postgres:
 	command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		($(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y postgresql)
+
+# The topology test runs its two serving APIs a day behind with Debian's faketime (libfaketime, preloaded), so that
+# online_metrics can measure their servings (recsys_assets/topology/clock.py).
+faketime:
+	command -v faketime >/dev/null || \
+		($(SUDO) apt-get update && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y faketime)
 
 demo-online: install
 	$(BIN)/recsys demo-online

@@ -32,6 +32,7 @@ import httpx
 import yaml
 
 from . import emulators
+from .clock import clock_behind_env
 from .postgres import PostgresServer, postgres_server
 from .processes import (
     Home,
@@ -89,6 +90,9 @@ class Topology:
     grpc_port: int = 0
     # the APIs' ports, chosen up front: the runs link their reports to API 1 (RECSYS_API_URL) before it starts
     api_ports: dict[str, int] = field(default_factory=lambda: {"api-1": free_port(), "api-2": free_port()})
+    # the test only: the APIs' wall clock this many days behind (clock.py), so that their servings fall into a daily
+    # partition (the newest is yesterday) that online_metrics can measure; `make prod-local` keeps the real clock
+    api_clock_offset_days: int = 0
 
     # ---- environment -------------------------------------------------------------------------------------------
     def deployment_env(self) -> dict[str, str]:
@@ -214,6 +218,7 @@ class Topology:
         port = self.api_ports[name]
         command = [str(BIN / "recsys"), "serve", "--host", "127.0.0.1", "--port", str(port), "--refresh-seconds", "1"]
         env = {API_KEY_ENV: self.api_key, REVIEW_KEY_ENV: self.review_key}
+        env.update(clock_behind_env(self.api_clock_offset_days))
         service = self._start(name, command, home, env, url=f"http://127.0.0.1:{port}")
 
         def up() -> bool:  # 503 "no live version" is an answer too: the API is up, the store is empty

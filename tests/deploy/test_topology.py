@@ -7,10 +7,13 @@ the daemon and two serving APIs. The test drives them only through their public 
 webserver, HTTP on the APIs; the source database as the ERP writes it), as a data team meets them:
 
 ingest -> retrain (the retrain_after_ingest sensor) -> model gate -> publish, twice, the second gate scored against
-the first's champion -> both APIs serve and log -> the skew monitor counts both APIs' traffic -> drifted orders
-arrive -> the drift sensor starts a retraining. Then: one API killed (SIGKILL) while the other serves, no completed
-request missing from the serving log; a run killed in the middle of publishing (a fail point in the code server's
-environment), the live version still the previous complete one, and a re-run publishes.
+the first's champion -> both APIs serve and log -> the skew monitor and an online_metrics run count both APIs'
+traffic -> drifted orders arrive -> the drift sensor starts a retraining. Then: one API killed (SIGKILL) while the
+other serves, no completed request missing from the serving log; a run killed in the middle of publishing (a fail
+point in the code server's environment), the live version still the previous complete one, and a re-run publishes.
+
+The two APIs run with their wall clock a day behind (Topology.api_clock_offset_days, libfaketime): the daily
+partitions end with yesterday, and so their servings land in yesterday's serving log, which online_metrics measures.
 """
 
 from __future__ import annotations
@@ -216,9 +219,10 @@ def logged_entries(topology: Topology) -> list[dict]:
     service = BlobServiceClient(stores.azurite.account_url, credential=stores.azurite.key)
     log = BlobLog(service.get_container_client("recsys-dev"), BLOB_PREFIX)
     entries = []
-    for _day, part in log.parts():
+    for day, part in log.parts():
         writer = part.rsplit("/", 1)[1].rsplit("-", 1)[0]
-        entries += [{**json.loads(line), "writer": writer} for line in log.read_text(part).splitlines() if line]
+        lines = log.read_text(part).splitlines()
+        entries += [{**json.loads(line), "writer": writer, "day": day.isoformat()} for line in lines if line]
     return entries
 
 
@@ -236,7 +240,7 @@ def test_daily_cycle_and_faults_in_the_production_topology(postgres):
     data, history, drifted, late = shop_orders()
     first = pd.to_datetime(history["order_ts"]).min().date()
     base = temporary_base()
-    topology = Topology(base, extra_env=ENV)
+    topology = Topology(base, extra_env=ENV, api_clock_offset_days=1)  # servings stamped END: see above
     try:
         with topology.running(dataclasses.replace(data, orders=history), postgres):
             dagster, apis = Dagster(topology.services["webserver"].url), ["api-1", "api-2"]
@@ -277,6 +281,7 @@ def test_daily_cycle_and_faults_in_the_production_topology(postgres):
             entries = logged_entries(topology)
             writers = {entry["writer"] for entry in entries}
             assert len(writers) == 2 and len(entries) == 300, (writers, len(entries))
+            assert {entry["day"] for entry in entries} == {END.isoformat()}  # the APIs' clock: a day behind
 
             def skew_counted():
                 report = dagster.materialization("skew_report")
@@ -286,6 +291,14 @@ def test_daily_cycle_and_faults_in_the_production_topology(postgres):
             assert skew["reference_rows"] > 0
 
             phase("skew counted")
+            # online_metrics of the serving day (yesterday's partition), as the daily schedule or a person launches it
+            online = dagster.launch("online_job", {"dagster/partition": END.isoformat()})
+            run = dagster.wait_run("online_job", online, 120, "online_metrics of both APIs' servings")
+            assert run["status"] == "SUCCESS", dagster.failures(online)
+            metrics = dagster.materialization("online_metrics")
+            assert metrics["run_id"] == online and metrics["servings"] == 300, metrics
+
+            phase("online metrics counted")
             # drift: the ERP loads drifted days into the source; they are ingested; the drift sensor retrains
             for sensor in ("retrain_after_ingest", "skew_sensor"):  # so the retraining below is the drift sensor's
                 dagster.stop_sensor(sensor)
