@@ -37,6 +37,7 @@ from recsys_assets.resources.serving_log_storage import BLOB_PREFIX
 from recsys_assets.tags import RANGE_END_TAG, RANGE_START_TAG
 from recsys_assets.topology.processes import remove_homes, tail
 from recsys_assets.topology.stack import LOCATION, Topology, graphql, temporary_base
+from tests.support.dagster_processes import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.emulator, pytest.mark.postgres]
 
@@ -112,17 +113,6 @@ def shop_orders() -> tuple[object, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     late = data.orders[(day == DRIFT_START - dt.timedelta(days=1)) & ~kept]
     drifted = data.orders[day >= DRIFT_START]
     return data, history.reset_index(drop=True), drifted.reset_index(drop=True), late.reset_index(drop=True)
-
-
-def wait_for(predicate, timeout: float, what: str, poll: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(poll)
 
 
 class Dagster:
