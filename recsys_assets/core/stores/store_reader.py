@@ -56,6 +56,7 @@ from .store import FOR_YOU, LISTS_METADATA, RecommendationStore, VersionNotFound
 CONTROL_SOURCE = "control"
 # Lookup.fallback when the store cannot be read and the version's popularity list (kept in memory) stands in
 STORE_UNAVAILABLE = "store_unavailable"
+READ_ATTEMPTS = 3  # reads of a list before the live version counts as lost (each after a refresh)
 STRATEGIES = ("memory", "point")
 
 logger = logging.getLogger(__name__)
@@ -421,19 +422,23 @@ class LiveRecommendations:
 
     def _read(self, read: Callable[[Snapshot], tuple]) -> tuple[Snapshot, tuple | None]:
         """`read(snapshot)` on the live snapshot; when the store no longer holds that version (a publish dropped
-        it after this snapshot was taken), refresh once and read the new live version.
+        it after this snapshot was taken), refresh and read the new live version (up to READ_ATTEMPTS reads:
+        publishes in quick succession can drop the refreshed version too).
 
         None instead of the items when the store cannot be read and this reader `degrades` (the caller answers
         from memory); the failure is recorded in `status` and logged when it starts.
         """
         snapshot = self._live()
         try:
-            try:
-                found = read(snapshot)
-            except VersionNotFoundError:
-                self.refresh(reload_in_background=True)
-                snapshot = self._live()
-                found = read(snapshot)  # VersionNotFoundError again: the store lost the live version
+            for attempt in range(1, READ_ATTEMPTS + 1):
+                try:
+                    found = read(snapshot)
+                    break
+                except VersionNotFoundError:
+                    if attempt == READ_ATTEMPTS:
+                        raise  # the store lost the live version
+                    self.refresh(reload_in_background=True)
+                    snapshot = self._live()
         except ListNotPublishedError:
             raise
         except Exception as error:  # any failure of the store's client: a file gone, a disk unmounted, I/O errors
