@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .processes import default_signals
+from .processes import default_signals, free_port
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,6 @@ def binaries() -> Path:
     return Path(candidates[-1]).parent
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
@@ -81,7 +75,7 @@ def postgres_server(timeout: float = 60.0):
 
 @contextlib.contextmanager
 def _started(folder: Path, timeout: float):
-    bin_dir, server = binaries(), PostgresServer(_free_port())
+    bin_dir, server = binaries(), PostgresServer(free_port())
     data, sockets = folder / "data", folder / "sockets"
     data.mkdir(parents=True)
     sockets.mkdir()

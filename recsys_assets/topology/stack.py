@@ -151,12 +151,8 @@ class Topology:
         """The tracking server and model registry: SQLite backend and artifact store in the volume it owns."""
         home = new_home(self.base / "homes", "mlflow", owned=("mlflow",))
         port = free_port()
-        store = home.root / "mlflow"
-        command = [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-        command += ["--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}"]
-        command += ["--artifacts-destination", str(store / "artifacts")]
-        env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-        service = self._start("mlflow", command, home, env, url=f"http://127.0.0.1:{port}")
+        command = mlflow_server_command(home.root / "mlflow", port)
+        service = self._start("mlflow", command, home, MLFLOW_SERVER_ENV, url=f"http://127.0.0.1:{port}")
         wait_until(answers(f"{service.url}/health"), service.process, "mlflow server", service.log, 120)
 
     def start_evidently(self) -> None:
@@ -295,6 +291,17 @@ class Topology:
             "Evidently UI": self.services["evidently"].url,
             "MLflow UI": self.services["mlflow"].url,
         }
+
+
+# no background job runner of the server's own (it would start workers of its own)
+MLFLOW_SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
+def mlflow_server_command(store: Path, port: int) -> list[str]:
+    """`mlflow server` on the loopback `port`: SQLite backend `store/mlflow.db`, artifacts in `store/artifacts`."""
+    command = [str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    command += ["--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}"]
+    return command + ["--artifacts-destination", str(store / "artifacts")]
 
 
 def instance_settings() -> dict:

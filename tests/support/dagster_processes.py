@@ -1,9 +1,6 @@
 """Start `dagster-webserver` / `dagster-daemon` on workspace.yaml for a test, and always stop them by PID."""
 
 import contextlib
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,42 +8,17 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.signals import default_signals
+from recsys_assets.topology import processes
+from recsys_assets.topology.processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 READY_QUERY = "{ repositoriesOrError { __typename ... on RepositoryConnection { nodes { name location { name } } } } }"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start(command: list[str], log_path: Path) -> subprocess.Popen:
-    log = log_path.open("w")
-    try:
-        return subprocess.Popen(
-            command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=default_signals
-        )
-    finally:
-        log.close()  # the child has its own descriptor
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM the process group (code server and run workers included), SIGKILL after 15 s."""
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
-    with contextlib.suppress(ProcessLookupError, PermissionError):  # run workers left behind in the group
-        os.killpg(process.pid, signal.SIGKILL)
+    """`command` in its own session from the checkout, output to `log_path` (recsys_assets/topology/processes.py)."""
+    return processes.start(command, log_path, cwd=ROOT)
 
 
 def graphql(url: str, query: str, variables: dict | None = None, timeout: float = 30) -> dict:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
+from recsys_assets.topology.processes import answers, wait_until
 from tests.support.dagster_processes import BIN, free_port, start, stop
 
 
@@ -23,20 +21,7 @@ def evidently_ui(workspace: Path, log_path: Path, timeout: float = 60.0) -> Iter
     process = start(command, log_path)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"evidently ui exited with {process.returncode}: {log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/api/projects", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"evidently ui did not answer on {url} in {timeout}s: {log_path.read_text()[-2000:]}"
-                )
-            time.sleep(0.2)
+        wait_until(answers(f"{url}/api/projects"), process, "evidently ui", log_path, timeout)
         yield url
     finally:
         stop(process)
