@@ -11,7 +11,7 @@ class MonitoringResource(ConfigurableResource):
 
     report_dir: str = Field(
         "",
-        description="Reports folder; empty: Blob storage (prefix monitoring/) in dev / prod with a storage account, "
+        description="Reports folder; empty: Blob storage (prefix monitoring/) in dev / prod, "
         "else RECSYS_MONITORING_DIR (default RECSYS_HOME/monitoring).",
     )
     serving_log_dir: str = Field("", description="Serving log folder; empty: RECSYS_HOME/serving_log.")
@@ -56,7 +56,7 @@ class MonitoringResource(ConfigurableResource):
 
     def reports_location(self):
         """Where the reports, the drift caches and the online figures go (a StateLocation): `report_dir` when set,
-        else Blob storage in dev / prod with a storage account, else RECSYS_MONITORING_DIR."""
+        else Blob storage in dev / prod, else RECSYS_MONITORING_DIR."""
         from .state_storage import monitoring_location
 
         return monitoring_location(self.report_dir)
@@ -79,7 +79,7 @@ class MonitoringResource(ConfigurableResource):
 
     def serving_log(self):
         """Where the monitors read the serving log (a ServingLogLocation): `serving_log_dir` when set, else Blob
-        storage in dev / prod with a storage account, else RECSYS_SERVING_LOG_DIR. The fold-in log lives next to it
+        storage in dev / prod, else RECSYS_SERVING_LOG_DIR. The fold-in log lives next to it
         (core/stores/fold_in_log.py)."""
         from .serving_log_storage import serving_log_location
 

@@ -126,8 +126,6 @@ class MlflowModelRegistry:
         """Where the registry is, for messages."""
         return f"MLflow model {self.model_name!r} at {self.public_uri}"
 
-    root = location  # the folder registry's name for it, kept for messages
-
     @property
     def client(self):
         if self._client is None:
